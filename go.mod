@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/sys v0.0.0-20200930185726-fdedc70b468f
 	gorgonia.org/tensor v0.9.24
 )
 
