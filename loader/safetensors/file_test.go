@@ -15,6 +15,29 @@ import (
 	"github.com/lumen-ml/lumen/tensor"
 )
 
+// CorruptClasses names each malformed-input class; the hand-crafted files in
+// testdata/corrupt are called CLASS--CASE.safetensors, and the CLI tests read them.
+var corruptClasses = map[error]string{
+	ErrHeaderLength: "header-length", ErrHeaderNotObject: "not-object", ErrBadEntry: "bad-entry",
+	ErrUnknownDType: "unknown-dtype", ErrSizeMismatch: "size-mismatch", ErrOffsetsOutOfRange: "offsets",
+	ErrOverlap: "overlap", ErrHole: "hole", ErrDuplicateName: "duplicate-name", ErrInvalidName: "invalid-name",
+}
+
+// checkCorpusFile keeps testdata/corrupt in step with the table in TestCorruptFiles:
+// with LUMEN_UPDATE_TESTDATA=1 it writes the file, otherwise it requires it to match.
+func checkCorpusFile(t *testing.T, class error, name string, b []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", "corrupt", corruptClasses[class]+"--"+strings.ReplaceAll(name, " ", "-")+".safetensors")
+	if os.Getenv("LUMEN_UPDATE_TESTDATA") == "1" {
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, b, 0o644))
+		return
+	}
+	got, err := os.ReadFile(p)
+	require.NoError(t, err, "run with LUMEN_UPDATE_TESTDATA=1 to regenerate")
+	require.Equal(t, b, got, "%s is stale; run with LUMEN_UPDATE_TESTDATA=1", p)
+}
+
 // raw assembles a file from a header text and a data section.
 func raw(header string, data []byte) []byte {
 	b := make([]byte, 8, 8+len(header)+len(data))
@@ -94,6 +117,7 @@ func TestCorruptFiles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			checkCorpusFile(t, c.want, c.name, c.file)
 			_, err := openAll(t, c.file)
 			require.Error(t, err)
 			require.ErrorIs(t, err, c.want)
