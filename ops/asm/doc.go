@@ -1,0 +1,13 @@
+// Package asm holds Lumen's hand-written SIMD kernels — AVX-512 and AVX2+FMA on amd64,
+// NEON on arm64 — each behind one Go function with a pure-Go twin that serves every
+// other platform and is the oracle in tests.
+//
+// The instruction-set level is chosen once, at program start, from the CPU's features
+// (github.com/klauspost/cpuid/v2). The environment variable LUMEN_CPU=generic|avx2|
+// avx512|neon lowers it (it never raises it past what the CPU supports), so every
+// path can be exercised on one machine. Functions also take an explicit Level, so
+// tests can run each level in turn within one process.
+//
+// Kernels work on raw slices in the packed layouts documented on each function;
+// loop nests, blocking and threading live in package ops.
+package asm

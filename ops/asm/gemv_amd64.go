@@ -1,0 +1,29 @@
+//go:build !purego
+
+package asm
+
+//go:noescape
+func sgemv16F32AVX2(k int, x *float32, b *float32, ldb int, y *float32)
+
+//go:noescape
+func sgemv16BF16AVX2(k int, x *float32, b *uint16, ldb int, y *float32)
+
+//go:noescape
+func sgemv16F16AVX2(k int, x *float32, b *uint16, ldb int, y *float32)
+
+func gemv16Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, ldb int, y []float32) bool {
+	if l != AVX2 && l != AVX512 {
+		return false
+	}
+	switch dt {
+	case WeightF32:
+		sgemv16F32AVX2(k, &x[0], &b32[0], ldb, &y[0])
+	case WeightBF16:
+		sgemv16BF16AVX2(k, &x[0], &b16[0], ldb, &y[0])
+	case WeightF16:
+		sgemv16F16AVX2(k, &x[0], &b16[0], ldb, &y[0])
+	default:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,7 @@
+//go:build purego || !amd64
+
+package asm
+
+func gemv16Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, ldb int, y []float32) bool {
+	return false
+}

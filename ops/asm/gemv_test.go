@@ -1,0 +1,44 @@
+package asm
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/tensor"
+)
+
+func TestGemv16MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, l := range Supported() {
+		for _, dt := range []WeightType{WeightF32, WeightBF16, WeightF16} {
+			for _, k := range []int{0, 1, 2, 3, 4, 5, 7, 8, 13, 64, 769} {
+				ldb := 16 + 16*r.IntN(2) + r.IntN(3)
+				x := randSlice(r, k)
+				b32 := randSlice(r, k*ldb+16)
+				b16 := make([]uint16, len(b32))
+				switch dt {
+				case WeightBF16:
+					tensor.F32ToBF16Slice(b16, b32)
+				case WeightF16:
+					tensor.F32ToF16Slice(b16, b32)
+				}
+				want, got := make([]float32, 16), randSlice(r, 17)
+				Gemv16Go(dt, k, x, b32, b16, ldb, want)
+				require.NoError(t, Gemv16(l, dt, k, x, b32, b16, ldb, got))
+				closeTo(t, want, got[:16], k, l.String()+"/"+dt.String())
+				require.NotZero(t, got[16], "wrote past y[16]")
+			}
+		}
+	}
+}
+
+func TestGemv16Rejects(t *testing.T) {
+	x := make([]float32, 8)
+	require.Error(t, Gemv16(Best, WeightF32, 8, x, make([]float32, 7*16+15), nil, 16, make([]float32, 16)))
+	require.Error(t, Gemv16(Best, WeightBF16, 8, x, nil, make([]uint16, 10), 16, make([]float32, 16)))
+	require.Error(t, Gemv16(Best, WeightF32, 8, x, make([]float32, 8*16), nil, 15, make([]float32, 16)))
+	require.Error(t, Gemv16(Best, WeightF32, 9, x, make([]float32, 9*16), nil, 16, make([]float32, 16)))
+	require.Error(t, Gemv16(Best, WeightF32, 1, x, make([]float32, 16), nil, 16, make([]float32, 15)))
+}

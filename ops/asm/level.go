@@ -1,0 +1,102 @@
+package asm
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// Level is an instruction-set level with its own kernels.
+type Level int
+
+// The levels, in increasing order of capability on their architecture.
+const (
+	Generic Level = iota // pure Go
+	AVX2                 // amd64: AVX2 + FMA3 + F16C
+	AVX512               // amd64: AVX-512 F/BW/DQ/VL (+ AVX2, FMA3)
+	NEON                 // arm64: Advanced SIMD
+)
+
+func (l Level) String() string {
+	switch l {
+	case Generic:
+		return "generic"
+	case AVX2:
+		return "avx2"
+	case AVX512:
+		return "avx512"
+	case NEON:
+		return "neon"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// ParseLevel maps a LUMEN_CPU value to a Level.
+func ParseLevel(s string) (Level, error) {
+	for _, l := range []Level{Generic, AVX2, AVX512, NEON} {
+		if strings.EqualFold(s, l.String()) {
+			return l, nil
+		}
+	}
+	return Generic, fmt.Errorf("asm: unknown CPU level %q (want generic, avx2, avx512 or neon)", s)
+}
+
+// Supported lists the levels this CPU can run, Generic first and the best last.
+func Supported() []Level {
+	out := []Level{Generic}
+	switch runtime.GOARCH {
+	case "amd64":
+		if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.F16C) {
+			out = append(out, AVX2)
+			if cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512DQ, cpuid.AVX512VL) {
+				out = append(out, AVX512)
+			}
+		}
+	case "arm64":
+		out = append(out, NEON) // Advanced SIMD is mandatory on arm64
+	}
+	return out
+}
+
+// Best is the level every kernel uses by default: the best the CPU supports, lowered
+// by LUMEN_CPU when that names a supported level. It is set once at start-up.
+var Best = chooseBest()
+
+// BestReason explains how Best was chosen (for logs and benchmark reports).
+var BestReason string
+
+func chooseBest() Level {
+	sup := Supported()
+	best := sup[len(sup)-1]
+	env := os.Getenv("LUMEN_CPU")
+	if env == "" {
+		BestReason = fmt.Sprintf("%v (best supported by %s)", best, cpuid.CPU.BrandName)
+		return best
+	}
+	want, err := ParseLevel(env)
+	if err != nil {
+		BestReason = fmt.Sprintf("%v (LUMEN_CPU ignored: %v)", best, err)
+		return best
+	}
+	for _, l := range sup {
+		if l == want {
+			BestReason = fmt.Sprintf("%v (forced by LUMEN_CPU)", want)
+			return want
+		}
+	}
+	BestReason = fmt.Sprintf("%v (LUMEN_CPU=%s is not supported by this CPU)", best, env)
+	return best
+}
+
+// Available reports whether l runs on this CPU.
+func Available(l Level) bool {
+	for _, s := range Supported() {
+		if s == l {
+			return true
+		}
+	}
+	return false
+}
