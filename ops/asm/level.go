@@ -91,12 +91,13 @@ func chooseBest() Level {
 	return best
 }
 
-// Available reports whether l runs on this CPU.
-func Available(l Level) bool {
-	for _, s := range Supported() {
-		if s == l {
-			return true
-		}
+// available[l] reports whether level l runs on this CPU; fixed at start-up.
+var available = func() (a [NEON + 1]bool) {
+	for _, l := range Supported() {
+		a[l] = true
 	}
-	return false
-}
+	return a
+}()
+
+// Available reports whether l runs on this CPU.
+func Available(l Level) bool { return l >= 0 && l <= NEON && available[l] }

@@ -1,0 +1,314 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/lumen-ml/lumen/ops/asm"
+	"github.com/lumen-ml/lumen/tensor"
+)
+
+// ErrArgs is wrapped by every error about inconsistent dimensions or short slices.
+var ErrArgs = errors.New("ops: invalid arguments")
+
+// gemvMaxM is the largest M served by the GEMV path (one pass over B per row), which
+// streams the weights at memory bandwidth; larger M goes through the blocked GEMM.
+const gemvMaxM = 3
+
+// PackedB is a k×n right-hand matrix (typically a weight) packed once into the
+// micro-kernel's panel layout: ⌈n/NR⌉ panels, each k rows of NR values (zero-padded
+// past n), stored as F32, BF16 or F16. GEMM and GEMV read it without re-packing. It
+// is immutable and safe for concurrent use.
+type PackedB struct {
+	level asm.Level
+	wt    asm.WeightType
+	k, n  int
+	nr    int
+	f32   []float32
+	u16   []uint16
+}
+
+// K returns the number of rows (the reduction dimension).
+func (pb *PackedB) K() int { return pb.k }
+
+// N returns the number of columns (the output dimension).
+func (pb *PackedB) N() int { return pb.n }
+
+// WeightType returns the storage type of the panels.
+func (pb *PackedB) WeightType() asm.WeightType { return pb.wt }
+
+// Bytes returns the memory the packed panels occupy.
+func (pb *PackedB) Bytes() int { return 4*len(pb.f32) + 2*len(pb.u16) }
+
+// PackB packs op(B) for the best kernel level. op(B) is k×n: B itself (k×n, row
+// stride ldb: GPT-2's Conv1D weight [in,out]) or, when transB, B is n×k (PyTorch's
+// Linear weight [out,in]) and is read transposed without a copy. wt chooses the
+// storage: WeightBF16 and WeightF16 round to nearest-even and halve the bytes that
+// decode streams.
+func PackB(transB bool, k, n int, b []float32, ldb int, wt asm.WeightType) (*PackedB, error) {
+	return packB(asm.Best, transB, k, n, b, ldb, wt)
+}
+
+// PackBHalf packs a B given as raw F16 or BF16 bits (as loaded from a checkpoint)
+// and keeps that storage type, so no precision is lost and nothing is widened.
+func PackBHalf(transB bool, k, n int, b []uint16, ldb int, dt tensor.DType) (*PackedB, error) {
+	if dt != tensor.F16 && dt != tensor.BF16 {
+		return nil, fmt.Errorf("%w: PackBHalf wants F16 or BF16 bits, got %v", ErrArgs, dt)
+	}
+	if err := checkMatrix("B", transB, k, n, len(b), ldb); err != nil {
+		return nil, err
+	}
+	wt := asm.WeightF16
+	if dt == tensor.BF16 {
+		wt = asm.WeightBF16
+	}
+	pb := newPackedB(asm.Best, wt, k, n)
+	packPanels(pb, transB, func(r, c int) uint16 { return b[r*ldb+c] }, func(dst []uint16, src []uint16) { copy(dst, src) }, b, ldb)
+	return pb, nil
+}
+
+func newPackedB(l asm.Level, wt asm.WeightType, k, n int) *PackedB {
+	_, nr := asm.Tile(l)
+	pb := &PackedB{level: l, wt: wt, k: k, n: n, nr: nr}
+	size := (n + nr - 1) / nr * nr * k
+	if wt == asm.WeightF32 {
+		pb.f32 = make([]float32, size)
+	} else {
+		pb.u16 = make([]uint16, size)
+	}
+	return pb
+}
+
+func packB(l asm.Level, transB bool, k, n int, b []float32, ldb int, wt asm.WeightType) (*PackedB, error) {
+	if err := checkMatrix("B", transB, k, n, len(b), ldb); err != nil {
+		return nil, err
+	}
+	if wt < asm.WeightF32 || wt > asm.WeightF16 {
+		return nil, fmt.Errorf("%w: unknown weight type %v", ErrArgs, wt)
+	}
+	if !asm.Available(l) {
+		return nil, fmt.Errorf("%w: level %v is not supported by this CPU", ErrArgs, l)
+	}
+	pb := newPackedB(l, wt, k, n)
+	switch wt {
+	case asm.WeightF32:
+		packPanels(pb, transB, func(r, c int) float32 { return b[r*ldb+c] }, func(dst, src []float32) { copy(dst, src) }, b, ldb)
+	case asm.WeightBF16:
+		packPanels(pb, transB, func(r, c int) uint16 { return tensor.F32ToBF16(b[r*ldb+c]) }, tensor.F32ToBF16Slice, b, ldb)
+	case asm.WeightF16:
+		packPanels(pb, transB, func(r, c int) uint16 { return tensor.F32ToF16(b[r*ldb+c]) }, tensor.F32ToF16Slice, b, ldb)
+	}
+	return pb, nil
+}
+
+// packPanels fills pb's panels from a source matrix. at(r, c) reads one source element
+// (row r, column c of the stored matrix); rowCopy converts a contiguous run.
+func packPanels[D, S any](pb *PackedB, transB bool, at func(r, c int) D, rowCopy func(dst []D, src []S), src []S, ldb int) {
+	var dst []D
+	switch d := any(&dst).(type) {
+	case *[]float32:
+		*d = pb.f32
+	case *[]uint16:
+		*d = pb.u16
+	}
+	k, n, nr := pb.k, pb.n, pb.nr
+	for jp := 0; jp*nr < n; jp++ {
+		j0 := jp * nr
+		w := min(nr, n-j0)
+		panel := dst[jp*k*nr : (jp+1)*k*nr]
+		if !transB {
+			for p := 0; p < k; p++ { // row p of B: contiguous columns j0..j0+w
+				rowCopy(panel[p*nr:p*nr+w], src[p*ldb+j0:p*ldb+j0+w])
+			}
+			continue
+		}
+		for j := 0; j < w; j++ { // row j0+j of the stored n×k matrix is column j of op(B)
+			for p := 0; p < k; p++ {
+				panel[p*nr+j] = at(j0+j, p)
+			}
+		}
+	}
+}
+
+// checkMatrix validates an operand that is rows×cols after op(), stored with stride ld.
+func checkMatrix(name string, trans bool, rows, cols, length, ld int) error {
+	if rows < 0 || cols < 0 {
+		return fmt.Errorf("%w: %s is %d×%d", ErrArgs, name, rows, cols)
+	}
+	sr, sc := rows, cols
+	if trans {
+		sr, sc = cols, rows
+	}
+	if sr == 0 || sc == 0 {
+		return nil
+	}
+	if ld < sc {
+		return fmt.Errorf("%w: %s stored %d×%d needs a row stride ≥ %d, got %d", ErrArgs, name, sr, sc, sc, ld)
+	}
+	if need := (sr-1)*ld + sc; length < need {
+		return fmt.Errorf("%w: %s stored %d×%d with stride %d needs %d elements, got %d", ErrArgs, name, sr, sc, ld, need, length)
+	}
+	return nil
+}
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32 matrices. op(A) is
+// m×k (A stored m×k with row stride lda, or k×m when transA); op(B) is k×n (B stored
+// k×n, or n×k when transB); C is m×n with row stride ldc. When beta is 0, C is not
+// read. p runs the work in parallel; a nil p runs it on the caller (and allocates
+// scratch per call).
+func Sgemm(p *Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
+	return sgemm(p, asm.Best, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func sgemm(p *Pool, l asm.Level, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
+	if err := checkGemm(transA, m, n, k, a, lda, c, ldc); err != nil {
+		return err
+	}
+	if err := checkMatrix("B", transB, k, n, len(b), ldb); err != nil {
+		return err
+	}
+	if !asm.Available(l) {
+		return fmt.Errorf("%w: level %v is not supported by this CPU", ErrArgs, l)
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return nil
+	}
+	p = orLocalPool(p)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m <= gemvMaxM {
+		p.gemv.runUnpacked(p, l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return nil
+	}
+	// Pack all of op(B) into the pool's scratch in the kernel's layout, in parallel.
+	pb := &p.packB.pb
+	_, nr := asm.Tile(l)
+	*pb = PackedB{level: l, wt: asm.WeightF32, k: k, n: n, nr: nr, f32: grow(&p.packB.buf, (n+nr-1)/nr*nr*k)}
+	p.packB.set(pb, transB, b, ldb)
+	p.run((n+nr-1)/nr, &p.packB)
+	p.gemm.run(p, transA, m, alpha, a, lda, pb, beta, c, ldc)
+	return nil
+}
+
+// SgemmPacked computes C = alpha·op(A)·B + beta·C with a pre-packed B (k×n). M ≤ 3 —
+// token-by-token decode — streams B once per row; larger M uses the blocked GEMM,
+// widening F16/BF16 panels to F32 one L1-sized block at a time.
+func SgemmPacked(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) error {
+	if pb == nil {
+		return fmt.Errorf("%w: nil PackedB", ErrArgs)
+	}
+	n, k := pb.n, pb.k
+	if err := checkGemm(transA, m, n, k, a, lda, c, ldc); err != nil {
+		return err
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return nil
+	}
+	p = orLocalPool(p)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m <= gemvMaxM {
+		p.gemv.runPacked(p, transA, m, alpha, a, lda, pb, beta, c, ldc)
+		return nil
+	}
+	p.gemm.run(p, transA, m, alpha, a, lda, pb, beta, c, ldc)
+	return nil
+}
+
+func checkGemm(transA bool, m, n, k int, a []float32, lda int, c []float32, ldc int) error {
+	if m < 0 || n < 0 || k < 0 {
+		return fmt.Errorf("%w: negative dimension m=%d n=%d k=%d", ErrArgs, m, n, k)
+	}
+	if err := checkMatrix("A", transA, m, k, len(a), lda); err != nil {
+		return err
+	}
+	return checkMatrix("C", false, m, n, len(c), ldc)
+}
+
+func orLocalPool(p *Pool) *Pool {
+	if p == nil {
+		return &Pool{threads: 1, scratch: make([]workerScratch, 1), closed: true}
+	}
+	return p
+}
+
+// scaleC sets C = beta·C (C = 0 when beta is 0, whatever C held).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+func grow(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+// workerScratch is one worker's private buffers, reused across calls.
+type workerScratch struct {
+	a    []float32 // packed A block, MC×KC
+	b    []float32 // a widened F16/BF16 B block, KC×NR
+	tile []float32 // an edge tile, MR×NR
+	x    []float32 // a gathered row of a transposed A, or GEMV partial sums
+	aKey packKey   // which A block a holds
+}
+
+type packKey struct {
+	call   uint64
+	pc, ic int
+}
+
+// packBJob packs one NR panel of an F32 B per item.
+type packBJob struct {
+	pb     PackedB
+	buf    []float32
+	target *PackedB
+	transB bool
+	b      []float32
+	ldb    int
+}
+
+func (j *packBJob) set(pb *PackedB, transB bool, b []float32, ldb int) {
+	j.target, j.transB, j.b, j.ldb = pb, transB, b, ldb
+}
+
+func (j *packBJob) Do(_, jp int) {
+	pb := j.target
+	k, n, nr := pb.k, pb.n, pb.nr
+	j0 := jp * nr
+	w := min(nr, n-j0)
+	panel := pb.f32[jp*k*nr : (jp+1)*k*nr]
+	if !j.transB {
+		for p := 0; p < k; p++ {
+			row := panel[p*nr : p*nr+nr]
+			copy(row, j.b[p*j.ldb+j0:p*j.ldb+j0+w])
+			clear(row[w:])
+		}
+		return
+	}
+	clear(panel)
+	for jj := 0; jj < w; jj++ {
+		src := j.b[(j0+jj)*j.ldb : (j0+jj)*j.ldb+k]
+		for p, v := range src {
+			panel[p*nr+jj] = v
+		}
+	}
+}

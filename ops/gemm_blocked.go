@@ -1,0 +1,152 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/lumen-ml/lumen/ops/asm"
+	"github.com/lumen-ml/lumen/tensor"
+)
+
+// gemmJob is the BLIS-style loop nest over a packed B: for each NC column block and
+// KC slice, the items are (MC row block × range of NR panels); each worker packs its A
+// block into private scratch (once per block, reused across panels and column
+// blocks) and runs the micro-kernel over MR×NR tiles.
+type gemmJob struct {
+	call                 uint64
+	bl                   asm.Blocking
+	transA               bool
+	m                    int
+	alpha, beta          float32
+	a                    []float32
+	lda                  int
+	pb                   *PackedB
+	c                    []float32
+	ldc                  int
+	scratch              []workerScratch
+	mc, nIC, chunks, nJR int
+	jc, nc, pc, kc       int
+	betaEff              float32
+}
+
+func (g *gemmJob) run(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	g.call++
+	g.bl = asm.BlockingFor(pb.level)
+	g.transA, g.m, g.alpha, g.beta, g.a, g.lda, g.pb, g.c, g.ldc = transA, m, alpha, beta, a, lda, pb, c, ldc
+	g.scratch = p.scratch
+	mr, nr := g.bl.MR, g.bl.NR
+	g.mc = min(g.bl.MC, (m+mr-1)/mr*mr)
+	g.nIC = (m + g.mc - 1) / g.mc
+	for w := range g.scratch {
+		s := &g.scratch[w]
+		grow(&s.a, g.mc*g.bl.KC)
+		grow(&s.tile, mr*nr)
+		if pb.wt != asm.WeightF32 {
+			grow(&s.b, g.bl.KC*nr)
+		}
+	}
+	for g.jc = 0; g.jc < pb.n; g.jc += g.bl.NC {
+		g.nc = min(g.bl.NC, pb.n-g.jc)
+		g.nJR = (g.nc + nr - 1) / nr
+		g.chunks = 1
+		if want := 2 * p.threads; g.nIC < want {
+			g.chunks = min(g.nJR, (want+g.nIC-1)/g.nIC)
+		}
+		for g.pc = 0; g.pc < pb.k; g.pc += g.bl.KC {
+			g.kc = min(g.bl.KC, pb.k-g.pc)
+			g.betaEff = 1
+			if g.pc == 0 {
+				g.betaEff = beta
+			}
+			p.run(g.nIC*g.chunks, g)
+		}
+	}
+	g.a, g.c, g.pb = nil, nil, nil
+}
+
+func (g *gemmJob) Do(w, item int) {
+	s := &g.scratch[w]
+	ic, ch := item/g.chunks, item%g.chunks
+	jr0, jr1 := ch*g.nJR/g.chunks, (ch+1)*g.nJR/g.chunks
+	if jr0 == jr1 {
+		return
+	}
+	mr, nr, kc, k := g.bl.MR, g.bl.NR, g.kc, g.pb.k
+	i0 := ic * g.mc
+	mcur := min(g.mc, g.m-i0)
+	if key := (packKey{g.call, g.pc, ic}); s.aKey != key {
+		packA(s.a, g.transA, g.a, g.lda, g.m, i0, mcur, g.pc, kc, mr)
+		s.aKey = key
+	}
+	for jr := jr0; jr < jr1; jr++ {
+		j0 := g.jc + jr*nr
+		ncur := min(nr, g.pb.n-j0)
+		jp := j0 / nr
+		off := jp*k*nr + g.pc*nr
+		var bp []float32
+		switch g.pb.wt {
+		case asm.WeightF32:
+			bp = g.pb.f32[off : off+kc*nr]
+		case asm.WeightBF16:
+			bp = s.b[:kc*nr]
+			tensor.BF16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
+		case asm.WeightF16:
+			bp = s.b[:kc*nr]
+			tensor.F16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
+		}
+		for r0 := 0; r0 < mcur; r0 += mr {
+			ap := s.a[r0*kc : (r0+mr)*kc]
+			row := i0 + r0
+			mrows := min(mr, g.m-row)
+			coff := row*g.ldc + j0
+			if mrows == mr && ncur == nr {
+				mustKernel(g.pb.level, kc, ap, bp, g.c[coff:], g.ldc, g.alpha, g.betaEff)
+				continue
+			}
+			mustKernel(g.pb.level, kc, ap, bp, s.tile, nr, g.alpha, 0)
+			for i := 0; i < mrows; i++ {
+				dst := g.c[coff+i*g.ldc : coff+i*g.ldc+ncur]
+				src := s.tile[i*nr : i*nr+ncur]
+				if g.betaEff == 0 {
+					copy(dst, src)
+					continue
+				}
+				for j, v := range src {
+					dst[j] = v + g.betaEff*dst[j]
+				}
+			}
+		}
+	}
+}
+
+func mustKernel(l asm.Level, k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	if err := asm.SgemmKernel(l, k, a, b, c, ldc, alpha, beta); err != nil {
+		panic(fmt.Sprintf("ops: internal error: %v", err)) // the loop nest sized these slices
+	}
+}
+
+// packA packs rows i0..i0+mcur-1, columns pc..pc+kc-1 of op(A) into MR-row panels:
+// panel r holds, for each p, the MR values of rows i0+r*MR.. (zero past m).
+func packA(dst []float32, transA bool, a []float32, lda, m, i0, mcur, pc, kc, mr int) {
+	for r0 := 0; r0 < mcur; r0 += mr {
+		panel := dst[r0*kc : (r0+mr)*kc]
+		rows := min(mr, m-(i0+r0))
+		if transA { // column p of op(A) is the contiguous row pc+p of A
+			for p := 0; p < kc; p++ {
+				src := a[(pc+p)*lda+i0+r0:]
+				d := panel[p*mr : p*mr+mr]
+				copy(d, src[:rows])
+				clear(d[rows:])
+			}
+			continue
+		}
+		if rows < mr {
+			clear(panel)
+		}
+		for i := 0; i < rows; i++ {
+			src := a[(i0+r0+i)*lda+pc : (i0+r0+i)*lda+pc+kc]
+			for p, v := range src {
+				panel[p*mr+i] = v
+			}
+		}
+	}
+}

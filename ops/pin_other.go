@@ -1,0 +1,7 @@
+//go:build !linux
+
+package ops
+
+func allowedCPUs() []int { return nil }
+
+func pinToCPU(int) {}
