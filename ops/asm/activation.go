@@ -1,0 +1,103 @@
+package asm
+
+import (
+	"math"
+)
+
+// Expf is a float32 exp accurate to 2 ulp where the result is a normal float32; results
+// below 2^-125 flush to 0, above the float32 range give +Inf; NaN stays NaN. It is the
+// scalar twin of the vector exp inside the activation kernels and uses the same
+// reduction and polynomial (Cephes expf).
+func Expf(x float32) float32 {
+	if x != x {
+		return x
+	}
+	x = min(max(x, -88.8), 88.8)
+	// x = n·ln2 + r, |r| ≤ ln2/2, with ln2 split in two so that n·C1 is exact. Adding
+	// and subtracting 1.5·2^23 rounds to the nearest integer, like VROUNDPS.
+	const round = 12582912
+	n := x*1.44269504088896341 + round
+	n -= round
+	r := x - n*0.693359375
+	r -= n * -2.12194440e-4
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	p = p*(r*r) + r + 1
+	// Scale by 2^(n-1), then double, so that n = 128 still yields finite results.
+	e := min(max(int32(n)+126, 0), 254)
+	return p * math.Float32frombits(uint32(e)<<23) * 2
+}
+
+// GELUTanhGo is the twin of the gelu_new kernel: 0.5·x·(1 + tanh(u)) with
+// u = √(2/π)·(x + 0.044715·x³), computed as the identical x / (1 + e^(−2u)).
+func GELUTanhGo(x []float32) {
+	const c2 = -2 * 0.7978845608028654
+	for i, v := range x {
+		u := (v*v*0.044715)*v + v
+		x[i] = v / (1 + Expf(c2*u))
+	}
+}
+
+// GELUErfGo is the twin of the exact-GELU kernel: 0.5·x·(1 + erf(x/√2)), with erfc from
+// Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7).
+func GELUErfGo(x []float32) {
+	for i, v := range x {
+		z := v * 0.7071067811865476
+		a := float32(math.Abs(float64(z)))
+		t := 1 / (1 + 0.3275911*a)
+		y := t * (0.254829592 + t*(-0.284496736+t*(1.421413741+t*(-1.453152027+t*1.061405429))))
+		// 1 + erf(z) is erfc(|z|) = y·e^(−z²) for z < 0, computed without the
+		// cancellation of 1 + (−(1 − y·e)); 2 − y·e otherwise.
+		q := y * Expf(-(a * a))
+		if z >= 0 || z != z {
+			q = 2 - q
+		}
+		x[i] = 0.5 * v * q
+	}
+}
+
+// ExpSubSumGo is the twin of the softmax kernel: x[i] = e^(x[i] − m); it returns Σ x[i].
+func ExpSubSumGo(x []float32, m float32) float32 {
+	var s float32
+	for i, v := range x {
+		e := Expf(v - m)
+		x[i] = e
+		s += e
+	}
+	return s
+}
+
+// GELUTanh applies GPT-2's gelu_new in place at level l.
+func GELUTanh(l Level, x []float32) {
+	n := len(x) &^ 7
+	if n > 0 && geluTanhArch(l, x[:n]) {
+		x = x[n:]
+	}
+	GELUTanhGo(x)
+}
+
+// GELUErf applies BERT's exact (erf) GELU in place at level l.
+func GELUErf(l Level, x []float32) {
+	n := len(x) &^ 7
+	if n > 0 && geluErfArch(l, x[:n]) {
+		x = x[n:]
+	}
+	GELUErfGo(x)
+}
+
+// ExpSubSum sets x[i] = e^(x[i] − m) at level l and returns the sum (the middle pass
+// of a softmax). m should be the maximum of x and finite.
+func ExpSubSum(l Level, x []float32, m float32) float32 {
+	n := len(x) &^ 7
+	var s float32
+	if n > 0 {
+		if v, ok := expSubSumArch(l, x[:n], m); ok {
+			s, x = v, x[n:]
+		}
+	}
+	return s + ExpSubSumGo(x, m)
+}

@@ -1,0 +1,346 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Vector exp and the activations built on it (AVX2 + FMA, 8 lanes). Same reduction,
+// polynomial and clamps as the scalar twins in activation.go. Constants are 8-wide
+// vectors so that they can be FMA memory operands.
+
+DATA actc<>+0(SB)/4, $0x42b1999a
+DATA actc<>+4(SB)/4, $0x42b1999a
+DATA actc<>+8(SB)/4, $0x42b1999a
+DATA actc<>+12(SB)/4, $0x42b1999a
+DATA actc<>+16(SB)/4, $0x42b1999a
+DATA actc<>+20(SB)/4, $0x42b1999a
+DATA actc<>+24(SB)/4, $0x42b1999a
+DATA actc<>+28(SB)/4, $0x42b1999a
+DATA actc<>+32(SB)/4, $0xc2b1999a
+DATA actc<>+36(SB)/4, $0xc2b1999a
+DATA actc<>+40(SB)/4, $0xc2b1999a
+DATA actc<>+44(SB)/4, $0xc2b1999a
+DATA actc<>+48(SB)/4, $0xc2b1999a
+DATA actc<>+52(SB)/4, $0xc2b1999a
+DATA actc<>+56(SB)/4, $0xc2b1999a
+DATA actc<>+60(SB)/4, $0xc2b1999a
+DATA actc<>+64(SB)/4, $0x3fb8aa3b
+DATA actc<>+68(SB)/4, $0x3fb8aa3b
+DATA actc<>+72(SB)/4, $0x3fb8aa3b
+DATA actc<>+76(SB)/4, $0x3fb8aa3b
+DATA actc<>+80(SB)/4, $0x3fb8aa3b
+DATA actc<>+84(SB)/4, $0x3fb8aa3b
+DATA actc<>+88(SB)/4, $0x3fb8aa3b
+DATA actc<>+92(SB)/4, $0x3fb8aa3b
+DATA actc<>+96(SB)/4, $0x3f318000
+DATA actc<>+100(SB)/4, $0x3f318000
+DATA actc<>+104(SB)/4, $0x3f318000
+DATA actc<>+108(SB)/4, $0x3f318000
+DATA actc<>+112(SB)/4, $0x3f318000
+DATA actc<>+116(SB)/4, $0x3f318000
+DATA actc<>+120(SB)/4, $0x3f318000
+DATA actc<>+124(SB)/4, $0x3f318000
+DATA actc<>+128(SB)/4, $0xb95e8083
+DATA actc<>+132(SB)/4, $0xb95e8083
+DATA actc<>+136(SB)/4, $0xb95e8083
+DATA actc<>+140(SB)/4, $0xb95e8083
+DATA actc<>+144(SB)/4, $0xb95e8083
+DATA actc<>+148(SB)/4, $0xb95e8083
+DATA actc<>+152(SB)/4, $0xb95e8083
+DATA actc<>+156(SB)/4, $0xb95e8083
+DATA actc<>+160(SB)/4, $0x39506967
+DATA actc<>+164(SB)/4, $0x39506967
+DATA actc<>+168(SB)/4, $0x39506967
+DATA actc<>+172(SB)/4, $0x39506967
+DATA actc<>+176(SB)/4, $0x39506967
+DATA actc<>+180(SB)/4, $0x39506967
+DATA actc<>+184(SB)/4, $0x39506967
+DATA actc<>+188(SB)/4, $0x39506967
+DATA actc<>+192(SB)/4, $0x3ab743ce
+DATA actc<>+196(SB)/4, $0x3ab743ce
+DATA actc<>+200(SB)/4, $0x3ab743ce
+DATA actc<>+204(SB)/4, $0x3ab743ce
+DATA actc<>+208(SB)/4, $0x3ab743ce
+DATA actc<>+212(SB)/4, $0x3ab743ce
+DATA actc<>+216(SB)/4, $0x3ab743ce
+DATA actc<>+220(SB)/4, $0x3ab743ce
+DATA actc<>+224(SB)/4, $0x3c088908
+DATA actc<>+228(SB)/4, $0x3c088908
+DATA actc<>+232(SB)/4, $0x3c088908
+DATA actc<>+236(SB)/4, $0x3c088908
+DATA actc<>+240(SB)/4, $0x3c088908
+DATA actc<>+244(SB)/4, $0x3c088908
+DATA actc<>+248(SB)/4, $0x3c088908
+DATA actc<>+252(SB)/4, $0x3c088908
+DATA actc<>+256(SB)/4, $0x3d2aa9c1
+DATA actc<>+260(SB)/4, $0x3d2aa9c1
+DATA actc<>+264(SB)/4, $0x3d2aa9c1
+DATA actc<>+268(SB)/4, $0x3d2aa9c1
+DATA actc<>+272(SB)/4, $0x3d2aa9c1
+DATA actc<>+276(SB)/4, $0x3d2aa9c1
+DATA actc<>+280(SB)/4, $0x3d2aa9c1
+DATA actc<>+284(SB)/4, $0x3d2aa9c1
+DATA actc<>+288(SB)/4, $0x3e2aaaaa
+DATA actc<>+292(SB)/4, $0x3e2aaaaa
+DATA actc<>+296(SB)/4, $0x3e2aaaaa
+DATA actc<>+300(SB)/4, $0x3e2aaaaa
+DATA actc<>+304(SB)/4, $0x3e2aaaaa
+DATA actc<>+308(SB)/4, $0x3e2aaaaa
+DATA actc<>+312(SB)/4, $0x3e2aaaaa
+DATA actc<>+316(SB)/4, $0x3e2aaaaa
+DATA actc<>+320(SB)/4, $0x3f000000
+DATA actc<>+324(SB)/4, $0x3f000000
+DATA actc<>+328(SB)/4, $0x3f000000
+DATA actc<>+332(SB)/4, $0x3f000000
+DATA actc<>+336(SB)/4, $0x3f000000
+DATA actc<>+340(SB)/4, $0x3f000000
+DATA actc<>+344(SB)/4, $0x3f000000
+DATA actc<>+348(SB)/4, $0x3f000000
+DATA actc<>+352(SB)/4, $0x3f800000
+DATA actc<>+356(SB)/4, $0x3f800000
+DATA actc<>+360(SB)/4, $0x3f800000
+DATA actc<>+364(SB)/4, $0x3f800000
+DATA actc<>+368(SB)/4, $0x3f800000
+DATA actc<>+372(SB)/4, $0x3f800000
+DATA actc<>+376(SB)/4, $0x3f800000
+DATA actc<>+380(SB)/4, $0x3f800000
+DATA actc<>+384(SB)/4, $0x0000007e
+DATA actc<>+388(SB)/4, $0x0000007e
+DATA actc<>+392(SB)/4, $0x0000007e
+DATA actc<>+396(SB)/4, $0x0000007e
+DATA actc<>+400(SB)/4, $0x0000007e
+DATA actc<>+404(SB)/4, $0x0000007e
+DATA actc<>+408(SB)/4, $0x0000007e
+DATA actc<>+412(SB)/4, $0x0000007e
+DATA actc<>+416(SB)/4, $0x00000000
+DATA actc<>+420(SB)/4, $0x00000000
+DATA actc<>+424(SB)/4, $0x00000000
+DATA actc<>+428(SB)/4, $0x00000000
+DATA actc<>+432(SB)/4, $0x00000000
+DATA actc<>+436(SB)/4, $0x00000000
+DATA actc<>+440(SB)/4, $0x00000000
+DATA actc<>+444(SB)/4, $0x00000000
+DATA actc<>+448(SB)/4, $0x000000fe
+DATA actc<>+452(SB)/4, $0x000000fe
+DATA actc<>+456(SB)/4, $0x000000fe
+DATA actc<>+460(SB)/4, $0x000000fe
+DATA actc<>+464(SB)/4, $0x000000fe
+DATA actc<>+468(SB)/4, $0x000000fe
+DATA actc<>+472(SB)/4, $0x000000fe
+DATA actc<>+476(SB)/4, $0x000000fe
+DATA actc<>+480(SB)/4, $0x3d372713
+DATA actc<>+484(SB)/4, $0x3d372713
+DATA actc<>+488(SB)/4, $0x3d372713
+DATA actc<>+492(SB)/4, $0x3d372713
+DATA actc<>+496(SB)/4, $0x3d372713
+DATA actc<>+500(SB)/4, $0x3d372713
+DATA actc<>+504(SB)/4, $0x3d372713
+DATA actc<>+508(SB)/4, $0x3d372713
+DATA actc<>+512(SB)/4, $0xbfcc422a
+DATA actc<>+516(SB)/4, $0xbfcc422a
+DATA actc<>+520(SB)/4, $0xbfcc422a
+DATA actc<>+524(SB)/4, $0xbfcc422a
+DATA actc<>+528(SB)/4, $0xbfcc422a
+DATA actc<>+532(SB)/4, $0xbfcc422a
+DATA actc<>+536(SB)/4, $0xbfcc422a
+DATA actc<>+540(SB)/4, $0xbfcc422a
+DATA actc<>+544(SB)/4, $0x3f3504f3
+DATA actc<>+548(SB)/4, $0x3f3504f3
+DATA actc<>+552(SB)/4, $0x3f3504f3
+DATA actc<>+556(SB)/4, $0x3f3504f3
+DATA actc<>+560(SB)/4, $0x3f3504f3
+DATA actc<>+564(SB)/4, $0x3f3504f3
+DATA actc<>+568(SB)/4, $0x3f3504f3
+DATA actc<>+572(SB)/4, $0x3f3504f3
+DATA actc<>+576(SB)/4, $0x7fffffff
+DATA actc<>+580(SB)/4, $0x7fffffff
+DATA actc<>+584(SB)/4, $0x7fffffff
+DATA actc<>+588(SB)/4, $0x7fffffff
+DATA actc<>+592(SB)/4, $0x7fffffff
+DATA actc<>+596(SB)/4, $0x7fffffff
+DATA actc<>+600(SB)/4, $0x7fffffff
+DATA actc<>+604(SB)/4, $0x7fffffff
+DATA actc<>+608(SB)/4, $0x80000000
+DATA actc<>+612(SB)/4, $0x80000000
+DATA actc<>+616(SB)/4, $0x80000000
+DATA actc<>+620(SB)/4, $0x80000000
+DATA actc<>+624(SB)/4, $0x80000000
+DATA actc<>+628(SB)/4, $0x80000000
+DATA actc<>+632(SB)/4, $0x80000000
+DATA actc<>+636(SB)/4, $0x80000000
+DATA actc<>+640(SB)/4, $0x3ea7ba05
+DATA actc<>+644(SB)/4, $0x3ea7ba05
+DATA actc<>+648(SB)/4, $0x3ea7ba05
+DATA actc<>+652(SB)/4, $0x3ea7ba05
+DATA actc<>+656(SB)/4, $0x3ea7ba05
+DATA actc<>+660(SB)/4, $0x3ea7ba05
+DATA actc<>+664(SB)/4, $0x3ea7ba05
+DATA actc<>+668(SB)/4, $0x3ea7ba05
+DATA actc<>+672(SB)/4, $0x3e827906
+DATA actc<>+676(SB)/4, $0x3e827906
+DATA actc<>+680(SB)/4, $0x3e827906
+DATA actc<>+684(SB)/4, $0x3e827906
+DATA actc<>+688(SB)/4, $0x3e827906
+DATA actc<>+692(SB)/4, $0x3e827906
+DATA actc<>+696(SB)/4, $0x3e827906
+DATA actc<>+700(SB)/4, $0x3e827906
+DATA actc<>+704(SB)/4, $0xbe91a98e
+DATA actc<>+708(SB)/4, $0xbe91a98e
+DATA actc<>+712(SB)/4, $0xbe91a98e
+DATA actc<>+716(SB)/4, $0xbe91a98e
+DATA actc<>+720(SB)/4, $0xbe91a98e
+DATA actc<>+724(SB)/4, $0xbe91a98e
+DATA actc<>+728(SB)/4, $0xbe91a98e
+DATA actc<>+732(SB)/4, $0xbe91a98e
+DATA actc<>+736(SB)/4, $0x3fb5f0e3
+DATA actc<>+740(SB)/4, $0x3fb5f0e3
+DATA actc<>+744(SB)/4, $0x3fb5f0e3
+DATA actc<>+748(SB)/4, $0x3fb5f0e3
+DATA actc<>+752(SB)/4, $0x3fb5f0e3
+DATA actc<>+756(SB)/4, $0x3fb5f0e3
+DATA actc<>+760(SB)/4, $0x3fb5f0e3
+DATA actc<>+764(SB)/4, $0x3fb5f0e3
+DATA actc<>+768(SB)/4, $0xbfba00e3
+DATA actc<>+772(SB)/4, $0xbfba00e3
+DATA actc<>+776(SB)/4, $0xbfba00e3
+DATA actc<>+780(SB)/4, $0xbfba00e3
+DATA actc<>+784(SB)/4, $0xbfba00e3
+DATA actc<>+788(SB)/4, $0xbfba00e3
+DATA actc<>+792(SB)/4, $0xbfba00e3
+DATA actc<>+796(SB)/4, $0xbfba00e3
+DATA actc<>+800(SB)/4, $0x3f87dc22
+DATA actc<>+804(SB)/4, $0x3f87dc22
+DATA actc<>+808(SB)/4, $0x3f87dc22
+DATA actc<>+812(SB)/4, $0x3f87dc22
+DATA actc<>+816(SB)/4, $0x3f87dc22
+DATA actc<>+820(SB)/4, $0x3f87dc22
+DATA actc<>+824(SB)/4, $0x3f87dc22
+DATA actc<>+828(SB)/4, $0x3f87dc22
+DATA actc<>+832(SB)/4, $0x3f000000
+DATA actc<>+836(SB)/4, $0x3f000000
+DATA actc<>+840(SB)/4, $0x3f000000
+DATA actc<>+844(SB)/4, $0x3f000000
+DATA actc<>+848(SB)/4, $0x3f000000
+DATA actc<>+852(SB)/4, $0x3f000000
+DATA actc<>+856(SB)/4, $0x3f000000
+DATA actc<>+860(SB)/4, $0x3f000000
+GLOBL actc<>(SB), RODATA|NOPTR, $864
+
+// EXP replaces Y0 by e^Y0, using Y1-Y3. NaN stays NaN: the clamps take x as the
+// second source, which VMINPS/VMAXPS return when an operand is NaN.
+#define EXP \
+	VMINPS Y0, Y8, Y0 \
+	VMAXPS Y0, Y9, Y0 \
+	VMULPS actc<>+64(SB), Y0, Y1 \
+	VROUNDPS $0, Y1, Y1 \
+	VFNMADD231PS actc<>+96(SB), Y1, Y0 \
+	VFNMADD231PS actc<>+128(SB), Y1, Y0 \
+	VMOVUPS actc<>+160(SB), Y2 \
+	VFMADD213PS actc<>+192(SB), Y0, Y2 \
+	VFMADD213PS actc<>+224(SB), Y0, Y2 \
+	VFMADD213PS actc<>+256(SB), Y0, Y2 \
+	VFMADD213PS actc<>+288(SB), Y0, Y2 \
+	VFMADD213PS actc<>+320(SB), Y0, Y2 \
+	VMULPS Y0, Y0, Y3 \
+	VFMADD213PS Y0, Y3, Y2 \
+	VADDPS actc<>+352(SB), Y2, Y2 \
+	VCVTPS2DQ Y1, Y1 \
+	VPADDD actc<>+384(SB), Y1, Y1 \
+	VPMAXSD actc<>+416(SB), Y1, Y1 \
+	VPMINSD actc<>+448(SB), Y1, Y1 \
+	VPSLLD $23, Y1, Y1 \
+	VMULPS Y1, Y2, Y0 \
+	VADDPS Y0, Y0, Y0
+
+#define LOADCLAMPS \
+	VMOVUPS actc<>+0(SB), Y8 \
+	VMOVUPS actc<>+32(SB), Y9
+
+// func geluTanhAVX2(x *float32, n int)
+TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	LOADCLAMPS
+	SHRQ $3, CX
+	JEQ gt_done
+gt_loop:
+	VMOVUPS (DI), Y4
+	VMULPS Y4, Y4, Y0
+	VMULPS actc<>+480(SB), Y0, Y0
+	VFMADD213PS Y4, Y4, Y0
+	VMULPS actc<>+512(SB), Y0, Y0
+	EXP
+	VADDPS actc<>+352(SB), Y0, Y0
+	VDIVPS Y0, Y4, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ gt_loop
+gt_done:
+	VZEROUPPER
+	RET
+
+// func geluErfAVX2(x *float32, n int)
+TEXT ·geluErfAVX2(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	LOADCLAMPS
+	SHRQ $3, CX
+	JEQ ge_done
+ge_loop:
+	VMOVUPS (DI), Y4
+	VMULPS actc<>+544(SB), Y4, Y5
+	VANDPS actc<>+576(SB), Y5, Y6
+	VMOVUPS actc<>+640(SB), Y7
+	VFMADD213PS actc<>+352(SB), Y6, Y7
+	VMOVUPS actc<>+352(SB), Y10
+	VDIVPS Y7, Y10, Y7
+	VMOVUPS actc<>+800(SB), Y11
+	VFMADD213PS actc<>+768(SB), Y7, Y11
+	VFMADD213PS actc<>+736(SB), Y7, Y11
+	VFMADD213PS actc<>+704(SB), Y7, Y11
+	VFMADD213PS actc<>+672(SB), Y7, Y11
+	VMULPS Y7, Y11, Y11
+	VMULPS Y6, Y6, Y0
+	VXORPS actc<>+608(SB), Y0, Y0
+	EXP
+	// 1 + erf(z) = erfc(|z|) = y·e for z < 0 (no cancellation), 2 − y·e otherwise.
+	VMULPS Y11, Y0, Y0
+	VMOVUPS actc<>+352(SB), Y1
+	VADDPS Y1, Y1, Y1
+	VSUBPS Y0, Y1, Y1
+	VBLENDVPS Y5, Y0, Y1, Y0
+	VMULPS actc<>+832(SB), Y4, Y4
+	VMULPS Y4, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ge_loop
+ge_done:
+	VZEROUPPER
+	RET
+
+// func expSubSumAVX2(x *float32, n int, m float32) float32
+TEXT ·expSubSumAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y13
+	VXORPS Y14, Y14, Y14
+	LOADCLAMPS
+	SHRQ $3, CX
+	JEQ es_done
+es_loop:
+	VMOVUPS (DI), Y0
+	VSUBPS Y13, Y0, Y0
+	EXP
+	VMOVUPS Y0, (DI)
+	VADDPS Y0, Y14, Y14
+	ADDQ $32, DI
+	DECQ CX
+	JNZ es_loop
+es_done:
+	VEXTRACTF128 $1, Y14, X15
+	VADDPS X15, X14, X14
+	VHADDPS X14, X14, X14
+	VHADDPS X14, X14, X14
+	VZEROUPPER
+	MOVSS X14, ret+24(FP)
+	RET

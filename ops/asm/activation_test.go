@@ -1,0 +1,137 @@
+package asm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func ulpDiff(a, b float32) int64 {
+	ia, ib := int64(math.Float32bits(a)), int64(math.Float32bits(b))
+	if (ia < 0) != (ib < 0) {
+		if a == 0 && b == 0 {
+			return 0
+		}
+		return math.MaxInt64
+	}
+	d := ia - ib
+	if d < 0 {
+		d = -d
+	}
+	return d
+}
+
+func TestExpf(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := 0; i < 1_000_000; i++ {
+		x := float32(r.Float64()*200 - 105)
+		want := math.Exp(float64(x))
+		got := Expf(x)
+		switch {
+		case want > math.MaxFloat32:
+			require.True(t, math.IsInf(float64(got), 1), "Expf(%v) = %v", x, got)
+		case want < 0x1p-125:
+			require.LessOrEqual(t, float64(got), 0x1p-124, "Expf(%v)", x)
+		default:
+			require.LessOrEqual(t, ulpDiff(float32(want), got), int64(2), "Expf(%v) = %v, want %v", x, got, want)
+		}
+	}
+	require.True(t, math.IsNaN(float64(Expf(float32(math.NaN())))))
+	require.Equal(t, float32(math.Inf(1)), Expf(float32(math.Inf(1))))
+	require.Equal(t, float32(0), Expf(float32(math.Inf(-1))))
+	require.Equal(t, float32(1), Expf(0))
+	big := float32(88.7) // n = 128: the result must stay finite and accurate
+	require.LessOrEqual(t, ulpDiff(float32(math.Exp(float64(big))), Expf(big)), int64(2))
+}
+
+func activationInputs(r *rand.Rand) []float32 {
+	xs := []float32{0, 1e-6, -1e-6, 0.003, 0.5, -0.5, 1, -1, 2.5, -2.5, 5, -5, 9.5, -9.5, 20, -20, 100, -100, 1e30, -1e30,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for i := 0; i < 100_003; i++ {
+		xs = append(xs, float32(r.NormFloat64()*4))
+	}
+	return xs
+}
+
+func checkActivation(t *testing.T, name string, xs, got []float32, ref func(float64) float64, tol float64) {
+	t.Helper()
+	for i, v := range xs {
+		want := ref(float64(v))
+		g := float64(got[i])
+		switch {
+		case math.IsNaN(want):
+			require.True(t, math.IsNaN(g), "%s(%v) = %v, want NaN", name, v, g)
+		case math.IsInf(want, 0):
+			require.Equal(t, want, g, "%s(%v)", name, v)
+		default:
+			require.InDelta(t, want, g, tol*math.Max(1, math.Abs(want)), "%s(%v)", name, v)
+		}
+	}
+}
+
+func TestGELUKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	xs := activationInputs(r)
+	geluNew := func(x float64) float64 {
+		if math.IsInf(x, -1) {
+			return math.NaN() // −∞ · 0: the tanh form is undefined; PyTorch gives NaN too
+		}
+		return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+	}
+	gelu := func(x float64) float64 {
+		if math.IsInf(x, -1) {
+			return math.NaN()
+		}
+		return 0.5 * x * (1 + math.Erf(x/math.Sqrt2))
+	}
+	for _, l := range Supported() {
+		a, b := append([]float32(nil), xs...), append([]float32(nil), xs...)
+		GELUTanh(l, a)
+		GELUErf(l, b)
+		checkActivation(t, l.String()+" gelu_new", xs, a, geluNew, 4e-7)
+		checkActivation(t, l.String()+" gelu", xs, b, gelu, 4e-7)
+		twinA, twinB := append([]float32(nil), xs...), append([]float32(nil), xs...)
+		GELUTanhGo(twinA)
+		GELUErfGo(twinB)
+		// The kernels fuse multiply-adds that the Go twins round twice, and e^(−2u) amplifies
+		// that by |2u|; the float64 checks above bound the real error.
+		for i := range xs {
+			if !math.IsNaN(float64(twinA[i])) {
+				x := float64(xs[i])
+				amp := int64(math.Min(4*math.Abs(2*math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)), 1<<20))
+				require.LessOrEqual(t, ulpDiff(twinA[i], a[i]), 16+amp, "%v gelu_new(%v): kernel %v, twin %v", l, xs[i], a[i], twinA[i])
+				require.LessOrEqual(t, ulpDiff(twinB[i], b[i]), int64(16), "%v gelu(%v): kernel %v, twin %v", l, xs[i], b[i], twinB[i])
+			}
+		}
+	}
+}
+
+func TestExpSubSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, l := range Supported() {
+		for _, n := range []int{0, 1, 7, 8, 9, 64, 1001} {
+			x := make([]float32, n)
+			m := float32(math.Inf(-1))
+			for i := range x {
+				x[i] = float32(r.NormFloat64() * 10)
+				m = max(m, x[i])
+			}
+			if n > 2 {
+				x[1] = -math.MaxFloat32 // a masked score gets exactly 0
+			}
+			want := append([]float32(nil), x...)
+			wantSum := ExpSubSumGo(want, m)
+			got := append([]float32(nil), x...)
+			sum := ExpSubSum(l, got, m)
+			for i := range x {
+				require.LessOrEqual(t, ulpDiff(want[i], got[i]), int64(2), "%v n=%d i=%d", l, n, i)
+			}
+			if n > 2 {
+				require.Equal(t, float32(0), got[1])
+			}
+			require.InDelta(t, float64(wantSum), float64(sum), 1e-6*float64(max(wantSum, 1)), "%v n=%d", l, n)
+		}
+	}
+}
