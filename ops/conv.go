@@ -1,0 +1,206 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/lumen-ml/lumen/ops/asm"
+)
+
+// ConvShape describes a 2-D convolution over NCHW input: N images of C channels,
+// H×W pixels, OC output channels, KH×KW kernels, one stride and one zero padding
+// for both axes.
+type ConvShape struct {
+	N, C, H, W      int
+	OC, KH, KW      int
+	Stride, Padding int
+}
+
+// OH returns the output height.
+func (s ConvShape) OH() int { return (s.H+2*s.Padding-s.KH)/s.Stride + 1 }
+
+// OW returns the output width.
+func (s ConvShape) OW() int { return (s.W+2*s.Padding-s.KW)/s.Stride + 1 }
+
+func (s ConvShape) check() error {
+	if s.N < 0 || s.C <= 0 || s.H <= 0 || s.W <= 0 || s.OC <= 0 || s.KH <= 0 || s.KW <= 0 || s.Stride <= 0 || s.Padding < 0 {
+		return fmt.Errorf("%w: convolution %+v", ErrArgs, s)
+	}
+	if s.H+2*s.Padding < s.KH || s.W+2*s.Padding < s.KW {
+		return fmt.Errorf("%w: %dx%d kernel larger than the padded %dx%d input", ErrArgs, s.KH, s.KW, s.H+2*s.Padding, s.W+2*s.Padding)
+	}
+	return nil
+}
+
+// Conv2D computes y = conv(x, weight) + bias for a batch: x is N×C×H×W, weight is
+// OC×C×KH×KW (PyTorch's layout, read as an OC×(C·KH·KW) matrix), bias has OC entries
+// (or is nil), y is N×OC×OH×OW. Each image is lowered (im2col) straight into the
+// GEMM's packed-panel layout — no intermediate matrix, no second packing pass — and
+// multiplied by the weight matrix, which lands the result directly in NCHW order.
+func Conv2D(p *Pool, y, x []float32, s ConvShape, weight, bias []float32) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	k := s.C * s.KH * s.KW
+	npix := s.OH() * s.OW()
+	switch {
+	case len(x) < s.N*s.C*s.H*s.W:
+		return fmt.Errorf("%w: Conv2D input has %d values, want %d", ErrArgs, len(x), s.N*s.C*s.H*s.W)
+	case len(y) < s.N*s.OC*npix:
+		return fmt.Errorf("%w: Conv2D output has %d values, want %d", ErrArgs, len(y), s.N*s.OC*npix)
+	case len(weight) < s.OC*k:
+		return fmt.Errorf("%w: Conv2D weight has %d values, want %d×%d×%d×%d", ErrArgs, len(weight), s.OC, s.C, s.KH, s.KW)
+	case bias != nil && len(bias) < s.OC:
+		return fmt.Errorf("%w: Conv2D bias has %d values, want %d", ErrArgs, len(bias), s.OC)
+	}
+	p = orLocalPool(p)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := asm.Best
+	_, nr := asm.Tile(l)
+	pb := &p.packB.pb
+	*pb = PackedB{level: l, wt: asm.WeightF32, k: k, n: npix, nr: nr, f32: grow(&p.packB.buf, (npix+nr-1)/nr*nr*k)}
+	clear(pb.f32) // padding positions and the last panel's spare columns stay zero
+	for n := 0; n < s.N; n++ {
+		img := x[n*s.C*s.H*s.W : (n+1)*s.C*s.H*s.W]
+		out := y[n*s.OC*npix : (n+1)*s.OC*npix]
+		im2colPanels(pb, img, s)
+		p.gemm.run(p, false, s.OC, 1, weight, k, pb, 0, out, npix)
+		if bias != nil {
+			for c := 0; c < s.OC; c++ {
+				b := bias[c]
+				ch := out[c*npix : (c+1)*npix]
+				for i := range ch {
+					ch[i] += b
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// im2colPanels writes the (C·KH·KW)×(OH·OW) im2col matrix of one image into pb's
+// panels: row r = (c, ky, kx), column o = output pixel. Positions that overhang the
+// padding are never written (the caller zeroed the panels once).
+func im2colPanels(pb *PackedB, img []float32, s ConvShape) {
+	oh, ow, nr, k := s.OH(), s.OW(), pb.nr, pb.k
+	dst := pb.f32
+	panelStride := k * nr
+	r := 0
+	for c := 0; c < s.C; c++ {
+		plane := img[c*s.H*s.W : (c+1)*s.H*s.W]
+		for ky := 0; ky < s.KH; ky++ {
+			for kx := 0; kx < s.KW; kx++ {
+				rowOff := r * nr
+				r++
+				// Valid output columns: 0 ≤ ox·stride − pad + kx < W.
+				lo := max(0, (s.Padding-kx+s.Stride-1)/s.Stride)
+				hi := min(ow, (s.W+s.Padding-kx+s.Stride-1)/s.Stride)
+				if hi <= lo {
+					continue
+				}
+				// Pixel o = oy·ow + lo sits at column j of the panel starting at pos; both
+				// advance by ow pixels per output row, without a division.
+				o := lo
+				pos, j := (o/nr)*panelStride+rowOff, o%nr
+				for oy := 0; oy < oh; oy++ {
+					if oy > 0 {
+						for j += ow; j >= nr; j -= nr {
+							pos += panelStride
+						}
+					}
+					iy := oy*s.Stride - s.Padding + ky
+					if iy < 0 || iy >= s.H {
+						continue
+					}
+					src := plane[iy*s.W : (iy+1)*s.W]
+					ix := lo*s.Stride - s.Padding + kx
+					if s.Stride == 1 {
+						p, jj := pos, j
+						for n := hi - lo; n > 0; {
+							run := min(nr-jj, n)
+							copy(dst[p+jj:p+jj+run], src[ix:ix+run])
+							ix, n, jj, p = ix+run, n-run, 0, p+panelStride
+						}
+						continue
+					}
+					p, jj := pos, j
+					for ox := lo; ox < hi; ox++ {
+						dst[p+jj] = src[ix]
+						ix += s.Stride
+						if jj++; jj == nr {
+							jj, p = 0, p+panelStride
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// MaxPool2D takes the maximum over k×k windows moved by stride (no padding) of the
+// N×C×H×W input; y is N×C×OH×OW with OH = (H−k)/stride + 1. NaN propagates.
+func MaxPool2D(y, x []float32, n, c, h, w, k, stride int) error {
+	if n < 0 || c <= 0 || k <= 0 || stride <= 0 || h < k || w < k {
+		return fmt.Errorf("%w: MaxPool2D %dx%d window, stride %d over %dx%d", ErrArgs, k, k, stride, h, w)
+	}
+	oh, ow := (h-k)/stride+1, (w-k)/stride+1
+	if len(x) < n*c*h*w || len(y) < n*c*oh*ow {
+		return fmt.Errorf("%w: MaxPool2D needs %d inputs and %d outputs, got %d and %d", ErrArgs, n*c*h*w, n*c*oh*ow, len(x), len(y))
+	}
+	if k == 2 && stride == 2 {
+		maxPool2x2(y, x, n*c, h, w)
+		return nil
+	}
+	for plane := 0; plane < n*c; plane++ {
+		in := x[plane*h*w : (plane+1)*h*w]
+		out := y[plane*oh*ow : (plane+1)*oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				m := in[oy*stride*w+ox*stride]
+				for ky := 0; ky < k; ky++ {
+					r := in[(oy*stride+ky)*w+ox*stride : (oy*stride+ky)*w+ox*stride+k]
+					for _, v := range r {
+						if v > m || v != v {
+							m = v
+						}
+					}
+				}
+				out[oy*ow+ox] = m
+			}
+		}
+	}
+	return nil
+}
+
+// maxPool2x2 is MaxPool2D's 2×2, stride-2 case; the builtin max propagates NaN.
+func maxPool2x2(y, x []float32, planes, h, w int) {
+	oh, ow := h/2, w/2
+	for plane := 0; plane < planes; plane++ {
+		in := x[plane*h*w : (plane+1)*h*w]
+		out := y[plane*oh*ow : (plane+1)*oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			r0 := in[2*oy*w : 2*oy*w+2*ow]
+			r1 := in[(2*oy+1)*w : (2*oy+1)*w+2*ow]
+			o := out[oy*ow : oy*ow+ow]
+			for ox := range o {
+				o[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+			}
+		}
+	}
+}
+
+// Linear computes y = x·Wᵀ + b for m rows: x is m×K, w is the packed K×N (a
+// PyTorch Linear weight [N, K] packed with PackB(true, …)), bias has N entries or is
+// nil, y is m×N.
+func Linear(p *Pool, y, x []float32, m int, w *PackedB, bias []float32) error {
+	if w == nil {
+		return fmt.Errorf("%w: Linear with a nil weight", ErrArgs)
+	}
+	if err := SgemmPacked(p, false, m, 1, x, w.K(), w, 0, y, w.N()); err != nil {
+		return err
+	}
+	if bias != nil {
+		return AddBias(y, m, w.N(), bias)
+	}
+	return nil
+}

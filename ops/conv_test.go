@@ -1,0 +1,112 @@
+package ops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func naiveConv(x, w, b []float32, s ConvShape) []float64 {
+	oh, ow := s.OH(), s.OW()
+	y := make([]float64, s.N*s.OC*oh*ow)
+	for n := 0; n < s.N; n++ {
+		for oc := 0; oc < s.OC; oc++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					acc := float64(b[oc])
+					for c := 0; c < s.C; c++ {
+						for ky := 0; ky < s.KH; ky++ {
+							for kx := 0; kx < s.KW; kx++ {
+								iy, ix := oy*s.Stride-s.Padding+ky, ox*s.Stride-s.Padding+kx
+								if iy < 0 || iy >= s.H || ix < 0 || ix >= s.W {
+									continue
+								}
+								acc += float64(x[((n*s.C+c)*s.H+iy)*s.W+ix]) * float64(w[((oc*s.C+c)*s.KH+ky)*s.KW+kx])
+							}
+						}
+					}
+					y[((n*s.OC+oc)*oh+oy)*ow+ox] = acc
+				}
+			}
+		}
+	}
+	return y
+}
+
+func TestConv2D(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	p := NewPool(2)
+	defer p.Close()
+	shapes := []ConvShape{
+		{N: 2, C: 1, H: 28, W: 28, OC: 6, KH: 5, KW: 5, Stride: 1, Padding: 0},  // LeNet conv1
+		{N: 3, C: 6, H: 12, W: 12, OC: 16, KH: 5, KW: 5, Stride: 1, Padding: 0}, // LeNet conv2
+		{N: 1, C: 1, H: 28, W: 28, OC: 6, KH: 5, KW: 5, Stride: 1, Padding: 2},  // LeNet-5 conv1
+		{N: 2, C: 3, H: 7, W: 9, OC: 5, KH: 3, KW: 2, Stride: 2, Padding: 1},
+		{N: 1, C: 2, H: 5, W: 5, OC: 1, KH: 5, KW: 5, Stride: 1, Padding: 2},
+		{N: 1, C: 1, H: 1, W: 1, OC: 3, KH: 1, KW: 1, Stride: 1, Padding: 0},
+		{N: 2, C: 2, H: 19, W: 23, OC: 7, KH: 3, KW: 4, Stride: 3, Padding: 2},
+		{N: 2, C: 3, H: 17, W: 13, OC: 13, KH: 3, KW: 3, Stride: 1, Padding: 1},
+	}
+	for _, s := range shapes {
+		x := randMat(r, s.N*s.C*s.H*s.W)
+		w := randMat(r, s.OC*s.C*s.KH*s.KW)
+		b := randMat(r, s.OC)
+		y := make([]float32, s.N*s.OC*s.OH()*s.OW())
+		require.NoError(t, Conv2D(p, y, x, s, w, b))
+		want := naiveConv(x, w, b, s)
+		for i := range want {
+			require.InDelta(t, want[i], float64(y[i]), 1e-4*(1+math.Abs(want[i])), "%+v at %d", s, i)
+		}
+	}
+	s := shapes[0]
+	require.ErrorIs(t, Conv2D(nil, make([]float32, 10), make([]float32, 2*28*28), s, make([]float32, 150), nil), ErrArgs)
+	require.ErrorIs(t, Conv2D(nil, make([]float32, 2*6*24*24), make([]float32, 2*28*28), s, make([]float32, 149), nil), ErrArgs)
+	bad := s
+	bad.KH = 40
+	require.ErrorIs(t, Conv2D(nil, nil, nil, bad, nil, nil), ErrArgs)
+}
+
+func TestMaxPool2D(t *testing.T) {
+	x := []float32{
+		1, 2, 3, 4,
+		5, 6, 7, 8,
+		-1, -2, float32(math.NaN()), 0,
+		-3, -4, 1, 2,
+	}
+	y := make([]float32, 4)
+	require.NoError(t, MaxPool2D(y, x, 1, 1, 4, 4, 2, 2))
+	require.Equal(t, float32(6), y[0])
+	require.Equal(t, float32(8), y[1])
+	require.Equal(t, float32(-1), y[2])
+	require.True(t, math.IsNaN(float64(y[3])))
+	require.ErrorIs(t, MaxPool2D(y, x, 1, 1, 4, 4, 5, 2), ErrArgs)
+	require.ErrorIs(t, MaxPool2D(y[:3], x, 1, 1, 4, 4, 2, 2), ErrArgs)
+	x[10] = 0.5
+	y3 := make([]float32, 4)
+	require.NoError(t, MaxPool2D(y3, x, 1, 1, 4, 4, 3, 1)) // overlapping windows
+	require.Equal(t, []float32{7, 8, 7, 8}, y3)
+}
+
+func TestLinear(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, m := range []int{1, 5, 64} {
+		in, out := 256, 120
+		w, b, x := randMat(r, out*in), randMat(r, out), randMat(r, m*in)
+		pw, err := PackB(true, in, out, w, in, 0)
+		require.NoError(t, err)
+		y := make([]float32, m*out)
+		require.NoError(t, Linear(nil, y, x, m, pw, b))
+		for i := 0; i < m; i++ {
+			for o := 0; o < out; o++ {
+				want := float64(b[o])
+				for k := 0; k < in; k++ {
+					want += float64(x[i*in+k]) * float64(w[o*in+k])
+				}
+				require.InDelta(t, want, float64(y[i*out+o]), 1e-4*(1+math.Abs(want)))
+			}
+		}
+	}
+	require.ErrorIs(t, Linear(nil, nil, nil, 1, nil, nil), ErrArgs)
+}
