@@ -1,6 +1,7 @@
 // Command lumen is Lumen's command-line tool.
 //
-//	lumen inspect PATH   list the tensors, metadata and config of a checkpoint
+//	lumen inspect PATH                       list the tensors, metadata and config of a checkpoint
+//	lumen lenet eval --model DIR --data DIR  accuracy, throughput and latency of LeNet on idx data
 //
 // Errors are printed as "error: …" on standard error, with exit status 1.
 package main
@@ -35,6 +36,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInspectCmd())
+	root.AddCommand(newInspectCmd(), newLeNetCmd())
 	return root
 }

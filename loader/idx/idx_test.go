@@ -83,6 +83,31 @@ func TestMNISTTestSet(t *testing.T) {
 	require.ErrorContains(t, err, "train-images-idx3-ubyte")
 }
 
+// FashionMNISTDir is where Debian's dataset-fashion-mnist package puts the files.
+const fashionMNISTDir = "/usr/share/datasets/fashion-mnist"
+
+func TestFashionMNIST(t *testing.T) {
+	if _, err := os.Stat(fashionMNISTDir); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI installs dataset-fashion-mnist: %v", err)
+		}
+		t.Skip("apt-get install dataset-fashion-mnist to run this test")
+	}
+	for split, n := range map[string]int{"train": 60000, "t10k": 10000} {
+		ds, err := LoadSplit(fashionMNISTDir, split)
+		require.NoError(t, err)
+		require.Equal(t, n, ds.N)
+		require.Equal(t, 28, ds.Rows)
+		counts := make([]int, 10)
+		for _, l := range ds.Labels {
+			counts[l]++
+		}
+		for c := range counts {
+			require.Equal(t, n/10, counts[c], "Fashion-MNIST is balanced: class %d", c) // 6000 / 1000 per class
+		}
+	}
+}
+
 func TestLoadImagesMismatch(t *testing.T) {
 	dir := t.TempDir()
 	img := filepath.Join(dir, "i")

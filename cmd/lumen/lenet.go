@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/lumen-ml/lumen/loader/idx"
+	"github.com/lumen-ml/lumen/models/lenet"
+)
+
+func newLeNetCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "lenet", Short: "Run LeNet-5 models on MNIST-format data"}
+	var modelPath, dataDir, split string
+	var batch, threads int
+	var quiet bool
+	eval := &cobra.Command{
+		Use:   "eval --model DIR --data DIR",
+		Short: "Classify a labelled idx data set and report accuracy, throughput and latency",
+		Long: `eval loads a LeNet checkpoint (a .safetensors file or a directory holding one),
+classifies every image of SPLIT-images-idx3-ubyte[.gz] in the data directory (MNIST or
+Fashion-MNIST layout) in batches, and reports accuracy (correct/total), throughput
+(images/s) and per-batch latency percentiles.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if batch <= 0 {
+				return fmt.Errorf("--batch must be positive, got %d", batch)
+			}
+			if threads < 0 {
+				return fmt.Errorf("--threads must be 0 (all CPUs) or positive, got %d", threads)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			return evalLeNet(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), modelPath, dataDir, split, batch, threads, quiet)
+		},
+	}
+	eval.Flags().StringVar(&modelPath, "model", "", "LeNet checkpoint: .safetensors file or directory (required)")
+	eval.Flags().StringVar(&dataDir, "data", "", "directory with the idx files (required)")
+	eval.Flags().StringVar(&split, "split", "t10k", "which split to evaluate: t10k or train")
+	eval.Flags().IntVar(&batch, "batch", 256, "images per batch")
+	eval.Flags().IntVar(&threads, "threads", 1, "threads per batch (0: all CPUs)")
+	eval.Flags().BoolVar(&quiet, "quiet", false, "no progress bar")
+	_ = eval.MarkFlagRequired("model")
+	_ = eval.MarkFlagRequired("data")
+	cmd.AddCommand(eval)
+	return cmd
+}
+
+func evalLeNet(ctx context.Context, stdout, stderr io.Writer, modelPath, dataDir, split string, batch, threads int, quiet bool) error {
+	m, err := lenet.Load(modelPath, lenet.WithThreads(threads))
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ds, err := idx.LoadSplit(dataDir, split)
+	if err != nil {
+		return err
+	}
+	if ds.Rows != lenet.Side || ds.Cols != lenet.Side {
+		return fmt.Errorf("%s: images are %d×%d, LeNet takes %d×%d", dataDir, ds.Rows, ds.Cols, lenet.Side, lenet.Side)
+	}
+	x := make([]float32, len(ds.Images))
+	lenet.Preprocess(x, ds.Images)
+
+	out := io.Discard
+	if !quiet {
+		out = stderr
+	}
+	bar := progressbar.NewOptions(ds.N,
+		progressbar.OptionSetWriter(out),
+		progressbar.OptionSetDescription("lenet "+split),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("img"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	var lat []time.Duration
+	correct := 0
+	start := time.Now()
+	for lo := 0; lo < ds.N; lo += batch {
+		n := min(batch, ds.N-lo)
+		t0 := time.Now()
+		pred, err := m.Predict(ctx, x[lo*784:(lo+n)*784], n)
+		if err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(t0))
+		for i, p := range pred {
+			if p == int(ds.Labels[lo+i]) {
+				correct++
+			}
+		}
+		_ = bar.Add(n)
+	}
+	elapsed := time.Since(start)
+	_ = bar.Finish()
+	slices.Sort(lat)
+	fmt.Fprintf(stdout, "model      %s (conv1 padding %d)\n", modelPath, m.Padding())
+	fmt.Fprintf(stdout, "data       %s (%s, %d images)\n", dataDir, split, ds.N)
+	fmt.Fprintf(stdout, "accuracy   %.2f%% (%d/%d correct)\n", 100*float64(correct)/float64(ds.N), correct, ds.N)
+	fmt.Fprintf(stdout, "throughput %.0f images/s (batch %d, threads %d, %.3fs)\n", float64(ds.N)/elapsed.Seconds(), batch, max(threads, 0), elapsed.Seconds())
+	fmt.Fprintf(stdout, "latency    p50 %s, p99 %s per batch of %d (%d batches)\n", percentile(lat, 0.50), percentile(lat, 0.99), batch, len(lat))
+	return nil
+}
+
+// percentile returns the nearest-rank percentile of sorted durations.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)].Round(time.Microsecond)
+}
