@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/lumen-ml/lumen/ops/asm"
 )
@@ -64,7 +65,8 @@ func Conv2D(p *Pool, y, x []float32, s ConvShape, weight, bias []float32) error 
 		img := x[n*s.C*s.H*s.W : (n+1)*s.C*s.H*s.W]
 		out := y[n*s.OC*npix : (n+1)*s.OC*npix]
 		im2colPanels(pb, img, s)
-		p.gemm.run(p, false, s.OC, 1, weight, k, pb, 0, out, npix)
+		// The weight matrix is the same for every image: pack it once.
+		p.gemm.runReusingA(p, n > 0, false, s.OC, 1, weight, k, pb, 0, out, npix)
 		if bias != nil {
 			for c := 0; c < s.OC; c++ {
 				b := bias[c]
@@ -140,6 +142,15 @@ func im2colPanels(pb *PackedB, img []float32, s ConvShape) {
 // MaxPool2D takes the maximum over k×k windows moved by stride (no padding) of the
 // N×C×H×W input; y is N×C×OH×OW with OH = (H−k)/stride + 1. NaN propagates.
 func MaxPool2D(y, x []float32, n, c, h, w, k, stride int) error {
+	return maxPool2D(y, x, n, c, h, w, k, stride, false)
+}
+
+// MaxPool2DReLU is MaxPool2D followed by ReLU in one pass (LeNet's pool → ReLU).
+func MaxPool2DReLU(y, x []float32, n, c, h, w, k, stride int) error {
+	return maxPool2D(y, x, n, c, h, w, k, stride, true)
+}
+
+func maxPool2D(y, x []float32, n, c, h, w, k, stride int, relu bool) error {
 	if n < 0 || c <= 0 || k <= 0 || stride <= 0 || h < k || w < k {
 		return fmt.Errorf("%w: MaxPool2D %dx%d window, stride %d over %dx%d", ErrArgs, k, k, stride, h, w)
 	}
@@ -148,7 +159,7 @@ func MaxPool2D(y, x []float32, n, c, h, w, k, stride int) error {
 		return fmt.Errorf("%w: MaxPool2D needs %d inputs and %d outputs, got %d and %d", ErrArgs, n*c*h*w, n*c*oh*ow, len(x), len(y))
 	}
 	if k == 2 && stride == 2 {
-		maxPool2x2(y, x, n*c, h, w)
+		maxPool2x2(y, x, n*c, h, w, relu)
 		return nil
 	}
 	for plane := 0; plane < n*c; plane++ {
@@ -165,6 +176,9 @@ func MaxPool2D(y, x []float32, n, c, h, w, k, stride int) error {
 						}
 					}
 				}
+				if relu && m < 0 {
+					m = 0
+				}
 				out[oy*ow+ox] = m
 			}
 		}
@@ -172,8 +186,13 @@ func MaxPool2D(y, x []float32, n, c, h, w, k, stride int) error {
 	return nil
 }
 
-// maxPool2x2 is MaxPool2D's 2×2, stride-2 case; the builtin max propagates NaN.
-func maxPool2x2(y, x []float32, planes, h, w int) {
+// maxPool2x2 is MaxPool2D's 2×2, stride-2 case; the builtin max propagates NaN, and
+// the ReLU floor (max with 0) keeps it too.
+func maxPool2x2(y, x []float32, planes, h, w int, relu bool) {
+	floor := float32(math.Inf(-1))
+	if relu {
+		floor = 0
+	}
 	oh, ow := h/2, w/2
 	for plane := 0; plane < planes; plane++ {
 		in := x[plane*h*w : (plane+1)*h*w]
@@ -183,7 +202,7 @@ func maxPool2x2(y, x []float32, planes, h, w int) {
 			r1 := in[(2*oy+1)*w : (2*oy+1)*w+2*ow]
 			o := out[oy*ow : oy*ow+ow]
 			for ox := range o {
-				o[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+				o[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1], floor)
 			}
 		}
 	}

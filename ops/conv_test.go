@@ -83,6 +83,12 @@ func TestMaxPool2D(t *testing.T) {
 	require.True(t, math.IsNaN(float64(y[3])))
 	require.ErrorIs(t, MaxPool2D(y, x, 1, 1, 4, 4, 5, 2), ErrArgs)
 	require.ErrorIs(t, MaxPool2D(y[:3], x, 1, 1, 4, 4, 2, 2), ErrArgs)
+	yr := make([]float32, 4)
+	require.NoError(t, MaxPool2DReLU(yr, []float32{-1, -2, -3, -4, 5, -6, 7, -8, -1, -2, -3, -4, -5, -6, -7, float32(math.NaN())}, 1, 1, 4, 4, 2, 2))
+	require.Equal(t, float32(5), yr[0])
+	require.Equal(t, float32(7), yr[1])
+	require.True(t, math.IsNaN(float64(yr[3])), "ReLU keeps NaN")
+	require.Equal(t, float32(0), yr[2])
 	x[10] = 0.5
 	y3 := make([]float32, 4)
 	require.NoError(t, MaxPool2D(y3, x, 1, 1, 4, 4, 3, 1)) // overlapping windows

@@ -29,7 +29,15 @@ type gemmJob struct {
 }
 
 func (g *gemmJob) run(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
-	g.call++
+	g.runReusingA(p, false, transA, m, alpha, a, lda, pb, beta, c, ldc)
+}
+
+// runReusingA is run; with reuseA the workers keep the A blocks they packed in the
+// previous call, which the caller guarantees had the same A, shape and blocking.
+func (g *gemmJob) runReusingA(p *Pool, reuseA, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	if !reuseA {
+		g.call++
+	}
 	g.bl = asm.BlockingFor(pb.level)
 	g.transA, g.m, g.alpha, g.beta, g.a, g.lda, g.pb, g.c, g.ldc = transA, m, alpha, beta, a, lda, pb, c, ldc
 	g.scratch = p.scratch

@@ -260,17 +260,15 @@ func (m *Model) forwardChunk(images, out []float32, c, n int) {
 	s := m.conv1
 	s.N = b
 	must(ops.Conv2D(p, ws.conv1, x, s, m.conv1W, m.conv1B))
-	must(ops.MaxPool2D(ws.pool1, ws.conv1, b, s.OC, s.OH(), s.OW(), 2, 2))
+	must(ops.MaxPool2DReLU(ws.pool1, ws.conv1, b, s.OC, s.OH(), s.OW(), 2, 2))
 	pool1 := ws.pool1[:b*s.OC*m.pool1Side*m.pool1Side]
-	ops.ReLU(pool1)
 
 	// conv2 → 2×2 max pool → ReLU
 	s = m.conv2
 	s.N = b
 	must(ops.Conv2D(p, ws.conv2, pool1, s, m.conv2W, m.conv2B))
-	must(ops.MaxPool2D(ws.pool2, ws.conv2, b, s.OC, s.OH(), s.OW(), 2, 2))
+	must(ops.MaxPool2DReLU(ws.pool2, ws.conv2, b, s.OC, s.OH(), s.OW(), 2, 2))
 	flat := ws.pool2[:b*m.fc1.K()] // NCHW is already channel-major: flatten is free
-	ops.ReLU(flat)
 
 	// fc1 → ReLU → fc2 → ReLU → fc3
 	h1 := ws.fc1[:b*m.fc1.N()]
