@@ -56,6 +56,10 @@ func Conv2D(p *Pool, y, x []float32, s ConvShape, weight, bias []float32) error 
 	p = orLocalPool(p)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if s.Stride == 1 && asm.HasIndirect(asm.Best) && s.N > 0 {
+		conv2DIndirect(p, y, x, s, weight, bias)
+		return nil
+	}
 	l := asm.Best
 	_, nr := asm.Tile(l)
 	pb := &p.packB.pb

@@ -48,6 +48,8 @@ func TestConv2D(t *testing.T) {
 		{N: 1, C: 1, H: 1, W: 1, OC: 3, KH: 1, KW: 1, Stride: 1, Padding: 0},
 		{N: 2, C: 2, H: 19, W: 23, OC: 7, KH: 3, KW: 4, Stride: 3, Padding: 2},
 		{N: 2, C: 3, H: 17, W: 13, OC: 13, KH: 3, KW: 3, Stride: 1, Padding: 1},
+		{N: 3, C: 2, H: 9, W: 10, OC: 12, KH: 3, KW: 3, Stride: 1, Padding: 0}, // 7×8 output: odd row pairs
+		{N: 1, C: 1, H: 40, W: 40, OC: 6, KH: 5, KW: 5, Stride: 1, Padding: 0}, // 36 columns: overlapping last tile
 	}
 	for _, s := range shapes {
 		x := randMat(r, s.N*s.C*s.H*s.W)

@@ -42,6 +42,7 @@ type Pool struct {
 	gemm    gemmJob
 	gemv    gemvJob
 	packB   packBJob
+	conv    convJob
 }
 
 // PoolOption configures NewPool.

@@ -1,0 +1,80 @@
+package asm
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Indirect is a validated table of B-row offsets for SgemmIndirect: row p of the B
+// operand starts at base[Offs[p]]. For a stride-1 convolution, Offs[p] for tap
+// p = (c, ky, kx) is c·H·W + ky·W + kx, the same for every output tile.
+type Indirect struct {
+	offs   []int32
+	maxOff int
+}
+
+// NewIndirect validates offs (non-negative) and keeps a copy.
+func NewIndirect(offs []int32) (*Indirect, error) {
+	if len(offs) == 0 {
+		return nil, fmt.Errorf("asm: NewIndirect: empty offset table")
+	}
+	m := int32(0)
+	for p, o := range offs {
+		if o < 0 {
+			return nil, fmt.Errorf("asm: NewIndirect: offset %d is %d", p, o)
+		}
+		m = max(m, o)
+	}
+	return &Indirect{offs: slices.Clone(offs), maxOff: int(m)}, nil
+}
+
+// K returns the number of B rows (the reduction length).
+func (ind *Indirect) K() int { return len(ind.offs) }
+
+// HasIndirect reports whether level l has an assembly SgemmIndirect; elsewhere the Go
+// twin runs, and im2col with the ordinary GEMM is faster.
+func HasIndirect(l Level) bool { return Available(l) && (l == AVX2 || l == AVX512) }
+
+// SgemmIndirect computes one 6×16 tile without an im2col buffer:
+//
+//	C[i*ldc+j] = Σ_p a[p*6+i] · B_p[j],   B_p[j] = base[offs[p]+j] (j < 8),
+//	                                       base[offs[p]+gap+j−8] (8 ≤ j < 16)
+//
+// a is a packed 6-row A panel of K columns; C is overwritten. gap is 8 when the 16
+// outputs are one contiguous run, or the input row stride when they are two rows of 8.
+func SgemmIndirect(l Level, ind *Indirect, a, base []float32, gap int, c []float32, ldc int) error {
+	k := len(ind.offs)
+	if gap < 0 || len(a) < 6*k || ldc < 16 || len(c) < 5*ldc+16 || len(base) < ind.maxOff+max(gap, 0)+8 || len(base) < ind.maxOff+8 {
+		return fmt.Errorf("asm: SgemmIndirect k=%d gap=%d ldc=%d: slices too short (a %d, base %d for offsets up to %d, c %d)", k, gap, ldc, len(a), len(base), ind.maxOff, len(c))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	if indirectArch(l, k, a, base, ind.offs, gap, c, ldc) {
+		return nil
+	}
+	SgemmIndirectGo(k, a, base, ind.offs, gap, c, ldc)
+	return nil
+}
+
+// SgemmIndirectGo is the pure-Go twin of the indirect kernel.
+func SgemmIndirectGo(k int, a, base []float32, offs []int32, gap int, c []float32, ldc int) {
+	var acc [6 * 16]float32
+	for p := 0; p < k; p++ {
+		o := int(offs[p])
+		lo, hi := base[o:o+8], base[o+gap:o+gap+8]
+		for i := 0; i < 6; i++ {
+			av := a[p*6+i]
+			row := acc[i*16 : i*16+16]
+			for j, v := range lo {
+				row[j] += av * v
+			}
+			for j, v := range hi {
+				row[8+j] += av * v
+			}
+		}
+	}
+	for i := 0; i < 6; i++ {
+		copy(c[i*ldc:i*ldc+16], acc[i*16:i*16+16])
+	}
+}

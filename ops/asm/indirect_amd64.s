@@ -1,0 +1,74 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Indirect 6x16 micro-kernel for convolutions without im2col: B row p is
+// base[offs[p] : +8] followed by base[offs[p]+gap : +8]. Accumulators Y0-Y11,
+// B row in Y12/Y13, A broadcast in Y14. C is overwritten (alpha 1, beta 0).
+
+#define ROWI(off, acc0, acc1) \
+	VBROADCASTSS off(AX), Y14 \
+	VFMADD231PS Y14, Y12, acc0 \
+	VFMADD231PS Y14, Y13, acc1
+
+// func sgemmIndirect6x16AVX2(k int, a *float32, base *float32, offs *int32, gap int, c *float32, ldc int)
+TEXT ·sgemmIndirect6x16AVX2(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ base+16(FP), SI
+	MOVQ offs+24(FP), R8
+	MOVQ gap+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), DX
+	SHLQ $2, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ CX, CX
+	JEQ storei
+loopi:
+	MOVLQSX (R8), R10
+	LEAQ (SI)(R10*4), R11
+	VMOVUPS (R11), Y12
+	VMOVUPS (R11)(R9*1), Y13
+	ROWI(0, Y0, Y1)
+	ROWI(4, Y2, Y3)
+	ROWI(8, Y4, Y5)
+	ROWI(12, Y6, Y7)
+	ROWI(16, Y8, Y9)
+	ROWI(20, Y10, Y11)
+	ADDQ $24, AX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ loopi
+storei:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ DX, DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ DX, DI
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ DX, DI
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ DX, DI
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	ADDQ DX, DI
+	VMOVUPS Y10, (DI)
+	VMOVUPS Y11, 32(DI)
+	ADDQ DX, DI
+	VZEROUPPER
+	RET

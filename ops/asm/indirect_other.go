@@ -1,0 +1,5 @@
+//go:build purego || !amd64
+
+package asm
+
+func indirectArch(Level, int, []float32, []float32, []int32, int, []float32, int) bool { return false }

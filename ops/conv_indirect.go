@@ -1,0 +1,147 @@
+package ops
+
+import (
+	"github.com/lumen-ml/lumen/ops/asm"
+)
+
+// convJob runs a stride-1 convolution with the indirect 6×16 kernel: no im2col
+// matrix, the B rows are read straight from the (padded) input image. Items are
+// images; each worker pads its image into private scratch.
+type convJob struct {
+	s          ConvShape
+	x, y, bias []float32
+	a          []float32 // the weight packed into 6-row panels
+	ind        *asm.Indirect
+	indKey     [5]int
+	abuf       []float32
+	hp, wp     int
+	scratch    []workerScratch
+}
+
+// conv2DIndirect is Conv2D for stride 1 on levels with the indirect kernel. The caller
+// holds p.mu and has validated the arguments.
+func conv2DIndirect(p *Pool, y, x []float32, s ConvShape, weight, bias []float32) {
+	j := &p.conv
+	k := s.C * s.KH * s.KW
+	j.s, j.x, j.y, j.bias, j.scratch = s, x, y, bias, p.scratch
+	j.hp, j.wp = s.H+2*s.Padding, s.W+2*s.Padding
+	key := [5]int{s.C, j.hp, j.wp, s.KH, s.KW}
+	if j.ind == nil || j.indKey != key {
+		offs := make([]int32, 0, k)
+		for c := 0; c < s.C; c++ {
+			for ky := 0; ky < s.KH; ky++ {
+				for kx := 0; kx < s.KW; kx++ {
+					offs = append(offs, int32(c*j.hp*j.wp+ky*j.wp+kx))
+				}
+			}
+		}
+		j.ind, _ = asm.NewIndirect(offs) // offsets are non-negative by construction
+		j.indKey = key
+	}
+	mp := (s.OC + 5) / 6 * 6
+	j.a = grow(&j.abuf, mp*k)
+	packA(j.a, false, weight, k, s.OC, 0, mp, 0, k, 6)
+	for w := range j.scratch {
+		// Padded image plus slack for the last tiles' reads past the final row.
+		grow(&j.scratch[w].x, s.C*j.hp*j.wp+j.wp+24)
+		grow(&j.scratch[w].tile, 6*16)
+	}
+	p.run(s.N, j)
+	j.x, j.y, j.bias = nil, nil, nil
+}
+
+func (j *convJob) Do(w, n int) {
+	s := j.s
+	ws := &j.scratch[w]
+	img := ws.x
+	// Pad the image (zero border) into scratch; the slack after it stays zero.
+	clear(img)
+	for c := 0; c < s.C; c++ {
+		for iy := 0; iy < s.H; iy++ {
+			src := j.x[((n*s.C+c)*s.H+iy)*s.W : ((n*s.C+c)*s.H+iy+1)*s.W]
+			copy(img[(c*j.hp+iy+s.Padding)*j.wp+s.Padding:], src)
+		}
+	}
+	oh, ow := s.OH(), s.OW()
+	npix := oh * ow
+	out := j.y[n*s.OC*npix : (n+1)*s.OC*npix]
+	k := j.ind.K()
+	for oc0 := 0; oc0 < s.OC; oc0 += 6 {
+		rows := min(6, s.OC-oc0)
+		a := j.a[oc0*k : (oc0+6)*k]
+		if ow > 8 {
+			// Tiles of 16 pixels along each output row; the last one overlaps its
+			// neighbour rather than running past the row (C is overwritten, so
+			// computing a pixel twice is harmless).
+			for oy := 0; oy < oh; oy++ {
+				for ox0 := 0; ox0 < ow; ox0 += 16 {
+					if ow >= 16 {
+						ox0 = min(ox0, ow-16)
+					}
+					cols := min(16, ow-ox0)
+					j.tile(ws, a, img[oy*j.wp+ox0:], 8, out, oc0, rows, cols, func(q int) int { return oy*ow + ox0 + q })
+				}
+			}
+			continue
+		}
+		// Narrow outputs: one tile covers two output rows of up to 8 pixels.
+		for oy := 0; oy < oh; oy += 2 {
+			pix := func(q int) int {
+				if q < 8 {
+					if q >= ow {
+						return -1
+					}
+					return oy*ow + q
+				}
+				if q-8 >= ow || oy+1 >= oh {
+					return -1
+				}
+				return (oy+1)*ow + q - 8
+			}
+			full := 16
+			if ow != 8 || oy+1 >= oh {
+				full = 0 // not one contiguous run of 16 outputs
+			}
+			j.tile(ws, a, img[oy*j.wp:], j.wp, out, oc0, rows, full, pix)
+		}
+	}
+	if j.bias != nil {
+		for c := 0; c < s.OC; c++ {
+			b := j.bias[c]
+			ch := out[c*npix : (c+1)*npix]
+			for i := range ch {
+				ch[i] += b
+			}
+		}
+	}
+}
+
+// tile computes output channels oc0..oc0+rows-1 for 16 pixels whose B rows start at
+// base (second half at base+gap). When rows is 6 and cols is 16 the pixels are one
+// contiguous run starting at pix(0) and the kernel stores straight into out;
+// otherwise it goes through the worker's tile buffer and pix maps each of the 16
+// positions to an output pixel (or -1 to drop it).
+func (j *convJob) tile(ws *workerScratch, a, base []float32, gap int, out []float32, oc0, rows, cols int, pix func(int) int) {
+	npix := j.s.OH() * j.s.OW()
+	if rows == 6 && cols == 16 {
+		mustIndirect(asm.SgemmIndirect(asm.Best, j.ind, a, base, gap, out[oc0*npix+pix(0):], npix))
+		return
+	}
+	t := ws.tile[:6*16]
+	mustIndirect(asm.SgemmIndirect(asm.Best, j.ind, a, base, gap, t, 16))
+	for q := 0; q < 16; q++ {
+		o := pix(q)
+		if o < 0 || (cols > 0 && q >= cols) {
+			continue
+		}
+		for i := 0; i < rows; i++ {
+			out[(oc0+i)*npix+o] = t[i*16+q]
+		}
+	}
+}
+
+func mustIndirect(err error) {
+	if err != nil {
+		panic("ops: internal error: " + err.Error())
+	}
+}
