@@ -63,7 +63,7 @@ func PackBHalf(transB bool, k, n int, b []uint16, ldb int, dt tensor.DType) (*Pa
 		wt = asm.WeightBF16
 	}
 	pb := newPackedB(asm.Best, wt, k, n)
-	packPanels(pb, transB, func(r, c int) uint16 { return b[r*ldb+c] }, func(dst []uint16, src []uint16) { copy(dst, src) }, b, ldb)
+	packPanels(pb, pb.u16, transB, b, ldb, 0, panelsOf(pb), same[uint16], copyRun[uint16])
 	return pb, nil
 }
 
@@ -92,43 +92,44 @@ func packB(l asm.Level, transB bool, k, n int, b []float32, ldb int, wt asm.Weig
 	pb := newPackedB(l, wt, k, n)
 	switch wt {
 	case asm.WeightF32:
-		packPanels(pb, transB, func(r, c int) float32 { return b[r*ldb+c] }, func(dst, src []float32) { copy(dst, src) }, b, ldb)
+		packPanels(pb, pb.f32, transB, b, ldb, 0, panelsOf(pb), same[float32], copyRun[float32])
 	case asm.WeightBF16:
-		packPanels(pb, transB, func(r, c int) uint16 { return tensor.F32ToBF16(b[r*ldb+c]) }, tensor.F32ToBF16Slice, b, ldb)
+		packPanels(pb, pb.u16, transB, b, ldb, 0, panelsOf(pb), tensor.F32ToBF16, tensor.F32ToBF16Slice)
 	case asm.WeightF16:
-		packPanels(pb, transB, func(r, c int) uint16 { return tensor.F32ToF16(b[r*ldb+c]) }, tensor.F32ToF16Slice, b, ldb)
+		packPanels(pb, pb.u16, transB, b, ldb, 0, panelsOf(pb), tensor.F32ToF16, tensor.F32ToF16Slice)
 	}
 	return pb, nil
 }
 
-// packPanels fills pb's panels from a source matrix. at(r, c) reads one source element
-// (row r, column c of the stored matrix); rowCopy converts a contiguous run.
-func packPanels[D, S any](pb *PackedB, transB bool, at func(r, c int) D, rowCopy func(dst []D, src []S), src []S, ldb int) {
-	var dst []D
-	switch d := any(&dst).(type) {
-	case *[]float32:
-		*d = pb.f32
-	case *[]uint16:
-		*d = pb.u16
-	}
+// packPanels fills panels jp0..jp1-1 of pb from the stored matrix src (row stride
+// ldb): conv converts one element, rowCopy a contiguous run. Both are plain functions,
+// so the call allocates nothing.
+func packPanels[D, S any](pb *PackedB, dst []D, transB bool, src []S, ldb, jp0, jp1 int, conv func(S) D, rowCopy func(dst []D, src []S)) {
 	k, n, nr := pb.k, pb.n, pb.nr
-	for jp := 0; jp*nr < n; jp++ {
+	for jp := jp0; jp < jp1; jp++ {
 		j0 := jp * nr
 		w := min(nr, n-j0)
 		panel := dst[jp*k*nr : (jp+1)*k*nr]
 		if !transB {
 			for p := 0; p < k; p++ { // row p of B: contiguous columns j0..j0+w
-				rowCopy(panel[p*nr:p*nr+w], src[p*ldb+j0:p*ldb+j0+w])
+				row := panel[p*nr : p*nr+nr]
+				rowCopy(row[:w], src[p*ldb+j0:p*ldb+j0+w])
+				clear(row[w:])
 			}
 			continue
 		}
-		for j := 0; j < w; j++ { // row j0+j of the stored n×k matrix is column j of op(B)
-			for p := 0; p < k; p++ {
-				panel[p*nr+j] = at(j0+j, p)
+		clear(panel)
+		for jj := 0; jj < w; jj++ { // row j0+jj of the stored n×k matrix is column jj of op(B)
+			for p, v := range src[(j0+jj)*ldb : (j0+jj)*ldb+k] {
+				panel[p*nr+jj] = conv(v)
 			}
 		}
 	}
 }
+
+func same[T any](v T) T           { return v }
+func copyRun[T any](dst, src []T) { copy(dst, src) }
+func panelsOf(pb *PackedB) int    { return (pb.n + pb.nr - 1) / pb.nr }
 
 // checkMatrix validates an operand that is rows×cols after op(), stored with stride ld.
 func checkMatrix(name string, trans bool, rows, cols, length, ld int) error {
@@ -170,11 +171,7 @@ func sgemm(p *Pool, l asm.Level, transA, transB bool, m, n, k int, alpha float32
 	if !asm.Available(l) {
 		return fmt.Errorf("%w: level %v is not supported by this CPU", ErrArgs, l)
 	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if trivialGemm(m, n, k, alpha, beta, c, ldc) {
 		return nil
 	}
 	p = orLocalPool(p)
@@ -205,11 +202,7 @@ func SgemmPacked(p *Pool, transA bool, m int, alpha float32, a []float32, lda in
 	if err := checkGemm(transA, m, n, k, a, lda, c, ldc); err != nil {
 		return err
 	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if trivialGemm(m, n, k, alpha, beta, c, ldc) {
 		return nil
 	}
 	p = orLocalPool(p)
@@ -238,6 +231,19 @@ func orLocalPool(p *Pool) *Pool {
 		return &Pool{threads: 1, scratch: make([]workerScratch, 1), closed: true}
 	}
 	return p
+}
+
+// trivialGemm handles the shapes that need no multiplication (an empty C, or k = 0
+// or alpha = 0, which leave beta·C) and reports whether it did.
+func trivialGemm(m, n, k int, alpha, beta float32, c []float32, ldc int) bool {
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return true
+	}
+	return false
 }
 
 // scaleC sets C = beta·C (C = 0 when beta is 0, whatever C held).
@@ -291,24 +297,5 @@ func (j *packBJob) set(pb *PackedB, transB bool, b []float32, ldb int) {
 }
 
 func (j *packBJob) Do(_, jp int) {
-	pb := j.target
-	k, n, nr := pb.k, pb.n, pb.nr
-	j0 := jp * nr
-	w := min(nr, n-j0)
-	panel := pb.f32[jp*k*nr : (jp+1)*k*nr]
-	if !j.transB {
-		for p := 0; p < k; p++ {
-			row := panel[p*nr : p*nr+nr]
-			copy(row, j.b[p*j.ldb+j0:p*j.ldb+j0+w])
-			clear(row[w:])
-		}
-		return
-	}
-	clear(panel)
-	for jj := 0; jj < w; jj++ {
-		src := j.b[(j0+jj)*j.ldb : (j0+jj)*j.ldb+k]
-		for p, v := range src {
-			panel[p*nr+jj] = v
-		}
-	}
+	packPanels(j.target, j.target.f32, j.transB, j.b, j.ldb, jp, jp+1, same[float32], copyRun[float32])
 }
