@@ -37,6 +37,31 @@ func (pb *PackedB) N() int { return pb.n }
 // WeightType returns the storage type of the panels.
 func (pb *PackedB) WeightType() asm.WeightType { return pb.wt }
 
+// Column writes column j of the packed k×n matrix (k values, widened to float32)
+// into dst. For a packed Linear or embedding weight [n, k] that is row j of the
+// original, so a tied embedding table can be read from its packed LM head.
+func (pb *PackedB) Column(j int, dst []float32) error {
+	if j < 0 || j >= pb.n || len(dst) < pb.k {
+		return fmt.Errorf("%w: Column %d of a %d×%d matrix into %d values", ErrArgs, j, pb.k, pb.n, len(dst))
+	}
+	base, stride := (j/pb.nr)*pb.k*pb.nr+j%pb.nr, pb.nr
+	switch pb.wt {
+	case asm.WeightF32:
+		for p := range pb.k {
+			dst[p] = pb.f32[base+p*stride]
+		}
+	case asm.WeightBF16:
+		for p := range pb.k {
+			dst[p] = tensor.BF16ToF32(pb.u16[base+p*stride])
+		}
+	case asm.WeightF16:
+		for p := range pb.k {
+			dst[p] = tensor.F16ToF32(pb.u16[base+p*stride])
+		}
+	}
+	return nil
+}
+
 // Bytes returns the memory the packed panels occupy.
 func (pb *PackedB) Bytes() int { return 4*len(pb.f32) + 2*len(pb.u16) }
 

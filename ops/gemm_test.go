@@ -207,6 +207,32 @@ func TestPackBHalfKeepsBits(t *testing.T) {
 	require.ErrorIs(t, err, ErrArgs)
 }
 
+func TestPackedColumn(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 25))
+	n, k := 37, 19
+	w := randMat(r, n*k) // [n, k], like an embedding table
+	for _, wt := range []asm.WeightType{asm.WeightF32, asm.WeightBF16, asm.WeightF16} {
+		pb, err := PackB(true, k, n, w, k, wt)
+		require.NoError(t, err)
+		col := make([]float32, k)
+		for j := 0; j < n; j++ {
+			require.NoError(t, pb.Column(j, col))
+			for p := 0; p < k; p++ {
+				want := w[j*k+p]
+				switch wt {
+				case asm.WeightBF16:
+					want = tensor.BF16ToF32(tensor.F32ToBF16(want))
+				case asm.WeightF16:
+					want = tensor.F16ToF32(tensor.F32ToF16(want))
+				}
+				require.Equal(t, want, col[p])
+			}
+		}
+		require.ErrorIs(t, pb.Column(n, col), ErrArgs)
+		require.ErrorIs(t, pb.Column(0, col[:k-1]), ErrArgs)
+	}
+}
+
 func TestSgemmNaNInf(t *testing.T) {
 	for _, l := range asm.Supported() {
 		for _, m := range []int{1, 8} { // GEMV and GEMM paths

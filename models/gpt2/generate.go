@@ -1,0 +1,206 @@
+package gpt2
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"iter"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// GenerateOptions controls generation. The zero Temperature means greedy decoding.
+type GenerateOptions struct {
+	MaxNewTokens int
+	Temperature  float32 // 0: greedy (argmax); otherwise logits are divided by it
+	TopK         int     // keep the K most likely tokens (0: all)
+	TopP         float32 // keep the smallest set with this much probability (0 or 1: all)
+	Seed         uint64  // sampling is reproducible for a given seed
+	StopAtEOS    bool    // end a row when it produces <|endoftext|>
+}
+
+func (o GenerateOptions) validate(cfg Config, longest int) error {
+	switch {
+	case o.MaxNewTokens <= 0:
+		return fmt.Errorf("%w: MaxNewTokens must be positive, got %d", ErrInput, o.MaxNewTokens)
+	case o.Temperature < 0 || o.TopK < 0 || o.TopP < 0 || o.TopP > 1 || o.Temperature != o.Temperature:
+		return fmt.Errorf("%w: temperature %v, top-k %d, top-p %v", ErrInput, o.Temperature, o.TopK, o.TopP)
+	case longest+o.MaxNewTokens > cfg.NPositions:
+		return fmt.Errorf("%w: a %d-token prompt plus %d new tokens exceeds n_positions %d", ErrInput, longest, o.MaxNewTokens, cfg.NPositions)
+	}
+	return nil
+}
+
+// Generate streams the new tokens for one prompt: each step yields (token, nil); an
+// error (bad input, cancelled ctx) is yielded as (-1, err) and ends the stream.
+func (m *Model) Generate(ctx context.Context, prompt []int, opt GenerateOptions) iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		err := m.generate(ctx, [][]int{prompt}, opt, func(_, tok int) bool { return yield(tok, nil) })
+		if err != nil {
+			yield(-1, err)
+		}
+	}
+}
+
+// GenerateBatch generates for several prompts at once, left-padding them as HF does
+// (pad id <|endoftext|>, attention mask 0 on pads, position ids counting real tokens).
+// Rows that stop at EOS are shorter.
+func (m *Model) GenerateBatch(ctx context.Context, prompts [][]int, opt GenerateOptions) ([][]int, error) {
+	out := make([][]int, len(prompts))
+	err := m.generate(ctx, prompts, opt, func(row, tok int) bool {
+		out[row] = append(out[row], tok)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptions, emit func(row, tok int) bool) error {
+	if len(prompts) == 0 {
+		return fmt.Errorf("%w: no prompts", ErrInput)
+	}
+	longest := 0
+	for i, p := range prompts {
+		if len(p) == 0 {
+			return fmt.Errorf("%w: prompt %d is empty", ErrInput, i)
+		}
+		longest = max(longest, len(p))
+	}
+	if err := opt.validate(m.cfg, longest); err != nil {
+		return err
+	}
+	B, L, V, E := len(prompts), longest, m.cfg.VocabSize, m.cfg.NEmbd
+	eos := m.eos()
+	s, err := m.NewState(B, L+opt.MaxNewTokens)
+	if err != nil {
+		return err
+	}
+	defer s.attnPool.Close()
+	ids := make([]int, B*L)
+	valid := make([]bool, B*L)
+	for b, p := range prompts {
+		pad := L - len(p)
+		for t := 0; t < L; t++ {
+			if t < pad {
+				ids[b*L+t] = eos
+			} else {
+				ids[b*L+t], valid[b*L+t] = p[t-pad], true
+			}
+		}
+	}
+	last := make([]float32, B*E)
+	logits := make([]float32, B*V)
+	rngs := make([]*rand.Rand, B)
+	for b := range rngs {
+		rngs[b] = rand.New(rand.NewPCG(opt.Seed, uint64(b)))
+	}
+	done := make([]bool, B)
+	next := make([]int, B)
+	scratch := make([]int, 0, V)
+	hidden, err := s.Forward(ids, valid, L)
+	for step := 0; ; step++ {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		T := len(hidden) / (B * E)
+		for b := 0; b < B; b++ {
+			copy(last[b*E:(b+1)*E], hidden[(b*T+T-1)*E:(b*T+T)*E])
+		}
+		if err := s.Logits(logits, last, B); err != nil {
+			return err
+		}
+		alive := false
+		for b := 0; b < B; b++ {
+			if done[b] {
+				next[b] = eos
+				continue
+			}
+			next[b] = pick(logits[b*V:(b+1)*V], opt, rngs[b], &scratch)
+			if !emit(b, next[b]) {
+				return nil
+			}
+			if opt.StopAtEOS && next[b] == eos {
+				done[b] = true
+			}
+			alive = alive || !done[b]
+		}
+		if step+1 == opt.MaxNewTokens || !alive {
+			return nil
+		}
+		hidden, err = s.Forward(next, nil, 1)
+	}
+}
+
+func (m *Model) eos() int {
+	if m.cfg.EOSTokenID != nil && *m.cfg.EOSTokenID >= 0 && *m.cfg.EOSTokenID < m.cfg.VocabSize {
+		return *m.cfg.EOSTokenID
+	}
+	return min(50256, m.cfg.VocabSize-1)
+}
+
+// pick chooses the next token from one row of logits (modified in place).
+func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *[]int) int {
+	if opt.Temperature == 0 {
+		best := 0
+		for i, v := range logits {
+			if v > logits[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	inv := 1 / opt.Temperature
+	for i := range logits {
+		logits[i] *= inv
+	}
+	// Candidates in descending order of logit (stable: ties keep the lower id first).
+	idx := (*scratch)[:0]
+	for i := range logits {
+		idx = append(idx, i)
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(logits[b], logits[a]) })
+	*scratch = idx
+	if opt.TopK > 0 && opt.TopK < len(idx) {
+		kth := logits[idx[opt.TopK-1]]
+		n := opt.TopK
+		for n < len(idx) && logits[idx[n]] == kth { // HF keeps ties with the k-th value
+			n++
+		}
+		idx = idx[:n]
+	}
+	maxv := logits[idx[0]]
+	var sum float64
+	probs := make([]float64, len(idx))
+	for i, j := range idx {
+		probs[i] = math.Exp(float64(logits[j] - maxv))
+		sum += probs[i]
+	}
+	if opt.TopP > 0 && opt.TopP < 1 {
+		var cum float64
+		for i := range probs {
+			cum += probs[i] / sum
+			if cum >= float64(opt.TopP) {
+				idx, probs = idx[:i+1], probs[:i+1]
+				break
+			}
+		}
+		sum = 0
+		for _, p := range probs {
+			sum += p
+		}
+	}
+	r := rng.Float64() * sum
+	for i, p := range probs {
+		if r < p {
+			return idx[i]
+		}
+		r -= p
+	}
+	return idx[len(idx)-1]
+}
