@@ -36,6 +36,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInspectCmd(), newLeNetCmd())
+	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd())
 	return root
 }

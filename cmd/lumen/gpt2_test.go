@@ -1,0 +1,89 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/gpt2"
+)
+
+func TestGenerateGreedyMatchesGolden(t *testing.T) {
+	model, tokDir := shared.Path(t, "fixtures", "gpt2-tiny"), shared.Path(t, "tokenizers", "gpt2")
+	g, err := safetensors.Open(filepath.Join(model, "golden.safetensors"))
+	require.NoError(t, err)
+	defer g.Close()
+	x, err := g.Tensor("f32.prompt0.generated_ids")
+	require.NoError(t, err)
+	ids64, _ := x.Int64s()
+	ids := make([]int, len(ids64))
+	for i, v := range ids64 {
+		ids[i] = int(v)
+	}
+	tok, err := gpt2.LoadTokenizer(tokDir)
+	require.NoError(t, err)
+	want, err := tok.Decode(ids)
+	require.NoError(t, err)
+
+	prompt := "Hello, my dog is a little"
+	code, out, errOut := runCLI("generate", "--model", model, "--tokenizer", tokDir, "--prompt", prompt, "--max-tokens", "24", "--temperature", "0")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, prompt+want+"\n", out)
+	require.Regexp(t, `24 tokens in \S+: [0-9.]+ tokens/s`, errOut)
+
+	// A stop string ends the text just before it.
+	stop := want[5:9]
+	code, out, _ = runCLI("generate", "--model", model, "--tokenizer", tokDir, "--prompt", prompt, "--max-tokens", "24", "--temperature", "0", "--stop", stop)
+	require.Equal(t, 0, code)
+	require.Equal(t, prompt+want[:strings.Index(want, stop)]+"\n", out)
+
+	// Sampling with a fixed seed is reproducible.
+	args := []string{"generate", "--model", model, "--tokenizer", tokDir, "--prompt", prompt, "--max-tokens", "12", "--seed", "9"}
+	_, a, _ := runCLI(args...)
+	_, b, _ := runCLI(args...)
+	require.Equal(t, a, b)
+}
+
+func TestGenerateErrors(t *testing.T) {
+	model, tokDir := shared.Path(t, "fixtures", "gpt2-tiny"), shared.Path(t, "tokenizers", "gpt2")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", model, "--prompt", "hi"}, "no tokenizer"},
+		{[]string{"--model", model, "--tokenizer", tokDir, "--prompt", ""}, "--prompt is empty"},
+		{[]string{"--model", model, "--tokenizer", tokDir, "--prompt", strings.Repeat("word ", 300)}, "exceeds n_positions"},
+		{[]string{"--model", model, "--tokenizer", tokDir, "--prompt", "hi", "--top-p", "2"}, "top-p"},
+		{[]string{"--model", t.TempDir(), "--prompt", "hi"}, "config.json"},
+	} {
+		code, _, errOut := runCLI(append([]string{"generate"}, c.args...)...)
+		require.Equal(t, 1, code, c.args)
+		require.True(t, strings.HasPrefix(errOut, "error: ") || strings.Contains(errOut, "error: "), errOut)
+		require.Contains(t, errOut, c.want)
+	}
+}
+
+func TestGenRandomTiny(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tiny")
+	for _, dtype := range []string{"f32", "bf16"} {
+		code, _, errOut := runCLI("gen-random", "--arch", "gpt2", "--size", "tiny", "--dtype", dtype, "--out", out, "--tokenizer", shared.Path(t, "tokenizers", "gpt2"))
+		require.Equal(t, 0, code, errOut)
+		code, listing, _ := runCLI("inspect", out)
+		require.Equal(t, 0, code)
+		require.Contains(t, listing, "h.1.mlp.c_proj.weight")
+		require.Contains(t, listing, strings.ToUpper(dtype))
+		code, text, errOut := runCLI("generate", "--model", out, "--prompt", "Hello", "--max-tokens", "5", "--seed", "1")
+		require.Equal(t, 0, code, errOut)
+		require.True(t, strings.HasPrefix(text, "Hello"))
+	}
+	for _, args := range [][]string{
+		{"--arch", "bert", "--out", out}, {"--size", "7B", "--out", out}, {"--dtype", "f64", "--out", out}, {"--size", "tiny"},
+	} {
+		code, _, _ := runCLI(append([]string{"gen-random"}, args...)...)
+		require.Equal(t, 1, code, args)
+	}
+}
