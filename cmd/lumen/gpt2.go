@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,19 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/tensor"
 )
-
-// gpt2Sizes are the published GPT-2 shapes, plus a tiny one for tests and smoke runs.
-var gpt2Sizes = map[string]struct{ layers, embd, heads, positions int }{
-	"tiny":  {2, 64, 4, 256},
-	"124M":  {12, 768, 12, 1024},
-	"355M":  {24, 1024, 16, 1024},
-	"774M":  {36, 1280, 20, 1024},
-	"1558M": {48, 1600, 25, 1024},
-}
 
 func newGenRandomCmd() *cobra.Command {
 	var arch, size, dtype, out, tokDir string
@@ -41,10 +28,6 @@ func newGenRandomCmd() *cobra.Command {
 			if arch != "gpt2" {
 				return fmt.Errorf("--arch %q: only gpt2 is supported", arch)
 			}
-			sz, ok := gpt2Sizes[size]
-			if !ok {
-				return fmt.Errorf("--size %q: want 124M, 355M, 774M, 1558M or tiny", size)
-			}
 			dt := map[string]tensor.DType{"f32": tensor.F32, "f16": tensor.F16, "bf16": tensor.BF16}[dtype]
 			if dt == tensor.Invalid {
 				return fmt.Errorf("--dtype %q: want f32, f16 or bf16", dtype)
@@ -52,7 +35,26 @@ func newGenRandomCmd() *cobra.Command {
 			if out == "" {
 				return fmt.Errorf("--out is required")
 			}
-			return genRandomGPT2(cmd.ErrOrStderr(), out, tokDir, sz.layers, sz.embd, sz.heads, sz.positions, dt, seed)
+			cfg, err := gpt2.SizeConfig(size)
+			if err != nil {
+				return fmt.Errorf("--size: %w", err)
+			}
+			if err := gpt2.WriteRandom(out, cfg, dt, seed); err != nil {
+				return err
+			}
+			if tokDir != "" {
+				for _, f := range []string{"vocab.json", "merges.txt"} {
+					b, err := os.ReadFile(filepath.Join(tokDir, f))
+					if err != nil {
+						return err
+					}
+					if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
+						return err
+					}
+				}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: gpt2 %s (%d layers × %d), %v\n", out, size, cfg.NLayer, cfg.NEmbd, dt)
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&arch, "arch", "gpt2", "architecture")
@@ -62,115 +64,6 @@ func newGenRandomCmd() *cobra.Command {
 	cmd.Flags().StringVar(&tokDir, "tokenizer", "", "copy vocab.json and merges.txt from this directory")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	return cmd
-}
-
-// genRandomGPT2 writes weights drawn as HF initialises GPT-2: N(0, 0.02) for
-// embeddings and projections (c_proj scaled by 1/√(2·n_layer)), zero biases, unit
-// LayerNorm weights.
-func genRandomGPT2(log io.Writer, out, tokDir string, layers, embd, heads, positions int, dt tensor.DType, seed uint64) error {
-	const vocab = 50257
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	tensors := map[string]*tensor.Tensor{}
-	var total int64
-	add := func(name string, std float64, fill float32, shape ...int) error {
-		t, err := tensor.New(dt, shape...)
-		if err != nil {
-			return err
-		}
-		n := t.Len()
-		vals := make([]float32, n)
-		for i := range vals {
-			if std > 0 {
-				vals[i] = float32(r.NormFloat64() * std)
-			} else {
-				vals[i] = fill
-			}
-		}
-		b, _ := t.Bytes()
-		switch dt {
-		case tensor.F32:
-			for i, v := range vals {
-				binaryPutF32(b[4*i:], v)
-			}
-		case tensor.F16, tensor.BF16:
-			bits := make([]uint16, n)
-			if dt == tensor.F16 {
-				tensor.F32ToF16Slice(bits, vals)
-			} else {
-				tensor.F32ToBF16Slice(bits, vals)
-			}
-			for i, v := range bits {
-				b[2*i], b[2*i+1] = byte(v), byte(v>>8)
-			}
-		}
-		tensors[name] = t
-		total += int64(n)
-		return nil
-	}
-	proj := 0.02 / math.Sqrt(2*float64(layers))
-	steps := []func() error{
-		func() error { return add("wte.weight", 0.02, 0, vocab, embd) },
-		func() error { return add("wpe.weight", 0.01, 0, positions, embd) },
-		func() error { return add("ln_f.weight", 0, 1, embd) },
-		func() error { return add("ln_f.bias", 0, 0, embd) },
-	}
-	for l := 0; l < layers; l++ {
-		p := fmt.Sprintf("h.%d.", l)
-		steps = append(steps,
-			func() error { return add(p+"ln_1.weight", 0, 1, embd) },
-			func() error { return add(p+"ln_1.bias", 0, 0, embd) },
-			func() error { return add(p+"attn.c_attn.weight", 0.02, 0, embd, 3*embd) },
-			func() error { return add(p+"attn.c_attn.bias", 0, 0, 3*embd) },
-			func() error { return add(p+"attn.c_proj.weight", proj, 0, embd, embd) },
-			func() error { return add(p+"attn.c_proj.bias", 0, 0, embd) },
-			func() error { return add(p+"ln_2.weight", 0, 1, embd) },
-			func() error { return add(p+"ln_2.bias", 0, 0, embd) },
-			func() error { return add(p+"mlp.c_fc.weight", 0.02, 0, embd, 4*embd) },
-			func() error { return add(p+"mlp.c_fc.bias", 0, 0, 4*embd) },
-			func() error { return add(p+"mlp.c_proj.weight", proj, 0, 4*embd, embd) },
-			func() error { return add(p+"mlp.c_proj.bias", 0, 0, embd) },
-		)
-	}
-	for _, s := range steps {
-		if err := s(); err != nil {
-			return err
-		}
-	}
-	if err := safetensors.WriteFile(filepath.Join(out, "model.safetensors"), tensors, map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
-	torchDtype := map[tensor.DType]string{tensor.F32: "float32", tensor.F16: "float16", tensor.BF16: "bfloat16"}[dt]
-	cfg := map[string]any{
-		"architectures": []string{"GPT2LMHeadModel"}, "model_type": "gpt2", "activation_function": "gelu_new",
-		"n_layer": layers, "n_embd": embd, "n_head": heads, "n_positions": positions, "n_ctx": positions, "n_inner": nil,
-		"vocab_size": vocab, "layer_norm_epsilon": 1e-5, "bos_token_id": 50256, "eos_token_id": 50256,
-		"torch_dtype": torchDtype, "initializer_range": 0.02, "use_cache": true,
-	}
-	raw, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := os.WriteFile(filepath.Join(out, "config.json"), append(raw, '\n'), 0o644); err != nil {
-		return err
-	}
-	if tokDir != "" {
-		for _, f := range []string{"vocab.json", "merges.txt"} {
-			b, err := os.ReadFile(filepath.Join(tokDir, f))
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
-				return err
-			}
-		}
-	}
-	fmt.Fprintf(log, "wrote %s: gpt2 %d layers × %d, %d parameters, %v\n", out, layers, embd, total, dt)
-	return nil
-}
-
-func binaryPutF32(b []byte, v float32) {
-	u := math.Float32bits(v)
-	b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
 }
 
 func newGenerateCmd() *cobra.Command {

@@ -1,0 +1,92 @@
+package gpt2
+
+import (
+	"bytes"
+	"runtime"
+	"testing"
+
+	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/tensor"
+)
+
+// random124M builds GPT-2 124M with random weights in memory.
+func random124M(b *testing.B, dt tensor.DType, half bool) *Model {
+	cfg, err := SizeConfig("124M")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tensors, err := RandomTensors(cfg, dt, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, tensors, nil); err != nil {
+		b.Fatal(err)
+	}
+	src, err := safetensors.FromBytes(buf.Bytes(), "random-124M")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(cfg, src, WithThreads(runtime.GOMAXPROCS(0)), WithHalfWeights(half))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkGPT2 on 124M random weights: prefill128 (128-token prompt through the
+// whole model plus last-token logits) and decode (one token with 128 cached),
+// threads from -cpu.
+func BenchmarkGPT2(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		dt   tensor.DType
+		half bool
+	}{{"f32", tensor.F32, false}, {"bf16", tensor.BF16, true}} {
+		m := random124M(b, c.dt, c.half)
+		prompt := make([]int, 128)
+		for i := range prompt {
+			prompt[i] = (i * 7919) % 50257
+		}
+		E, V := m.cfg.NEmbd, m.cfg.VocabSize
+		logits := make([]float32, V)
+		b.Run(c.name+"/prefill128", func(b *testing.B) {
+			s, _ := m.NewState(1, 129)
+			for b.Loop() {
+				s.Reset()
+				h, err := s.Forward(prompt, nil, 128)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Logits(logits, h[127*E:], 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms")
+		})
+		b.Run(c.name+"/decode", func(b *testing.B) {
+			s, _ := m.NewState(1, 256)
+			if _, err := s.Forward(prompt, nil, 128); err != nil {
+				b.Fatal(err)
+			}
+			next := []int{11}
+			for b.Loop() {
+				if s.Len() == 255 { // keep 128..255 positions cached
+					s.Reset()
+					if _, err := s.Forward(prompt, nil, 128); err != nil {
+						b.Fatal(err)
+					}
+				}
+				h, err := s.Forward(next, nil, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Logits(logits, h, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+		m.Close()
+	}
+}
