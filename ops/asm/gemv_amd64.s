@@ -2,6 +2,17 @@
 
 #include "textflag.h"
 
+DATA bf16odd<>+0(SB)/4, $0xffff0000
+DATA bf16odd<>+4(SB)/4, $0xffff0000
+DATA bf16odd<>+8(SB)/4, $0xffff0000
+DATA bf16odd<>+12(SB)/4, $0xffff0000
+DATA bf16odd<>+16(SB)/4, $0xffff0000
+DATA bf16odd<>+20(SB)/4, $0xffff0000
+DATA bf16odd<>+24(SB)/4, $0xffff0000
+DATA bf16odd<>+28(SB)/4, $0xffff0000
+GLOBL bf16odd<>(SB), RODATA|NOPTR, $32
+
+
 // 16-wide GEMV panel kernels: y[0:16] = sum_p x[p] * B[p*ldb : p*ldb+16].
 // Four k steps per iteration into four accumulator pairs (Y0-Y7) hide FMA latency;
 // the pairs are summed at the end. Half-precision variants widen in registers.
@@ -67,6 +78,10 @@ done_sgemv16F32AVX2:
 	VZEROUPPER
 	RET
 
+// BF16 kernel: a dword of the panel holds columns 2i (low half) and 2i+1 (high half);
+// VPSLLD $16 widens the even column and VPAND with 0xFFFF0000 the odd one, so each k
+// step costs one load and two integer ops. Even and odd columns accumulate apart
+// (Y0/Y2/Y4/Y6 and Y1/Y3/Y5/Y7) and are interleaved once at the end.
 // func sgemv16BF16AVX2(k int, x *float32, b *uint16, ldb int, y *float32)
 TEXT ·sgemv16BF16AVX2(SB), NOSPLIT, $0-40
 	MOVQ k+0(FP), CX
@@ -75,6 +90,7 @@ TEXT ·sgemv16BF16AVX2(SB), NOSPLIT, $0-40
 	MOVQ ldb+24(FP), DX
 	SHLQ $1, DX
 	MOVQ y+32(FP), DI
+	VMOVDQU bf16odd<>(SB), Y15
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -84,68 +100,68 @@ TEXT ·sgemv16BF16AVX2(SB), NOSPLIT, $0-40
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	CMPQ CX, $4
-	JLT tail_sgemv16BF16AVX2
-loop_sgemv16BF16AVX2:
+	JLT tail_bf16
+loop_bf16:
 	VBROADCASTSS 0(SI), Y8
 	VBROADCASTSS 4(SI), Y9
 	VBROADCASTSS 8(SI), Y10
 	VBROADCASTSS 12(SI), Y11
-	VPMOVZXWD (BX), Y12
-	VPMOVZXWD 16(BX), Y13
-	VPSLLD $16, Y12, Y12
-	VPSLLD $16, Y13, Y13
-	VFMADD231PS Y12, Y8, Y0
-	VFMADD231PS Y13, Y8, Y1
+	VMOVDQU (BX), Y12
+	VPSLLD $16, Y12, Y13
+	VPAND Y15, Y12, Y12
+	VFMADD231PS Y13, Y8, Y0
+	VFMADD231PS Y12, Y8, Y1
 	ADDQ DX, BX
-	VPMOVZXWD (BX), Y12
-	VPMOVZXWD 16(BX), Y13
-	VPSLLD $16, Y12, Y12
-	VPSLLD $16, Y13, Y13
-	VFMADD231PS Y12, Y9, Y2
-	VFMADD231PS Y13, Y9, Y3
+	VMOVDQU (BX), Y12
+	VPSLLD $16, Y12, Y13
+	VPAND Y15, Y12, Y12
+	VFMADD231PS Y13, Y9, Y2
+	VFMADD231PS Y12, Y9, Y3
 	ADDQ DX, BX
-	VPMOVZXWD (BX), Y12
-	VPMOVZXWD 16(BX), Y13
-	VPSLLD $16, Y12, Y12
-	VPSLLD $16, Y13, Y13
-	VFMADD231PS Y12, Y10, Y4
-	VFMADD231PS Y13, Y10, Y5
+	VMOVDQU (BX), Y12
+	VPSLLD $16, Y12, Y13
+	VPAND Y15, Y12, Y12
+	VFMADD231PS Y13, Y10, Y4
+	VFMADD231PS Y12, Y10, Y5
 	ADDQ DX, BX
-	VPMOVZXWD (BX), Y12
-	VPMOVZXWD 16(BX), Y13
-	VPSLLD $16, Y12, Y12
-	VPSLLD $16, Y13, Y13
-	VFMADD231PS Y12, Y11, Y6
-	VFMADD231PS Y13, Y11, Y7
+	VMOVDQU (BX), Y12
+	VPSLLD $16, Y12, Y13
+	VPAND Y15, Y12, Y12
+	VFMADD231PS Y13, Y11, Y6
+	VFMADD231PS Y12, Y11, Y7
 	ADDQ DX, BX
 	ADDQ $16, SI
 	SUBQ $4, CX
 	CMPQ CX, $4
-	JGE loop_sgemv16BF16AVX2
-tail_sgemv16BF16AVX2:
+	JGE loop_bf16
+tail_bf16:
 	TESTQ CX, CX
-	JEQ done_sgemv16BF16AVX2
-tailloop_sgemv16BF16AVX2:
+	JEQ done_bf16
+tailloop_bf16:
 	VBROADCASTSS (SI), Y8
-	VPMOVZXWD (BX), Y12
-	VPMOVZXWD 16(BX), Y13
-	VPSLLD $16, Y12, Y12
-	VPSLLD $16, Y13, Y13
-	VFMADD231PS Y12, Y8, Y0
-	VFMADD231PS Y13, Y8, Y1
+	VMOVDQU (BX), Y12
+	VPSLLD $16, Y12, Y13
+	VPAND Y15, Y12, Y12
+	VFMADD231PS Y13, Y8, Y0
+	VFMADD231PS Y12, Y8, Y1
 	ADDQ DX, BX
 	ADDQ $4, SI
 	DECQ CX
-	JNZ tailloop_sgemv16BF16AVX2
-done_sgemv16BF16AVX2:
+	JNZ tailloop_bf16
+done_bf16:
 	VADDPS Y2, Y0, Y0
 	VADDPS Y3, Y1, Y1
 	VADDPS Y6, Y4, Y4
 	VADDPS Y7, Y5, Y5
 	VADDPS Y4, Y0, Y0
 	VADDPS Y5, Y1, Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
+	// Y0 = even columns e0..e7, Y1 = odd o0..o7: interleave to columns 0..15.
+	VUNPCKLPS Y1, Y0, Y2
+	VUNPCKHPS Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y4
+	VPERM2F128 $0x31, Y3, Y2, Y5
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
 	VZEROUPPER
 	RET
 
