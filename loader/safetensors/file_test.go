@@ -327,6 +327,26 @@ func TestAliasingWhenAligned(t *testing.T) {
 	require.Equal(t, []float32{42, 2, 3, 4}, vals)
 }
 
+func TestEvictKeepsDataReadable(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.safetensors")
+	vals := make([]float32, 1<<16)
+	for i := range vals {
+		vals[i] = float32(i)
+	}
+	x, _ := tensor.FromFloat32(vals, len(vals))
+	require.NoError(t, WriteFile(p, map[string]*tensor.Tensor{"x": x}, nil))
+	f, err := Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	y, err := f.Tensor("x")
+	require.NoError(t, err)
+	got, _ := y.Float32s()
+	require.Equal(t, vals, got)
+	require.NoError(t, f.Evict("x"))
+	require.Equal(t, vals, got, "evicted pages read back from the file")
+	require.ErrorIs(t, f.Evict("nope"), ErrNotFound)
+}
+
 func TestMmapWritesArePrivate(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "m.safetensors")
 	x, _ := tensor.FromFloat32([]float32{1, 2}, 2)

@@ -41,3 +41,30 @@ func Open(path string) (*File, error) {
 	f.closer = func() error { return unix.Munmap(data) }
 	return f, nil
 }
+
+// Evict tells the kernel that the named tensor's pages of a memory-mapped file will
+// not be needed soon, so they leave the process's resident memory (a model that packs
+// its weights at load can drop each tensor's file pages once packed). The data stays
+// readable: untouched pages are read again from the file on access; pages the process
+// modified lose those modifications. Evict is a no-op for files not memory-mapped.
+func (f *File) Evict(name string) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.closed || f.closer == nil {
+		return nil
+	}
+	in, ok := f.infos[name]
+	if !ok {
+		return fmt.Errorf("safetensors: %s: tensor %q: %w", f.name, name, ErrNotFound)
+	}
+	page := int64(os.Getpagesize())
+	lo := (f.dataStart + in.Begin + page - 1) / page * page
+	hi := (f.dataStart + in.End) / page * page
+	if hi <= lo {
+		return nil
+	}
+	if err := unix.Madvise(f.data[lo:hi], unix.MADV_DONTNEED); err != nil {
+		return fmt.Errorf("safetensors: %s: evicting tensor %q: %w", f.name, name, err)
+	}
+	return nil
+}

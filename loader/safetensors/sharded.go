@@ -113,6 +113,15 @@ func (s *Sharded) Tensor(name string) (*tensor.Tensor, error) {
 	return f.Tensor(name)
 }
 
+// Evict drops the named tensor's pages from memory (see File.Evict).
+func (s *Sharded) Evict(name string) error {
+	f, ok := s.owner[name]
+	if !ok {
+		return fmt.Errorf("safetensors: %s: tensor %q: %w", s.index, name, ErrNotFound)
+	}
+	return f.Evict(name)
+}
+
 // Metadata returns the index's "metadata" object with values formatted as text
 // (total_size, typically).
 func (s *Sharded) Metadata() map[string]string { return maps.Clone(s.metadata) }

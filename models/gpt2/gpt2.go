@@ -411,6 +411,14 @@ func equalShape(a, b []int) bool {
 	return true
 }
 
+// evict drops a packed tensor's file pages from memory when the source allows it,
+// so peak memory at load stays near the packed weights' size.
+func (w *weights) evict(name string) {
+	if e, ok := w.src.(interface{ Evict(string) error }); ok {
+		_ = e.Evict(name)
+	}
+}
+
 // f32 returns a tensor widened to float32.
 func (w *weights) f32(name string, shape ...int) []float32 {
 	t, full := w.get(name, shape...)
@@ -438,6 +446,7 @@ func (w *weights) packed(name string, transposed bool, rows, cols int) *ops.Pack
 	if transposed {
 		k, n = cols, rows
 	}
+	defer w.evict(full)
 	var pb *ops.PackedB
 	var err error
 	if w.keepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
@@ -448,9 +457,11 @@ func (w *weights) packed(name string, transposed bool, rows, cols int) *ops.Pack
 		}
 		pb, err = ops.PackBHalf(transposed, k, n, bits, cols, t.DType())
 	} else {
-		f := w.f32(name, rows, cols)
-		if f == nil {
-			return nil
+		f, e := t.Float32s() // an F32 tensor aliasing the mapped file: pack it in place
+		if e != nil {
+			if f = w.f32(name, rows, cols); f == nil {
+				return nil
+			}
 		}
 		pb, err = ops.PackB(transposed, k, n, f, cols, asm.WeightF32)
 	}

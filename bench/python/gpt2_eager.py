@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""PyTorch eager GPT-2 (with KV cache) on a safetensors checkpoint in HF hub layout:
+prefill of a 128-token prompt (last-token logits) and decode tokens/s.
+
+A by-hand baseline for issue 5 until the benchmark harness lands; it reads the files
+that `lumen gen-random` writes:
+
+    go run ./cmd/lumen gen-random --arch gpt2 --size 124M --dtype f32 --out /tmp/gpt2-124m
+    OMP_NUM_THREADS=1 /usr/bin/python3 bench/python/gpt2_eager.py --model /tmp/gpt2-124m --threads 1
+"""
+import argparse, json, math, struct, time
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def read_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    header.pop("__metadata__", None)
+    out = {}
+    for name, e in header.items():
+        b, end = e["data_offsets"]
+        buf = raw[8 + n + b:8 + n + end]
+        if e["dtype"] == "F32":
+            t = torch.from_numpy(np.frombuffer(buf, dtype="<f4").copy())
+        elif e["dtype"] == "BF16":
+            t = torch.from_numpy(np.frombuffer(buf, dtype="<i2").copy()).view(torch.bfloat16).float()
+        elif e["dtype"] == "F16":
+            t = torch.from_numpy(np.frombuffer(buf, dtype="<f2").copy()).float()
+        else:
+            continue
+        out[name.removeprefix("transformer.")] = t.reshape(e["shape"])
+    return out
+
+
+class GPT2:
+    def __init__(self, w, cfg):
+        self.w, self.L, self.H, self.E = w, cfg["n_layer"], cfg["n_head"], cfg["n_embd"]
+        self.eps = cfg.get("layer_norm_epsilon", 1e-5)
+
+    def forward(self, ids, cache, past):
+        w, E, H = self.w, self.E, self.H
+        D = E // H
+        T = ids.shape[0]
+        x = w["wte.weight"][ids] + w["wpe.weight"][past:past + T]
+        for l in range(self.L):
+            p = f"h.{l}."
+            h = F.layer_norm(x, (E,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], self.eps)
+            qkv = torch.addmm(w[p + "attn.c_attn.bias"], h, w[p + "attn.c_attn.weight"])
+            q, k, v = qkv.split(E, dim=1)
+            q, k, v = (t.view(T, H, D).transpose(0, 1) for t in (q, k, v))
+            if cache[l] is not None:
+                k = torch.cat([cache[l][0], k], dim=1)
+                v = torch.cat([cache[l][1], v], dim=1)
+            cache[l] = (k, v)
+            att = (q @ k.transpose(1, 2)) / math.sqrt(D)
+            if T > 1:
+                mask = torch.ones(T, past + T, dtype=torch.bool).tril(past)
+                att = att.masked_fill(~mask, torch.finfo(att.dtype).min)
+            y = (att.softmax(-1) @ v).transpose(0, 1).reshape(T, E)
+            x = x + torch.addmm(w[p + "attn.c_proj.bias"], y, w[p + "attn.c_proj.weight"])
+            h = F.layer_norm(x, (E,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], self.eps)
+            h = F.gelu(torch.addmm(w[p + "mlp.c_fc.bias"], h, w[p + "mlp.c_fc.weight"]), approximate="tanh")
+            x = x + torch.addmm(w[p + "mlp.c_proj.bias"], h, w[p + "mlp.c_proj.weight"])
+        x = F.layer_norm(x[-1:], (E,), w["ln_f.weight"], w["ln_f.bias"], self.eps)
+        return x @ w["wte.weight"].t()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--decode", type=int, default=64)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    cfg = json.load(open(f"{a.model}/config.json"))
+    m = GPT2(read_safetensors(f"{a.model}/model.safetensors"), cfg)
+    prompt = torch.tensor([(i * 7919) % 50257 for i in range(128)])
+    with torch.no_grad():
+        m.forward(prompt, [None] * m.L, 0)  # warm-up
+        times = []
+        for _ in range(a.reps):
+            t0 = time.perf_counter()
+            m.forward(prompt, [None] * m.L, 0)
+            times.append(time.perf_counter() - t0)
+        cache = [None] * m.L
+        logits = m.forward(prompt, cache, 0)
+        tok, past = logits.argmax(-1), 128
+        t0 = time.perf_counter()
+        for _ in range(a.decode):
+            logits = m.forward(tok, cache, past)
+            tok, past = logits.argmax(-1), past + 1
+        dt = time.perf_counter() - t0
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}: prefill128 median {sorted(times)[len(times)//2]*1e3:.1f} ms, "
+          f"decode {a.decode / dt:.1f} tokens/s (from 128 cached)")
+
+
+if __name__ == "__main__":
+    main()
