@@ -144,6 +144,49 @@ func (m *Model) eos() int {
 	return min(50256, m.cfg.VocabSize-1)
 }
 
+// topK appends to idx the ids of the k largest logits and of any ties with the k-th
+// (HF's top-k keeps ties), in no particular order, using a size-k min-heap.
+func topK(logits []float32, k int, idx []int) []int {
+	h := idx[:0]
+	less := func(a, b int) bool { // heap order: smallest logit at the root
+		return logits[a] < logits[b] || (logits[a] == logits[b] && a > b)
+	}
+	down := func(i int) {
+		for {
+			l, m := 2*i+1, i
+			if l < len(h) && less(h[l], h[m]) {
+				m = l
+			}
+			if r := l + 1; r < len(h) && less(h[r], h[m]) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i := range logits {
+		if len(h) < k {
+			h = append(h, i)
+			for j := len(h) - 1; j > 0 && less(h[j], h[(j-1)/2]); j = (j - 1) / 2 {
+				h[j], h[(j-1)/2] = h[(j-1)/2], h[j]
+			}
+		} else if logits[i] > logits[h[0]] {
+			h[0] = i
+			down(0)
+		}
+	}
+	kth := logits[h[0]]
+	for i, v := range logits { // ties with the k-th value that the heap left out
+		if v == kth && !slices.Contains(h, i) {
+			h = append(h, i)
+		}
+	}
+	return h
+}
+
 // pick chooses the next token from one row of logits (modified in place).
 func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *[]int) int {
 	if opt.Temperature == 0 {
@@ -159,21 +202,24 @@ func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *[]int)
 	for i := range logits {
 		logits[i] *= inv
 	}
-	// Candidates in descending order of logit (stable: ties keep the lower id first).
-	idx := (*scratch)[:0]
-	for i := range logits {
-		idx = append(idx, i)
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(logits[b], logits[a]) })
-	*scratch = idx
-	if opt.TopK > 0 && opt.TopK < len(idx) {
-		kth := logits[idx[opt.TopK-1]]
-		n := opt.TopK
-		for n < len(idx) && logits[idx[n]] == kth { // HF keeps ties with the k-th value
-			n++
+	// Candidates in descending order of logit (ties: lower id first). With top-k only
+	// the k best (and any ties with the k-th) are selected and sorted.
+	better := func(a, b int) int {
+		if c := cmp.Compare(logits[b], logits[a]); c != 0 {
+			return c
 		}
-		idx = idx[:n]
+		return cmp.Compare(a, b)
 	}
+	idx := (*scratch)[:0]
+	if opt.TopK > 0 && opt.TopK < len(logits) {
+		idx = topK(logits, opt.TopK, idx)
+	} else {
+		for i := range logits {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortFunc(idx, better)
+	*scratch = idx
 	maxv := logits[idx[0]]
 	var sum float64
 	probs := make([]float64, len(idx))
