@@ -7,9 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -109,86 +107,38 @@ func newGenerateCmd() *cobra.Command {
 }
 
 func runGenerate(ctx context.Context, stdout, stderr io.Writer, dir, tokDir, prompt string, stops []string, opt gpt2.GenerateOptions, threads int, half bool) error {
-	m, err := gpt2.Load(dir, gpt2.WithThreads(threads), gpt2.WithHalfWeights(half))
+	m, err := gpt2.Load(dir, gpt2.WithThreads(threads), gpt2.WithHalfWeights(half), gpt2.WithTokenizerDir(tokDir))
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	tok := m.Tokenizer()
-	if tokDir != "" {
-		if tok, err = gpt2.LoadTokenizer(tokDir); err != nil {
-			return err
-		}
-	}
-	if tok == nil {
+	if m.Tokenizer() == nil {
 		return fmt.Errorf("%s has no tokenizer (vocab.json + merges.txt or tokenizer.json); pass --tokenizer DIR", dir)
 	}
-	ids := tok.Encode(prompt)
 	fmt.Fprintf(stderr, "seed %d\n", opt.Seed)
 	fmt.Fprint(stdout, prompt)
-	dec := tok.NewStreamDecoder()
-	var gen strings.Builder
-	emitted, hold := 0, 0
-	for _, s := range stops {
-		hold = max(hold, len(s)-1)
-	}
 	start := time.Now()
 	var first time.Duration
-	n := 0
-	for id, err := range m.Generate(ctx, ids, opt) {
+	tokens := 0
+	for c, err := range m.GenerateText(ctx, prompt, opt, stops) {
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			first = time.Since(start)
+		if c.Token >= 0 {
+			if tokens == 0 {
+				first = time.Since(start)
+			}
+			tokens++
 		}
-		n++
-		piece, err := dec.Next(id)
-		if err != nil {
-			return err
-		}
-		gen.WriteString(piece)
-		text := gen.String()
-		if cut, ok := firstStop(text, stops); ok {
-			fmt.Fprint(stdout, text[emitted:cut])
-			emitted = len(text)
-			break
-		}
-		// Hold back what could be the start of a stop string.
-		safe := max(emitted, len(text)-hold)
-		for safe > emitted && safe < len(text) && !utf8.RuneStart(text[safe]) {
-			safe--
-		}
-		fmt.Fprint(stdout, text[emitted:safe])
-		emitted = safe
-	}
-	if text := gen.String() + dec.Flush(); emitted < len(text) {
-		if cut, ok := firstStop(text, stops); ok {
-			text = text[:cut]
-		}
-		if emitted < len(text) {
-			fmt.Fprint(stdout, text[emitted:])
-		}
+		fmt.Fprint(stdout, c.Text)
 	}
 	fmt.Fprintln(stdout)
 	total := time.Since(start)
 	rate := 0.0
-	if n > 1 {
-		rate = float64(n-1) / (total - first).Seconds()
+	if tokens > 1 {
+		rate = float64(tokens-1) / (total - first).Seconds()
 	}
-	fmt.Fprintf(stderr, "prompt %d tokens, first token after %s; %d tokens in %s: %.1f tokens/s\n", len(ids), first.Round(time.Millisecond), n, total.Round(time.Millisecond), rate)
+	fmt.Fprintf(stderr, "prompt %d tokens, first token after %s; %d tokens in %s: %.1f tokens/s\n",
+		len(m.Tokenizer().Encode(prompt)), first.Round(time.Millisecond), tokens, total.Round(time.Millisecond), rate)
 	return nil
-}
-
-func firstStop(text string, stops []string) (int, bool) {
-	best := -1
-	for _, s := range stops {
-		if s == "" {
-			continue
-		}
-		if i := strings.Index(text, s); i >= 0 && (best < 0 || i < best) {
-			best = i
-		}
-	}
-	return best, best >= 0
 }

@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // GenerateOptions controls generation. The zero Temperature means greedy decoding.
@@ -58,6 +60,85 @@ func (m *Model) GenerateBatch(ctx context.Context, prompts [][]int, opt Generate
 	return out, nil
 }
 
+// Chunk is one step of GenerateText: the token generated (-1 for the final flush)
+// and the text that became certain with it, possibly empty while a multi-byte
+// character or a possible stop string is incomplete.
+type Chunk struct {
+	Token int
+	Text  string
+}
+
+// GenerateText encodes prompt with the model's tokenizer and streams the generated
+// text, one Chunk per token, never splitting a UTF-8 character. It ends at
+// MaxNewTokens, at <|endoftext|> when StopAtEOS is set, or just before the first of
+// stop that appears in the generated text (text that might begin a stop string is held
+// back until it is certain not to). An error is yielded last.
+func (m *Model) GenerateText(ctx context.Context, prompt string, opt GenerateOptions, stop []string) iter.Seq2[Chunk, error] {
+	return func(yield func(Chunk, error) bool) {
+		if m.tok == nil {
+			yield(Chunk{Token: -1}, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput))
+			return
+		}
+		dec := m.tok.NewStreamDecoder()
+		var gen strings.Builder
+		emitted, hold := 0, 0
+		for _, s := range stop {
+			hold = max(hold, len(s)-1)
+		}
+		take := func(upTo int) string {
+			text := gen.String()[emitted:max(upTo, emitted)]
+			emitted = max(upTo, emitted)
+			return text
+		}
+		for id, err := range m.Generate(ctx, m.tok.Encode(prompt), opt) {
+			if err == nil {
+				var piece string
+				if piece, err = dec.Next(id); err == nil {
+					gen.WriteString(piece)
+				}
+			}
+			if err != nil {
+				yield(Chunk{Token: -1}, err)
+				return
+			}
+			text := gen.String()
+			if cut, ok := firstStop(text, stop); ok {
+				yield(Chunk{Token: id, Text: take(cut)}, nil)
+				return
+			}
+			safe := max(emitted, len(text)-hold)
+			for safe > emitted && safe < len(text) && !utf8.RuneStart(text[safe]) {
+				safe--
+			}
+			if !yield(Chunk{Token: id, Text: take(safe)}, nil) {
+				return
+			}
+		}
+		gen.WriteString(dec.Flush())
+		end := gen.Len()
+		if cut, ok := firstStop(gen.String(), stop); ok {
+			end = cut
+		}
+		if rest := take(end); rest != "" {
+			yield(Chunk{Token: -1, Text: rest}, nil)
+		}
+	}
+}
+
+// firstStop returns the position of the earliest stop string in text.
+func firstStop(text string, stops []string) (int, bool) {
+	best := -1
+	for _, s := range stops {
+		if s == "" {
+			continue
+		}
+		if i := strings.Index(text, s); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	return best, best >= 0
+}
+
 func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptions, emit func(row, tok int) bool) error {
 	if len(prompts) == 0 {
 		return fmt.Errorf("%w: no prompts", ErrInput)
@@ -99,7 +180,7 @@ func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 	}
 	done := make([]bool, B)
 	next := make([]int, B)
-	scratch := make([]int, 0, V)
+	scratch := &pickScratch{idx: make([]int, 0, V)}
 	hidden, err := s.Forward(ids, valid, L)
 	for step := 0; ; step++ {
 		if err != nil {
@@ -121,7 +202,7 @@ func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 				next[b] = eos
 				continue
 			}
-			next[b] = pick(logits[b*V:(b+1)*V], opt, rngs[b], &scratch)
+			next[b] = pick(logits[b*V:(b+1)*V], opt, rngs[b], scratch)
 			if !emit(b, next[b]) {
 				return nil
 			}
@@ -188,7 +269,13 @@ func topK(logits []float32, k int, idx []int) []int {
 }
 
 // pick chooses the next token from one row of logits (modified in place).
-func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *[]int) int {
+// pickScratch is reused across steps so that sampling allocates nothing per token.
+type pickScratch struct {
+	idx   []int
+	probs []float64
+}
+
+func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *pickScratch) int {
 	if opt.Temperature == 0 {
 		best := 0
 		for i, v := range logits {
@@ -210,7 +297,7 @@ func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *[]int)
 		}
 		return cmp.Compare(a, b)
 	}
-	idx := (*scratch)[:0]
+	idx := scratch.idx[:0]
 	if opt.TopK > 0 && opt.TopK < len(logits) {
 		idx = topK(logits, opt.TopK, idx)
 	} else {
@@ -219,10 +306,11 @@ func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *[]int)
 		}
 	}
 	slices.SortFunc(idx, better)
-	*scratch = idx
+	scratch.idx = idx
 	maxv := logits[idx[0]]
 	var sum float64
-	probs := make([]float64, len(idx))
+	probs := slices.Grow(scratch.probs[:0], len(idx))[:len(idx)]
+	scratch.probs = probs
 	for i, j := range idx {
 		probs[i] = math.Exp(float64(logits[j] - maxv))
 		sum += probs[i]

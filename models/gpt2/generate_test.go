@@ -2,11 +2,18 @@ package gpt2
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/internal/shared"
 )
 
 func collect(t *testing.T, m *Model, prompt []int, opt GenerateOptions) []int {
@@ -131,4 +138,87 @@ func TestConcurrentGeneration(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestGenerateTextStops(t *testing.T) {
+	dir := shared.Path(t, "fixtures", "gpt2-tiny")
+	m, err := Load(dir, WithThreads(1), WithTokenizerDir(shared.Path(t, "tokenizers", "gpt2")))
+	require.NoError(t, err)
+	defer m.Close()
+	prompt := "Hello, my dog is a little"
+	opt := GenerateOptions{MaxNewTokens: 24}
+	full, tokens := "", 0
+	for c, err := range m.GenerateText(context.Background(), prompt, opt, nil) {
+		require.NoError(t, err)
+		require.True(t, utf8.ValidString(c.Text))
+		full += c.Text
+		if c.Token >= 0 {
+			tokens++
+		}
+	}
+	require.Equal(t, 24, tokens)
+	want, err := m.Tokenizer().Decode(collect(t, m, m.Tokenizer().Encode(prompt), opt))
+	require.NoError(t, err)
+	require.Equal(t, want, full)
+	for _, stop := range []string{full[3:7], full[len(full)-2:], "never appears"} {
+		got := ""
+		for c, err := range m.GenerateText(context.Background(), prompt, opt, []string{stop}) {
+			require.NoError(t, err)
+			got += c.Text
+		}
+		if i := strings.Index(full, stop); i >= 0 {
+			require.Equal(t, full[:i], got, "stop %q", stop)
+		} else {
+			require.Equal(t, full, got)
+		}
+	}
+	_, err = Load(dir, WithTokenizerDir(t.TempDir()))
+	require.Error(t, err, "an explicit tokenizer directory must hold a tokenizer")
+}
+
+func TestDecodeStepAllocatesNothing(t *testing.T) {
+	m := loadVariant(t, variant{"model-bf16.safetensors", "bf16", true})
+	s, err := m.NewState(1, 200)
+	require.NoError(t, err)
+	_, err = s.Forward([]int{15496, 11, 616}, nil, 3)
+	require.NoError(t, err)
+	logits := make([]float32, m.cfg.VocabSize)
+	next := []int{3290}
+	step := func() {
+		h, err := s.Forward(next, nil, 1)
+		if err == nil {
+			err = s.Logits(logits, h, 1)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	require.Zero(t, testing.AllocsPerRun(50, step))
+}
+
+func TestTokenizerJSON(t *testing.T) {
+	src := shared.Path(t, "tokenizers", "gpt2")
+	vocab, err := os.ReadFile(filepath.Join(src, "vocab.json"))
+	require.NoError(t, err)
+	merges, err := os.ReadFile(filepath.Join(src, "merges.txt"))
+	require.NoError(t, err)
+	var list []string
+	for _, l := range strings.Split(string(merges), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			list = append(list, l)
+		}
+	}
+	ml, _ := json.Marshal(list)
+	dir := t.TempDir()
+	tj := `{"model":{"type":"BPE","vocab":` + string(vocab) + `,"merges":` + string(ml) + `}}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(tj), 0o644))
+	a, err := LoadTokenizer(dir)
+	require.NoError(t, err)
+	b, err := LoadTokenizer(src)
+	require.NoError(t, err)
+	text := "Tokenizer files come in two layouts; both must agree. 日本語 🚀"
+	require.Equal(t, b.Encode(text), a.Encode(text))
+	_, err = LoadTokenizer(t.TempDir())
+	require.Error(t, err)
 }

@@ -99,7 +99,11 @@ type Option func(*options)
 type options struct {
 	threads  int
 	keepHalf bool
+	tokDir   string
 }
+
+// WithTokenizerDir loads the tokenizer from dir instead of the model directory.
+func WithTokenizerDir(dir string) Option { return func(o *options) { o.tokDir = dir } }
 
 // WithThreads sets the worker threads for the matrix products (default GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
@@ -110,7 +114,8 @@ func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
 func WithHalfWeights(on bool) Option { return func(o *options) { o.keepHalf = on } }
 
 // Load reads config.json, the weights (model.safetensors, sharded, or the only
-// .safetensors file) and, when present, the tokenizer from dir.
+// .safetensors file) and, when present, the tokenizer from dir (or from the
+// directory given with WithTokenizerDir).
 func Load(dir string, opts ...Option) (*Model, error) {
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
@@ -125,7 +130,20 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (loading %s)", err, dir)
 	}
-	if tok, err := LoadTokenizer(dir); err == nil {
+	o := options{}
+	for _, f := range opts {
+		f(&o)
+	}
+	tokDir := dir
+	if o.tokDir != "" {
+		tokDir = o.tokDir
+	}
+	tok, err := LoadTokenizer(tokDir)
+	switch {
+	case err != nil && o.tokDir != "":
+		m.Close()
+		return nil, err
+	case err == nil:
 		if tok.VocabSize() > cfg.VocabSize {
 			m.Close()
 			return nil, fmt.Errorf("gpt2: %s: tokenizer has %d ids, the model %d", dir, tok.VocabSize(), cfg.VocabSize)
