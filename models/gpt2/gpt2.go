@@ -468,10 +468,12 @@ func (w *weights) packed(name string, transposed bool, rows, cols int) *ops.Pack
 	var pb *ops.PackedB
 	var err error
 	if w.keepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
-		bits, e := t.Contiguous().Clone().Uint16s()
+		bits, e := t.Uint16s() // aliasing the mapped file when aligned: no copy
 		if e != nil {
-			w.err = fmt.Errorf("gpt2: tensor %q: %w", full, e)
-			return nil
+			if bits, e = t.Clone().Uint16s(); e != nil {
+				w.err = fmt.Errorf("gpt2: tensor %q: %w", full, e)
+				return nil
+			}
 		}
 		pb, err = ops.PackBHalf(transposed, k, n, bits, cols, t.DType())
 	} else {
