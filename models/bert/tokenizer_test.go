@@ -1,0 +1,136 @@
+package bert
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/internal/shared"
+)
+
+func TestTokenizerGoldens(t *testing.T) {
+	tok, err := LoadTokenizer(shared.Path(t, "tokenizers", "bert-base-uncased"))
+	require.NoError(t, err)
+	raw, err := os.ReadFile(shared.Path(t, "fixtures", "tokenizers", "bert-base-uncased.json"))
+	require.NoError(t, err)
+	var g struct {
+		Cases []struct {
+			Text        string   `json:"text"`
+			TextPair    *string  `json:"text_pair"`
+			IDs         []int    `json:"ids"`
+			TypeIDs     []int    `json:"type_ids"`
+			ByteOffsets [][2]int `json:"byte_offsets"`
+		} `json:"cases"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &g))
+	var pairs struct {
+		Pairs json.RawMessage `json:"pairs"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &pairs))
+	var extra []struct {
+		Text        string   `json:"text"`
+		TextPair    *string  `json:"text_pair"`
+		IDs         []int    `json:"ids"`
+		TypeIDs     []int    `json:"type_ids"`
+		ByteOffsets [][2]int `json:"byte_offsets"`
+	}
+	require.NoError(t, json.Unmarshal(pairs.Pairs, &extra))
+	require.Len(t, g.Cases, 225)
+	require.Len(t, extra, 8)
+	bad := 0
+	for _, c := range append(g.Cases, extra...) {
+		e, err := tok.Encode(c.Text, 0)
+		if c.TextPair != nil {
+			e, err = tok.EncodePair(c.Text, *c.TextPair, 0)
+		}
+		require.NoError(t, err)
+		if !equal(e.IDs, c.IDs) || !equal(e.TypeIDs, c.TypeIDs) || !equalOffsets(e.Offsets, c.ByteOffsets) {
+			bad++
+			t.Errorf("%q / %v:\n got  %v %v\n want %v %v", c.Text, c.TextPair, e.IDs, e.Offsets, c.IDs, c.ByteOffsets)
+		}
+	}
+	require.Zero(t, bad)
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalOffsets(a, b [][2]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestTruncationAndPadding(t *testing.T) {
+	tok, err := LoadTokenizer(shared.Path(t, "tokenizers", "bert-base-uncased"))
+	require.NoError(t, err)
+	e, err := tok.EncodePair("one two three four five six", "seven eight", 8)
+	require.NoError(t, err)
+	// Longest first: the first text loses tokens until it is no longer longer.
+	require.Equal(t, []string{"[CLS]", "one", "two", "three", "[SEP]", "seven", "eight", "[SEP]"}, tokens(tok, e.IDs))
+	require.Equal(t, []int{0, 0, 0, 0, 0, 1, 1, 1}, e.TypeIDs)
+	_, err = tok.EncodePair("a", "b", 2)
+	require.ErrorIs(t, err, ErrTokenizer)
+	short, _ := tok.Encode("hi", 0)
+	long, _ := tok.Encode("hello there my friend", 0)
+	batch := []Encoding{short, long}
+	require.Equal(t, len(long.IDs), tok.Pad(batch))
+	require.Equal(t, []int{1, 1, 1, 0, 0, 0}, batch[0].Mask)
+	require.Equal(t, tok.PAD, batch[0].IDs[5])
+}
+
+func tokens(tok *Tokenizer, ids []int) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = tok.Token(id)
+	}
+	return out
+}
+
+func FuzzWordPiece(f *testing.F) {
+	tok, err := LoadTokenizer(shared.Path(f, "tokenizers", "bert-base-uncased"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"Hello, World!", "Crème brûlée [MASK] 東京", "\x00\xff control\u200b", "İstanbul", "a\u0379b"} {
+		f.Add(s, "pair text")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		e, err := tok.EncodePair(a, b, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(e.IDs) > 64 || e.IDs[0] != tok.CLS || e.IDs[len(e.IDs)-1] != tok.SEP {
+			t.Fatalf("bad encoding %v", e.IDs)
+		}
+		for i, off := range e.Offsets {
+			src := a
+			if e.SequenceIDs[i] == 1 {
+				src = b
+			}
+			if off[0] < 0 || off[1] > len(src) || off[0] > off[1] {
+				t.Fatalf("offset %v out of %q", off, src)
+			}
+			if e.IDs[i] < 0 || e.IDs[i] >= tok.VocabSize() {
+				t.Fatalf("id %d", e.IDs[i])
+			}
+		}
+	})
+}
