@@ -13,6 +13,7 @@
 package bert
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,7 +112,13 @@ type Model struct {
 // Option configures Load.
 type Option func(*options)
 
-type options struct{ threads int }
+type options struct {
+	threads int
+	tokDir  string
+}
+
+// WithTokenizerDir loads the tokenizer from dir instead of the model directory.
+func WithTokenizerDir(dir string) Option { return func(o *options) { o.tokDir = dir } }
 
 // WithThreads sets the worker threads for the matrix products (default GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
@@ -132,8 +139,19 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (loading %s)", err, dir)
 	}
-	if tok, err := LoadTokenizer(dir); err == nil {
+	o := options{}
+	for _, f := range opts {
+		f(&o)
+	}
+	switch tok, err := LoadTokenizer(cmp.Or(o.tokDir, dir)); {
+	case err == nil && tok.VocabSize() > cfg.VocabSize:
+		m.Close()
+		return nil, fmt.Errorf("bert: tokenizer has %d ids, the model %d", tok.VocabSize(), cfg.VocabSize)
+	case err == nil:
 		m.tok = tok
+	case o.tokDir != "":
+		m.Close()
+		return nil, err
 	}
 	if m.pooling, err = loadPooling(dir); err != nil {
 		m.Close()
