@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/tensor"
 )
@@ -19,12 +20,26 @@ func newGenRandomCmd() *cobra.Command {
 	var arch, size, dtype, out, tokDir string
 	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "gen-random --arch gpt2 --size 124M|355M|774M|1558M|tiny --dtype f32|f16|bf16 --out DIR",
+		Use:   "gen-random --arch gpt2|bert --size SIZE --dtype f32|f16|bf16 --out DIR",
 		Short: "Write a model with random weights in Hugging Face layout (config.json + model.safetensors), for benchmarks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if arch == "bert" {
+				cfg, err := bert.SizeConfig(size)
+				if err != nil {
+					return fmt.Errorf("--size: %w", err)
+				}
+				if out == "" {
+					return fmt.Errorf("--out is required")
+				}
+				if err := bert.WriteRandom(out, cfg, seed); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: bert %s (%d layers × %d), F32\n", out, size, cfg.Layers, cfg.Hidden)
+				return nil
+			}
 			if arch != "gpt2" {
-				return fmt.Errorf("--arch %q: only gpt2 is supported", arch)
+				return fmt.Errorf("--arch %q: want gpt2 or bert", arch)
 			}
 			dt := map[string]tensor.DType{"f32": tensor.F32, "f16": tensor.F16, "bf16": tensor.BF16}[dtype]
 			if dt == tensor.Invalid {
@@ -56,7 +71,7 @@ func newGenRandomCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&arch, "arch", "gpt2", "architecture")
-	cmd.Flags().StringVar(&size, "size", "124M", "model size")
+	cmd.Flags().StringVar(&size, "size", "124M", "gpt2: 124M, 355M, 774M, 1558M, tiny; bert: base, large, minilm-l6, tiny")
 	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weight dtype")
 	cmd.Flags().StringVar(&out, "out", "", "output directory")
 	cmd.Flags().StringVar(&tokDir, "tokenizer", "", "copy vocab.json and merges.txt from this directory")

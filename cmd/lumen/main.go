@@ -36,6 +36,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd())
+	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newFillMaskCmd())
 	return root
 }

@@ -163,6 +163,11 @@ func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, 
 
 // Embed returns one sentence embedding per text, pooled as the model directory says.
 func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	return m.EmbedWith(ctx, texts, m.pooling)
+}
+
+// EmbedWith is Embed with an explicit pooling.
+func (m *Model) EmbedWith(ctx context.Context, texts []string, p Pooling) ([][]float32, error) {
 	b, err := m.batchTexts(ctx, texts)
 	if err != nil {
 		return nil, err
@@ -172,7 +177,7 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 		return nil, err
 	}
 	E := m.cfg.Hidden
-	flat := SentenceEmbeddings(hidden, b, E, m.pooling)
+	flat := SentenceEmbeddings(hidden, b, E, p)
 	out := make([][]float32, len(texts))
 	for i := range out {
 		out[i] = flat[i*E : (i+1)*E]

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lumen-ml/lumen/models/bert"
+)
+
+// bertFlags are the flags every BERT command shares.
+type bertFlags struct {
+	model, tokenizer string
+	threads          int
+}
+
+func (f *bertFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.model, "model", "", "model directory: config.json, weights, vocab.txt or tokenizer.json (required)")
+	cmd.Flags().StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory, when the model directory has none")
+	cmd.Flags().IntVar(&f.threads, "threads", 0, "worker threads (0: all CPUs)")
+	_ = cmd.MarkFlagRequired("model")
+}
+
+func (f *bertFlags) load() (*bert.Model, error) {
+	m, err := bert.Load(f.model, bert.WithThreads(f.threads), bert.WithTokenizerDir(f.tokenizer))
+	if err != nil {
+		return nil, err
+	}
+	if m.Tokenizer() == nil {
+		m.Close()
+		return nil, fmt.Errorf("%s has no tokenizer (vocab.txt or tokenizer.json); pass --tokenizer DIR", f.model)
+	}
+	return m, nil
+}
+
+func newEmbedCmd() *cobra.Command {
+	var f bertFlags
+	var pooling string
+	var normalize string
+	cmd := &cobra.Command{
+		Use:   "embed --model DIR TEXT...",
+		Short: "Sentence embeddings as an OpenAI-style JSON response",
+		Long: `embed prints {"object":"list","data":[{"object":"embedding","index":0,"embedding":[...]},...],"model":DIR}.
+Pooling and normalisation follow the model directory's sentence-transformers files
+(modules.json, 1_Pooling/config.json); plain BERT directories default to mean pooling
+without normalisation. --pooling and --normalize override.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, texts []string) error {
+			m, err := f.load()
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			p := m.Pooling()
+			switch pooling {
+			case "":
+			case "mean", "cls":
+				p.CLS = pooling == "cls"
+			default:
+				return fmt.Errorf("--pooling %q: want mean or cls", pooling)
+			}
+			switch normalize {
+			case "":
+			case "true", "false":
+				p.Normalize = normalize == "true"
+			default:
+				return fmt.Errorf("--normalize %q: want true or false", normalize)
+			}
+			emb, err := m.EmbedWith(cmd.Context(), texts, p)
+			if err != nil {
+				return err
+			}
+			type item struct {
+				Object    string    `json:"object"`
+				Index     int       `json:"index"`
+				Embedding []float32 `json:"embedding"`
+			}
+			resp := struct {
+				Object string `json:"object"`
+				Data   []item `json:"data"`
+				Model  string `json:"model"`
+			}{Object: "list", Model: filepath.Base(f.model)}
+			for i, e := range emb {
+				resp.Data = append(resp.Data, item{"embedding", i, e})
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(resp)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&pooling, "pooling", "", "mean or cls (default: the model directory's)")
+	cmd.Flags().StringVar(&normalize, "normalize", "", "true or false (default: the model directory's)")
+	return cmd
+}
+
+func newQACmd() *cobra.Command {
+	var f bertFlags
+	var question, context string
+	var maxAnswer int
+	cmd := &cobra.Command{
+		Use:   "qa --model DIR --question Q --context C",
+		Short: "Extractive question answering",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := f.load()
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			a, err := m.Answer(cmd.Context(), question, context, maxAnswer)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), map[string]any{"answer": a.Text, "start": a.Start, "end": a.End, "score": a.Score})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&question, "question", "", "the question (required)")
+	cmd.Flags().StringVar(&context, "context", "", "the text to find the answer in (required)")
+	cmd.Flags().IntVar(&maxAnswer, "max-answer-tokens", 30, "longest answer, in tokens")
+	_ = cmd.MarkFlagRequired("question")
+	_ = cmd.MarkFlagRequired("context")
+	return cmd
+}
+
+func newClassifyCmd() *cobra.Command {
+	var f bertFlags
+	cmd := &cobra.Command{
+		Use:   "classify --model DIR TEXT...",
+		Short: "Sequence classification: labels with softmax scores, best first",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, texts []string) error {
+			m, err := f.load()
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			res, err := m.Classify(cmd.Context(), texts)
+			if err != nil {
+				return err
+			}
+			out := make([]map[string]any, len(texts))
+			for i, r := range res {
+				scores := make([]map[string]any, len(r))
+				for j, s := range r {
+					scores[j] = map[string]any{"label": s.Label, "score": s.Score}
+				}
+				out[i] = map[string]any{"text": texts[i], "labels": scores}
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newFillMaskCmd() *cobra.Command {
+	var f bertFlags
+	var topK int
+	cmd := &cobra.Command{
+		Use:   "fill-mask --model DIR TEXT",
+		Short: "Most likely tokens for each [MASK] in TEXT",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := f.load()
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			fills, err := m.FillMask(cmd.Context(), args[0], topK)
+			if err != nil {
+				return err
+			}
+			out := make([][]map[string]any, len(fills))
+			for i, cands := range fills {
+				for _, c := range cands {
+					out[i] = append(out[i], map[string]any{"token": c.Token, "id": c.ID, "score": c.Score, "sequence": c.Text})
+				}
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().IntVar(&topK, "top-k", 5, "candidates per mask")
+	return cmd
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
