@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/loader/safetensors"
+)
+
+func TestEmbedCommand(t *testing.T) {
+	model, tok := shared.Path(t, "fixtures", "minilm-tiny"), shared.Path(t, "tokenizers", "bert-base-uncased")
+	texts := []string{"The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."}
+	code, out, errOut := runCLI(append([]string{"embed", "--model", model, "--tokenizer", tok}, texts...)...)
+	require.Equal(t, 0, code, errOut)
+	var resp struct {
+		Object string `json:"object"`
+		Data   []struct {
+			Index     int       `json:"index"`
+			Embedding []float32 `json:"embedding"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &resp))
+	require.Equal(t, "list", resp.Object)
+	require.Len(t, resp.Data, 3)
+	g, err := safetensors.Open(filepath.Join(model, "golden.safetensors"))
+	require.NoError(t, err)
+	defer g.Close()
+	x, _ := g.Tensor("embeddings")
+	want, _ := x.Float32s()
+	for i, d := range resp.Data {
+		require.Equal(t, i, d.Index)
+		for j, v := range d.Embedding {
+			require.InDelta(t, want[i*96+j], v, 1e-4)
+		}
+	}
+	// Overriding the directory's normalisation changes the norm.
+	code, out, _ = runCLI("embed", "--model", model, "--tokenizer", tok, "--normalize", "false", texts[0])
+	require.Equal(t, 0, code)
+	require.NoError(t, json.Unmarshal([]byte(out), &resp))
+	var ss float64
+	for _, v := range resp.Data[0].Embedding {
+		ss += float64(v) * float64(v)
+	}
+	require.Greater(t, math.Abs(math.Sqrt(ss)-1), 1e-3)
+	code, _, errOut = runCLI("embed", "--model", model, "--tokenizer", tok, "--pooling", "max", "x")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "--pooling")
+	code, _, errOut = runCLI("embed", "--model", model, "x")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "no tokenizer")
+}
+
+func TestQAClassifyFillMaskCommands(t *testing.T) {
+	tok := shared.Path(t, "tokenizers", "bert-base-uncased")
+	code, out, errOut := runCLI("qa", "--model", shared.Path(t, "fixtures", "bert-tiny-qa"), "--tokenizer", tok,
+		"--question", "Who wrote the novel?", "--context", "The novel was written by Jane Austen in 1813 and published in London.")
+	require.Equal(t, 0, code, errOut)
+	var a struct {
+		Answer     string `json:"answer"`
+		Start, End int
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &a))
+	require.Equal(t, "The novel was written by Jane Austen in 1813 and published in London.", a.Answer) // golden best span
+
+	code, out, errOut = runCLI("classify", "--model", shared.Path(t, "fixtures", "bert-tiny-cls"), "--tokenizer", tok, "great", "awful")
+	require.Equal(t, 0, code, errOut)
+	var cls []struct {
+		Labels []struct {
+			Label string  `json:"label"`
+			Score float64 `json:"score"`
+		} `json:"labels"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &cls))
+	require.Len(t, cls, 2)
+	require.Len(t, cls[0].Labels, 3)
+
+	code, out, errOut = runCLI("fill-mask", "--model", shared.Path(t, "fixtures", "bert-tiny"), "--tokenizer", tok, "--top-k", "5", "The capital of France is [MASK].")
+	require.Equal(t, 0, code, errOut)
+	var fills [][]struct {
+		ID int `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &fills))
+	require.Len(t, fills, 1)
+	got := []int{}
+	for _, f := range fills[0] {
+		got = append(got, f.ID)
+	}
+	require.Equal(t, []int{16678, 15710, 4861, 23692, 19096}, got) // golden top5_ids
+
+	code, _, errOut = runCLI("fill-mask", "--model", shared.Path(t, "fixtures", "bert-tiny-qa"), "--tokenizer", tok, "no head [MASK]")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "masked-LM")
+}
+
+func TestGenRandomBert(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bert")
+	code, _, errOut := runCLI("gen-random", "--arch", "bert", "--size", "tiny", "--out", out)
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = runCLI("embed", "--model", out, "--tokenizer", shared.Path(t, "tokenizers", "bert-base-uncased"), "hello")
+	require.Equal(t, 0, code, errOut)
+	code, _, _ = runCLI("gen-random", "--arch", "bert", "--size", "huge", "--out", out)
+	require.Equal(t, 1, code)
+}

@@ -1,0 +1,67 @@
+package bert
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/lumen-ml/lumen/loader/safetensors"
+)
+
+func randomModel(b *testing.B, size string) *Model {
+	cfg, err := SizeConfig(size)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tensors, err := RandomTensors(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, tensors, nil); err != nil {
+		b.Fatal(err)
+	}
+	src, err := safetensors.FromBytes(buf.Bytes(), "random-"+size)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(cfg, src, WithThreads(runtime.GOMAXPROCS(0)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+func randomBatch(B, T int) Batch {
+	bt := Batch{B: B, T: T}
+	for i := 0; i < B*T; i++ {
+		bt.IDs = append(bt.IDs, 1000+(i*7919)%28000)
+		bt.Types = append(bt.Types, 0)
+		bt.Mask = append(bt.Mask, 1)
+	}
+	return bt
+}
+
+// BenchmarkBERT: bert-base b1s128 latency and b8s128 throughput; minilm-l6 b32s64.
+// Threads from -cpu. Encoder forward only (last hidden state), as in the paper.
+func BenchmarkBERT(b *testing.B) {
+	for _, c := range []struct {
+		size string
+		B, T int
+	}{{"base", 1, 128}, {"base", 8, 128}, {"minilm-l6", 32, 64}} {
+		m := randomModel(b, c.size)
+		batch := randomBatch(c.B, c.T)
+		b.Run(fmt.Sprintf("%s/b%ds%d", c.size, c.B, c.T), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := m.Encode(batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			per := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(per*1e3, "ms")
+			b.ReportMetric(float64(c.B)/per, "sequences/s")
+		})
+		m.Close()
+	}
+}
