@@ -3,7 +3,9 @@ package bert
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -245,4 +247,42 @@ func TestBadBatches(t *testing.T) {
 	}
 	_, err := Load(filepath.Join(shared.Path(t, "fixtures"), "gpt2-tiny"))
 	require.Error(t, err)
+}
+
+// TestOldLayerNormNames rewrites bert-tiny with the LayerNorm.gamma/beta names that
+// many hub checkpoints (bert-base-uncased among them) still use, without the "bert."
+// prefix, plus an I64 position_ids buffer: the model must load and give the same output.
+func TestOldLayerNormNames(t *testing.T) {
+	dir := shared.Path(t, "fixtures", "bert-tiny")
+	src, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	require.NoError(t, err)
+	defer src.Close()
+	renamed := map[string]*tensor.Tensor{}
+	for _, n := range src.Names() {
+		x, err := src.Tensor(n)
+		require.NoError(t, err)
+		n = strings.TrimPrefix(n, "bert.")
+		n = strings.Replace(n, "LayerNorm.weight", "LayerNorm.gamma", 1)
+		n = strings.Replace(n, "LayerNorm.bias", "LayerNorm.beta", 1)
+		renamed[n] = x
+	}
+	pos, _ := tensor.FromInt64(make([]int64, 128), 1, 128)
+	renamed["embeddings.position_ids"] = pos
+	out := t.TempDir()
+	require.NoError(t, safetensors.WriteFile(filepath.Join(out, "model.safetensors"), renamed, nil))
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(out, "config.json"), raw, 0o644))
+	m, err := Load(out)
+	require.NoError(t, err)
+	defer m.Close()
+	g := openGolden(t, "bert-tiny")
+	b := g.batch(t, "single1", 1)
+	h, err := m.Encode(b)
+	require.NoError(t, err)
+	close(t, g.f32(t, "single1.last_hidden_state"), h, 1e-4, "renamed")
+	delete(renamed, "encoder.layer.1.output.LayerNorm.beta")
+	require.NoError(t, safetensors.WriteFile(filepath.Join(out, "model.safetensors"), renamed, nil))
+	_, err = Load(out)
+	require.ErrorContains(t, err, `missing tensor "encoder.layer.1.output.LayerNorm.bias"`)
 }

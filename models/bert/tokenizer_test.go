@@ -134,3 +134,23 @@ func FuzzWordPiece(f *testing.F) {
 		}
 	})
 }
+
+func TestTokenizerJSONOnly(t *testing.T) {
+	src := shared.Path(t, "tokenizers", "bert-base-uncased")
+	dir := t.TempDir()
+	raw, err := os.ReadFile(src + "/tokenizer.json")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dir+"/tokenizer.json", raw, 0o644))
+	a, err := LoadTokenizer(dir) // tokenizer.json alone: casing from its normalizer
+	require.NoError(t, err)
+	b, err := LoadTokenizer(src)
+	require.NoError(t, err)
+	for _, text := range []string{"Crème Brûlée at the CAFÉ, 東京!", "Hello [MASK] world", "unaffable"} {
+		ea, _ := a.Encode(text, 0)
+		eb, _ := b.Encode(text, 0)
+		require.Equal(t, eb.IDs, ea.IDs, text)
+		require.Equal(t, eb.Offsets, ea.Offsets, text)
+	}
+	_, err = LoadTokenizer(t.TempDir())
+	require.ErrorIs(t, err, ErrTokenizer)
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""PyTorch eager BERT encoder on a safetensors checkpoint (HF BertModel naming):
+b1s128 latency and b8s128 throughput. A by-hand baseline for issue 6:
+
+    go run ./cmd/lumen gen-random --arch bert --size base --out /tmp/bert-base
+    OMP_NUM_THREADS=1 /usr/bin/python3 bench/python/bert_eager.py --model /tmp/bert-base --threads 1
+"""
+import argparse, json, math, struct, time
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def read_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    header.pop("__metadata__", None)
+    out = {}
+    for name, e in header.items():
+        if e["dtype"] != "F32":
+            continue
+        b, end = e["data_offsets"]
+        out[name.removeprefix("bert.")] = torch.from_numpy(np.frombuffer(raw[8 + n + b:8 + n + end], dtype="<f4").copy().reshape(e["shape"]))
+    return out
+
+
+def encode(w, cfg, ids):
+    E, H, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
+    eps, D = cfg.get("layer_norm_eps", 1e-12), E // H
+    B, T = ids.shape
+    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:T] + w["embeddings.token_type_embeddings.weight"][0]
+    x = F.layer_norm(x, (E,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    for l in range(L):
+        p = f"encoder.layer.{l}."
+        q = F.linear(x, w[p + "attention.self.query.weight"], w[p + "attention.self.query.bias"]).view(B, T, H, D).transpose(1, 2)
+        k = F.linear(x, w[p + "attention.self.key.weight"], w[p + "attention.self.key.bias"]).view(B, T, H, D).transpose(1, 2)
+        v = F.linear(x, w[p + "attention.self.value.weight"], w[p + "attention.self.value.bias"]).view(B, T, H, D).transpose(1, 2)
+        att = ((q @ k.transpose(-1, -2)) / math.sqrt(D)).softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, E)
+        x = F.layer_norm(x + F.linear(y, w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"]), (E,),
+                         w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], eps)
+        h = F.gelu(F.linear(x, w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"]))
+        x = F.layer_norm(x + F.linear(h, w[p + "output.dense.weight"], w[p + "output.dense.bias"]), (E,),
+                         w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
+    return x
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=5)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    cfg = json.load(open(f"{a.model}/config.json"))
+    w = read_safetensors(f"{a.model}/model.safetensors")
+    with torch.no_grad():
+        for B, T in ((1, 128), (8, 128)):
+            ids = torch.tensor([[1000 + ((b * T + t) * 7919) % 28000 for t in range(T)] for b in range(B)])
+            encode(w, cfg, ids)
+            times = []
+            for _ in range(a.reps):
+                t0 = time.perf_counter()
+                encode(w, cfg, ids)
+                times.append(time.perf_counter() - t0)
+            med = sorted(times)[len(times) // 2]
+            print(f"torch {torch.__version__}, threads {torch.get_num_threads()}: b{B}s{T} median {med*1e3:.1f} ms, {B/med:.2f} sequences/s")
+
+
+if __name__ == "__main__":
+    main()
