@@ -316,20 +316,17 @@ func (m *Model) Encode(b Batch) ([]float32, error) {
 	}
 	h, qkv, ctx := make([]float32, M*E), make([]float32, M*3*E), make([]float32, M*E)
 	up := make([]float32, M*cfg.Intermediate)
-	probs := make([]float32, T*T)
-	heads := ops.NewPool(1) // per-call context for the per-head products
-	defer heads.Close()
-	scale := float32(1 / math.Sqrt(float64(D)))
+	// Attention runs as (sequence, head) items over the pool; each worker has its own
+	// single-threaded context and score buffer.
+	job := &attnJob{T: T, E: E, D: D, H: H, keyMask: keyMask, ctx: ctx, scale: float32(1 / math.Sqrt(float64(D)))}
+	for w := 0; w < m.pool.Threads(); w++ {
+		job.probs = append(job.probs, make([]float32, T*T))
+		job.heads = append(job.heads, ops.NewPool(1))
+	}
 	for _, ly := range m.layers {
 		must(ops.Linear(m.pool, qkv, x, M, ly.qkv, ly.qkvB))
-		for s := 0; s < B; s++ {
-			base := qkv[s*T*3*E:]
-			for hd := 0; hd < H; hd++ {
-				must(ops.AttentionScores(heads, probs, base[hd*D:], 3*E, base[E+hd*D:], 3*E, T, T, D, scale, false, 0, keyMask[s*T:(s+1)*T]))
-				must(ops.Softmax(probs, T, T))
-				must(ops.Sgemm(heads, false, false, T, D, T, 1, probs, T, base[2*E+hd*D:], 3*E, 0, ctx[s*T*E+hd*D:], E))
-			}
-		}
+		job.qkv = qkv
+		m.pool.Run(B*H, job)
 		must(ops.Linear(m.pool, h, ctx, M, ly.out, ly.outB))
 		must(ops.Add(x, x, h))
 		must(ops.LayerNorm(x, x, M, E, ly.ln1g, ly.ln1b, cfg.LayerNormEps))
@@ -340,6 +337,26 @@ func (m *Model) Encode(b Batch) ([]float32, error) {
 		must(ops.LayerNorm(x, x, M, E, ly.ln2g, ly.ln2b, cfg.LayerNormEps))
 	}
 	return x, nil
+}
+
+// attnJob computes softmax(q·kᵀ·scale + mask)·v for one (sequence, head) per item.
+type attnJob struct {
+	T, E, D, H int
+	scale      float32
+	qkv, ctx   []float32
+	keyMask    []float32
+	probs      [][]float32 // per worker
+	heads      []*ops.Pool // per worker, single-threaded
+}
+
+func (j *attnJob) Do(w, item int) {
+	s, hd := item/j.H, item%j.H
+	T, E, D := j.T, j.E, j.D
+	base := j.qkv[s*T*3*E:]
+	p, probs := j.heads[w], j.probs[w]
+	must(ops.AttentionScores(p, probs, base[hd*D:], 3*E, base[E+hd*D:], 3*E, T, T, D, j.scale, false, 0, j.keyMask[s*T:(s+1)*T]))
+	must(ops.Softmax(probs, T, T))
+	must(ops.Sgemm(p, false, false, T, D, T, 1, probs, T, base[2*E+hd*D:], 3*E, 0, j.ctx[s*T*E+hd*D:], E))
 }
 
 func activate(act string, x []float32) {
