@@ -10,54 +10,23 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
-type golden struct{ f *safetensors.File }
-
-func openGolden(t testing.TB, fixture string) golden {
-	f, err := safetensors.Open(shared.Path(t, "fixtures", fixture, "golden.safetensors"))
-	require.NoError(t, err)
-	t.Cleanup(func() { f.Close() })
-	return golden{f}
-}
-
-func (g golden) has(name string) bool { _, ok := g.f.Info(name); return ok }
-
-func (g golden) f32(t testing.TB, name string) []float32 {
-	x, err := g.f.Tensor(name)
-	require.NoError(t, err, name)
-	y, err := x.ToFloat32()
-	require.NoError(t, err)
-	v, _ := y.Float32s()
-	return v
-}
-
-func (g golden) ints(t testing.TB, name string) []int {
-	x, err := g.f.Tensor(name)
-	require.NoError(t, err, name)
-	require.Equal(t, tensor.I64, x.DType())
-	v, _ := x.Int64s()
-	out := make([]int, len(v))
-	for i, e := range v {
-		out[i] = int(e)
-	}
-	return out
-}
-
 // batch reads prefix.input_ids / token_type_ids / attention_mask (mask all ones when absent).
-func (g golden) batch(t testing.TB, prefix string, rows int) Batch {
-	ids := g.ints(t, prefix+".input_ids")
+func goldenBatch(t testing.TB, g golden.File, prefix string, rows int) Batch {
+	ids := g.Ints(t, prefix+".input_ids")
 	b := Batch{B: rows, T: len(ids) / rows, IDs: ids}
-	if g.has(prefix + ".token_type_ids") {
-		b.Types = g.ints(t, prefix+".token_type_ids")
+	if g.Has(prefix + ".token_type_ids") {
+		b.Types = g.Ints(t, prefix+".token_type_ids")
 	} else {
 		b.Types = make([]int, len(ids))
 	}
-	if g.has(prefix + ".attention_mask") {
-		b.Mask = g.ints(t, prefix+".attention_mask")
+	if g.Has(prefix + ".attention_mask") {
+		b.Mask = g.Ints(t, prefix+".attention_mask")
 	} else {
 		b.Mask = make([]int, len(ids))
 		for i := range b.Mask {
@@ -87,12 +56,12 @@ func load(t testing.TB, fixture string) *Model {
 }
 
 func TestBertTiny(t *testing.T) {
-	g := openGolden(t, "bert-tiny")
+	g := golden.Open(t, "bert-tiny")
 	m := load(t, "bert-tiny")
 	E := m.cfg.Hidden
 	var prefixes []string
 	for _, kind := range []string{"single", "pair"} {
-		for i := 0; g.has(fmt.Sprintf("%s%d.input_ids", kind, i)); i++ {
+		for i := 0; g.Has(fmt.Sprintf("%s%d.input_ids", kind, i)); i++ {
 			prefixes = append(prefixes, fmt.Sprintf("%s%d", kind, i))
 		}
 	}
@@ -103,64 +72,64 @@ func TestBertTiny(t *testing.T) {
 		if p == "batch" {
 			rows = 5
 		}
-		b := g.batch(t, p, rows)
+		b := goldenBatch(t, g, p, rows)
 		hidden, err := m.Encode(b)
 		require.NoError(t, err)
 		if p == "batch" { // compare where the mask is 1
-			want := g.f32(t, p+".last_hidden_state")
+			want := g.F32(t, p+".last_hidden_state")
 			for i, v := range b.Mask {
 				if v == 1 {
 					close(t, want[i*E:(i+1)*E], hidden[i*E:(i+1)*E], 1e-4, p+" hidden")
 				}
 			}
 		} else {
-			close(t, g.f32(t, p+".last_hidden_state"), hidden, 1e-4, p+" hidden")
-			close(t, g.f32(t, p+".mean_pooled"), SentenceEmbeddings(hidden, b, E, Pooling{}), 1e-4, p+" mean")
+			close(t, g.F32(t, p+".last_hidden_state"), hidden, 1e-4, p+" hidden")
+			close(t, g.F32(t, p+".mean_pooled"), SentenceEmbeddings(hidden, b, E, Pooling{}), 1e-4, p+" mean")
 		}
 		pooled, err := m.Pool(hidden, b)
 		require.NoError(t, err)
-		close(t, g.f32(t, p+".pooler_output"), pooled, 1e-4, p+" pooler")
-		close(t, g.f32(t, p+".mean_pooled_normalized"), SentenceEmbeddings(hidden, b, E, Pooling{Normalize: true}), 1e-4, p+" normalized")
-		if g.has(p + ".nsp_logits") {
+		close(t, g.F32(t, p+".pooler_output"), pooled, 1e-4, p+" pooler")
+		close(t, g.F32(t, p+".mean_pooled_normalized"), SentenceEmbeddings(hidden, b, E, Pooling{Normalize: true}), 1e-4, p+" normalized")
+		if g.Has(p + ".nsp_logits") {
 			nsp, err := m.NSPLogits(pooled, b)
 			require.NoError(t, err)
-			close(t, g.f32(t, p+".nsp_logits"), nsp, 1e-4, p+" nsp")
+			close(t, g.F32(t, p+".nsp_logits"), nsp, 1e-4, p+" nsp")
 		}
 	}
-	for i := 0; g.has(fmt.Sprintf("mlm%d.input_ids", i)); i++ {
+	for i := 0; g.Has(fmt.Sprintf("mlm%d.input_ids", i)); i++ {
 		p := fmt.Sprintf("mlm%d", i)
-		b := g.batch(t, p, 1)
+		b := goldenBatch(t, g, p, 1)
 		hidden, err := m.Encode(b)
 		require.NoError(t, err)
-		logits, err := m.MLMLogits(hidden, g.ints(t, p+".mask_positions"))
+		logits, err := m.MLMLogits(hidden, g.Ints(t, p+".mask_positions"))
 		require.NoError(t, err)
-		close(t, g.f32(t, p+".logits_at_mask"), logits, 1e-4, p+" mlm")
+		close(t, g.F32(t, p+".logits_at_mask"), logits, 1e-4, p+" mlm")
 	}
 }
 
 func TestBertTinyQA(t *testing.T) {
-	g := openGolden(t, "bert-tiny-qa")
+	g := golden.Open(t, "bert-tiny-qa")
 	m := load(t, "bert-tiny-qa")
 	require.Nil(t, m.pooler, "the QA checkpoint has no pooler")
 	n := 0
-	for i := 0; g.has(fmt.Sprintf("qa%d.input_ids", i)); i++ {
+	for i := 0; g.Has(fmt.Sprintf("qa%d.input_ids", i)); i++ {
 		p := fmt.Sprintf("qa%d", i)
-		b := g.batch(t, p, 1)
+		b := goldenBatch(t, g, p, 1)
 		hidden, err := m.Encode(b)
 		require.NoError(t, err)
 		start, end, err := m.QALogits(hidden, b)
 		require.NoError(t, err)
-		close(t, g.f32(t, p+".start_logits"), start, 1e-4, p+" start")
-		close(t, g.f32(t, p+".end_logits"), end, 1e-4, p+" end")
+		close(t, g.F32(t, p+".start_logits"), start, 1e-4, p+" start")
+		close(t, g.F32(t, p+".end_logits"), end, 1e-4, p+" end")
 		n++
 	}
 	require.Positive(t, n)
-	b := g.batch(t, "batch", 2)
+	b := goldenBatch(t, g, "batch", 2)
 	hidden, err := m.Encode(b)
 	require.NoError(t, err)
 	start, end, err := m.QALogits(hidden, b)
 	require.NoError(t, err)
-	ws, we := g.f32(t, "batch.start_logits"), g.f32(t, "batch.end_logits")
+	ws, we := g.F32(t, "batch.start_logits"), g.F32(t, "batch.end_logits")
 	for i, v := range b.Mask {
 		if v == 1 {
 			close(t, ws[i:i+1], start[i:i+1], 1e-4, "batch start")
@@ -172,45 +141,45 @@ func TestBertTinyQA(t *testing.T) {
 }
 
 func TestBertTinyClassification(t *testing.T) {
-	g := openGolden(t, "bert-tiny-cls")
+	g := golden.Open(t, "bert-tiny-cls")
 	m := load(t, "bert-tiny-cls")
 	require.Equal(t, []string{"negative", "neutral", "positive"}, m.Labels())
-	for i := 0; g.has(fmt.Sprintf("cls%d.input_ids", i)); i++ {
+	for i := 0; g.Has(fmt.Sprintf("cls%d.input_ids", i)); i++ {
 		p := fmt.Sprintf("cls%d", i)
-		b := g.batch(t, p, 1)
+		b := goldenBatch(t, g, p, 1)
 		hidden, err := m.Encode(b)
 		require.NoError(t, err)
 		pooled, err := m.Pool(hidden, b)
 		require.NoError(t, err)
 		logits, err := m.ClassLogits(pooled, b)
 		require.NoError(t, err)
-		close(t, g.f32(t, p+".logits"), logits, 1e-4, p)
+		close(t, g.F32(t, p+".logits"), logits, 1e-4, p)
 	}
-	b := g.batch(t, "batch", 4)
+	b := goldenBatch(t, g, "batch", 4)
 	hidden, err := m.Encode(b)
 	require.NoError(t, err)
 	pooled, _ := m.Pool(hidden, b)
 	logits, err := m.ClassLogits(pooled, b)
 	require.NoError(t, err)
-	close(t, g.f32(t, "batch.logits"), logits, 1e-4, "batch")
+	close(t, g.F32(t, "batch.logits"), logits, 1e-4, "batch")
 }
 
 func TestMiniLMSentenceEmbeddings(t *testing.T) {
-	g := openGolden(t, "minilm-tiny")
+	g := golden.Open(t, "minilm-tiny")
 	m := load(t, "minilm-tiny")
 	require.Equal(t, Pooling{Normalize: true}, m.Pooling())
 	E := m.cfg.Hidden
-	b := g.batch(t, "batch", 3)
+	b := goldenBatch(t, g, "batch", 3)
 	hidden, err := m.Encode(b)
 	require.NoError(t, err)
-	want := g.f32(t, "batch.last_hidden_state")
+	want := g.F32(t, "batch.last_hidden_state")
 	for i, v := range b.Mask {
 		if v == 1 {
 			close(t, want[i*E:(i+1)*E], hidden[i*E:(i+1)*E], 1e-4, "batch hidden")
 		}
 	}
 	emb := SentenceEmbeddings(hidden, b, E, m.Pooling())
-	close(t, g.f32(t, "embeddings"), emb, 1e-4, "embeddings")
+	close(t, g.F32(t, "embeddings"), emb, 1e-4, "embeddings")
 	cos := make([]float32, 9)
 	for i := 0; i < 3; i++ {
 		for j := 0; j < 3; j++ {
@@ -221,14 +190,14 @@ func TestMiniLMSentenceEmbeddings(t *testing.T) {
 			cos[i*3+j] = float32(s)
 		}
 	}
-	close(t, g.f32(t, "cosine"), cos, 1e-5, "cosine")
-	for i := 0; g.has(fmt.Sprintf("sent%d.input_ids", i)); i++ {
+	close(t, g.F32(t, "cosine"), cos, 1e-5, "cosine")
+	for i := 0; g.Has(fmt.Sprintf("sent%d.input_ids", i)); i++ {
 		p := fmt.Sprintf("sent%d", i)
-		sb := g.batch(t, p, 1)
+		sb := goldenBatch(t, g, p, 1)
 		h, err := m.Encode(sb)
 		require.NoError(t, err)
-		close(t, g.f32(t, p+".last_hidden_state"), h, 1e-4, p)
-		close(t, g.f32(t, p+".embedding"), SentenceEmbeddings(h, sb, E, m.Pooling()), 1e-4, p+" embedding")
+		close(t, g.F32(t, p+".last_hidden_state"), h, 1e-4, p)
+		close(t, g.F32(t, p+".embedding"), SentenceEmbeddings(h, sb, E, m.Pooling()), 1e-4, p+" embedding")
 	}
 }
 
@@ -276,11 +245,11 @@ func TestOldLayerNormNames(t *testing.T) {
 	m, err := Load(out)
 	require.NoError(t, err)
 	defer m.Close()
-	g := openGolden(t, "bert-tiny")
-	b := g.batch(t, "single1", 1)
+	g := golden.Open(t, "bert-tiny")
+	b := goldenBatch(t, g, "single1", 1)
 	h, err := m.Encode(b)
 	require.NoError(t, err)
-	close(t, g.f32(t, "single1.last_hidden_state"), h, 1e-4, "renamed")
+	close(t, g.F32(t, "single1.last_hidden_state"), h, 1e-4, "renamed")
 	delete(renamed, "encoder.layer.1.output.LayerNorm.beta")
 	require.NoError(t, safetensors.WriteFile(filepath.Join(out, "model.safetensors"), renamed, nil))
 	_, err = Load(out)

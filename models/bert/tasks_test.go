@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
 )
 
@@ -99,8 +100,8 @@ func TestFillMaskAndClassify(t *testing.T) {
 func TestEmbedAndConcurrency(t *testing.T) {
 	m := loadWithTok(t, "minilm-tiny")
 	texts := []string{"The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."}
-	g := openGolden(t, "minilm-tiny")
-	want := g.f32(t, "embeddings")
+	g := golden.Open(t, "minilm-tiny")
+	want := g.F32(t, "embeddings")
 	emb, err := m.Embed(context.Background(), texts)
 	require.NoError(t, err)
 	for i := range texts {

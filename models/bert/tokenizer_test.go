@@ -3,6 +3,7 @@ package bert
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,36 +47,12 @@ func TestTokenizerGoldens(t *testing.T) {
 			e, err = tok.EncodePair(c.Text, *c.TextPair, 0)
 		}
 		require.NoError(t, err)
-		if !equal(e.IDs, c.IDs) || !equal(e.TypeIDs, c.TypeIDs) || !equalOffsets(e.Offsets, c.ByteOffsets) {
+		if !slices.Equal(e.IDs, c.IDs) || !slices.Equal(e.TypeIDs, c.TypeIDs) || !slices.Equal(e.Offsets, c.ByteOffsets) {
 			bad++
 			t.Errorf("%q / %v:\n got  %v %v\n want %v %v", c.Text, c.TextPair, e.IDs, e.Offsets, c.IDs, c.ByteOffsets)
 		}
 	}
 	require.Zero(t, bad)
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalOffsets(a, b [][2]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTruncationAndPadding(t *testing.T) {

@@ -9,42 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
-	"github.com/lumen-ml/lumen/tensor"
 )
-
-type golden struct{ f *safetensors.File }
-
-func openGolden(t testing.TB) golden {
-	f, err := safetensors.Open(shared.Path(t, "fixtures", "gpt2-tiny", "golden.safetensors"))
-	require.NoError(t, err)
-	t.Cleanup(func() { f.Close() })
-	return golden{f}
-}
-
-func (g golden) has(name string) bool { _, ok := g.f.Info(name); return ok }
-
-func (g golden) f32(t testing.TB, name string) []float32 {
-	x, err := g.f.Tensor(name)
-	require.NoError(t, err, name)
-	y, err := x.ToFloat32()
-	require.NoError(t, err)
-	v, _ := y.Float32s()
-	return v
-}
-
-func (g golden) ints(t testing.TB, name string) []int {
-	x, err := g.f.Tensor(name)
-	require.NoError(t, err, name)
-	require.Equal(t, tensor.I64, x.DType())
-	v, _ := x.Int64s()
-	out := make([]int, len(v))
-	for i, e := range v {
-		out[i] = int(e)
-	}
-	return out
-}
 
 func maxAbsDiff(t testing.TB, want, got []float32, tol float64, what string) {
 	t.Helper()
@@ -78,7 +46,7 @@ func loadVariant(t testing.TB, v variant) *Model {
 }
 
 func TestGoldens(t *testing.T) {
-	g := openGolden(t)
+	g := golden.Open(t, "gpt2-tiny")
 	for _, v := range []variant{
 		{"model.safetensors", "f32", false},
 		{"model-f16.safetensors", "f16", false}, {"model-f16.safetensors", "f16", true},
@@ -87,24 +55,24 @@ func TestGoldens(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/half=%v", v.prefix, v.keepHalf), func(t *testing.T) {
 			m := loadVariant(t, v)
 			V := m.cfg.VocabSize
-			for i := 0; g.has(fmt.Sprintf("prompt%d.input_ids", i)); i++ {
+			for i := 0; g.Has(fmt.Sprintf("prompt%d.input_ids", i)); i++ {
 				p := fmt.Sprintf("%s.prompt%d.", v.prefix, i)
-				ids := g.ints(t, fmt.Sprintf("prompt%d.input_ids", i))
+				ids := g.Ints(t, fmt.Sprintf("prompt%d.input_ids", i))
 				T := len(ids)
 				s, err := m.NewState(1, T)
 				require.NoError(t, err)
 				hidden, err := s.Forward(ids, nil, T)
 				require.NoError(t, err)
-				maxAbsDiff(t, g.f32(t, p+"hidden"), hidden, 1e-4, p+"hidden")
+				maxAbsDiff(t, g.F32(t, p+"hidden"), hidden, 1e-4, p+"hidden")
 				logits := make([]float32, T*V)
 				require.NoError(t, s.Logits(logits, hidden, T))
 				lastRow := logits[(T-1)*V:]
-				if g.has(p + "logits_last") {
-					maxAbsDiff(t, g.f32(t, p+"logits_last"), lastRow, 1e-4, p+"logits_last")
+				if g.Has(p + "logits_last") {
+					maxAbsDiff(t, g.F32(t, p+"logits_last"), lastRow, 1e-4, p+"logits_last")
 				}
-				if g.has(p + "logits_vocab_head") { // every position, vocab slices
-					head, tail := g.f32(t, p+"logits_vocab_head"), g.f32(t, p+"logits_vocab_tail")
-					argmax, lse := g.ints(t, p+"logits_argmax"), g.f32(t, p+"logits_logsumexp")
+				if g.Has(p + "logits_vocab_head") { // every position, vocab slices
+					head, tail := g.F32(t, p+"logits_vocab_head"), g.F32(t, p+"logits_vocab_tail")
+					argmax, lse := g.Ints(t, p+"logits_argmax"), g.F32(t, p+"logits_logsumexp")
 					for pos := 0; pos < T; pos++ {
 						row := logits[pos*V : (pos+1)*V]
 						maxAbsDiff(t, head[pos*1024:(pos+1)*1024], row[:1024], 1e-4, p+"logits_vocab_head")
@@ -122,11 +90,11 @@ func TestGoldens(t *testing.T) {
 						require.InDelta(t, float64(lse[pos]), float64(row[best])+math.Log(sum), 1e-4)
 					}
 				}
-				if g.has(p + "logits_last_vocab_head") {
-					maxAbsDiff(t, g.f32(t, p+"logits_last_vocab_head"), lastRow[:1024], 1e-4, p+"logits_last_vocab_head")
-					maxAbsDiff(t, g.f32(t, p+"logits_last_vocab_tail"), lastRow[V-64:], 1e-4, p+"logits_last_vocab_tail")
+				if g.Has(p + "logits_last_vocab_head") {
+					maxAbsDiff(t, g.F32(t, p+"logits_last_vocab_head"), lastRow[:1024], 1e-4, p+"logits_last_vocab_head")
+					maxAbsDiff(t, g.F32(t, p+"logits_last_vocab_tail"), lastRow[V-64:], 1e-4, p+"logits_last_vocab_tail")
 				}
-				want := g.ints(t, p+"generated_ids")
+				want := g.Ints(t, p+"generated_ids")
 				var got []int
 				for tok, err := range m.Generate(context.Background(), ids, GenerateOptions{MaxNewTokens: len(want)}) {
 					require.NoError(t, err)
@@ -139,10 +107,10 @@ func TestGoldens(t *testing.T) {
 }
 
 func TestBatchGoldens(t *testing.T) {
-	g := openGolden(t)
+	g := golden.Open(t, "gpt2-tiny")
 	m := loadVariant(t, variant{"model.safetensors", "f32", false})
-	ids := g.ints(t, "batch.input_ids")
-	mask := g.ints(t, "batch.attention_mask")
+	ids := g.Ints(t, "batch.input_ids")
+	mask := g.Ints(t, "batch.attention_mask")
 	B, V := 4, m.cfg.VocabSize
 	L := len(ids) / B
 	valid := make([]bool, len(mask))
@@ -164,9 +132,9 @@ func TestBatchGoldens(t *testing.T) {
 	}
 	logits := make([]float32, B*V)
 	require.NoError(t, s.Logits(logits, last, B))
-	maxAbsDiff(t, g.f32(t, "batch.logits_last"), logits, 1e-4, "batch.logits_last")
+	maxAbsDiff(t, g.F32(t, "batch.logits_last"), logits, 1e-4, "batch.logits_last")
 
-	want := g.ints(t, "batch.generated_ids")
+	want := g.Ints(t, "batch.generated_ids")
 	got, err := m.GenerateBatch(context.Background(), prompts, GenerateOptions{MaxNewTokens: 16})
 	require.NoError(t, err)
 	for b := 0; b < B; b++ {

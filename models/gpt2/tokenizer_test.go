@@ -3,6 +3,7 @@ package gpt2
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -59,25 +60,13 @@ func assertEqualIDs(t *testing.T, c tokCase, ids []int, offs [][2]int) bool {
 	if len(c.IDs) == 0 && len(ids) == 0 {
 		return true
 	}
-	if !equalInts(c.IDs, ids) {
+	if !slices.Equal(c.IDs, ids) {
 		t.Errorf("Encode(%q) = %v, want %v", c.Text, ids, c.IDs)
 		return false
 	}
 	for i := range offs {
 		if offs[i] != c.ByteOffsets[i] {
 			t.Errorf("Encode(%q) offsets %v, want %v", c.Text, offs, c.ByteOffsets)
-			return false
-		}
-	}
-	return true
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}
