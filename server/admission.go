@@ -1,0 +1,41 @@
+package server
+
+import "context"
+
+// admission bounds the requests in the server: at most workers compute at once and
+// at most queue more wait; beyond that, requests are turned away at once.
+type admission struct {
+	slots chan struct{} // everyone admitted: workers + queue
+	work  chan struct{} // those computing
+}
+
+func newAdmission(workers, queue int) *admission {
+	return &admission{slots: make(chan struct{}, workers+queue), work: make(chan struct{}, workers)}
+}
+
+// enter admits a request and, with worker, waits for a worker. It returns false when
+// the queue is full (at once) or ctx ends while waiting.
+func (a *admission) enter(ctx context.Context, worker bool) (release func(), ok bool) {
+	select {
+	case a.slots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	if !worker {
+		return func() { <-a.slots }, true
+	}
+	select {
+	case a.work <- struct{}{}:
+		return func() { <-a.work; <-a.slots }, true
+	case <-ctx.Done():
+		<-a.slots
+		return nil, false
+	}
+}
+
+// waiting is the number of admitted requests without a worker (including those
+// waiting for an embedding batch).
+func (a *admission) waiting() int { return max(0, len(a.slots)-len(a.work)) }
+
+// running is the number of requests holding a worker.
+func (a *admission) running() int { return len(a.work) }

@@ -1,0 +1,296 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/gpt2"
+)
+
+type completionRequest struct {
+	Model       string          `json:"model"`
+	Prompt      *string         `json:"prompt"`
+	MaxTokens   *int            `json:"max_tokens"`
+	Temperature *float32        `json:"temperature"`
+	TopP        *float32        `json:"top_p"`
+	TopK        int             `json:"top_k"`
+	Seed        *uint64         `json:"seed"`
+	Stop        json.RawMessage `json:"stop"`
+	Stream      bool            `json:"stream"`
+}
+
+type completionChoice struct {
+	Text         string  `json:"text"`
+	Index        int     `json:"index"`
+	Logprobs     any     `json:"logprobs"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+type completionResponse struct {
+	ID      string             `json:"id"`
+	Object  string             `json:"object"`
+	Created int64              `json:"created"`
+	Model   string             `json:"model"`
+	Choices []completionChoice `json:"choices"`
+	Usage   *usage             `json:"usage,omitempty"`
+}
+
+type usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens,omitempty"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
+	var req completionRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	m, ok := s.gpt2[req.Model]
+	if !ok {
+		return &apiError{http.StatusNotFound, "model_not_found", fmt.Sprintf("no completion model %q", req.Model)}
+	}
+	if req.Prompt == nil || *req.Prompt == "" {
+		return badRequest(`"prompt" must be a non-empty string`)
+	}
+	opt := gpt2.GenerateOptions{MaxNewTokens: 16, Temperature: 1, TopK: req.TopK, StopAtEOS: true, Seed: uint64(time.Now().UnixNano())}
+	if req.MaxTokens != nil {
+		opt.MaxNewTokens = *req.MaxTokens
+	}
+	if opt.MaxNewTokens < 1 || opt.MaxNewTokens > s.cfg.MaxTokens {
+		return badRequest(`"max_tokens" must be between 1 and %d, got %d`, s.cfg.MaxTokens, opt.MaxNewTokens)
+	}
+	if req.Temperature != nil {
+		if *req.Temperature < 0 || *req.Temperature > 2 {
+			return badRequest(`"temperature" must be between 0 and 2`)
+		}
+		opt.Temperature = *req.Temperature
+	}
+	if req.TopP != nil {
+		if *req.TopP <= 0 || *req.TopP > 1 {
+			return badRequest(`"top_p" must be in (0, 1]`)
+		}
+		opt.TopP = *req.TopP
+	}
+	if req.TopK < 0 {
+		return badRequest(`"top_k" must not be negative`)
+	}
+	if req.Seed != nil {
+		opt.Seed = *req.Seed
+	}
+	var stop []string
+	if len(req.Stop) > 0 && string(req.Stop) != "null" {
+		var one string
+		if err := json.Unmarshal(req.Stop, &one); err == nil {
+			stop = []string{one}
+		} else if err := json.Unmarshal(req.Stop, &stop); err != nil || len(stop) > 4 {
+			return badRequest(`"stop" must be a string or up to 4 strings`)
+		}
+	}
+	promptTokens := len(m.Tokenizer().Encode(*req.Prompt))
+	if promptTokens+opt.MaxNewTokens > m.Config().NPositions {
+		return badRequest("prompt (%d tokens) plus max_tokens (%d) exceeds the model's context of %d", promptTokens, opt.MaxNewTokens, m.Config().NPositions)
+	}
+	resp := completionResponse{ID: fmt.Sprintf("cmpl-%d", s.ids.Add(1)), Object: "text_completion", Created: time.Now().Unix(), Model: req.Model}
+	tokens := 0
+	var text []byte
+	flusher, _ := w.(http.Flusher)
+	started := false
+	for c, err := range m.GenerateText(r.Context(), *req.Prompt, opt, stop) {
+		if err != nil {
+			s.met.tokens.WithLabelValues(req.Model).Add(float64(tokens))
+			if started {
+				fmt.Fprintf(w, "data: %s\n\n", mustJSON(map[string]any{"error": map[string]string{"type": "server_error", "message": err.Error()}}))
+				return nil
+			}
+			return err
+		}
+		if c.Token >= 0 {
+			tokens++
+		}
+		if !req.Stream {
+			text = append(text, c.Text...)
+			continue
+		}
+		if c.Text == "" {
+			continue
+		}
+		if !started {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Cache-Control", "no-cache")
+			started = true
+		}
+		chunk := resp
+		chunk.Choices = []completionChoice{{Text: c.Text}}
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", mustJSON(chunk)); err != nil {
+			return err
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	s.met.tokens.WithLabelValues(req.Model).Add(float64(tokens))
+	finish := "stop"
+	if tokens >= opt.MaxNewTokens {
+		finish = "length"
+	}
+	u := &usage{PromptTokens: promptTokens, CompletionTokens: tokens, TotalTokens: promptTokens + tokens}
+	if !req.Stream {
+		resp.Choices = []completionChoice{{Text: string(text), FinishReason: &finish}}
+		resp.Usage = u
+		return writeJSON(w, resp)
+	}
+	if !started {
+		w.Header().Set("Content-Type", "text/event-stream")
+	}
+	resp.Choices = []completionChoice{{FinishReason: &finish}}
+	resp.Usage = u
+	fmt.Fprintf(w, "data: %s\n\ndata: [DONE]\n\n", mustJSON(resp))
+	return nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("server: " + err.Error())
+	}
+	return b
+}
+
+type inputRequest struct {
+	Model string          `json:"model"`
+	Input json.RawMessage `json:"input"`
+}
+
+// checkLengths rejects texts longer than the model's context instead of silently
+// truncating them; it returns the total token count.
+func checkLengths(m *bert.Model, texts []string) (int, error) {
+	total := 0
+	for i, t := range texts {
+		e, err := m.Tokenizer().Encode(t, 0)
+		if err != nil {
+			return 0, badRequest("input %d: %v", i, err)
+		}
+		if n, limit := len(e.IDs), m.Config().MaxPositions; n > limit {
+			return 0, badRequest("input %d has %d tokens; the model takes at most %d", i, n, limit)
+		}
+		total += len(e.IDs)
+	}
+	return total, nil
+}
+
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
+	var req inputRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	m, err := s.bertModel(req.Model)
+	if err != nil {
+		return err
+	}
+	texts, err := inputs(req.Input, s.cfg.MaxInputs)
+	if err != nil {
+		return err
+	}
+	n, err := checkLengths(m, texts)
+	if err != nil {
+		return err
+	}
+	emb, err := s.batchers[req.Model].embed(r.Context(), texts)
+	if err != nil {
+		return err
+	}
+	type item struct {
+		Object    string    `json:"object"`
+		Index     int       `json:"index"`
+		Embedding []float32 `json:"embedding"`
+	}
+	data := make([]item, len(emb))
+	for i, e := range emb {
+		data[i] = item{"embedding", i, e}
+	}
+	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": req.Model, "usage": usage{PromptTokens: n, TotalTokens: n}})
+}
+
+func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
+	var req inputRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	m, err := s.bertModel(req.Model)
+	if err != nil {
+		return err
+	}
+	if len(m.Labels()) == 0 {
+		return badRequest("model %q has no classification head", req.Model)
+	}
+	texts, err := inputs(req.Input, s.cfg.MaxInputs)
+	if err != nil {
+		return err
+	}
+	if _, err := checkLengths(m, texts); err != nil {
+		return err
+	}
+	res, err := m.Classify(r.Context(), texts)
+	if err != nil {
+		return err
+	}
+	type label struct {
+		Label string  `json:"label"`
+		Score float32 `json:"score"`
+	}
+	type item struct {
+		Index  int     `json:"index"`
+		Labels []label `json:"labels"`
+	}
+	data := make([]item, len(res))
+	for i, ls := range res {
+		data[i].Index = i
+		for _, l := range ls {
+			data[i].Labels = append(data[i].Labels, label{l.Label, l.Score})
+		}
+	}
+	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": req.Model})
+}
+
+type qaRequest struct {
+	Model           string  `json:"model"`
+	Question        *string `json:"question"`
+	Context         *string `json:"context"`
+	MaxAnswerTokens int     `json:"max_answer_tokens"`
+}
+
+func (s *Server) qa(w http.ResponseWriter, r *http.Request) error {
+	var req qaRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	m, err := s.bertModel(req.Model)
+	if err != nil {
+		return err
+	}
+	if req.Question == nil || req.Context == nil || *req.Question == "" || *req.Context == "" {
+		return badRequest(`"question" and "context" must be non-empty strings`)
+	}
+	if req.MaxAnswerTokens == 0 {
+		req.MaxAnswerTokens = 30
+	}
+	if req.MaxAnswerTokens < 0 {
+		return badRequest(`"max_answer_tokens" must be positive`)
+	}
+	e, err := m.Tokenizer().EncodePair(*req.Question, *req.Context, 0)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	if len(e.IDs) > m.Config().MaxPositions {
+		return badRequest("question and context have %d tokens; the model takes at most %d", len(e.IDs), m.Config().MaxPositions)
+	}
+	a, err := m.Answer(r.Context(), *req.Question, *req.Context, req.MaxAnswerTokens)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]any{"model": req.Model, "answer": a.Text, "start": a.Start, "end": a.End, "score": a.Score})
+}

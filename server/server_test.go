@@ -1,0 +1,303 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/internal/golden"
+	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/gpt2"
+)
+
+func testModels(t testing.TB) Models {
+	gp, err := gpt2.Load(shared.Path(t, "fixtures", "gpt2-tiny"), gpt2.WithThreads(1), gpt2.WithTokenizerDir(shared.Path(t, "tokenizers", "gpt2")))
+	require.NoError(t, err)
+	t.Cleanup(gp.Close)
+	models := Models{"gpt2": gp}
+	for name, fixture := range map[string]string{"minilm": "minilm-tiny", "cls": "bert-tiny-cls", "qa": "bert-tiny-qa"} {
+		m, err := bert.Load(shared.Path(t, "fixtures", fixture), bert.WithThreads(1), bert.WithTokenizerDir(shared.Path(t, "tokenizers", "bert-base-uncased")))
+		require.NoError(t, err)
+		t.Cleanup(m.Close)
+		models[name] = m
+	}
+	return models
+}
+
+func start(t testing.TB, cfg Config, models Models) (*Server, *httptest.Server) {
+	s, err := New(cfg, models)
+	require.NoError(t, err)
+	ts := httptest.NewServer(s.Handler()) // listens on 127.0.0.1
+	t.Cleanup(func() { ts.Close(); s.Close() })
+	return s, ts
+}
+
+func post(t testing.TB, url, body string) (int, []byte, http.Header) {
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b, resp.Header
+}
+
+func TestCompletions(t *testing.T) {
+	models := testModels(t)
+	_, ts := start(t, Config{}, models)
+	gp := models["gpt2"].(*gpt2.Model)
+	g := golden.Open(t, "gpt2-tiny")
+	want, err := gp.Tokenizer().Decode(g.Ints(t, "f32.prompt0.generated_ids"))
+	require.NoError(t, err)
+
+	code, body, _ := post(t, ts.URL+"/v1/completions", `{"model":"gpt2","prompt":"Hello, my dog is a little","max_tokens":24,"temperature":0}`)
+	require.Equal(t, 200, code, string(body))
+	var resp completionResponse
+	require.NoError(t, json.Unmarshal(body, &resp))
+	require.Equal(t, want, resp.Choices[0].Text, "greedy completion equals the golden continuation")
+	require.Equal(t, "length", *resp.Choices[0].FinishReason)
+	require.Equal(t, 24, resp.Usage.CompletionTokens)
+	require.Equal(t, 7, resp.Usage.PromptTokens)
+
+	// Streaming: the server-sent events concatenate to the same text.
+	r, err := http.Post(ts.URL+"/v1/completions", "application/json", strings.NewReader(`{"model":"gpt2","prompt":"Hello, my dog is a little","max_tokens":24,"temperature":0,"stream":true}`))
+	require.NoError(t, err)
+	defer r.Body.Close()
+	require.Equal(t, "text/event-stream", r.Header.Get("Content-Type"))
+	var streamed strings.Builder
+	events, done := 0, false
+	sc := bufio.NewScanner(r.Body)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		if line == "[DONE]" {
+			done = true
+			break
+		}
+		var chunk completionResponse
+		require.NoError(t, json.Unmarshal([]byte(line), &chunk))
+		streamed.WriteString(chunk.Choices[0].Text)
+		events++
+	}
+	require.True(t, done)
+	require.Greater(t, events, 5)
+	require.Equal(t, want, streamed.String())
+
+	// A stop string ends the text before it; finish_reason is "stop".
+	stop := want[4:8]
+	code, body, _ = post(t, ts.URL+"/v1/completions", fmt.Sprintf(`{"model":"gpt2","prompt":"Hello, my dog is a little","max_tokens":24,"temperature":0,"stop":%q}`, stop))
+	require.Equal(t, 200, code)
+	require.NoError(t, json.Unmarshal(body, &resp))
+	require.Equal(t, want[:strings.Index(want, stop)], resp.Choices[0].Text)
+	require.Equal(t, "stop", *resp.Choices[0].FinishReason)
+}
+
+func TestEncoderEndpoints(t *testing.T) {
+	_, ts := start(t, Config{}, testModels(t))
+	texts := []string{"The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."}
+	in, _ := json.Marshal(texts)
+	code, body, _ := post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":`+string(in)+`}`)
+	require.Equal(t, 200, code, string(body))
+	var emb struct {
+		Data []struct {
+			Index     int       `json:"index"`
+			Embedding []float32 `json:"embedding"`
+		} `json:"data"`
+		Usage usage `json:"usage"`
+	}
+	require.NoError(t, json.Unmarshal(body, &emb))
+	want := golden.Open(t, "minilm-tiny").F32(t, "embeddings")
+	require.Len(t, emb.Data, 3)
+	for i, d := range emb.Data {
+		require.Equal(t, i, d.Index)
+		for j, v := range d.Embedding {
+			require.InDelta(t, want[i*96+j], v, 1e-4)
+		}
+	}
+	require.Positive(t, emb.Usage.PromptTokens)
+
+	code, body, _ = post(t, ts.URL+"/v1/classify", `{"model":"cls","input":"I love it"}`)
+	require.Equal(t, 200, code, string(body))
+	require.Contains(t, string(body), `"label":"`)
+
+	code, body, _ = post(t, ts.URL+"/v1/qa", `{"model":"qa","question":"Who wrote the novel?","context":"The novel was written by Jane Austen in 1813 and published in London."}`)
+	require.Equal(t, 200, code, string(body))
+	var qa struct{ Answer string }
+	require.NoError(t, json.Unmarshal(body, &qa))
+	require.Equal(t, "The novel was written by Jane Austen in 1813 and published in London.", qa.Answer)
+
+	resp, err := http.Get(ts.URL + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	resp, err = http.Get(ts.URL + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"lumen_requests_total", "lumen_request_duration_seconds_bucket", "lumen_queue_depth", "lumen_requests_running"} {
+		require.Contains(t, string(metrics), name)
+	}
+	require.Contains(t, string(metrics), `lumen_requests_total{code="200",endpoint="/v1/embeddings"} 1`)
+}
+
+func TestBadRequests(t *testing.T) {
+	_, ts := start(t, Config{MaxBodyBytes: 4096, MaxTokens: 64, MaxInputs: 2}, testModels(t))
+	long := strings.Repeat("word ", 200)
+	for _, c := range []struct {
+		path, body string
+		code       int
+		msg        string
+	}{
+		{"/v1/completions", `{"model":"gpt2","prompt":`, 400, "malformed JSON"},
+		{"/v1/completions", `{"model":"gpt2","prompt":42}`, 400, "want string, got number"},
+		{"/v1/completions", `{"model":"nope","prompt":"hi"}`, 404, "no completion model"},
+		{"/v1/completions", `{"model":"gpt2","prompt":""}`, 400, "non-empty"},
+		{"/v1/completions", `{"model":"gpt2","prompt":"hi","max_tokens":65}`, 400, "max_tokens"},
+		{"/v1/completions", `{"model":"gpt2","prompt":"hi","temperature":3}`, 400, "temperature"},
+		{"/v1/completions", `{"model":"gpt2","prompt":"hi","stop":[1,2]}`, 400, "stop"},
+		{"/v1/completions", `{"model":"gpt2","prompt":"` + strings.Repeat("a ", 240) + `","max_tokens":60}`, 400, "context"},
+		{"/v1/completions", `{"model":"gpt2","prompt":"hi"} {}`, 400, "after the request object"},
+		{"/v1/embeddings", `{"model":"minilm","input":[1,2]}`, 400, "string or an array"},
+		{"/v1/embeddings", `{"model":"minilm"}`, 400, "required"},
+		{"/v1/embeddings", `{"model":"minilm","input":["a","b","c"]}`, 400, "limit is 2"},
+		{"/v1/embeddings", `{"model":"gpt2","input":"a"}`, 404, "no encoder model"},
+		{"/v1/embeddings", `{"model":"minilm","input":"` + strings.Repeat("x", 5000) + `"}`, 413, "larger than"},
+		{"/v1/classify", `{"model":"minilm","input":"a"}`, 400, "no classification head"},
+		{"/v1/qa", `{"model":"qa","question":"q"}`, 400, "non-empty"},
+		{"/v1/qa", `{"model":"qa","question":"q","context":"` + long + long + `"}`, 400, "at most 128"},
+		{"/v1/nothing", `{}`, 404, "no endpoint"},
+	} {
+		code, body, _ := post(t, ts.URL+c.path, c.body)
+		require.Equal(t, c.code, code, "%s %s: %s", c.path, c.body[:min(len(c.body), 60)], body)
+		require.Contains(t, string(body), c.msg, c.path)
+	}
+	resp, err := http.Get(ts.URL + "/v1/completions")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
+
+func TestQueueFullIs503(t *testing.T) {
+	s, ts := start(t, Config{Workers: 1, QueueSize: 1, RetryAfterSec: 3}, testModels(t))
+	// Occupy the worker and the queue place directly.
+	r1, ok := s.admit.enter(context.Background(), true)
+	require.True(t, ok)
+	r2, ok := s.admit.enter(context.Background(), false)
+	require.True(t, ok)
+	code, body, hdr := post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":"hi"}`)
+	require.Equal(t, 503, code, string(body))
+	require.Equal(t, "3", hdr.Get("Retry-After"))
+	r1()
+	r2()
+	code, _, _ = post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":"hi"}`)
+	require.Equal(t, 200, code)
+}
+
+func TestClientDisconnectCancels(t *testing.T) {
+	s, ts := start(t, Config{Workers: 1, QueueSize: 4}, testModels(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/completions", strings.NewReader(`{"model":"gpt2","prompt":"Hello","max_tokens":200,"stream":true}`))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	br := bufio.NewReader(resp.Body)
+	_, err = br.ReadString('\n') // the stream has started
+	require.NoError(t, err)
+	cancel()
+	resp.Body.Close()
+	require.Eventually(t, func() bool { return s.admit.running() == 0 }, 5*time.Second, 10*time.Millisecond, "the generation stopped and released its worker")
+}
+
+// TestConcurrentClients: 64 clients mixing endpoints (run under -race in CI); the
+// micro-batched embeddings must equal the unbatched ones.
+func TestConcurrentClients(t *testing.T) {
+	models := testModels(t)
+	_, ts := start(t, Config{Workers: 4, QueueSize: 128, BatchWait: 5 * time.Millisecond}, models)
+	mini := models["minilm"].(*bert.Model)
+	texts := []string{"alpha beta", "gamma", "delta epsilon zeta", "eta theta"}
+	want, err := mini.Embed(context.Background(), texts)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for c := 0; c < 64; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for rep := 0; rep < 3; rep++ {
+				i := (c + rep) % len(texts)
+				if c%8 == 0 {
+					code, body, _ := post(t, ts.URL+"/v1/completions", `{"model":"gpt2","prompt":"Hi","max_tokens":4,"temperature":0}`)
+					require.Equal(t, 200, code, string(body))
+					continue
+				}
+				code, body, _ := post(t, ts.URL+"/v1/embeddings", fmt.Sprintf(`{"model":"minilm","input":%q}`, texts[i]))
+				require.Equal(t, 200, code, string(body))
+				var e struct {
+					Data []struct {
+						Embedding []float32 `json:"embedding"`
+					} `json:"data"`
+				}
+				require.NoError(t, json.Unmarshal(body, &e))
+				for j, v := range e.Data[0].Embedding {
+					require.InDelta(t, want[i][j], v, 1e-5)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestNoLeaks sends 10,000 requests and checks that goroutines and heap return to a
+// bound afterwards.
+func TestNoLeaks(t *testing.T) {
+	_, ts := start(t, Config{Workers: 2, QueueSize: 64}, testModels(t))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	send := func(n int) {
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < n; i += 8 {
+					body := `{"model":"minilm","input":"short text"}`
+					if i%10 == 0 {
+						body = `{"model":"minilm","input":` // malformed: the error path too
+					}
+					resp, err := client.Post(ts.URL+"/v1/embeddings", "application/json", bytes.NewReader([]byte(body)))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	measure := func() (int, uint64) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return runtime.NumGoroutine(), ms.HeapAlloc
+	}
+	send(500) // warm up pools and connections
+	g0, h0 := measure()
+	send(10_000)
+	time.Sleep(100 * time.Millisecond)
+	g1, h1 := measure()
+	require.LessOrEqual(t, g1, g0+4, "goroutines grew from %d to %d", g0, g1)
+	require.Less(t, h1, h0+16<<20, "heap grew from %d to %d bytes", h0, h1)
+}
