@@ -25,7 +25,7 @@ def read_safetensors(path):
     return out
 
 
-def encode(w, cfg, ids):
+def encode(w, cfg, ids, mask=None):
     E, H, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
     eps, D = cfg.get("layer_norm_eps", 1e-12), E // H
     B, T = ids.shape
@@ -36,7 +36,10 @@ def encode(w, cfg, ids):
         q = F.linear(x, w[p + "attention.self.query.weight"], w[p + "attention.self.query.bias"]).view(B, T, H, D).transpose(1, 2)
         k = F.linear(x, w[p + "attention.self.key.weight"], w[p + "attention.self.key.bias"]).view(B, T, H, D).transpose(1, 2)
         v = F.linear(x, w[p + "attention.self.value.weight"], w[p + "attention.self.value.bias"]).view(B, T, H, D).transpose(1, 2)
-        att = ((q @ k.transpose(-1, -2)) / math.sqrt(D)).softmax(-1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(D)
+        if mask is not None:  # additive key mask, as HF does
+            att = att + (1 - mask)[:, None, None, :] * torch.finfo(att.dtype).min
+        att = att.softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, E)
         x = F.layer_norm(x + F.linear(y, w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"]), (E,),
                          w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], eps)
