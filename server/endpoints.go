@@ -182,24 +182,31 @@ func checkLengths(m *bert.Model, texts []string) (int, error) {
 	return total, nil
 }
 
-func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
+// encoderInputs reads an {"model", "input"} request for an encoder model: the model,
+// its texts (each within the context) and their token count.
+func (s *Server) encoderInputs(r *http.Request) (string, *bert.Model, []string, int, error) {
 	var req inputRequest
 	if err := decode(r, &req); err != nil {
-		return err
+		return "", nil, nil, 0, err
 	}
 	m, err := s.bertModel(req.Model)
 	if err != nil {
-		return err
+		return "", nil, nil, 0, err
 	}
 	texts, err := inputs(req.Input, s.cfg.MaxInputs)
 	if err != nil {
-		return err
+		return "", nil, nil, 0, err
 	}
 	n, err := checkLengths(m, texts)
+	return req.Model, m, texts, n, err
+}
+
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
+	model, _, texts, n, err := s.encoderInputs(r)
 	if err != nil {
 		return err
 	}
-	emb, err := s.batchers[req.Model].embed(r.Context(), texts)
+	emb, err := s.batchers[model].embed(r.Context(), texts)
 	if err != nil {
 		return err
 	}
@@ -212,27 +219,16 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
 	for i, e := range emb {
 		data[i] = item{"embedding", i, e}
 	}
-	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": req.Model, "usage": usage{PromptTokens: n, TotalTokens: n}})
+	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": model, "usage": usage{PromptTokens: n, TotalTokens: n}})
 }
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
-	var req inputRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	m, err := s.bertModel(req.Model)
+	model, m, texts, _, err := s.encoderInputs(r)
 	if err != nil {
 		return err
 	}
 	if len(m.Labels()) == 0 {
-		return badRequest("model %q has no classification head", req.Model)
-	}
-	texts, err := inputs(req.Input, s.cfg.MaxInputs)
-	if err != nil {
-		return err
-	}
-	if _, err := checkLengths(m, texts); err != nil {
-		return err
+		return badRequest("model %q has no classification head", model)
 	}
 	res, err := m.Classify(r.Context(), texts)
 	if err != nil {
@@ -253,7 +249,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 			data[i].Labels = append(data[i].Labels, label{l.Label, l.Score})
 		}
 	}
-	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": req.Model})
+	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": model})
 }
 
 type qaRequest struct {

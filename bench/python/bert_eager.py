@@ -5,24 +5,16 @@ b1s128 latency and b8s128 throughput. A by-hand baseline for issue 6:
     go run ./cmd/lumen gen-random --arch bert --size base --out /tmp/bert-base
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/python/bert_eager.py --model /tmp/bert-base --threads 1
 """
-import argparse, json, math, struct, time
-import numpy as np
+import argparse, os, sys, json, math, time
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(__file__))
+import st_reader  # noqa: E402
+
 
 def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    out = {}
-    for name, e in header.items():
-        if e["dtype"] != "F32":
-            continue
-        b, end = e["data_offsets"]
-        out[name.removeprefix("bert.")] = torch.from_numpy(np.frombuffer(raw[8 + n + b:8 + n + end], dtype="<f4").copy().reshape(e["shape"]))
-    return out
+    return st_reader.read(path, "bert.")
 
 
 def encode(w, cfg, ids, mask=None):

@@ -6,7 +6,7 @@ mismatch. `.ci/run` runs it.
 
     /usr/bin/python3 bench/python/check_fixtures.py --shared ../shared
 """
-import argparse, gzip, json, struct, sys
+import argparse, gzip, json, sys
 
 import numpy as np
 import torch
@@ -15,23 +15,7 @@ sys.path.insert(0, __import__("os").path.dirname(__file__))
 import bert_eager  # noqa: E402
 import gpt2_eager  # noqa: E402
 import lenet_eager  # noqa: E402
-
-DTYPES = {"F32": "<f4", "I64": "<i8"}
-
-
-def read_all(path):
-    """Every F32/I64 tensor of a safetensors file, by full name."""
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    out = {}
-    for name, e in header.items():
-        if e["dtype"] in DTYPES:
-            b, end = e["data_offsets"]
-            out[name] = torch.from_numpy(np.frombuffer(raw[8 + n + b:8 + n + end], dtype=DTYPES[e["dtype"]]).copy().reshape(e["shape"]))
-    return out
-
+import st_reader  # noqa: E402
 
 def check(name, ok, detail):
     print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
@@ -57,7 +41,7 @@ def main():
         # GPT-2: last-token logits within 1e-4, greedy ids identical.
         cfg = json.load(open(f"{S}/fixtures/gpt2-tiny/config.json"))
         m = gpt2_eager.GPT2(gpt2_eager.read_safetensors(f"{S}/fixtures/gpt2-tiny/model.safetensors"), cfg)
-        g = read_all(f"{S}/fixtures/gpt2-tiny/golden.safetensors")
+        g = st_reader.read(f"{S}/fixtures/gpt2-tiny/golden.safetensors")
         i = 0
         while f"prompt{i}.input_ids" in g:
             ids = g[f"prompt{i}.input_ids"]
@@ -77,7 +61,7 @@ def main():
         # BERT: last hidden states within 1e-4.
         cfg = json.load(open(f"{S}/fixtures/bert-tiny/config.json"))
         w = bert_eager.read_safetensors(f"{S}/fixtures/bert-tiny/model.safetensors")
-        g = read_all(f"{S}/fixtures/bert-tiny/golden.safetensors")
+        g = st_reader.read(f"{S}/fixtures/bert-tiny/golden.safetensors")
         for p in ("single0", "single1", "single2"):
             ids = g[f"{p}.input_ids"].view(1, -1)
             h = bert_eager.encode(w, cfg, ids)[0]

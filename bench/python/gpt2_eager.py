@@ -8,31 +8,16 @@ that `lumen gen-random` writes:
     go run ./cmd/lumen gen-random --arch gpt2 --size 124M --dtype f32 --out /tmp/gpt2-124m
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/python/gpt2_eager.py --model /tmp/gpt2-124m --threads 1
 """
-import argparse, json, math, struct, time
-import numpy as np
+import argparse, os, sys, json, math, time
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(__file__))
+import st_reader  # noqa: E402
+
 
 def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    out = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        buf = raw[8 + n + b:8 + n + end]
-        if e["dtype"] == "F32":
-            t = torch.from_numpy(np.frombuffer(buf, dtype="<f4").copy())
-        elif e["dtype"] == "BF16":
-            t = torch.from_numpy(np.frombuffer(buf, dtype="<i2").copy()).view(torch.bfloat16).float()
-        elif e["dtype"] == "F16":
-            t = torch.from_numpy(np.frombuffer(buf, dtype="<f2").copy()).float()
-        else:
-            continue
-        out[name.removeprefix("transformer.")] = t.reshape(e["shape"])
-    return out
+    return st_reader.read(path, "transformer.")
 
 
 class GPT2:

@@ -7,24 +7,17 @@ machines) and MNIST from ../shared.
 
     OMP_NUM_THREADS=1 python3 bench/python/lenet_eager.py --threads 1
 """
-import argparse, gzip, json, struct, time
+import argparse, os, sys, gzip, json, time
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(__file__))
+import st_reader  # noqa: E402
+
 
 def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    base = 8 + n
-    out = {}
-    for name, e in header.items():
-        assert e["dtype"] == "F32", (name, e["dtype"])
-        b, end = e["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(raw[base + b:base + end], dtype="<f4").copy().reshape(e["shape"]))
-    return out
+    return st_reader.read(path)
 
 
 def forward(w, x):
