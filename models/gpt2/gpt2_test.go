@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/bench/stats"
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
@@ -101,6 +102,11 @@ func TestGoldens(t *testing.T) {
 					got = append(got, tok)
 				}
 				require.Equal(t, want, got, p+"generated_ids")
+				if g.Has(p + "logits_last") { // the benchmark method's equivalence criterion against HF
+					eq, err := stats.CompareOutputs(g.F32(t, p+"logits_last"), lastRow, 1, V, want, got)
+					require.NoError(t, err)
+					require.True(t, eq.Equivalent, "%+v", eq)
+				}
 			}
 		})
 	}

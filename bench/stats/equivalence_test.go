@@ -1,0 +1,42 @@
+package stats
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestPearsonMatchesNumPy(t *testing.T) {
+	// np.corrcoef(sampleA[:25], sampleB)[0, 1]
+	require.InDelta(t, pearsonRef, pearson(sampleA[:25], sampleB), 1e-12)
+	require.Equal(t, 1.0, pearson([]float64{2, 2}, []float64{3, 3}))
+}
+
+// pearsonRef is np.corrcoef(a[:25], b)[0, 1] for the samples above (NumPy 1.24).
+const pearsonRef = -0.19977048252048826
+
+func TestCompareOutputs(t *testing.T) {
+	a := []float32{1, 2, 3, 0, 5, -1}
+	e, err := CompareOutputs(a, a, 2, 3, []int{4, 5}, []int{4, 5})
+	require.NoError(t, err)
+	require.True(t, e.Equivalent)
+	require.Zero(t, e.MaxAbsDiff)
+
+	b := []float32{1, 2, 3.00005, 0, 5, -1.00002}
+	e, _ = CompareOutputs(a, b, 2, 3, nil, nil)
+	require.True(t, e.Equivalent)
+	require.InDelta(t, 5e-5, e.MaxAbsDiff, 1e-6)
+	require.Greater(t, e.Pearson, 0.9999)
+
+	c := []float32{3, 2, 1, 0, 5, -1} // row 0's argmax moves
+	e, _ = CompareOutputs(a, c, 2, 3, nil, nil)
+	require.False(t, e.ArgmaxEqual)
+	require.False(t, e.Equivalent)
+	e, _ = CompareOutputs(a, a, 2, 3, []int{1}, []int{2})
+	require.False(t, e.TokensEqual)
+	require.False(t, e.Equivalent)
+	_, err = CompareOutputs(a, a[:5], 2, 3, nil, nil)
+	require.ErrorIs(t, err, ErrSample)
+	require.False(t, math.IsNaN(e.Pearson))
+}
