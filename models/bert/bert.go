@@ -585,27 +585,14 @@ func (w *weights) f32(name string, shape ...int) []float32 {
 	if w.err != nil {
 		return nil
 	}
-	full, ok := w.resolve(name)
-	if !ok {
-		w.err = fmt.Errorf("bert: missing tensor %q (want shape %v)", name, shape)
-		return nil
-	}
-	in, _ := w.src.Info(full)
-	if !slices.Equal(in.Shape, shape) {
-		w.err = fmt.Errorf("bert: tensor %q has shape %v, want %v", full, in.Shape, shape)
-		return nil
-	}
-	if !in.DType.IsFloat() {
-		w.err = fmt.Errorf("bert: tensor %q has dtype %v, want F32, F16 or BF16", full, in.DType)
-		return nil
-	}
-	t, err := w.src.Tensor(full)
+	full, _ := w.resolve(name) // unresolved: the plain name, reported as missing
+	t, err := safetensors.Weight(w.src, full, shape...)
 	var f *tensor.Tensor
 	if err == nil {
 		f, err = t.ToFloat32()
 	}
 	if err != nil {
-		w.err = fmt.Errorf("bert: tensor %q: %w", full, err)
+		w.err = fmt.Errorf("bert: %w", err)
 		return nil
 	}
 	v, _ := f.Float32s()

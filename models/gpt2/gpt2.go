@@ -392,41 +392,22 @@ func (w *weights) info(name string) (safetensors.Info, bool) {
 	return w.src.Info(name)
 }
 
+// get returns the weight name, with or without the "transformer." prefix, checked
+// against shape; it also returns the stored name.
 func (w *weights) get(name string, shape ...int) (*tensor.Tensor, string) {
 	if w.err != nil {
 		return nil, ""
 	}
 	full := name
-	in, ok := w.src.Info("transformer." + name)
-	if ok {
+	if _, ok := w.src.Info("transformer." + name); ok {
 		full = "transformer." + name
-	} else if in, ok = w.src.Info(name); !ok {
-		w.err = fmt.Errorf("gpt2: missing tensor %q (want shape %v)", name, shape)
-		return nil, ""
 	}
-	if len(in.Shape) != len(shape) || !equalShape(in.Shape, shape) {
-		w.err = fmt.Errorf("gpt2: tensor %q has shape %v, want %v", full, in.Shape, shape)
-		return nil, ""
-	}
-	if !in.DType.IsFloat() {
-		w.err = fmt.Errorf("gpt2: tensor %q has dtype %v, want F32, F16 or BF16", full, in.DType)
-		return nil, ""
-	}
-	t, err := w.src.Tensor(full)
+	t, err := safetensors.Weight(w.src, full, shape...)
 	if err != nil {
 		w.err = fmt.Errorf("gpt2: %w", err)
 		return nil, ""
 	}
 	return t, full
-}
-
-func equalShape(a, b []int) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // evict drops a packed tensor's file pages from memory when the source allows it,

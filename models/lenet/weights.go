@@ -37,48 +37,14 @@ func (w *weights) get(name string, shape ...int) []float32 {
 	if w.err != nil {
 		return nil
 	}
-	in, ok := w.src.Info(name)
-	if !ok {
-		w.err = fmt.Errorf("lenet: missing tensor %q (want shape %s)", name, describe(shape))
-		return nil
+	t, err := safetensors.Weight(w.src, name, shape...)
+	if err == nil {
+		t, err = t.ToFloat32()
 	}
-	match := len(in.Shape) == len(shape)
-	for i := 0; match && i < len(shape); i++ {
-		match = in.Shape[i] > 0 && (shape[i] == -1 || shape[i] == in.Shape[i])
-	}
-	if !match {
-		w.err = fmt.Errorf("lenet: tensor %q has shape %v, want %s", name, in.Shape, describe(shape))
-		return nil
-	}
-	if !in.DType.IsFloat() {
-		w.err = fmt.Errorf("lenet: tensor %q has dtype %v, want a floating type", name, in.DType)
-		return nil
-	}
-	t, err := w.src.Tensor(name)
 	if err != nil {
 		w.err = fmt.Errorf("lenet: %w", err)
 		return nil
 	}
-	f, err := t.ToFloat32()
-	if err != nil {
-		w.err = fmt.Errorf("lenet: tensor %q: %w", name, err)
-		return nil
-	}
-	v, _ := f.Float32s()
+	v, _ := t.Float32s()
 	return v
-}
-
-func describe(shape []int) string {
-	s := "["
-	for i, d := range shape {
-		if i > 0 {
-			s += " "
-		}
-		if d == -1 {
-			s += "*"
-		} else {
-			s += fmt.Sprint(d)
-		}
-	}
-	return s + "]"
 }
