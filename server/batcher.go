@@ -20,9 +20,9 @@ type batcher struct {
 }
 
 type batchReq struct {
-	ctx   context.Context
-	texts []string
-	out   chan batchRes
+	ctx  context.Context
+	encs []bert.Encoding
+	out  chan batchRes
 }
 
 type batchRes struct {
@@ -42,9 +42,9 @@ func (b *batcher) close() {
 	b.finished.Wait()
 }
 
-// embed submits texts and waits for their embeddings (or ctx's end).
-func (b *batcher) embed(ctx context.Context, texts []string) ([][]float32, error) {
-	req := &batchReq{ctx: ctx, texts: texts, out: make(chan batchRes, 1)}
+// embed submits encoded texts and waits for their embeddings (or ctx's end).
+func (b *batcher) embed(ctx context.Context, encs []bert.Encoding) ([][]float32, error) {
+	req := &batchReq{ctx: ctx, encs: encs, out: make(chan batchRes, 1)}
 	select {
 	case b.in <- req:
 	case <-ctx.Done():
@@ -72,14 +72,14 @@ func (b *batcher) loop() {
 		case <-b.stop:
 			return
 		}
-		n := len(batch[0].texts)
+		n := len(batch[0].encs)
 		timer.Reset(b.wait)
 	collect:
 		for n < b.max {
 			select {
 			case r := <-b.in:
 				batch = append(batch, r)
-				n += len(r.texts)
+				n += len(r.encs)
 			case <-timer.C:
 				break collect
 			}
@@ -91,7 +91,7 @@ func (b *batcher) loop() {
 
 // run embeds the live requests of a batch at once and hands each its rows.
 func (b *batcher) run(batch []*batchReq) {
-	var texts []string
+	var encs []bert.Encoding
 	live := batch[:0]
 	for _, r := range batch {
 		if r.ctx.Err() != nil { // the client left while waiting: skip its work
@@ -99,18 +99,18 @@ func (b *batcher) run(batch []*batchReq) {
 			continue
 		}
 		live = append(live, r)
-		texts = append(texts, r.texts...)
+		encs = append(encs, r.encs...)
 	}
 	if len(live) == 0 {
 		return
 	}
-	emb, err := b.m.Embed(context.Background(), texts)
+	emb, err := b.m.EmbedEncodings(encs, b.m.Pooling())
 	for _, r := range live {
 		if err != nil {
 			r.out <- batchRes{err: err}
 			continue
 		}
-		r.out <- batchRes{emb: emb[:len(r.texts)]}
-		emb = emb[len(r.texts):]
+		r.out <- batchRes{emb: emb[:len(r.encs)]}
+		emb = emb[len(r.encs):]
 	}
 }

@@ -165,26 +165,28 @@ type inputRequest struct {
 	Input json.RawMessage `json:"input"`
 }
 
-// checkLengths rejects texts longer than the model's context instead of silently
-// truncating them; it returns the total token count.
-func checkLengths(m *bert.Model, texts []string) (int, error) {
+// encodeChecked tokenizes texts once, rejecting those longer than the model's
+// context instead of silently truncating them; it also returns the token count.
+func encodeChecked(m *bert.Model, texts []string) ([]bert.Encoding, int, error) {
+	encs := make([]bert.Encoding, len(texts))
 	total := 0
 	for i, t := range texts {
 		e, err := m.Tokenizer().Encode(t, 0)
 		if err != nil {
-			return 0, badRequest("input %d: %v", i, err)
+			return nil, 0, badRequest("input %d: %v", i, err)
 		}
 		if n, limit := len(e.IDs), m.Config().MaxPositions; n > limit {
-			return 0, badRequest("input %d has %d tokens; the model takes at most %d", i, n, limit)
+			return nil, 0, badRequest("input %d has %d tokens; the model takes at most %d", i, n, limit)
 		}
+		encs[i] = e
 		total += len(e.IDs)
 	}
-	return total, nil
+	return encs, total, nil
 }
 
 // encoderInputs reads an {"model", "input"} request for an encoder model: the model,
-// its texts (each within the context) and their token count.
-func (s *Server) encoderInputs(r *http.Request) (string, *bert.Model, []string, int, error) {
+// its texts encoded (each within the context) and their token count.
+func (s *Server) encoderInputs(r *http.Request) (string, *bert.Model, []bert.Encoding, int, error) {
 	var req inputRequest
 	if err := decode(r, &req); err != nil {
 		return "", nil, nil, 0, err
@@ -197,16 +199,16 @@ func (s *Server) encoderInputs(r *http.Request) (string, *bert.Model, []string, 
 	if err != nil {
 		return "", nil, nil, 0, err
 	}
-	n, err := checkLengths(m, texts)
-	return req.Model, m, texts, n, err
+	encs, n, err := encodeChecked(m, texts)
+	return req.Model, m, encs, n, err
 }
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
-	model, _, texts, n, err := s.encoderInputs(r)
+	model, _, encs, n, err := s.encoderInputs(r)
 	if err != nil {
 		return err
 	}
-	emb, err := s.batchers[model].embed(r.Context(), texts)
+	emb, err := s.batchers[model].embed(r.Context(), encs)
 	if err != nil {
 		return err
 	}
@@ -223,14 +225,17 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
-	model, m, texts, _, err := s.encoderInputs(r)
+	model, m, encs, _, err := s.encoderInputs(r)
 	if err != nil {
 		return err
 	}
 	if len(m.Labels()) == 0 {
 		return badRequest("model %q has no classification head", model)
 	}
-	res, err := m.Classify(r.Context(), texts)
+	if err := r.Context().Err(); err != nil {
+		return err
+	}
+	res, err := m.ClassifyEncodings(encs)
 	if err != nil {
 		return err
 	}

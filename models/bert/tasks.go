@@ -79,6 +79,18 @@ func (m *Model) Classify(ctx context.Context, texts []string) ([][]LabelScore, e
 	if err != nil {
 		return nil, err
 	}
+	return m.classifyBatch(b)
+}
+
+// ClassifyEncodings is Classify for texts already encoded with the model's tokenizer.
+func (m *Model) ClassifyEncodings(encs []Encoding) ([][]LabelScore, error) {
+	if len(encs) == 0 {
+		return nil, fmt.Errorf("%w: no texts", ErrInput)
+	}
+	return m.classifyBatch(NewBatch(encs))
+}
+
+func (m *Model) classifyBatch(b Batch) ([][]LabelScore, error) {
 	hidden, err := m.Encode(b)
 	if err != nil {
 		return nil, err
@@ -92,8 +104,8 @@ func (m *Model) Classify(ctx context.Context, texts []string) ([][]LabelScore, e
 		return nil, err
 	}
 	n := len(m.labels)
-	out := make([][]LabelScore, len(texts))
-	for i := range texts {
+	out := make([][]LabelScore, b.B)
+	for i := range out {
 		row := slices.Clone(logits[i*n : (i+1)*n])
 		if err := softmax(row); err != nil {
 			return nil, err
@@ -172,13 +184,25 @@ func (m *Model) EmbedWith(ctx context.Context, texts []string, p Pooling) ([][]f
 	if err != nil {
 		return nil, err
 	}
+	return m.embedBatch(b, p)
+}
+
+// EmbedEncodings is EmbedWith for texts already encoded with the model's tokenizer.
+func (m *Model) EmbedEncodings(encs []Encoding, p Pooling) ([][]float32, error) {
+	if len(encs) == 0 {
+		return nil, fmt.Errorf("%w: no texts", ErrInput)
+	}
+	return m.embedBatch(NewBatch(encs), p)
+}
+
+func (m *Model) embedBatch(b Batch, p Pooling) ([][]float32, error) {
 	hidden, err := m.Encode(b)
 	if err != nil {
 		return nil, err
 	}
 	E := m.cfg.Hidden
 	flat := SentenceEmbeddings(hidden, b, E, p)
-	out := make([][]float32, len(texts))
+	out := make([][]float32, b.B)
 	for i := range out {
 		out[i] = flat[i*E : (i+1)*E]
 	}
