@@ -31,7 +31,7 @@ func CompareOutputs(a, b []float32, rows, cols int, idsA, idsB []int) (Equivalen
 		for i := range ra {
 			e.MaxAbsDiff = math.Max(e.MaxAbsDiff, math.Abs(float64(ra[i])-float64(rb[i])))
 		}
-		if argmax(ra) != argmax(rb) {
+		if Argmax(ra) != Argmax(rb) {
 			e.ArgmaxEqual = false
 		}
 		e.Pearson = math.Min(e.Pearson, pearson(softmax64(ra), softmax64(rb)))
@@ -40,7 +40,36 @@ func CompareOutputs(a, b []float32, rows, cols int, idsA, idsB []int) (Equivalen
 	return e, nil
 }
 
-func argmax(x []float32) int {
+// CompareValues compares two implementations' raw outputs that are not logits (hidden
+// states, a matrix product): the Pearson correlation of the values themselves must
+// exceed PearsonThreshold and the largest absolute difference must stay within
+// tol × max(1, max |a|). ArgmaxEqual and TokensEqual are true (not compared).
+func CompareValues(a, b []float32, tol float64) (Equivalence, error) {
+	if len(a) == 0 || len(a) != len(b) || !(tol >= 0) {
+		return Equivalence{}, fmt.Errorf("%w: %d and %d values, tolerance %v", ErrSample, len(a), len(b), tol)
+	}
+	e := Equivalence{ArgmaxEqual: true, TokensEqual: true}
+	x, y := make([]float64, len(a)), make([]float64, len(b))
+	scale := 1.0
+	for i := range a {
+		x[i], y[i] = float64(a[i]), float64(b[i])
+		d := math.Abs(x[i] - y[i])
+		if d != d {
+			d = math.Inf(1) // a NaN on one side only is the largest difference
+			if x[i] != x[i] && y[i] != y[i] {
+				d = 0
+			}
+		}
+		e.MaxAbsDiff = math.Max(e.MaxAbsDiff, d)
+		scale = math.Max(scale, math.Abs(x[i]))
+	}
+	e.Pearson = pearson(x, y)
+	e.Equivalent = e.Pearson > PearsonThreshold && e.MaxAbsDiff <= tol*scale
+	return e, nil
+}
+
+// Argmax is the index of the largest value (the first on ties).
+func Argmax(x []float32) int {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {
@@ -51,7 +80,7 @@ func argmax(x []float32) int {
 }
 
 func softmax64(x []float32) []float64 {
-	m := float64(x[argmax(x)])
+	m := float64(x[Argmax(x)])
 	out := make([]float64, len(x))
 	var s float64
 	for i, v := range x {

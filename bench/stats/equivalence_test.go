@@ -40,3 +40,33 @@ func TestCompareOutputs(t *testing.T) {
 	require.ErrorIs(t, err, ErrSample)
 	require.False(t, math.IsNaN(e.Pearson))
 }
+
+func TestCompareValues(t *testing.T) {
+	a := []float32{10, -20, 30, 0.5}
+	e, err := CompareValues(a, a, 1e-3)
+	require.NoError(t, err)
+	require.True(t, e.Equivalent)
+	require.Equal(t, 1.0, e.Pearson)
+
+	// The tolerance scales with the largest reference magnitude (30 here): 0.02 passes
+	// at 1e-3 (0.03 allowed), 0.05 does not.
+	b := []float32{10.02, -20, 30, 0.5}
+	e, _ = CompareValues(a, b, 1e-3)
+	require.True(t, e.Equivalent)
+	require.InDelta(t, 0.02, e.MaxAbsDiff, 1e-5)
+	b[0] = 10.05
+	e, _ = CompareValues(a, b, 1e-3)
+	require.False(t, e.Equivalent)
+
+	// Same magnitudes, unrelated pattern: small differences relative to 1 but no correlation.
+	e, _ = CompareValues([]float32{1e-4, 0, 0, 0}, []float32{0, 1e-4, 0, 0}, 1e-3)
+	require.False(t, e.Equivalent)
+	require.Less(t, e.Pearson, 0.5)
+
+	e, _ = CompareValues([]float32{1, float32(math.NaN())}, []float32{1, 2}, 1)
+	require.False(t, e.Equivalent, "a NaN on one side is a difference")
+	_, err = CompareValues(a, a[:3], 1e-3)
+	require.ErrorIs(t, err, ErrSample)
+	_, err = CompareValues(nil, nil, 1e-3)
+	require.ErrorIs(t, err, ErrSample)
+}

@@ -36,6 +36,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newFillMaskCmd(), newServeCmd(), newLoadCmd())
+	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newFillMaskCmd(), newServeCmd(), newLoadCmd(), newBenchCmd(), newBenchWorkerCmd())
 	return root
 }

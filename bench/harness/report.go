@@ -1,0 +1,355 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/klauspost/cpuid/v2"
+
+	"github.com/lumen-ml/lumen/bench/stats"
+	"github.com/lumen-ml/lumen/ops/asm"
+)
+
+// Result is one implementation on one workload at one thread count.
+type Result struct {
+	Workload    string             `json:"workload"`
+	Impl        string             `json:"impl"`
+	Threads     int                `json:"threads"`
+	Status      string             `json:"status"`
+	Reason      string             `json:"reason,omitempty"`
+	Version     string             `json:"version,omitempty"`
+	Reference   string             `json:"reference,omitempty"` // the implementation the outputs were checked against
+	Equivalence *stats.Equivalence `json:"equivalence,omitempty"`
+	Pinned      string             `json:"pinned,omitempty"`
+	Samples     []float64          `json:"samples_s,omitempty"` // every timed repetition, seconds
+	Summary     *stats.Summary     `json:"summary_s,omitempty"`
+	// Rate is items per second (GFLOP/s for GEMM) at the median repetition;
+	// RateLow/RateHigh come from the bootstrap interval of the mean time.
+	Rate       float64  `json:"rate"`
+	RateLow    float64  `json:"rate_low"`
+	RateHigh   float64  `json:"rate_high"`
+	PeakRSS    int64    `json:"peak_rss_bytes,omitempty"` // whole process, from the kernel
+	CPUTimed   float64  `json:"cpu_timed_s,omitempty"`    // user+sys over the timed repetitions
+	CPUProcess float64  `json:"cpu_process_s,omitempty"`  // user+sys of the whole process
+	Wall       float64  `json:"wall_s,omitempty"`         // whole process, load included
+	EnergyJ    *float64 `json:"energy_j,omitempty"`       // RAPL package energy of the process; nil: not readable
+	Log        string   `json:"log,omitempty"`
+
+	output *Output
+}
+
+func (r *Result) summarize(w Workload) {
+	s, err := stats.Summarize(r.Samples, 2000, 1)
+	if err != nil {
+		r.Status, r.Reason = StatusFailed, err.Error()
+		return
+	}
+	r.Summary = &s
+	r.Rate, r.RateLow, r.RateHigh = w.Rate(s.Median), w.Rate(s.CIHigh), w.Rate(s.CILow)
+}
+
+// Comparison is Lumen (or the reference) against another implementation on one
+// workload and thread count.
+type Comparison struct {
+	Workload string `json:"workload"`
+	Threads  int    `json:"threads"`
+	A        string `json:"a"` // the reference implementation
+	B        string `json:"b"`
+	stats.Comparison
+	// SpeedupA is B's median time over A's: above 1 means A is faster.
+	SpeedupA float64 `json:"speedup_a"`
+}
+
+// Report is a whole run: the machine, the environment, every sample and the tests.
+type Report struct {
+	Date        string            `json:"date"`
+	Command     string            `json:"command"`
+	Suite       string            `json:"suite"`
+	CheckOnly   bool              `json:"check_only"`
+	Machine     Machine           `json:"machine"`
+	Env         map[string]string `json:"env"` // besides the thread-count variables
+	Threads     []int             `json:"threads"`
+	Impls       []string          `json:"impls"`
+	Workloads   []Workload        `json:"workloads"`
+	Runs        []Result          `json:"runs"`
+	Comparisons []Comparison      `json:"comparisons"`
+	Alpha       float64           `json:"alpha"`
+}
+
+// Machine describes where the report was made.
+type Machine struct {
+	CPU          string `json:"cpu"`
+	Family       int    `json:"family"`
+	Model        int    `json:"model"`
+	LogicalCores int    `json:"logical_cores"`
+	Features     string `json:"features"`
+	LumenLevel   string `json:"lumen_kernels"`
+	GoVersion    string `json:"go"`
+	OS           string `json:"os"`
+}
+
+func describeMachine() Machine {
+	var feats []string
+	for _, f := range []cpuid.FeatureID{cpuid.AVX2, cpuid.FMA3, cpuid.F16C, cpuid.AVX512F, cpuid.AVX512BF16, cpuid.AVX512VNNI, cpuid.ASIMD} {
+		if cpuid.CPU.Supports(f) {
+			feats = append(feats, f.String())
+		}
+	}
+	return Machine{CPU: strings.TrimSpace(cpuid.CPU.BrandName), Family: cpuid.CPU.Family, Model: cpuid.CPU.Model,
+		LogicalCores: runtime.NumCPU(), Features: strings.Join(feats, " "), LumenLevel: asm.Best.String(),
+		GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+}
+
+// openBLASCoreType is the best OpenBLAS kernel family this CPU runs ("" off x86).
+func openBLASCoreType() string {
+	if runtime.GOARCH != "amd64" {
+		return ""
+	}
+	c := cpuid.CPU
+	switch {
+	case c.Supports(cpuid.AVX512F, cpuid.AVX512BF16):
+		return "Cooperlake"
+	case c.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL):
+		return "SkylakeX"
+	case c.Supports(cpuid.AVX2, cpuid.FMA3) && c.VendorID == cpuid.AMD:
+		return "Zen"
+	case c.Supports(cpuid.AVX2, cpuid.FMA3):
+		return "Haswell"
+	case c.Supports(cpuid.AVX):
+		return "Sandybridge"
+	}
+	return "Nehalem"
+}
+
+// compare runs the paper's tests: for every workload and thread count, the reference
+// implementation against each other timed one, Bonferroni-adjusted over all of them.
+func (rep *Report) compare() {
+	rep.Alpha = 0.05
+	type pair struct{ a, b *Result }
+	var pairs []pair
+	for i := range rep.Runs {
+		b := &rep.Runs[i]
+		if b.Status != StatusOK || b.Reference == "" {
+			continue
+		}
+		for j := range rep.Runs {
+			a := &rep.Runs[j]
+			if a.Impl == b.Reference && a.Workload == b.Workload && a.Threads == b.Threads && a.Status == StatusOK {
+				pairs = append(pairs, pair{a, b})
+			}
+		}
+	}
+	for _, p := range pairs {
+		c, err := stats.Compare(p.a.Samples, p.b.Samples, rep.Alpha, len(pairs))
+		if err != nil {
+			continue
+		}
+		rep.Comparisons = append(rep.Comparisons, Comparison{Workload: p.a.Workload, Threads: p.a.Threads, A: p.a.Impl, B: p.b.Impl,
+			Comparison: c, SpeedupA: p.b.Summary.Median / p.a.Summary.Median})
+	}
+}
+
+// Failed returns the runs whose worker failed and, with disagreements set, those whose
+// outputs differ from the reference (implementations that are not built or not
+// installed do not count).
+func (rep *Report) Failed(disagreements bool) []Result {
+	var bad []Result
+	for _, r := range rep.Runs {
+		if r.Status == StatusFailed || (disagreements && r.Status == StatusDisagree) {
+			bad = append(bad, r)
+		}
+	}
+	return bad
+}
+
+// Write saves report.json (every sample), report.md and the SVG plots into dir.
+func (rep *Report) Write(dir string) error {
+	js, err := json.MarshalIndent(rep, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), js, 0o644); err != nil {
+		return err
+	}
+	plots, err := rep.plot(dir, ".svg")
+	if err != nil {
+		return fmt.Errorf("plots: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "report.md"))
+	if err != nil {
+		return err
+	}
+	rep.Markdown(f, plots)
+	return f.Close()
+}
+
+func fmtSeconds(s float64) string {
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.3g s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.3g ms", s*1e3)
+	default:
+		return fmt.Sprintf("%.3g µs", s*1e6)
+	}
+}
+
+func fmtRate(r float64) string {
+	if r >= 100 {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return fmt.Sprintf("%.3g", r)
+}
+
+func fmtBytes(b int64) string {
+	if b <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
+
+// Markdown writes the report as Markdown, linking the given plot files.
+func (rep *Report) Markdown(w io.Writer, plots []string) {
+	m := rep.Machine
+	fmt.Fprintf(w, "# Lumen benchmark report\n\n")
+	fmt.Fprintf(w, "- Date: %s\n- Command: `%s`\n- Suite: %s; threads %v; implementations %s\n", rep.Date, rep.Command, rep.Suite, rep.Threads, strings.Join(rep.Impls, ", "))
+	fmt.Fprintf(w, "- Machine: %s (family %d model %d), %d logical CPUs, %s; Lumen kernels: %s; %s, %s\n",
+		m.CPU, m.Family, m.Model, m.LogicalCores, m.Features, m.LumenLevel, m.GoVersion, m.OS)
+	keys := make([]string, 0, len(rep.Env))
+	for k := range rep.Env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var env []string
+	for _, k := range keys {
+		env = append(env, k+"="+rep.Env[k])
+	}
+	fmt.Fprintf(w, "- Environment of every worker: OMP/MKL/OPENBLAS/RAYON_NUM_THREADS and GOMAXPROCS = threads, %s; each worker pinned with taskset to CPUs 0..threads−1 where available\n",
+		strings.Join(env, " "))
+	fmt.Fprintf(w, "- Method: each implementation in its own process; output check against the reference first (a disagreeing implementation is not timed); then warm-up and the timed repetitions. Times in the tables are per repetition; CI is the 95 %% percentile bootstrap interval of the mean (2000 resamples). Peak RSS and process CPU cover the whole process (model load included); energy is RAPL package energy of the whole process where readable.\n\n")
+
+	fmt.Fprintf(w, "## Workloads\n\n| workload | model | what one repetition is | reps | warm-up |\n|---|---|---|---|---|\n")
+	for _, wl := range rep.Workloads {
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %d |\n", wl.Name, wl.Model, describe(wl), wl.Reps, wl.Warmup)
+	}
+
+	fmt.Fprintf(w, "\n## Results\n\n| workload | threads | impl | status | median | mean [95%% CI] | p95 | p99 | rate (median) | peak RSS | CPU timed / process | energy |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rep.Runs {
+		wl := rep.workload(r.Workload)
+		if r.Summary == nil {
+			status := r.Status + describeEq(r)
+			if r.Status == StatusFailed || r.Status == StatusDisagree {
+				status += sep(strings.ReplaceAll(firstLine(r.Reason), "|", "\\|"))
+			}
+			fmt.Fprintf(w, "| %s | %d | %s | %s | | | | | | %s | | n/a |\n", r.Workload, r.Threads, r.Impl, status, fmtBytes(r.PeakRSS))
+			continue
+		}
+		s := r.Summary
+		energy := "n/a"
+		if r.EnergyJ != nil {
+			energy = fmt.Sprintf("%.1f J", *r.EnergyJ)
+		}
+		fmt.Fprintf(w, "| %s | %d | %s | %s%s | %s | %s [%s, %s] | %s | %s | %s %s | %s | %.2f s / %.2f s | %s |\n",
+			r.Workload, r.Threads, r.Impl, r.Status, describeEq(r), fmtSeconds(s.Median), fmtSeconds(s.Mean), fmtSeconds(s.CILow), fmtSeconds(s.CIHigh),
+			fmtSeconds(s.P95), fmtSeconds(s.P99), fmtRate(r.Rate), wl.Unit(), fmtBytes(r.PeakRSS), r.CPUTimed, r.CPUProcess, energy)
+	}
+
+	var notRun []string
+	for _, r := range rep.Runs {
+		if r.Status == StatusNotBuilt || r.Status == StatusUnavailable {
+			line := r.Impl + ": " + r.Reason
+			if !slices.Contains(notRun, line) {
+				notRun = append(notRun, line)
+			}
+		}
+	}
+	if len(notRun) > 0 {
+		fmt.Fprintf(w, "\nNot run:\n\n- %s\n", strings.Join(notRun, "\n- "))
+	}
+
+	fmt.Fprintf(w, "\n## Output equivalence\n\n| workload | threads | impl | against | max abs diff | Pearson | argmax equal | ids equal | equivalent |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rep.Runs {
+		if e := r.Equivalence; e != nil {
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %.3g | %.7f | %v | %v | %v |\n", r.Workload, r.Threads, r.Impl, r.Reference, e.MaxAbsDiff, e.Pearson, e.ArgmaxEqual, e.TokensEqual, e.Equivalent)
+		}
+	}
+
+	if len(rep.Comparisons) > 0 {
+		fmt.Fprintf(w, "\n## Comparisons\n\nShapiro-Wilk (α = %.2g) on both samples picks Welch's t-test (both normal) or Mann-Whitney U; p is Bonferroni-adjusted over the %d comparisons. Speed-up = other's median / reference's median (> 1: the reference is faster). Cohen's d and Cliff's delta are reference − other (negative: the reference takes less time).\n\n",
+			rep.Alpha, len(rep.Comparisons))
+		fmt.Fprintf(w, "| workload | threads | reference vs other | speed-up | test | statistic | p (adjusted) | significant | Cohen's d | Cliff's δ |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, c := range rep.Comparisons {
+			fmt.Fprintf(w, "| %s | %d | %s vs %s | %.2f× | %s | %.4g | %.3g | %v | %.2f | %.2f |\n", c.Workload, c.Threads, c.A, c.B, c.SpeedupA, c.Test, c.Statistic, c.PAdjust, c.PAdjust < rep.Alpha, c.CohenD, c.CliffsDelta)
+		}
+	}
+	if len(plots) > 0 {
+		fmt.Fprintf(w, "\n## Plots\n\n")
+		for _, p := range plots {
+			fmt.Fprintf(w, "![%s](%s)\n\n", strings.TrimSuffix(p, ".svg"), p)
+		}
+	}
+	var versions []string
+	for _, r := range rep.Runs {
+		if r.Version != "" && !slices.Contains(versions, r.Impl+": "+r.Version) {
+			versions = append(versions, r.Impl+": "+r.Version)
+		}
+	}
+	if len(versions) > 0 {
+		fmt.Fprintf(w, "\n## Versions\n\n- %s\n", strings.Join(versions, "\n- "))
+	}
+}
+
+func sep(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+func describeEq(r Result) string {
+	if r.Equivalence == nil {
+		if r.Output() != nil && r.Reference == "" {
+			return " (reference)"
+		}
+		return ""
+	}
+	if r.Equivalence.Equivalent {
+		return " (≡ " + r.Reference + ")"
+	}
+	return ""
+}
+
+// Output returns what the run computed for the check (nil if it did not get that far).
+func (r Result) Output() *Output { return r.output }
+
+func (rep *Report) workload(name string) Workload {
+	for _, w := range rep.Workloads {
+		if w.Name == name {
+			return w
+		}
+	}
+	return Workload{Name: name}
+}
+
+func describe(w Workload) string {
+	switch w.Model {
+	case LeNet:
+		return fmt.Sprintf("LeNet forward, batch %d MNIST test images", w.Batch)
+	case GPT2:
+		if w.Decode > 0 {
+			return fmt.Sprintf("GPT-2 %s: %d greedy tokens after a %d-token prompt (prefill not timed)", strings.ToUpper(w.DType), w.Decode, w.Seq)
+		}
+		return fmt.Sprintf("GPT-2 %s: prefill of %d tokens, last-position logits", strings.ToUpper(w.DType), w.Seq)
+	case BERT:
+		return fmt.Sprintf("BERT encoder, batch %d × %d tokens", w.Batch, w.Seq)
+	case GEMM:
+		return fmt.Sprintf("SGEMM %d×%d×%d (M×K×N), row-major, B not pre-packed", w.M, w.K, w.N)
+	}
+	return ""
+}

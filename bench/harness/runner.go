@@ -1,0 +1,474 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lumen-ml/lumen/bench/stats"
+	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/tensor"
+)
+
+// Options configures Run.
+type Options struct {
+	Suite     string   // "paper" or "quick"
+	Workloads string   // optional filter for Select
+	Impls     []string // default: lumen, gonum, pytorch, candle
+	Threads   []int    // default: 1
+	Reps      int      // overrides every workload's repetitions when > 0
+	CheckOnly bool     // run the equivalence checks, time nothing
+	Out       string   // report directory (created)
+
+	Shared    string // the shared directory (LeNet weights, MNIST)
+	ModelsDir string // where the random full-size GPT-2/BERT checkpoints live (written when missing)
+	GPT2Size  string // gpt2.SizeConfig name (default "124M")
+	BERTSize  string // bert.SizeConfig name (default "base")
+
+	LumenWorker []string // argv prefix of the Go worker (lumen and gonum); the request follows
+	Python      string   // Python interpreter with torch
+	PythonDir   string   // bench/python
+	CandleBin   string   // the built Rust worker (bench/rust/target/release/lumen-candle-bench)
+
+	Timeout  time.Duration // per worker process (default 20 min)
+	Progress io.Writer     // progress lines (nil: none)
+	Command  string        // the command line, recorded in the report
+}
+
+// Run executes the suite: for every thread count, workload and implementation, a
+// worker process runs the equivalence check, then (if its outputs agree with the
+// reference implementation's) the warm-up and timed repetitions. It returns the
+// report with the statistics; writing it is up to the caller (Report.Write).
+func Run(ctx context.Context, o Options) (*Report, error) {
+	ws, err := Suite(cmpOr(o.Suite, "paper"))
+	if err != nil {
+		return nil, err
+	}
+	if ws, err = Select(ws, o.Workloads); err != nil {
+		return nil, err
+	}
+	if len(o.Impls) == 0 {
+		o.Impls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplCandle}
+	}
+	for _, impl := range o.Impls {
+		if !slices.Contains([]string{ImplLumen, ImplGonum, ImplPyTorch, ImplCandle}, impl) {
+			return nil, fmt.Errorf("--impl: unknown implementation %q (want lumen, gonum, pytorch, candle)", impl)
+		}
+	}
+	if len(o.Threads) == 0 {
+		o.Threads = []int{1}
+	}
+	for _, t := range o.Threads {
+		if t < 1 || t > 1024 {
+			return nil, fmt.Errorf("--threads: %d (want 1..1024)", t)
+		}
+	}
+	for i := range ws {
+		if o.Reps > 0 {
+			ws[i].Reps = max(o.Reps, 3)
+		}
+		if err := ws[i].validate(); err != nil {
+			return nil, err
+		}
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 20 * time.Minute
+	}
+	if o.Out == "" {
+		return nil, errors.New("no output directory")
+	}
+	if err := os.MkdirAll(filepath.Join(o.Out, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	r := &runner{o: o, env: threadEnv()}
+	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Command: o.Command, Suite: cmpOr(o.Suite, "paper"),
+		CheckOnly: o.CheckOnly, Machine: describeMachine(), Env: r.env, Threads: o.Threads, Impls: o.Impls}
+	for _, w := range ws {
+		rep.Workloads = append(rep.Workloads, w)
+	}
+	models, err := r.prepareModels(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	for _, w := range ws {
+		for _, impl := range o.Impls {
+			if w.Supports(impl) {
+				total += len(o.Threads)
+			}
+		}
+	}
+	done := 0
+	for _, t := range o.Threads {
+		for _, w := range ws {
+			var ref *Output
+			refImpl := ""
+			for _, impl := range o.Impls {
+				if !w.Supports(impl) {
+					continue
+				}
+				done++
+				req := Request{Impl: impl, Workload: w, Threads: t, Model: models[w.Name], MNIST: filepath.Join(o.Shared, "data", "mnist")}
+				run := r.runOne(ctx, req, ref, refImpl)
+				if ref == nil && run.output != nil && run.Status != StatusFailed {
+					ref, refImpl = run.output, impl
+				}
+				rep.Runs = append(rep.Runs, run)
+				r.progress(done, total, run)
+				if err := ctx.Err(); err != nil {
+					return rep, err
+				}
+			}
+		}
+	}
+	rep.compare()
+	return rep, nil
+}
+
+// Result statuses (Result.Status).
+const (
+	StatusOK          = "ok"             // checked and timed
+	StatusChecked     = "checked"        // outputs agree; timing not requested
+	StatusDisagree    = "outputs differ" // not timed
+	StatusNotBuilt    = "not built"
+	StatusUnavailable = "unavailable"
+	StatusFailed      = "failed"
+)
+
+type runner struct {
+	o   Options
+	env map[string]string
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// threadEnv is the environment every worker gets besides the thread counts:
+// OPENBLAS_CORETYPE names the best OpenBLAS kernel this CPU runs.
+func threadEnv() map[string]string {
+	env := map[string]string{}
+	if ct := openBLASCoreType(); ct != "" {
+		env["OPENBLAS_CORETYPE"] = ct
+	}
+	return env
+}
+
+func (r *runner) progress(done, total int, run Result) {
+	if r.o.Progress == nil {
+		return
+	}
+	const width = 24
+	fill := done * width / max(total, 1)
+	bar := strings.Repeat("#", fill) + strings.Repeat(".", width-fill)
+	detail := run.Status
+	switch {
+	case run.Summary != nil:
+		detail += fmt.Sprintf(", %d reps, median %s", run.Summary.N, fmtSeconds(run.Summary.Median))
+	case run.Status == StatusNotBuilt || run.Status == StatusUnavailable:
+		detail += " (see the report)"
+	case run.Reason != "":
+		detail += ": " + firstLine(run.Reason)
+	}
+	fmt.Fprintf(r.o.Progress, "[%s] %*d/%d %s · %s · %d thr: %s\n", bar, len(strconv.Itoa(total)), done, total, run.Workload, run.Impl, run.Threads, detail)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// prepareModels returns each workload's checkpoint path, writing the random
+// full-size GPT-2/BERT checkpoints into ModelsDir when they are missing.
+func (r *runner) prepareModels(ctx context.Context, ws []Workload) (map[string]string, error) {
+	paths := map[string]string{}
+	for _, w := range ws {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var dir string
+		var err error
+		switch w.Model {
+		case LeNet:
+			paths[w.Name] = filepath.Join(r.o.Shared, "models", "lenet-mnist", "lenet.safetensors")
+			continue
+		case GEMM:
+			continue
+		case GPT2:
+			size := cmpOr(r.o.GPT2Size, "124M")
+			dt := tensor.F32
+			if w.DType == "bf16" {
+				dt = tensor.BF16
+			}
+			dir = filepath.Join(r.o.ModelsDir, "gpt2-"+strings.ToLower(size)+"-"+w.DType)
+			err = ensureModel(dir, func(tmp string) error {
+				cfg, err := gpt2.SizeConfig(size)
+				if err != nil {
+					return err
+				}
+				return gpt2.WriteRandom(tmp, cfg, dt, 1)
+			})
+		case BERT:
+			size := cmpOr(r.o.BERTSize, "base")
+			dir = filepath.Join(r.o.ModelsDir, "bert-"+strings.ToLower(size))
+			err = ensureModel(dir, func(tmp string) error {
+				cfg, err := bert.SizeConfig(size)
+				if err != nil {
+					return err
+				}
+				return bert.WriteRandom(tmp, cfg, 1)
+			})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("preparing the model of %s: %w", w.Name, err)
+		}
+		paths[w.Name] = dir
+	}
+	return paths, nil
+}
+
+// ensureModel writes a checkpoint into dir through a temporary sibling, so an
+// interrupted run never leaves a half-written model behind.
+func ensureModel(dir string, write func(tmp string) error) error {
+	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := write(tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
+}
+
+// command returns the worker argv for req, or a status and reason when the
+// implementation cannot run here.
+func (r *runner) command(req Request) ([]string, string, string) {
+	js, err := json.Marshal(req)
+	if err != nil {
+		return nil, StatusFailed, err.Error()
+	}
+	switch req.Impl {
+	case ImplLumen, ImplGonum:
+		if len(r.o.LumenWorker) == 0 {
+			return nil, StatusUnavailable, "no Go worker command"
+		}
+		return append(slices.Clone(r.o.LumenWorker), "--request", string(js)), "", ""
+	case ImplPyTorch:
+		script := filepath.Join(r.o.PythonDir, "bench_worker.py")
+		if _, err := os.Stat(script); err != nil {
+			return nil, StatusUnavailable, fmt.Sprintf("%s not found (set --python-dir)", script)
+		}
+		py := r.o.Python
+		if py == "" {
+			py = "python3"
+		}
+		if _, err := exec.LookPath(py); err != nil {
+			return nil, StatusUnavailable, fmt.Sprintf("no Python interpreter %q", py)
+		}
+		return []string{py, script, "--request", string(js)}, "", ""
+	case ImplCandle:
+		if _, err := os.Stat(r.o.CandleBin); r.o.CandleBin == "" || err != nil {
+			return nil, StatusNotBuilt, fmt.Sprintf("no candle worker at %q: build it with `cargo build --release` in bench/rust (needs crates.io; see bench/rust/README.md)", r.o.CandleBin)
+		}
+		return []string{r.o.CandleBin, "--request", string(js)}, "", ""
+	}
+	return nil, StatusFailed, "unknown implementation " + req.Impl
+}
+
+// runOne runs one worker process; ref (nil for the reference itself) is the output
+// the check must agree with.
+func (r *runner) runOne(ctx context.Context, req Request, ref *Output, refImpl string) Result {
+	w := req.Workload
+	run := Result{Workload: w.Name, Impl: req.Impl, Threads: req.Threads, Reference: refImpl}
+	argv, status, reason := r.command(req)
+	if argv == nil {
+		run.Status, run.Reason = status, reason
+		return run
+	}
+	if ts, err := exec.LookPath("taskset"); err == nil && req.Threads <= runtime.NumCPU() {
+		// Pin the process to the first Threads CPUs, the same set for every implementation.
+		argv = append([]string{ts, "-c", fmt.Sprintf("0-%d", req.Threads-1)}, argv...)
+		run.Pinned = fmt.Sprintf("taskset -c 0-%d", req.Threads-1)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	n := strconv.Itoa(req.Threads)
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS="+n, "MKL_NUM_THREADS="+n, "OPENBLAS_NUM_THREADS="+n,
+		"RAYON_NUM_THREADS="+n, "GOMAXPROCS="+n, "PYTHONUNBUFFERED=1")
+	for k, v := range r.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logPath := filepath.Join(r.o.Out, "logs", fmt.Sprintf("%s-%s-t%d.log", w.Name, req.Impl, req.Threads))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		run.Status, run.Reason = StatusFailed, err.Error()
+		return run
+	}
+	defer logf.Close()
+	run.Log = filepath.Join("logs", filepath.Base(logPath))
+	cmd.Stderr = logf
+	stdin, err1 := cmd.StdinPipe()
+	stdout, err2 := cmd.StdoutPipe()
+	if err := errors.Join(err1, err2); err != nil {
+		run.Status, run.Reason = StatusFailed, err.Error()
+		return run
+	}
+	e0, energyOK := readRAPL()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		run.Status, run.Reason = StatusFailed, err.Error()
+		return run
+	}
+	fail := func(err error) Result {
+		stdin.Close()
+		_ = cmd.Wait()
+		run.Status, run.Reason = StatusFailed, err.Error()
+		if tail := logTail(logPath); tail != "" {
+			run.Reason += "\n" + tail
+		}
+		return run
+	}
+	br := bufio.NewReaderSize(stdout, 1<<20)
+	msg, err := readMessage(br, "check")
+	if err != nil {
+		return fail(err)
+	}
+	run.Version, run.output = msg.Version, msg.Output
+	timeIt := !r.o.CheckOnly
+	if ref != nil {
+		eq, err := equivalent(*ref, *msg.Output, w)
+		if err != nil {
+			return fail(fmt.Errorf("comparing outputs with %s: %w", refImpl, err))
+		}
+		run.Equivalence = &eq
+		if !eq.Equivalent {
+			timeIt = false
+		}
+	}
+	answer := "skip"
+	if timeIt {
+		answer = "time"
+	}
+	if _, err := fmt.Fprintln(stdin, answer); err != nil {
+		return fail(fmt.Errorf("answering the worker: %w", err))
+	}
+	if timeIt {
+		msg, err = readMessage(br, "time")
+		if err != nil {
+			return fail(err)
+		}
+		if len(msg.Samples) != w.Reps {
+			return fail(fmt.Errorf("worker sent %d samples for %d repetitions", len(msg.Samples), w.Reps))
+		}
+		run.Samples, run.CPUTimed = msg.Samples, msg.CPU
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		return fail(fmt.Errorf("worker: %w", err))
+	}
+	run.Wall = time.Since(start).Seconds()
+	run.PeakRSS = peakRSS(cmd.ProcessState)
+	run.CPUProcess = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	if e1, ok := readRAPL(); ok && energyOK && e1 >= e0 {
+		j := float64(e1-e0) / 1e6
+		run.EnergyJ = &j
+	}
+	switch {
+	case run.Equivalence != nil && !run.Equivalence.Equivalent:
+		run.Status, run.Reason = StatusDisagree, "outputs differ from "+refImpl+": not timed"
+	case !timeIt:
+		run.Status = StatusChecked
+	default:
+		run.Status = StatusOK
+		run.summarize(w)
+	}
+	return run
+}
+
+func readMessage(br *bufio.Reader, phase string) (*Message, error) {
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) == 0 && err != nil {
+			return nil, fmt.Errorf("worker ended before its %s message: %w", phase, err)
+		}
+		if len(strings.TrimSpace(string(line))) == 0 || line[0] != '{' {
+			continue // stray output (a library printing to stdout)
+		}
+		var m Message
+		if err := json.Unmarshal(line, &m); err != nil {
+			return nil, fmt.Errorf("worker's %s message: %w", phase, err)
+		}
+		switch {
+		case m.Phase == "error":
+			return nil, fmt.Errorf("worker: %s", m.Error)
+		case m.Phase != phase:
+			return nil, fmt.Errorf("worker sent %q, want %q", m.Phase, phase)
+		case phase == "check" && (m.Output == nil || len(m.Output.Data) == 0):
+			return nil, errors.New("worker's check message has no output")
+		}
+		return &m, nil
+	}
+}
+
+// equivalent applies the paper's check: logits by softmax Pearson, argmax and ids;
+// raw values by Pearson and a relative bound (1e-3 for F32, 2e-2 for BF16 weights).
+func equivalent(ref, got Output, w Workload) (stats.Equivalence, error) {
+	if ref.Kind != got.Kind || ref.Rows != got.Rows || ref.Cols != got.Cols {
+		return stats.Equivalence{}, fmt.Errorf("output %s %d×%d, reference %s %d×%d", got.Kind, got.Rows, got.Cols, ref.Kind, ref.Rows, ref.Cols)
+	}
+	if ref.Kind == "logits" {
+		return stats.CompareOutputs(ref.Data, got.Data, ref.Rows, ref.Cols, ref.IDs, got.IDs)
+	}
+	tol := 1e-3
+	if w.DType == "bf16" {
+		tol = 2e-2
+	}
+	return stats.CompareValues(ref.Data, got.Data, tol)
+}
+
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(0, len(lines)-5):], "\n")
+}
+
+// readRAPL reads the package energy counter (µJ) when the kernel exposes it to us.
+func readRAPL() (uint64, bool) {
+	for _, p := range []string{"/sys/class/powercap/intel-rapl:0/energy_uj", "/sys/class/powercap/intel-rapl/intel-rapl:0/energy_uj"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		if err == nil {
+			return v, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,198 @@
+package harness
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Model names a workload's model family.
+type Model string
+
+// The model families of the paper's workloads.
+const (
+	LeNet Model = "lenet"
+	GPT2  Model = "gpt2"
+	BERT  Model = "bert"
+	GEMM  Model = "gemm"
+)
+
+// Implementations the runner knows. Lumen is the reference the others are checked
+// against; gonum only runs GEMM workloads (it has no models).
+const (
+	ImplLumen   = "lumen"
+	ImplPyTorch = "pytorch"
+	ImplCandle  = "candle"
+	ImplGonum   = "gonum"
+)
+
+// Workload is one measured task. Every implementation runs it on the same inputs:
+// inputs are derived from the parameters by formulas every language reproduces
+// (see Request), and the models are the same safetensors files.
+type Workload struct {
+	Name  string
+	Model Model
+	// Latency workloads report per-call latency percentiles; throughput workloads
+	// report items per second (both are computed from the same samples).
+	Latency bool
+	Batch   int    // images or sequences per call
+	Seq     int    // tokens per sequence (BERT) or prompt length (GPT-2)
+	Decode  int    // GPT-2: tokens generated per repetition (0: prefill workload)
+	DType   string // weights: "f32" or "bf16"
+	M, K, N int    // GEMM shape
+	Reps    int    // timed repetitions
+	Warmup  int    // untimed repetitions first
+	Impls   []string
+}
+
+// Items is the number of items one repetition handles: images, sequences, generated
+// tokens, or floating-point operations for GEMM.
+func (w Workload) Items() float64 {
+	switch w.Model {
+	case GEMM:
+		return 2 * float64(w.M) * float64(w.K) * float64(w.N)
+	case GPT2:
+		if w.Decode > 0 {
+			return float64(w.Decode)
+		}
+		return float64(w.Seq) // prompt tokens
+	default:
+		return float64(w.Batch)
+	}
+}
+
+// Unit names what Items counts, per second.
+func (w Workload) Unit() string {
+	switch w.Model {
+	case GEMM:
+		return "GFLOP/s"
+	case GPT2:
+		return "tokens/s"
+	case LeNet:
+		return "images/s"
+	default:
+		return "sequences/s"
+	}
+}
+
+// Rate converts one repetition's seconds into the workload's unit.
+func (w Workload) Rate(seconds float64) float64 {
+	r := w.Items() / seconds
+	if w.Model == GEMM {
+		r /= 1e9
+	}
+	return r
+}
+
+// Supports reports whether impl runs this workload.
+func (w Workload) Supports(impl string) bool { return slices.Contains(w.Impls, impl) }
+
+func (w Workload) validate() error {
+	bad := func(what string) error { return fmt.Errorf("workload %q: %s", w.Name, what) }
+	switch {
+	case w.Reps < 3:
+		return bad(fmt.Sprintf("%d repetitions (at least 3 are needed for the statistics)", w.Reps))
+	case w.Warmup < 0:
+		return bad("negative warm-up")
+	case w.DType != "f32" && w.DType != "bf16":
+		return bad(fmt.Sprintf("dtype %q (want f32 or bf16)", w.DType))
+	}
+	switch w.Model {
+	case LeNet:
+		if w.Batch < 1 || w.Batch > 10000 {
+			return bad(fmt.Sprintf("batch %d (the MNIST test set has 10,000 images)", w.Batch))
+		}
+	case GPT2:
+		if w.Seq < 1 || w.Decode < 0 || w.Seq+w.Decode > 1024 {
+			return bad(fmt.Sprintf("prompt %d + decode %d tokens (GPT-2 has 1024 positions)", w.Seq, w.Decode))
+		}
+	case BERT:
+		if w.Batch < 1 || w.Seq < 2 || w.Seq > 512 {
+			return bad(fmt.Sprintf("batch %d of %d tokens (BERT has 512 positions)", w.Batch, w.Seq))
+		}
+	case GEMM:
+		if w.M < 1 || w.K < 1 || w.N < 1 || float64(w.M)*float64(w.K)+float64(w.K)*float64(w.N)+float64(w.M)*float64(w.N) > 1<<28 {
+			return bad(fmt.Sprintf("shape %d×%d×%d (each dimension ≥ 1, at most 2^28 values in all)", w.M, w.K, w.N))
+		}
+	default:
+		return bad(fmt.Sprintf("unknown model %q", w.Model))
+	}
+	return nil
+}
+
+var modelImpls = []string{ImplLumen, ImplPyTorch, ImplCandle}
+var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplCandle}
+
+// PaperSuite is the seed paper's workload set at the issue's sizes: LeNet b1 latency
+// and b256 throughput; GPT-2 124M prefill-128 and decode (F32, BF16); BERT-base b1s128
+// latency and b8s128 throughput; the GEMM shapes of the GEMM issue.
+func PaperSuite() []Workload {
+	return []Workload{
+		{Name: "lenet-b1", Model: LeNet, Latency: true, Batch: 1, DType: "f32", Reps: 1000, Warmup: 100, Impls: modelImpls},
+		{Name: "lenet-b256", Model: LeNet, Batch: 256, DType: "f32", Reps: 30, Warmup: 5, Impls: modelImpls},
+		{Name: "gpt2-prefill128", Model: GPT2, Latency: true, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
+		{Name: "gpt2-decode", Model: GPT2, Seq: 128, Decode: 32, DType: "f32", Reps: 10, Warmup: 1, Impls: modelImpls},
+		{Name: "gpt2-decode-bf16", Model: GPT2, Seq: 128, Decode: 32, DType: "bf16", Reps: 10, Warmup: 1, Impls: modelImpls},
+		{Name: "bert-b1s128", Model: BERT, Latency: true, Batch: 1, Seq: 128, DType: "f32", Reps: 30, Warmup: 3, Impls: modelImpls},
+		{Name: "bert-b8s128", Model: BERT, Batch: 8, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
+		{Name: "gemm-1024", Model: GEMM, M: 1024, K: 1024, N: 1024, DType: "f32", Reps: 30, Warmup: 3, Impls: gemmImpls},
+		{Name: "gemm-128x768x3072", Model: GEMM, M: 128, K: 768, N: 3072, DType: "f32", Reps: 30, Warmup: 3, Impls: gemmImpls},
+		{Name: "gemm-1x768x2304", Model: GEMM, M: 1, K: 768, N: 2304, DType: "f32", Reps: 200, Warmup: 20, Impls: gemmImpls},
+	}
+}
+
+// QuickSuite is a subset with fewer repetitions that finishes in a few minutes on
+// two cores: every model family once, at the paper's sizes.
+func QuickSuite() []Workload {
+	keep := map[string]int{"lenet-b1": 300, "lenet-b256": 10, "gpt2-prefill128": 5, "gpt2-decode": 5,
+		"bert-b1s128": 10, "gemm-1024": 10, "gemm-1x768x2304": 100}
+	var out []Workload
+	for _, w := range PaperSuite() {
+		if reps, ok := keep[w.Name]; ok {
+			w.Reps, w.Warmup = reps, min(w.Warmup, max(1, reps/10))
+			if w.Decode > 0 {
+				w.Decode = 16
+			}
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Suite returns a named suite: "paper" or "quick".
+func Suite(name string) ([]Workload, error) {
+	switch name {
+	case "paper":
+		return PaperSuite(), nil
+	case "quick":
+		return QuickSuite(), nil
+	}
+	return nil, fmt.Errorf("unknown suite %q (want paper or quick)", name)
+}
+
+// Select keeps the workloads whose names match any comma-separated pattern: an exact
+// name or a prefix ending in '*' ("gpt2-*"). An empty filter keeps everything; a
+// pattern that matches nothing is an error.
+func Select(ws []Workload, filter string) ([]Workload, error) {
+	if strings.TrimSpace(filter) == "" {
+		return ws, nil
+	}
+	var out []Workload
+	for _, pat := range strings.Split(filter, ",") {
+		pat = strings.TrimSpace(pat)
+		n := 0
+		for _, w := range ws {
+			prefix, star := strings.CutSuffix(pat, "*")
+			if (star && strings.HasPrefix(w.Name, prefix)) || w.Name == pat {
+				if !slices.ContainsFunc(out, func(o Workload) bool { return o.Name == w.Name }) {
+					out = append(out, w)
+				}
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("--workloads: %q matches no workload of the suite", pat)
+		}
+	}
+	return out, nil
+}

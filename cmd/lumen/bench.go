@@ -1,0 +1,145 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lumen-ml/lumen/bench/harness"
+)
+
+func newBenchCmd() *cobra.Command {
+	var o harness.Options
+	var impls, threads string
+	cmd := &cobra.Command{
+		Use:   "bench [--suite paper|quick] [--impl lumen,gonum,pytorch,candle] [--threads 1,2] [--out DIR]",
+		Short: "Run the paper's benchmark suite across Lumen, gonum, PyTorch and candle, with statistics, a report and plots",
+		Long: `bench runs every workload of the suite in a separate worker process per implementation
+and thread count. Each worker's outputs are checked against the reference (Lumen) before
+it is timed; disagreeing implementations are reported and not timed. Writes report.md,
+report.json (every sample), SVG plots and per-worker logs into --out. The exit status is 1
+when a worker fails, and with --check-only also when outputs disagree (without it a
+disagreement is a result, reported in the tables).
+
+Run it from the repository root (bench/python and bench/rust are found from there), with
+the shared folder at ../shared or --shared. The random full-size GPT-2 and BERT checkpoints
+are written into --models on first use (about 1.2 GB for 124M F32 + BF16 and base).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.Impls, err = splitList(impls); err != nil {
+				return err
+			}
+			for _, s := range strings.Split(threads, ",") {
+				t, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || t < 1 {
+					return fmt.Errorf("--threads: %q is not a positive thread count", s)
+				}
+				o.Threads = append(o.Threads, t)
+			}
+			if o.Out == "" {
+				o.Out = filepath.Join("bench-out", time.Now().Format("20060102-150405"))
+			}
+			if _, err := os.Stat(filepath.Join(o.Shared, "models", "lenet-mnist")); err != nil {
+				return fmt.Errorf("--shared %q: no models/lenet-mnist there (put the shared folder at ../shared or pass --shared)", o.Shared)
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("locating the lumen binary for the Go workers: %w", err)
+			}
+			o.LumenWorker = []string{exe, "bench-worker"}
+			o.Progress = cmd.ErrOrStderr()
+			o.Command = "lumen " + strings.Join(os.Args[1:], " ")
+			rep, err := harness.Run(cmd.Context(), o)
+			if rep != nil {
+				if werr := rep.Write(o.Out); werr != nil {
+					return fmt.Errorf("writing the report: %w", werr)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", filepath.Join(o.Out, "report.md"))
+			}
+			if err != nil {
+				return err
+			}
+			if bad := rep.Failed(o.CheckOnly); len(bad) > 0 {
+				var names []string
+				for _, r := range bad {
+					names = append(names, fmt.Sprintf("%s/%s/t%d (%s)", r.Workload, r.Impl, r.Threads, r.Status))
+				}
+				return fmt.Errorf("%d run(s) failed: %s", len(bad), strings.Join(names, ", "))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Suite, "suite", "paper", "workload suite: paper or quick")
+	f.StringVar(&o.Workloads, "workloads", "", "only these workloads (comma-separated names or prefixes ending in *)")
+	f.StringVar(&impls, "impl", "lumen,gonum,pytorch,candle", "implementations, the reference first")
+	f.StringVar(&threads, "threads", "1", "comma-separated thread counts")
+	f.IntVar(&o.Reps, "reps", 0, "timed repetitions for every workload (0: each workload's default)")
+	f.BoolVar(&o.CheckOnly, "check-only", false, "run the output-equivalence checks only (no timing)")
+	f.StringVar(&o.Out, "out", "", "report directory (default bench-out/DATE-TIME)")
+	f.StringVar(&o.Shared, "shared", cmp.Or(os.Getenv("LUMEN_SHARED"), filepath.Join("..", "shared")), "the shared folder (LeNet weights, MNIST)")
+	cache, _ := os.UserCacheDir()
+	f.StringVar(&o.ModelsDir, "models", filepath.Join(cmp.Or(cache, os.TempDir()), "lumen", "bench-models"), "where the random GPT-2/BERT checkpoints are kept")
+	f.StringVar(&o.GPT2Size, "gpt2-size", "124M", "GPT-2 size of the random checkpoint")
+	f.StringVar(&o.BERTSize, "bert-size", "base", "BERT size of the random checkpoint")
+	f.StringVar(&o.Python, "python", defaultPython(), "Python interpreter with torch")
+	f.StringVar(&o.PythonDir, "python-dir", filepath.Join("bench", "python"), "directory of bench_worker.py")
+	f.StringVar(&o.CandleBin, "candle", filepath.Join("bench", "rust", "target", "release", "lumen-candle-bench"), "the built candle worker")
+	f.DurationVar(&o.Timeout, "timeout", 20*time.Minute, "limit per worker process")
+	return cmd
+}
+
+// defaultPython prefers Debian's interpreter, where python3-torch installs torch.
+func defaultPython() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
+}
+
+func splitList(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--impl: empty list")
+	}
+	return out, nil
+}
+
+// newBenchWorkerCmd is the Go side of the worker protocol (hidden: the runner starts it).
+func newBenchWorkerCmd() *cobra.Command {
+	var request string
+	cmd := &cobra.Command{
+		Use:    "bench-worker --request JSON",
+		Short:  "Run one benchmark workload for `lumen bench` (internal)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var req harness.Request
+			dec := json.NewDecoder(strings.NewReader(request))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				return fmt.Errorf("--request: %w", err)
+			}
+			err := harness.RunWorker(cmd.Context(), req, cmd.InOrStdin(), cmd.OutOrStdout())
+			if harness.IsSkip(err) {
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&request, "request", "", "the request (JSON)")
+	return cmd
+}
