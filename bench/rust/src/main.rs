@@ -1,0 +1,497 @@
+//! candle worker for `lumen bench` (see bench/harness/protocol.go and README.md).
+//!
+//! argv: --request JSON; stdout: {"phase":"check",...} then, after "time" on stdin,
+//! {"phase":"time","samples_s":[...],"cpu_s":x}; {"phase":"error","error":...} on failure.
+//! Inputs follow the formulas documented on harness.Request, so every implementation
+//! computes on identical data.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Read, Write};
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::ops::{layer_norm, softmax_last_dim};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+type R<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Deserialize)]
+#[allow(non_snake_case)]
+struct Workload {
+    Model: String,
+    #[serde(default)]
+    Batch: usize,
+    #[serde(default)]
+    Seq: usize,
+    #[serde(default)]
+    Decode: usize,
+    DType: String,
+    #[serde(default)]
+    M: usize,
+    #[serde(default)]
+    K: usize,
+    #[serde(default)]
+    N: usize,
+    Reps: usize,
+    #[serde(default)]
+    Warmup: usize,
+}
+
+#[derive(Deserialize)]
+struct Request {
+    workload: Workload,
+    threads: usize,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    mnist: String,
+}
+
+trait Job {
+    fn check(&mut self) -> R<Value>;
+    /// One repetition; returns its seconds (setup such as GPT-2's prefill excluded).
+    fn rep(&mut self, i: usize) -> R<f64>;
+}
+
+fn emit(v: Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", v);
+    let _ = out.flush();
+}
+
+fn cpu_seconds() -> f64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+fn floats(t: &Tensor) -> R<Vec<f32>> {
+    Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+}
+
+fn argmax(x: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in x.iter().enumerate() {
+        if *v > x[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// All tensors of a safetensors file, prefix removed, floats as `dt`.
+fn load(path: &str, prefix: &str, dt: DType) -> R<HashMap<String, Tensor>> {
+    let raw = candle_core::safetensors::load(path, &Device::Cpu)?;
+    let mut out = HashMap::new();
+    for (name, t) in raw {
+        let t = if t.dtype().is_float() { t.to_dtype(dt)? } else { t };
+        out.insert(name.strip_prefix(prefix).unwrap_or(&name).to_string(), t);
+    }
+    Ok(out)
+}
+
+fn get<'a>(w: &'a HashMap<String, Tensor>, name: &str) -> R<&'a Tensor> {
+    w.get(name).ok_or_else(|| format!("tensor {name} missing").into())
+}
+
+/// x @ W^T + b with PyTorch's [out, in] weights; x is 2-D.
+fn linear_t(x: &Tensor, w: &Tensor, b: &Tensor) -> R<Tensor> {
+    Ok(x.matmul(&w.t()?)?.broadcast_add(b)?)
+}
+
+/// x @ W + b with GPT-2's Conv1D [in, out] weights; x is 2-D.
+fn conv1d(x: &Tensor, w: &Tensor, b: &Tensor) -> R<Tensor> {
+    Ok(x.matmul(w)?.broadcast_add(b)?)
+}
+
+// ---------------------------------------------------------------- LeNet
+
+struct LeNet {
+    w: HashMap<String, Tensor>,
+    x: Tensor, // 10000×1×28×28, normalised
+    batch: usize,
+}
+
+impl LeNet {
+    fn new(req: &Request) -> R<Self> {
+        let w = load(&req.model, "", DType::F32)?;
+        let path = format!("{}/t10k-images-idx3-ubyte.gz", req.mnist);
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&path)?).read_to_end(&mut raw)?;
+        if raw.len() != 16 + 10000 * 28 * 28 {
+            return Err(format!("{path}: want 10,000 images of 28×28").into());
+        }
+        let px: Vec<f32> = raw[16..].iter().map(|&p| (p as f32 / 255.0 - 0.1307) / 0.3081).collect();
+        let x = Tensor::from_vec(px, (10000, 1, 28, 28), &Device::Cpu)?;
+        Ok(LeNet {
+            w,
+            x,
+            batch: req.workload.Batch,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> R<Tensor> {
+        let w = &self.w;
+        let conv = |x: &Tensor, name: &str| -> R<Tensor> {
+            let b = get(w, &format!("{name}.bias"))?;
+            let y = x.conv2d(get(w, &format!("{name}.weight"))?, 0, 1, 1, 1)?;
+            Ok(y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?)?.max_pool2d(2)?.relu()?)
+        };
+        let x = conv(&conv(x, "conv1")?, "conv2")?.flatten_from(1)?;
+        let x = linear_t(&x, get(w, "fc1.weight")?, get(w, "fc1.bias")?)?.relu()?;
+        let x = linear_t(&x, get(w, "fc2.weight")?, get(w, "fc2.bias")?)?.relu()?;
+        linear_t(&x, get(w, "fc3.weight")?, get(w, "fc3.bias")?)
+    }
+}
+
+impl Job for LeNet {
+    fn check(&mut self) -> R<Value> {
+        let out = self.forward(&self.x.narrow(0, 0, 64)?)?;
+        Ok(json!({"kind": "logits", "rows": 64, "cols": out.dim(1)?, "data": floats(&out)?}))
+    }
+    fn rep(&mut self, i: usize) -> R<f64> {
+        let s = (i * self.batch) % (10000 - self.batch + 1);
+        let x = self.x.narrow(0, s, self.batch)?;
+        let t0 = Instant::now();
+        self.forward(&x)?;
+        Ok(t0.elapsed().as_secs_f64())
+    }
+}
+
+// ---------------------------------------------------------------- GPT-2
+
+struct Gpt2 {
+    w: HashMap<String, Tensor>,
+    layers: usize,
+    heads: usize,
+    embd: usize,
+    vocab: usize,
+    eps: f32,
+    dt: DType,
+    prompt: Vec<u32>,
+    decode: usize,
+}
+
+type Cache = Vec<Option<(Tensor, Tensor)>>;
+
+impl Gpt2 {
+    fn new(req: &Request) -> R<Self> {
+        let cfg: Value = serde_json::from_str(&std::fs::read_to_string(format!("{}/config.json", req.model))?)?;
+        let n = |k: &str| cfg[k].as_u64().map(|v| v as usize).ok_or_else(|| format!("config.json: no {k}"));
+        let dt = if req.workload.DType == "bf16" { DType::BF16 } else { DType::F32 };
+        let w = load(&format!("{}/model.safetensors", req.model), "transformer.", dt)?;
+        let (vocab, seq, decode) = (n("vocab_size")?, req.workload.Seq, req.workload.Decode);
+        if seq + decode > n("n_positions")? {
+            return Err(format!("{seq} + {decode} positions exceed n_positions").into());
+        }
+        let prompt = (0..seq).map(|t| ((t * 7919) % vocab) as u32).collect();
+        Ok(Gpt2 {
+            w,
+            layers: n("n_layer")?,
+            heads: n("n_head")?,
+            embd: n("n_embd")?,
+            vocab,
+            eps: cfg["layer_norm_epsilon"].as_f64().unwrap_or(1e-5) as f32,
+            dt,
+            prompt,
+            decode,
+        })
+    }
+
+    fn ln(&self, x: &Tensor, name: &str) -> R<Tensor> {
+        Ok(layer_norm(
+            x,
+            get(&self.w, &format!("{name}.weight"))?,
+            get(&self.w, &format!("{name}.bias"))?,
+            self.eps,
+        )?)
+    }
+
+    /// Appends ids to the cache and returns the last position's logits (1×vocab).
+    fn forward(&self, ids: &[u32], cache: &mut Cache, past: usize) -> R<Tensor> {
+        let w = &self.w;
+        let (t, e, h) = (ids.len(), self.embd, self.heads);
+        let d = e / h;
+        let idt = Tensor::new(ids, &Device::Cpu)?;
+        let mut x = get(w, "wte.weight")?
+            .index_select(&idt, 0)?
+            .add(&get(w, "wpe.weight")?.narrow(0, past, t)?)?;
+        let mask = if t > 1 {
+            let s = past + t;
+            let m: Vec<f32> = (0..t * s).map(|i| if i % s > past + i / s { f32::MIN } else { 0.0 }).collect();
+            Some(Tensor::from_vec(m, (t, s), &Device::Cpu)?.to_dtype(self.dt)?)
+        } else {
+            None
+        };
+        for l in 0..self.layers {
+            let p = format!("h.{l}.");
+            let hdn = self.ln(&x, &format!("{p}ln_1"))?;
+            let qkv = conv1d(
+                &hdn,
+                get(w, &format!("{p}attn.c_attn.weight"))?,
+                get(w, &format!("{p}attn.c_attn.bias"))?,
+            )?;
+            let split = |i: usize| -> R<Tensor> { Ok(qkv.narrow(1, i * e, e)?.reshape((t, h, d))?.transpose(0, 1)?.contiguous()?) };
+            let (q, mut k, mut v) = (split(0)?, split(1)?, split(2)?);
+            if let Some((pk, pv)) = &cache[l] {
+                k = Tensor::cat(&[pk, &k], 1)?;
+                v = Tensor::cat(&[pv, &v], 1)?;
+            }
+            cache[l] = Some((k.clone(), v.clone()));
+            let mut att = (q.matmul(&k.t()?.contiguous()?)? * (1.0 / (d as f64).sqrt()))?;
+            if let Some(m) = &mask {
+                att = att.broadcast_add(m)?;
+            }
+            let y = softmax_last_dim(&att)?.matmul(&v)?.transpose(0, 1)?.reshape((t, e))?;
+            x = (x + conv1d(
+                &y,
+                get(w, &format!("{p}attn.c_proj.weight"))?,
+                get(w, &format!("{p}attn.c_proj.bias"))?,
+            )?)?;
+            let hdn = self.ln(&x, &format!("{p}ln_2"))?;
+            let hdn = conv1d(&hdn, get(w, &format!("{p}mlp.c_fc.weight"))?, get(w, &format!("{p}mlp.c_fc.bias"))?)?.gelu()?;
+            x = (x + conv1d(
+                &hdn,
+                get(w, &format!("{p}mlp.c_proj.weight"))?,
+                get(w, &format!("{p}mlp.c_proj.bias"))?,
+            )?)?;
+        }
+        let last = self.ln(&x.narrow(0, t - 1, 1)?.contiguous()?, "ln_f")?;
+        Ok(last.matmul(&get(w, "wte.weight")?.t()?)?)
+    }
+
+    fn decode(&self, n: usize) -> R<(Vec<u32>, f64)> {
+        let mut cache: Cache = vec![None; self.layers];
+        let mut logits = self.forward(&self.prompt, &mut cache, 0)?;
+        let (mut ids, mut past) = (Vec::with_capacity(n), self.prompt.len());
+        let t0 = Instant::now();
+        while ids.len() < n {
+            ids.push(argmax(&floats(&logits)?) as u32);
+            logits = self.forward(&ids[ids.len() - 1..], &mut cache, past)?;
+            past += 1;
+        }
+        Ok((ids, t0.elapsed().as_secs_f64()))
+    }
+}
+
+impl Job for Gpt2 {
+    fn check(&mut self) -> R<Value> {
+        let logits = self.forward(&self.prompt, &mut vec![None; self.layers], 0)?;
+        let mut out = json!({"kind": "logits", "rows": 1, "cols": self.vocab, "data": floats(&logits)?});
+        if self.decode > 0 {
+            out["ids"] = json!(self.decode(self.decode)?.0);
+        }
+        Ok(out)
+    }
+    fn rep(&mut self, _: usize) -> R<f64> {
+        if self.decode > 0 {
+            return Ok(self.decode(self.decode)?.1);
+        }
+        let t0 = Instant::now();
+        self.forward(&self.prompt, &mut vec![None; self.layers], 0)?;
+        Ok(t0.elapsed().as_secs_f64())
+    }
+}
+
+// ---------------------------------------------------------------- BERT
+
+struct Bert {
+    w: HashMap<String, Tensor>,
+    layers: usize,
+    heads: usize,
+    hidden: usize,
+    eps: f32,
+    ids: Tensor, // B×T
+}
+
+impl Bert {
+    fn new(req: &Request) -> R<Self> {
+        let cfg: Value = serde_json::from_str(&std::fs::read_to_string(format!("{}/config.json", req.model))?)?;
+        let n = |k: &str| cfg[k].as_u64().map(|v| v as usize).ok_or_else(|| format!("config.json: no {k}"));
+        let w = load(&format!("{}/model.safetensors", req.model), "bert.", DType::F32)?;
+        let (b, t, vocab) = (req.workload.Batch, req.workload.Seq, n("vocab_size")?);
+        let mut ids = Vec::with_capacity(b * t);
+        for s in 0..b {
+            for p in 0..t {
+                ids.push(match p {
+                    0 => 101,
+                    _ if p == t - 1 => 102,
+                    _ => (1000 + (s * 7919 + p * 104729) % (vocab - 1000)) as u32,
+                });
+            }
+        }
+        Ok(Bert {
+            w,
+            layers: n("num_hidden_layers")?,
+            heads: n("num_attention_heads")?,
+            hidden: n("hidden_size")?,
+            eps: cfg["layer_norm_eps"].as_f64().unwrap_or(1e-12) as f32,
+            ids: Tensor::from_vec(ids, (b, t), &Device::Cpu)?,
+        })
+    }
+
+    fn ln(&self, x: &Tensor, name: &str) -> R<Tensor> {
+        Ok(layer_norm(
+            x,
+            get(&self.w, &format!("{name}.weight"))?,
+            get(&self.w, &format!("{name}.bias"))?,
+            self.eps,
+        )?)
+    }
+
+    /// The last hidden state, B×T×hidden.
+    fn encode(&self) -> R<Tensor> {
+        let w = &self.w;
+        let (b, t) = self.ids.dims2()?;
+        let (e, h) = (self.hidden, self.heads);
+        let d = e / h;
+        let lin = |x: &Tensor, name: &str| {
+            linear_t(
+                x,
+                get(w, &format!("{name}.weight")).unwrap(),
+                get(w, &format!("{name}.bias")).unwrap(),
+            )
+        };
+        let x = get(w, "embeddings.word_embeddings.weight")?.index_select(&self.ids.flatten_all()?, 0)?;
+        let x = x.broadcast_add(&get(w, "embeddings.position_embeddings.weight")?.narrow(0, 0, t)?.repeat((b, 1))?)?;
+        let x = x.broadcast_add(&get(w, "embeddings.token_type_embeddings.weight")?.narrow(0, 0, 1)?)?;
+        let mut x = self.ln(&x, "embeddings.LayerNorm")?; // (B·T)×E
+        for l in 0..self.layers {
+            let p = format!("encoder.layer.{l}.");
+            let heads = |name: &str| -> R<Tensor> {
+                Ok(lin(&x, &format!("{p}attention.self.{name}"))?
+                    .reshape((b, t, h, d))?
+                    .transpose(1, 2)?
+                    .contiguous()?)
+            };
+            let (q, k, v) = (heads("query")?, heads("key")?, heads("value")?);
+            let att = (q.matmul(&k.t()?.contiguous()?)? * (1.0 / (d as f64).sqrt()))?;
+            let y = softmax_last_dim(&att)?.matmul(&v)?.transpose(1, 2)?.reshape((b * t, e))?;
+            x = self.ln(
+                &(x.clone() + lin(&y, &format!("{p}attention.output.dense"))?)?,
+                &format!("{p}attention.output.LayerNorm"),
+            )?;
+            let hdn = lin(&x, &format!("{p}intermediate.dense"))?.gelu_erf()?;
+            x = self.ln(
+                &(x.clone() + lin(&hdn, &format!("{p}output.dense"))?)?,
+                &format!("{p}output.LayerNorm"),
+            )?;
+        }
+        Ok(x.reshape((b, t, e))?)
+    }
+}
+
+impl Job for Bert {
+    fn check(&mut self) -> R<Value> {
+        let hdn = self.encode()?;
+        let (b, t, e) = hdn.dims3()?;
+        let mut data = floats(&hdn.get(0)?)?;
+        let mut rows = t;
+        if b > 1 {
+            data.extend(floats(&hdn.get(b - 1)?)?);
+            rows *= 2;
+        }
+        Ok(json!({"kind": "values", "rows": rows, "cols": e, "data": data}))
+    }
+    fn rep(&mut self, _: usize) -> R<f64> {
+        let t0 = Instant::now();
+        self.encode()?;
+        Ok(t0.elapsed().as_secs_f64())
+    }
+}
+
+// ---------------------------------------------------------------- GEMM
+
+struct Gemm {
+    a: Tensor,
+    b: Tensor,
+    m: usize,
+}
+
+impl Gemm {
+    fn new(w: &Workload) -> R<Self> {
+        let (m, k, n) = (w.M, w.K, w.N);
+        let a: Vec<f32> = (0..m * k)
+            .map(|x| (((31 * (x / k) + 17 * (x % k)) % 101) as f32 - 50.0) / 100.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|x| (((13 * (x / n) + 29 * (x % n)) % 97) as f32 - 48.0) / 100.0)
+            .collect();
+        Ok(Gemm {
+            a: Tensor::from_vec(a, (m, k), &Device::Cpu)?,
+            b: Tensor::from_vec(b, (k, n), &Device::Cpu)?,
+            m,
+        })
+    }
+}
+
+impl Job for Gemm {
+    fn check(&mut self) -> R<Value> {
+        let c = self.a.matmul(&self.b)?;
+        let mut rows: Vec<usize> = (0..self.m.min(8)).collect();
+        if self.m > 8 {
+            rows.push(self.m - 1);
+        }
+        let mut data = Vec::new();
+        for &r in &rows {
+            data.extend(floats(&c.get(r)?)?);
+        }
+        Ok(json!({"kind": "values", "rows": rows.len(), "cols": c.dim(1)?, "data": data}))
+    }
+    fn rep(&mut self, _: usize) -> R<f64> {
+        let t0 = Instant::now();
+        let c = self.a.matmul(&self.b)?;
+        drop(c);
+        Ok(t0.elapsed().as_secs_f64())
+    }
+}
+
+// ---------------------------------------------------------------- protocol
+
+fn run(req: &Request) -> R<()> {
+    let w = &req.workload;
+    let mut job: Box<dyn Job> = match w.Model.as_str() {
+        "lenet" => Box::new(LeNet::new(req)?),
+        "gpt2" => Box::new(Gpt2::new(req)?),
+        "bert" => Box::new(Bert::new(req)?),
+        "gemm" => Box::new(Gemm::new(w)?),
+        m => return Err(format!("no {m:?} workloads").into()),
+    };
+    let out = job.check()?;
+    emit(json!({"phase": "check", "impl": "candle", "version": "candle 0.8 (Rust)", "threads": req.threads, "output": out}));
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if line.trim() != "time" {
+        return Ok(());
+    }
+    for i in 0..w.Warmup {
+        job.rep(i)?;
+    }
+    let cpu0 = cpu_seconds();
+    let mut samples = Vec::with_capacity(w.Reps);
+    for i in 0..w.Reps {
+        samples.push(job.rep(w.Warmup + i)?);
+    }
+    emit(json!({"phase": "time", "impl": "candle", "samples_s": samples, "cpu_s": cpu_seconds() - cpu0}));
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(pos) = args.iter().position(|a| a == "--request") else {
+        eprintln!("usage: lumen-candle-bench --request JSON");
+        std::process::exit(2);
+    };
+    let result = serde_json::from_str::<Request>(args.get(pos + 1).map(String::as_str).unwrap_or(""))
+        .map_err(|e| -> Box<dyn std::error::Error> { format!("--request: {e}").into() })
+        .and_then(|req| run(&req));
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        emit(json!({"phase": "error", "error": e.to_string()}));
+        std::process::exit(1);
+    }
+}
