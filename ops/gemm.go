@@ -18,7 +18,8 @@ const gemvMaxM = 3
 // PackedB is a k×n right-hand matrix (typically a weight) packed once into the
 // micro-kernel's panel layout: ⌈n/NR⌉ panels, each k rows of NR values (zero-padded
 // past n), stored as F32, BF16 or F16. GEMM and GEMV read it without re-packing. It
-// is immutable and safe for concurrent use.
+// is immutable and safe for concurrent use, except for UploadTo and ReleaseDevice,
+// which must not run while products use it.
 type PackedB struct {
 	level asm.Level
 	wt    asm.WeightType
@@ -26,6 +27,7 @@ type PackedB struct {
 	nr    int
 	f32   []float32
 	u16   []uint16
+	dev   *deviceCopy // resident copy on an accelerator (UploadTo), nil on the CPU
 }
 
 // K returns the number of rows (the reduction dimension).
@@ -218,7 +220,8 @@ func sgemm(p *Pool, l asm.Level, transA, transB bool, m, n, k int, alpha float32
 
 // SgemmPacked computes C = alpha·op(A)·B + beta·C with a pre-packed B (k×n). M ≤ 3 —
 // token-by-token decode — streams B once per row; larger M uses the blocked GEMM,
-// widening F16/BF16 panels to F32 one L1-sized block at a time.
+// widening F16/BF16 panels to F32 one L1-sized block at a time. When B has a device
+// copy (UploadTo) and A is not transposed, the product runs on the device.
 func SgemmPacked(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) error {
 	if pb == nil {
 		return fmt.Errorf("%w: nil PackedB", ErrArgs)
@@ -228,6 +231,9 @@ func SgemmPacked(p *Pool, transA bool, m int, alpha float32, a []float32, lda in
 		return err
 	}
 	if trivialGemm(m, n, k, alpha, beta, c, ldc) {
+		return nil
+	}
+	if pb.deviceGemm(transA, m, alpha, a, lda, beta, c, ldc) {
 		return nil
 	}
 	p = orLocalPool(p)

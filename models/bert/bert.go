@@ -115,6 +115,7 @@ type Option func(*options)
 type options struct {
 	threads int
 	tokDir  string
+	device  ops.Device
 }
 
 // WithTokenizerDir loads the tokenizer from dir instead of the model directory.
@@ -122,6 +123,11 @@ func WithTokenizerDir(dir string) Option { return func(o *options) { o.tokDir = 
 
 // WithThreads sets the worker threads for the matrix products (default GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
+
+// WithDevice runs the matrix products on d (a GPU from ops/cuda): every weight
+// matrix is uploaded once at load and stays resident; layer norm, attention and the
+// rest run on the CPU. Nil means the CPU.
+func WithDevice(d ops.Device) Option { return func(o *options) { o.device = d } }
 
 // Load reads config.json, the weights, the tokenizer (vocab.txt or tokenizer.json) and
 // any sentence-transformers pooling configuration (modules.json, 1_Pooling) from dir.
@@ -221,8 +227,36 @@ func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
 	if w.err != nil {
 		return nil, w.err
 	}
+	if o.device != nil {
+		for _, pb := range m.matrices() {
+			if err := pb.UploadTo(o.device); err != nil {
+				m.releaseDevice()
+				return nil, fmt.Errorf("bert: %w", err)
+			}
+		}
+	}
 	m.pool = ops.NewPool(o.threads)
 	return m, nil
+}
+
+// matrices lists every packed weight present: the device uploads and releases them.
+func (m *Model) matrices() []*ops.PackedB {
+	var out []*ops.PackedB
+	for _, l := range m.layers {
+		out = append(out, l.qkv, l.out, l.up, l.down)
+	}
+	for _, pb := range []*ops.PackedB{m.pooler, m.qa, m.cls, m.nsp, m.mlmDense, m.mlmDecoder} {
+		if pb != nil {
+			out = append(out, pb)
+		}
+	}
+	return out
+}
+
+func (m *Model) releaseDevice() {
+	for _, pb := range m.matrices() {
+		_ = pb.ReleaseDevice()
+	}
 }
 
 // Config returns the configuration.
@@ -237,8 +271,11 @@ func (m *Model) Labels() []string { return slices.Clone(m.labels) }
 // Pooling returns the sentence-embedding pooling from the model directory.
 func (m *Model) Pooling() Pooling { return m.pooling }
 
-// Close stops the worker threads.
-func (m *Model) Close() { m.pool.Close() }
+// Close stops the worker threads and frees the weights' device copies.
+func (m *Model) Close() {
+	m.pool.Close()
+	m.releaseDevice()
+}
 
 // Batch is B sequences of T tokens (right-padded): ids, token types and mask (1 real, 0 pad).
 type Batch struct {

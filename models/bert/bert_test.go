@@ -13,6 +13,7 @@ import (
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
@@ -48,16 +49,28 @@ func close(t testing.TB, want, got []float32, tol float64, what string) {
 	require.LessOrEqual(t, worst, tol, "%s: max |diff| %.3g at %d", what, worst, at)
 }
 
-func load(t testing.TB, fixture string) *Model {
-	m, err := Load(shared.Path(t, "fixtures", fixture), WithThreads(2))
+func load(t testing.TB, fixture string, opts ...Option) *Model {
+	m, err := Load(shared.Path(t, "fixtures", fixture), append([]Option{WithThreads(2)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(m.Close)
 	return m
 }
 
 func TestBertTiny(t *testing.T) {
+	t.Run("cpu", func(t *testing.T) { checkBertTiny(t, load(t, "bert-tiny")) })
+	t.Run("device", func(t *testing.T) {
+		// Every matrix product through the device dispatch path (ops.ReferenceDevice).
+		m := load(t, "bert-tiny", WithDevice(ops.ReferenceDevice(nil)))
+		checkBertTiny(t, m)
+		for _, pb := range m.matrices() {
+			require.True(t, pb.OnDevice())
+			require.Zero(t, pb.DeviceFallbacks())
+		}
+	})
+}
+
+func checkBertTiny(t *testing.T, m *Model) {
 	g := golden.Open(t, "bert-tiny")
-	m := load(t, "bert-tiny")
 	E := m.cfg.Hidden
 	var prefixes []string
 	for _, kind := range []string{"single", "pair"} {

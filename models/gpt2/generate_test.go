@@ -27,7 +27,7 @@ func collect(t *testing.T, m *Model, prompt []int, opt GenerateOptions) []int {
 }
 
 func TestSampling(t *testing.T) {
-	m := loadVariant(t, variant{"model.safetensors", "f32", false})
+	m := loadVariant(t, variant{"model.safetensors", "f32", false, false})
 	prompt := []int{15496, 11, 616, 3290, 318, 257, 1310}
 	greedy := collect(t, m, prompt, GenerateOptions{MaxNewTokens: 12})
 	// Top-k 1 is greedy whatever the temperature.
@@ -74,7 +74,7 @@ func TestTopKSelection(t *testing.T) {
 }
 
 func TestStopAtEOS(t *testing.T) {
-	m := loadVariant(t, variant{"model.safetensors", "f32", false})
+	m := loadVariant(t, variant{"model.safetensors", "f32", false, false})
 	// Prompt 0's greedy continuation under bf16 weights does not matter here: run
 	// f32 greedy for 24 steps and check that StopAtEOS ends exactly at the first EOS.
 	prompt := []int{464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13}
@@ -91,7 +91,7 @@ func TestStopAtEOS(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	m := loadVariant(t, variant{"model.safetensors", "f32", false})
+	m := loadVariant(t, variant{"model.safetensors", "f32", false, false})
 	ctx := context.Background()
 	for name, c := range map[string]struct {
 		prompt []int
@@ -121,7 +121,7 @@ func TestBadRequests(t *testing.T) {
 
 // TestConcurrentGeneration shares one model between goroutines (run under -race).
 func TestConcurrentGeneration(t *testing.T) {
-	m := loadVariant(t, variant{"model-bf16.safetensors", "bf16", true})
+	m := loadVariant(t, variant{"model-bf16.safetensors", "bf16", true, false})
 	prompts := [][]int{{15496, 11, 616}, {464, 2068, 7586}, {36235, 39141}, {40, 1101, 257}}
 	want := make([][]int, len(prompts))
 	for i, p := range prompts {
@@ -177,7 +177,7 @@ func TestGenerateTextStops(t *testing.T) {
 }
 
 func TestDecodeStepAllocatesNothing(t *testing.T) {
-	m := loadVariant(t, variant{"model-bf16.safetensors", "bf16", true})
+	m := loadVariant(t, variant{"model-bf16.safetensors", "bf16", true, false})
 	s, err := m.NewState(1, 200)
 	require.NoError(t, err)
 	_, err = s.Forward([]int{15496, 11, 616}, nil, 3)

@@ -100,6 +100,7 @@ type options struct {
 	threads  int
 	keepHalf bool
 	tokDir   string
+	device   ops.Device
 }
 
 // WithTokenizerDir loads the tokenizer from dir instead of the model directory.
@@ -107,6 +108,11 @@ func WithTokenizerDir(dir string) Option { return func(o *options) { o.tokDir = 
 
 // WithThreads sets the worker threads for the matrix products (default GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
+
+// WithDevice runs the matrix products on d (a GPU from ops/cuda): every weight
+// matrix is uploaded once at load and stays resident; layer norm, attention and the
+// rest run on the CPU. Nil means the CPU.
+func WithDevice(d ops.Device) Option { return func(o *options) { o.device = d } }
 
 // WithHalfWeights keeps F16/BF16 checkpoint weights in their type for the matrix
 // products (half the bytes streamed per decoded token) instead of widening them to
@@ -187,8 +193,31 @@ func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
 	if in, ok := w.info("lm_head.weight"); ok && (len(in.Shape) != 2 || in.Shape[0] != V || in.Shape[1] != E) {
 		return nil, fmt.Errorf("gpt2: tensor lm_head.weight has shape %v, want [%d %d] (tied to wte)", in.Shape, V, E)
 	}
+	if o.device != nil {
+		for _, pb := range m.matrices() {
+			if err := pb.UploadTo(o.device); err != nil {
+				m.releaseDevice()
+				return nil, fmt.Errorf("gpt2: %w", err)
+			}
+		}
+	}
 	m.pool = ops.NewPool(o.threads)
 	return m, nil
+}
+
+// matrices lists every packed weight: the device uploads and releases them.
+func (m *Model) matrices() []*ops.PackedB {
+	out := []*ops.PackedB{m.lmHead}
+	for _, b := range m.blocks {
+		out = append(out, b.attn, b.attnProj, b.fc, b.mlpProj)
+	}
+	return out
+}
+
+func (m *Model) releaseDevice() {
+	for _, pb := range m.matrices() {
+		_ = pb.ReleaseDevice()
+	}
 }
 
 // Config returns the model's configuration.
@@ -207,8 +236,11 @@ func (m *Model) WeightBytes() int {
 	return n
 }
 
-// Close stops the model's worker threads.
-func (m *Model) Close() { m.pool.Close() }
+// Close stops the model's worker threads and frees the weights' device copies.
+func (m *Model) Close() {
+	m.pool.Close()
+	m.releaseDevice()
+}
 
 // State is one request's KV cache and scratch memory: batch rows of up to maxLen
 // positions. It is not safe for concurrent use; the Model it came from is.

@@ -13,6 +13,7 @@ import (
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/ops"
 )
 
 func maxAbsDiff(t testing.TB, want, got []float32, tol float64, what string) {
@@ -31,6 +32,7 @@ func maxAbsDiff(t testing.TB, want, got []float32, tol float64, what string) {
 type variant struct {
 	file, prefix string
 	keepHalf     bool
+	device       bool // matrix products on ops.ReferenceDevice (the device dispatch path)
 }
 
 func loadVariant(t testing.TB, v variant) *Model {
@@ -40,20 +42,34 @@ func loadVariant(t testing.TB, v variant) *Model {
 	src, err := safetensors.Open(filepath.Join(dir, v.file))
 	require.NoError(t, err)
 	defer src.Close()
-	m, err := New(cfg, src, WithThreads(2), WithHalfWeights(v.keepHalf))
+	opts := []Option{WithThreads(2), WithHalfWeights(v.keepHalf)}
+	if v.device {
+		opts = append(opts, WithDevice(ops.ReferenceDevice(nil)))
+	}
+	m, err := New(cfg, src, opts...)
 	require.NoError(t, err)
-	t.Cleanup(m.Close)
+	t.Cleanup(func() {
+		for _, pb := range m.matrices() {
+			require.Equal(t, v.device, pb.OnDevice())
+			require.Zero(t, pb.DeviceFallbacks())
+		}
+		m.Close()
+		for _, pb := range m.matrices() {
+			require.False(t, pb.OnDevice(), "Close frees the device copies")
+		}
+	})
 	return m
 }
 
 func TestGoldens(t *testing.T) {
 	g := golden.Open(t, "gpt2-tiny")
 	for _, v := range []variant{
-		{"model.safetensors", "f32", false},
-		{"model-f16.safetensors", "f16", false}, {"model-f16.safetensors", "f16", true},
-		{"model-bf16.safetensors", "bf16", false}, {"model-bf16.safetensors", "bf16", true},
+		{"model.safetensors", "f32", false, false},
+		{"model-f16.safetensors", "f16", false, false}, {"model-f16.safetensors", "f16", true, false},
+		{"model-bf16.safetensors", "bf16", false, false}, {"model-bf16.safetensors", "bf16", true, false},
+		{"model.safetensors", "f32", false, true}, {"model-bf16.safetensors", "bf16", true, true},
 	} {
-		t.Run(fmt.Sprintf("%s/half=%v", v.prefix, v.keepHalf), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/half=%v/device=%v", v.prefix, v.keepHalf, v.device), func(t *testing.T) {
 			m := loadVariant(t, v)
 			V := m.cfg.VocabSize
 			for i := 0; g.Has(fmt.Sprintf("prompt%d.input_ids", i)); i++ {
@@ -114,7 +130,7 @@ func TestGoldens(t *testing.T) {
 
 func TestBatchGoldens(t *testing.T) {
 	g := golden.Open(t, "gpt2-tiny")
-	m := loadVariant(t, variant{"model.safetensors", "f32", false})
+	m := loadVariant(t, variant{"model.safetensors", "f32", false, false})
 	ids := g.Ints(t, "batch.input_ids")
 	mask := g.Ints(t, "batch.attention_mask")
 	B, V := 4, m.cfg.VocabSize

@@ -1,0 +1,109 @@
+package ops
+
+import (
+	"errors"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/ops/asm"
+	"github.com/lumen-ml/lumen/tensor"
+)
+
+// countingDevice wraps ReferenceDevice and counts the products it ran.
+type countingDevice struct {
+	Device
+	calls atomic.Int64
+}
+
+func (d *countingDevice) Upload(k, n int, kn []float32) (DeviceMatrix, error) {
+	m, err := d.Device.Upload(k, n, kn)
+	if err != nil {
+		return nil, err
+	}
+	return countingMatrix{m, d}, nil
+}
+
+type countingMatrix struct {
+	DeviceMatrix
+	d *countingDevice
+}
+
+func (m countingMatrix) Gemm(rows int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) error {
+	m.d.calls.Add(1)
+	return m.DeviceMatrix.Gemm(rows, alpha, a, lda, beta, c, ldc)
+}
+
+func randVec(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+func TestDeviceDispatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	pool := NewPool(2)
+	defer pool.Close()
+	var failing atomic.Bool
+	dev := &countingDevice{Device: ReferenceDevice(func() error {
+		if failing.Load() {
+			return errors.New("device lost")
+		}
+		return nil
+	})}
+	for _, s := range [][3]int{{1, 1, 1}, {1, 17, 33}, {3, 64, 5}, {7, 31, 19}, {50, 96, 130}} {
+		m, k, n := s[0], s[1], s[2]
+		b := randVec(r, n*k) // a Linear weight [n, k]
+		for _, wt := range []asm.WeightType{asm.WeightF32, asm.WeightBF16} {
+			pb, err := PackB(true, k, n, b, k, wt)
+			require.NoError(t, err)
+			cpu, err := PackB(true, k, n, b, k, wt)
+			require.NoError(t, err)
+			require.NoError(t, pb.UploadTo(dev))
+			require.True(t, pb.OnDevice())
+			require.ErrorIs(t, pb.UploadTo(dev), ErrArgs, "uploading twice")
+
+			a := randVec(r, m*(k+3))
+			c0 := randVec(r, m*(n+2))
+			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+			require.NoError(t, SgemmPacked(pool, false, m, 0.5, a, k+3, cpu, 2, want, n+2))
+			before := dev.calls.Load()
+			require.NoError(t, SgemmPacked(pool, false, m, 0.5, a, k+3, pb, 2, got, n+2))
+			require.Equal(t, before+1, dev.calls.Load(), "the product ran on the device")
+			for i := range want {
+				require.InDelta(t, want[i], got[i], 1e-4*float64(k), "%v %dx%dx%d at %d", wt, m, k, n, i)
+			}
+
+			// A failing device: the CPU computes the same result and the fallback is counted.
+			failing.Store(true)
+			got = append(got[:0], c0...)
+			require.NoError(t, SgemmPacked(pool, false, m, 0.5, a, k+3, pb, 2, got, n+2))
+			failing.Store(false)
+			require.Equal(t, uint64(1), pb.DeviceFallbacks())
+			require.Equal(t, want, got)
+
+			// Transposed A stays on the CPU.
+			at := randVec(r, k*m)
+			before = dev.calls.Load()
+			require.NoError(t, SgemmPacked(pool, true, m, 1, at, m, pb, 0, got, n+2))
+			require.Equal(t, before, dev.calls.Load())
+
+			require.NoError(t, pb.ReleaseDevice())
+			require.False(t, pb.OnDevice())
+			require.NoError(t, SgemmPacked(pool, false, m, 0.5, a, k+3, pb, 2, append(got[:0], c0...), n+2))
+		}
+	}
+	// F16 panels are widened exactly.
+	h := []uint16{tensor.F32ToF16(1.5), tensor.F32ToF16(-2), tensor.F32ToF16(0.25), tensor.F32ToF16(3)}
+	pb, err := PackBHalf(false, 2, 2, h, 2, tensor.F16)
+	require.NoError(t, err)
+	require.NoError(t, pb.UploadTo(dev))
+	c := make([]float32, 2)
+	require.NoError(t, SgemmPacked(nil, false, 1, 1, []float32{1, 1}, 2, pb, 0, c, 2))
+	require.Equal(t, []float32{1.75, 1}, c)
+	require.ErrorIs(t, pb.UploadTo(nil), ErrArgs)
+}
