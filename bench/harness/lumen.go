@@ -15,6 +15,7 @@ import (
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/lenet"
 	"github.com/lumen-ml/lumen/ops"
+	"github.com/lumen-ml/lumen/ops/cuda"
 )
 
 func elapsed(t0 time.Time) float64 { return time.Since(t0).Seconds() }
@@ -111,7 +112,11 @@ func lumenLeNet(req Request, version string) (*job, error) {
 
 func lumenGPT2(req Request, version string) (*job, error) {
 	w := req.Workload
-	m, err := gpt2.Load(req.Model, gpt2.WithThreads(req.Threads), gpt2.WithHalfWeights(w.DType == "bf16"))
+	dev, err := cuda.FromEnv() // LUMEN_DEVICE: the products on a GPU when asked
+	if err != nil {
+		return nil, err
+	}
+	m, err := gpt2.Load(req.Model, gpt2.WithThreads(req.Threads), gpt2.WithHalfWeights(w.DType == "bf16"), gpt2.WithDevice(dev))
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +191,11 @@ func lumenGPT2(req Request, version string) (*job, error) {
 
 func lumenBERT(req Request, version string) (*job, error) {
 	w := req.Workload
-	m, err := bert.Load(req.Model, bert.WithThreads(req.Threads))
+	dev, err := cuda.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	m, err := bert.Load(req.Model, bert.WithThreads(req.Threads), bert.WithDevice(dev))
 	if err != nil {
 		return nil, err
 	}

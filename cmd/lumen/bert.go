@@ -25,7 +25,11 @@ func (f *bertFlags) register(cmd *cobra.Command) {
 }
 
 func (f *bertFlags) load() (*bert.Model, error) {
-	m, err := bert.Load(f.model, bert.WithThreads(f.threads), bert.WithTokenizerDir(f.tokenizer))
+	dev, err := envDevice()
+	if err != nil {
+		return nil, err
+	}
+	m, err := bert.Load(f.model, bert.WithThreads(f.threads), bert.WithTokenizerDir(f.tokenizer), bert.WithDevice(dev))
 	if err != nil {
 		return nil, err
 	}

@@ -122,7 +122,11 @@ func newGenerateCmd() *cobra.Command {
 }
 
 func runGenerate(ctx context.Context, stdout, stderr io.Writer, dir, tokDir, prompt string, stops []string, opt gpt2.GenerateOptions, threads int, half bool) error {
-	m, err := gpt2.Load(dir, gpt2.WithThreads(threads), gpt2.WithHalfWeights(half), gpt2.WithTokenizerDir(tokDir))
+	dev, err := envDevice()
+	if err != nil {
+		return err
+	}
+	m, err := gpt2.Load(dir, gpt2.WithThreads(threads), gpt2.WithHalfWeights(half), gpt2.WithTokenizerDir(tokDir), gpt2.WithDevice(dev))
 	if err != nil {
 		return err
 	}

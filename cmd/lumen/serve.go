@@ -135,11 +135,15 @@ func loadAny(dir, tokDir string, threads int) (any, error) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
 	}
+	dev, err := envDevice()
+	if err != nil {
+		return nil, err
+	}
 	switch cfg.ModelType {
 	case "gpt2":
-		return gpt2.Load(dir, gpt2.WithThreads(threads), gpt2.WithHalfWeights(true), gpt2.WithTokenizerDir(tokDir))
+		return gpt2.Load(dir, gpt2.WithThreads(threads), gpt2.WithHalfWeights(true), gpt2.WithTokenizerDir(tokDir), gpt2.WithDevice(dev))
 	case "bert":
-		return bert.Load(dir, bert.WithThreads(threads), bert.WithTokenizerDir(tokDir))
+		return bert.Load(dir, bert.WithThreads(threads), bert.WithTokenizerDir(tokDir), bert.WithDevice(dev))
 	}
 	return nil, fmt.Errorf("%s: model_type %q is not served (gpt2, bert)", dir, cfg.ModelType)
 }
