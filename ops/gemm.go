@@ -301,16 +301,17 @@ func grow(buf *[]float32, n int) []float32 {
 
 // workerScratch is one worker's private buffers, reused across calls.
 type workerScratch struct {
-	a    []float32 // packed A block, MC×KC
+	a    []float32 // packed A block, MC×K: one MC×KC panel set per KC slice
 	b    []float32 // a widened F16/BF16 B block, KC×NR
 	tile []float32 // an edge tile, MR×NR
 	x    []float32 // a gathered row of a transposed A, or GEMV partial sums
 	aKey packKey   // which A block a holds
+	aLen int       // how many of its K columns are packed (slices are packed in order)
 }
 
 type packKey struct {
-	call   uint64
-	pc, ic int
+	call uint64
+	ic   int
 }
 
 // packBJob packs one NR panel of an F32 B per item.

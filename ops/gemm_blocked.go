@@ -7,10 +7,11 @@ import (
 	"github.com/lumen-ml/lumen/tensor"
 )
 
-// gemmJob is the BLIS-style loop nest over a packed B: for each NC column block and
-// KC slice, the items are (MC row block × range of NR panels); each worker packs its A
-// block into private scratch (once per block, reused across panels and column
-// blocks) and runs the micro-kernel over MR×NR tiles.
+// gemmJob is the BLIS-style loop nest over a packed B: for each NC column block, the
+// items are (MC row block × range of NR panels); an item walks the KC slices itself
+// (no barrier between slices). Each worker packs the A rows of its block into
+// private scratch, one KC slice at a time as it first needs it, and keeps them for
+// every other item of that block it runs; the micro-kernel runs over MR×NR tiles.
 type gemmJob struct {
 	call                 uint64
 	bl                   asm.Blocking
@@ -24,8 +25,7 @@ type gemmJob struct {
 	ldc                  int
 	scratch              []workerScratch
 	mc, nIC, chunks, nJR int
-	jc, nc, pc, kc       int
-	betaEff              float32
+	jc, nc               int
 }
 
 func (g *gemmJob) run(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
@@ -46,7 +46,7 @@ func (g *gemmJob) runReusingA(p *Pool, reuseA, transA bool, m int, alpha float32
 	g.nIC = (m + g.mc - 1) / g.mc
 	for w := range g.scratch {
 		s := &g.scratch[w]
-		grow(&s.a, g.mc*g.bl.KC)
+		grow(&s.a, g.mc*pb.k)
 		grow(&s.tile, mr*nr)
 		if pb.wt != asm.WeightF32 {
 			grow(&s.b, g.bl.KC*nr)
@@ -59,14 +59,8 @@ func (g *gemmJob) runReusingA(p *Pool, reuseA, transA bool, m int, alpha float32
 		if want := 2 * p.threads; g.nIC < want {
 			g.chunks = min(g.nJR, (want+g.nIC-1)/g.nIC)
 		}
-		for g.pc = 0; g.pc < pb.k; g.pc += g.bl.KC {
-			g.kc = min(g.bl.KC, pb.k-g.pc)
-			g.betaEff = 1
-			if g.pc == 0 {
-				g.betaEff = beta
-			}
-			p.run(g.nIC*g.chunks, g)
-		}
+		// One barrier per column block: each item walks the whole K range itself.
+		p.run(g.nIC*g.chunks, g)
 	}
 	g.a, g.c, g.pb = nil, nil, nil
 }
@@ -78,48 +72,61 @@ func (g *gemmJob) Do(w, item int) {
 	if jr0 == jr1 {
 		return
 	}
-	mr, nr, kc, k := g.bl.MR, g.bl.NR, g.kc, g.pb.k
+	mr, nr, k := g.bl.MR, g.bl.NR, g.pb.k
 	i0 := ic * g.mc
 	mcur := min(g.mc, g.m-i0)
-	if key := (packKey{g.call, g.pc, ic}); s.aKey != key {
-		packA(s.a, g.transA, g.a, g.lda, g.m, i0, mcur, g.pc, kc, mr)
-		s.aKey = key
-	}
-	for jr := jr0; jr < jr1; jr++ {
-		j0 := g.jc + jr*nr
-		ncur := min(nr, g.pb.n-j0)
-		jp := j0 / nr
-		off := jp*k*nr + g.pc*nr
-		var bp []float32
-		switch g.pb.wt {
-		case asm.WeightF32:
-			bp = g.pb.f32[off : off+kc*nr]
-		case asm.WeightBF16:
-			bp = s.b[:kc*nr]
-			tensor.BF16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
-		case asm.WeightF16:
-			bp = s.b[:kc*nr]
-			tensor.F16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
+	for pc := 0; pc < k; pc += g.bl.KC {
+		kc := min(g.bl.KC, k-pc)
+		betaEff := float32(1)
+		if pc == 0 {
+			betaEff = g.beta
 		}
-		for r0 := 0; r0 < mcur; r0 += mr {
-			ap := s.a[r0*kc : (r0+mr)*kc]
-			row := i0 + r0
-			mrows := min(mr, g.m-row)
-			coff := row*g.ldc + j0
-			if mrows == mr && ncur == nr {
-				mustKernel(g.pb.level, kc, ap, bp, g.c[coff:], g.ldc, g.alpha, g.betaEff)
-				continue
+		// The worker's A block for ic, slice by slice, packed once per call however
+		// many of ic's items (column chunks, column blocks) this worker runs.
+		if key := (packKey{g.call, ic}); s.aKey != key {
+			s.aKey, s.aLen = key, 0
+		}
+		aBlk := s.a[pc*g.mc : pc*g.mc+g.mc*kc]
+		if pc >= s.aLen {
+			packA(aBlk, g.transA, g.a, g.lda, g.m, i0, mcur, pc, kc, mr)
+			s.aLen = pc + kc
+		}
+		for jr := jr0; jr < jr1; jr++ {
+			j0 := g.jc + jr*nr
+			ncur := min(nr, g.pb.n-j0)
+			jp := j0 / nr
+			off := jp*k*nr + pc*nr
+			var bp []float32
+			switch g.pb.wt {
+			case asm.WeightF32:
+				bp = g.pb.f32[off : off+kc*nr]
+			case asm.WeightBF16:
+				bp = s.b[:kc*nr]
+				tensor.BF16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
+			case asm.WeightF16:
+				bp = s.b[:kc*nr]
+				tensor.F16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
 			}
-			mustKernel(g.pb.level, kc, ap, bp, s.tile, nr, g.alpha, 0)
-			for i := 0; i < mrows; i++ {
-				dst := g.c[coff+i*g.ldc : coff+i*g.ldc+ncur]
-				src := s.tile[i*nr : i*nr+ncur]
-				if g.betaEff == 0 {
-					copy(dst, src)
+			for r0 := 0; r0 < mcur; r0 += mr {
+				ap := aBlk[r0*kc : (r0+mr)*kc]
+				row := i0 + r0
+				mrows := min(mr, g.m-row)
+				coff := row*g.ldc + j0
+				if mrows == mr && ncur == nr {
+					mustKernel(g.pb.level, kc, ap, bp, g.c[coff:], g.ldc, g.alpha, betaEff)
 					continue
 				}
-				for j, v := range src {
-					dst[j] = v + g.betaEff*dst[j]
+				mustKernel(g.pb.level, kc, ap, bp, s.tile, nr, g.alpha, 0)
+				for i := 0; i < mrows; i++ {
+					dst := g.c[coff+i*g.ldc : coff+i*g.ldc+ncur]
+					src := s.tile[i*nr : i*nr+ncur]
+					if betaEff == 0 {
+						copy(dst, src)
+						continue
+					}
+					for j, v := range src {
+						dst[j] = v + betaEff*dst[j]
+					}
 				}
 			}
 		}
