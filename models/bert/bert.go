@@ -188,8 +188,11 @@ func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
 		p := fmt.Sprintf("encoder.layer.%d.", l)
 		var ly layer
 		// Q, K and V stacked into one [3E, E] Linear weight: one GEMM instead of three.
-		q, k, v := w.f32(p+"attention.self.query.weight", E, E), w.f32(p+"attention.self.key.weight", E, E), w.f32(p+"attention.self.value.weight", E, E)
+		q, k, v := w.f32Mapped(p+"attention.self.query.weight", E, E), w.f32Mapped(p+"attention.self.key.weight", E, E), w.f32Mapped(p+"attention.self.value.weight", E, E)
 		ly.qkv = w.pack(p+"attention.self.qkv", slices.Concat(q, k, v), 3*E, E)
+		for _, n := range []string{"query", "key", "value"} {
+			w.evict(p + "attention.self." + n + ".weight")
+		}
 		ly.qkvB = slices.Concat(w.f32(p+"attention.self.query.bias", E), w.f32(p+"attention.self.key.bias", E), w.f32(p+"attention.self.value.bias", E))
 		ly.out, ly.outB = w.linear(p+"attention.output.dense", E, E)
 		ly.ln1g, ly.ln1b = w.ln(p+"attention.output.LayerNorm", E)
@@ -642,7 +645,33 @@ func (w *weights) ln(prefix string, n int) ([]float32, []float32) {
 
 // linear loads a PyTorch Linear [out, in] and its bias, packed for y = x·Wᵀ + b.
 func (w *weights) linear(prefix string, out, in int) (*ops.PackedB, []float32) {
-	return w.pack(prefix+".weight", w.f32(prefix+".weight", out, in), out, in), w.f32(prefix+".bias", out)
+	pb := w.pack(prefix+".weight", w.f32Mapped(prefix+".weight", out, in), out, in)
+	w.evict(prefix + ".weight")
+	return pb, w.f32(prefix+".bias", out)
+}
+
+// f32Mapped is f32, but an F32 tensor comes back aliasing the mapped file (no copy):
+// for weights that are packed at once and then evicted.
+func (w *weights) f32Mapped(name string, shape ...int) []float32 {
+	if w.err != nil {
+		return nil
+	}
+	full, _ := w.resolve(name)
+	if t, err := safetensors.Weight(w.src, full, shape...); err == nil {
+		if v, err := t.Float32s(); err == nil {
+			return v
+		}
+	}
+	return w.f32(name, shape...)
+}
+
+// evict drops a packed weight's file pages from memory when the source allows it
+// (a mapped file), so peak memory at load stays near the packed weights' size.
+func (w *weights) evict(name string) {
+	full, ok := w.resolve(name)
+	if e, can := w.src.(interface{ Evict(string) error }); ok && can {
+		_ = e.Evict(full)
+	}
 }
 
 func (w *weights) pack(name string, v []float32, out, in int) *ops.PackedB {
