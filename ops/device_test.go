@@ -107,3 +107,27 @@ func TestDeviceDispatch(t *testing.T) {
 	require.Equal(t, []float32{1.75, 1}, c)
 	require.ErrorIs(t, pb.UploadTo(nil), ErrArgs)
 }
+
+// TestGemmLargeKKeepsOneSlice covers the blocked GEMM when a worker's A block is too big
+// to keep whole (mc·K > maxPackedA): every KC slice is repacked per item.
+func TestGemmLargeKKeepsOneSlice(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	m, k, n := 300, maxPackedA/200, 21
+	pool := NewPool(2)
+	defer pool.Close()
+	a, b := randVec(r, m*k), randVec(r, k*n)
+	pb, err := PackB(false, k, n, b, n, asm.WeightF32)
+	require.NoError(t, err)
+	c := make([]float32, m*n)
+	require.NoError(t, SgemmPacked(pool, false, m, 1, a, k, pb, 0, c, n))
+	require.False(t, pool.gemm.wholeA, "the test must exercise the one-slice path")
+	for _, i := range []int{0, 7, 151, m - 1} {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				s += float64(a[i*k+p]) * float64(b[p*n+j])
+			}
+			require.InDelta(t, s, c[i*n+j], 2e-3, "C[%d,%d]", i, j)
+		}
+	}
+}

@@ -301,12 +301,13 @@ func grow(buf *[]float32, n int) []float32 {
 
 // workerScratch is one worker's private buffers, reused across calls.
 type workerScratch struct {
-	a    []float32 // packed A block, MC×K: one MC×KC panel set per KC slice
+	a    []float32 // packed A block: MC×K (one MC×KC panel set per KC slice), or one slice
 	b    []float32 // a widened F16/BF16 B block, KC×NR
 	tile []float32 // an edge tile, MR×NR
 	x    []float32 // a gathered row of a transposed A, or GEMV partial sums
 	aKey packKey   // which A block a holds
-	aLen int       // how many of its K columns are packed (slices are packed in order)
+	aLo  int       // the packed K columns are [aLo, aHi): [0, aHi) when whole, one slice else
+	aHi  int
 }
 
 type packKey struct {

@@ -26,7 +26,12 @@ type gemmJob struct {
 	scratch              []workerScratch
 	mc, nIC, chunks, nJR int
 	jc, nc               int
+	wholeA               bool // workers keep every KC slice of their A block (else one)
 }
+
+// maxPackedA bounds a worker's packed A scratch (floats): an MC×K block up to 16 MiB
+// is kept whole; beyond that only the current KC slice is, and an item repacks it.
+const maxPackedA = 4 << 20
 
 func (g *gemmJob) run(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
 	g.runReusingA(p, false, transA, m, alpha, a, lda, pb, beta, c, ldc)
@@ -44,9 +49,13 @@ func (g *gemmJob) runReusingA(p *Pool, reuseA, transA bool, m int, alpha float32
 	mr, nr := g.bl.MR, g.bl.NR
 	g.mc = min(g.bl.MC, (m+mr-1)/mr*mr)
 	g.nIC = (m + g.mc - 1) / g.mc
+	g.wholeA = g.mc*pb.k <= maxPackedA
 	for w := range g.scratch {
 		s := &g.scratch[w]
-		grow(&s.a, g.mc*pb.k)
+		grow(&s.a, g.mc*min(pb.k, g.bl.KC))
+		if g.wholeA {
+			grow(&s.a, g.mc*pb.k)
+		}
 		grow(&s.tile, mr*nr)
 		if pb.wt != asm.WeightF32 {
 			grow(&s.b, g.bl.KC*nr)
@@ -84,12 +93,21 @@ func (g *gemmJob) Do(w, item int) {
 		// The worker's A block for ic, slice by slice, packed once per call however
 		// many of ic's items (column chunks, column blocks) this worker runs.
 		if key := (packKey{g.call, ic}); s.aKey != key {
-			s.aKey, s.aLen = key, 0
+			s.aKey, s.aLo, s.aHi = key, 0, 0
 		}
-		aBlk := s.a[pc*g.mc : pc*g.mc+g.mc*kc]
-		if pc >= s.aLen {
-			packA(aBlk, g.transA, g.a, g.lda, g.m, i0, mcur, pc, kc, mr)
-			s.aLen = pc + kc
+		var aBlk []float32
+		if g.wholeA {
+			aBlk = s.a[pc*g.mc : pc*g.mc+g.mc*kc]
+			if pc >= s.aHi {
+				packA(aBlk, g.transA, g.a, g.lda, g.m, i0, mcur, pc, kc, mr)
+				s.aHi = pc + kc
+			}
+		} else {
+			aBlk = s.a[:g.mc*kc]
+			if pc != s.aLo || s.aHi != pc+kc {
+				packA(aBlk, g.transA, g.a, g.lda, g.m, i0, mcur, pc, kc, mr)
+				s.aLo, s.aHi = pc, pc+kc
+			}
 		}
 		for jr := jr0; jr < jr1; jr++ {
 			j0 := g.jc + jr*nr
