@@ -263,3 +263,16 @@ func TestCompareAcrossImplementations(t *testing.T) {
 	require.Greater(t, c.PAdjust, 0.05)
 	require.InDelta(t, min(1, 2*c.P), c.PAdjust, 1e-12, "Bonferroni over both comparisons")
 }
+
+func TestPythonWithoutTorchIsUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bench_worker.py"), []byte("raise SystemExit(1)\n"), 0o644))
+	py := filepath.Join(dir, "python")
+	require.NoError(t, os.WriteFile(py, []byte("#!/bin/sh\necho 'ModuleNotFoundError: No module named torch' >&2\nexit 1\n"), 0o755))
+	r := &runner{o: Options{Python: py, PythonDir: dir}}
+	argv, status, reason := r.command(Request{Impl: ImplPyTorch})
+	require.Nil(t, argv)
+	require.Equal(t, StatusUnavailable, status)
+	require.Contains(t, reason, "cannot import torch")
+	require.Contains(t, reason, "No module named torch")
+}

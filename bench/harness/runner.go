@@ -148,8 +148,10 @@ const (
 )
 
 type runner struct {
-	o   Options
-	env map[string]string
+	o         Options
+	env       map[string]string
+	torchErr  error // why the interpreter cannot import torch (checked once)
+	torchDone bool
 }
 
 func cmpOr(s, def string) string {
@@ -190,6 +192,11 @@ func (r *runner) progress(done, total int, run Result) {
 		detail += ": " + firstLine(run.Reason)
 	}
 	fmt.Fprintf(r.o.Progress, "[%s] %*d/%d %s · %s · %d thr: %s\n", bar, len(strconv.Itoa(total)), done, total, run.Workload, run.Impl, run.Threads, detail)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
 
 func firstLine(s string) string {
@@ -290,6 +297,15 @@ func (r *runner) command(req Request) ([]string, string, string) {
 		}
 		if _, err := exec.LookPath(py); err != nil {
 			return nil, StatusUnavailable, fmt.Sprintf("no Python interpreter %q", py)
+		}
+		if !r.torchDone {
+			r.torchDone = true
+			if out, err := exec.Command(py, "-c", "import torch, numpy").CombinedOutput(); err != nil {
+				r.torchErr = fmt.Errorf("%s cannot import torch and numpy (Debian: apt-get install python3-torch; or pass --python): %s", py, lastLine(string(out)))
+			}
+		}
+		if r.torchErr != nil {
+			return nil, StatusUnavailable, r.torchErr.Error()
 		}
 		return []string{py, script, "--request", string(js)}, "", ""
 	case ImplCandle:
