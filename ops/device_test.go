@@ -112,7 +112,8 @@ func TestDeviceDispatch(t *testing.T) {
 // to keep whole (mc·K > maxPackedA): every KC slice is repacked per item.
 func TestGemmLargeKKeepsOneSlice(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	m, k, n := 300, maxPackedA/200, 21
+	bl := asm.BlockingFor(asm.Best)
+	m, k, n := bl.MC+5, maxPackedA/bl.MC+7, 21 // mc = MC, mc·K just past the bound
 	pool := NewPool(2)
 	defer pool.Close()
 	a, b := randVec(r, m*k), randVec(r, k*n)
@@ -121,7 +122,7 @@ func TestGemmLargeKKeepsOneSlice(t *testing.T) {
 	c := make([]float32, m*n)
 	require.NoError(t, SgemmPacked(pool, false, m, 1, a, k, pb, 0, c, n))
 	require.False(t, pool.gemm.wholeA, "the test must exercise the one-slice path")
-	for _, i := range []int{0, 7, 151, m - 1} {
+	for _, i := range []int{0, 7, bl.MC, m - 1} {
 		for j := 0; j < n; j++ {
 			var s float64
 			for p := 0; p < k; p++ {
