@@ -257,7 +257,7 @@ type matrix struct {
 	d    *device
 	k, n int
 	ptr  uintptr
-	mu   sync.Mutex
+	mu   sync.RWMutex // products share it; Free takes it alone
 }
 
 func (d *device) Upload(k, n int, kn []float32) (ops.DeviceMatrix, error) {
@@ -332,8 +332,8 @@ func (m *matrix) Gemm(rows int, alpha float32, a []float32, lda int, beta float3
 	if rows <= 0 || lda < k || ldc < n || len(a) < (rows-1)*lda+k || len(c) < (rows-1)*ldc+n {
 		return fmt.Errorf("cuda: product %d×%d·%d×%d with lda %d, ldc %d, %d and %d values", rows, k, k, n, lda, ldc, len(a), len(c))
 	}
-	m.mu.Lock() // Free must not run under a product
-	defer m.mu.Unlock()
+	m.mu.RLock() // Free must not run under a product; products run concurrently
+	defer m.mu.RUnlock()
 	if m.ptr == 0 {
 		return errors.New("cuda: product with a freed matrix")
 	}
