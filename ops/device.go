@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 )
@@ -58,6 +59,27 @@ func (pb *PackedB) UploadTo(d Device) error {
 	}
 	pb.dev = &deviceCopy{m: m}
 	return nil
+}
+
+// UploadAll uploads every matrix to d (see UploadTo); on an error it releases the
+// copies already made and returns the error, leaving all of them on the CPU.
+func UploadAll(d Device, pbs ...*PackedB) error {
+	for i, pb := range pbs {
+		if err := pb.UploadTo(d); err != nil {
+			_ = ReleaseAll(pbs[:i]...)
+			return err
+		}
+	}
+	return nil
+}
+
+// ReleaseAll frees the device copies of every matrix (those without one are skipped).
+func ReleaseAll(pbs ...*PackedB) error {
+	var errs []error
+	for _, pb := range pbs {
+		errs = append(errs, pb.ReleaseDevice())
+	}
+	return errors.Join(errs...)
 }
 
 // OnDevice reports whether pb has a resident device copy.

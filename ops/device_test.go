@@ -132,3 +132,37 @@ func TestGemmLargeKKeepsOneSlice(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadAllReleasesOnError(t *testing.T) {
+	dev := &limitDevice{Device: ReferenceDevice(nil), left: 2}
+	var pbs []*PackedB
+	for range 3 {
+		pb, err := PackB(false, 2, 3, make([]float32, 6), 3, asm.WeightF32)
+		require.NoError(t, err)
+		pbs = append(pbs, pb)
+	}
+	require.Error(t, UploadAll(dev, pbs...))
+	for _, pb := range pbs {
+		require.False(t, pb.OnDevice(), "a failed UploadAll leaves everything on the CPU")
+	}
+	dev.left = 3
+	require.NoError(t, UploadAll(dev, pbs...))
+	require.NoError(t, ReleaseAll(pbs...))
+	for _, pb := range pbs {
+		require.False(t, pb.OnDevice())
+	}
+}
+
+// limitDevice accepts left more uploads, then fails.
+type limitDevice struct {
+	Device
+	left int
+}
+
+func (d *limitDevice) Upload(k, n int, kn []float32) (DeviceMatrix, error) {
+	if d.left == 0 {
+		return nil, errors.New("out of device memory")
+	}
+	d.left--
+	return d.Device.Upload(k, n, kn)
+}

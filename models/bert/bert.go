@@ -231,11 +231,8 @@ func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
 		return nil, w.err
 	}
 	if o.device != nil {
-		for _, pb := range m.matrices() {
-			if err := pb.UploadTo(o.device); err != nil {
-				m.releaseDevice()
-				return nil, fmt.Errorf("bert: %w", err)
-			}
+		if err := ops.UploadAll(o.device, m.matrices()...); err != nil {
+			return nil, fmt.Errorf("bert: %w", err)
 		}
 	}
 	m.pool = ops.NewPool(o.threads)
@@ -256,12 +253,6 @@ func (m *Model) matrices() []*ops.PackedB {
 	return out
 }
 
-func (m *Model) releaseDevice() {
-	for _, pb := range m.matrices() {
-		_ = pb.ReleaseDevice()
-	}
-}
-
 // Config returns the configuration.
 func (m *Model) Config() Config { return m.cfg }
 
@@ -277,7 +268,7 @@ func (m *Model) Pooling() Pooling { return m.pooling }
 // Close stops the worker threads and frees the weights' device copies.
 func (m *Model) Close() {
 	m.pool.Close()
-	m.releaseDevice()
+	_ = ops.ReleaseAll(m.matrices()...)
 }
 
 // Batch is B sequences of T tokens (right-padded): ids, token types and mask (1 real, 0 pad).

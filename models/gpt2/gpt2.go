@@ -194,11 +194,8 @@ func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
 		return nil, fmt.Errorf("gpt2: tensor lm_head.weight has shape %v, want [%d %d] (tied to wte)", in.Shape, V, E)
 	}
 	if o.device != nil {
-		for _, pb := range m.matrices() {
-			if err := pb.UploadTo(o.device); err != nil {
-				m.releaseDevice()
-				return nil, fmt.Errorf("gpt2: %w", err)
-			}
+		if err := ops.UploadAll(o.device, m.matrices()...); err != nil {
+			return nil, fmt.Errorf("gpt2: %w", err)
 		}
 	}
 	m.pool = ops.NewPool(o.threads)
@@ -212,12 +209,6 @@ func (m *Model) matrices() []*ops.PackedB {
 		out = append(out, b.attn, b.attnProj, b.fc, b.mlpProj)
 	}
 	return out
-}
-
-func (m *Model) releaseDevice() {
-	for _, pb := range m.matrices() {
-		_ = pb.ReleaseDevice()
-	}
 }
 
 // Config returns the model's configuration.
@@ -239,7 +230,7 @@ func (m *Model) WeightBytes() int {
 // Close stops the model's worker threads and frees the weights' device copies.
 func (m *Model) Close() {
 	m.pool.Close()
-	m.releaseDevice()
+	_ = ops.ReleaseAll(m.matrices()...)
 }
 
 // State is one request's KV cache and scratch memory: batch rows of up to maxLen
