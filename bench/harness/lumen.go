@@ -27,10 +27,27 @@ func lumenJob(req Request) (*job, error) {
 	switch w.Model {
 	case LeNet:
 		return lumenLeNet(req, version)
-	case GPT2:
-		return lumenGPT2(req, version)
-	case BERT:
-		return lumenBERT(req, version)
+	case GPT2, BERT:
+		// LUMEN_DEVICE puts the models' matrix products on a GPU when asked.
+		dev, err := cuda.FromEnv()
+		if err != nil {
+			return nil, err
+		}
+		var j *job
+		if w.Model == GPT2 {
+			j, err = lumenGPT2(req, version, dev)
+		} else {
+			j, err = lumenBERT(req, version, dev)
+		}
+		if dev != nil {
+			if err != nil {
+				_ = dev.Close()
+				return nil, err
+			}
+			closeModel := j.close
+			j.close = func() { closeModel(); _ = dev.Close() }
+		}
+		return j, err
 	case GEMM:
 		pool := ops.NewPool(req.Threads)
 		a, b := gemmInputs(w.M, w.K, w.N)
@@ -110,12 +127,8 @@ func lumenLeNet(req Request, version string) (*job, error) {
 	}, nil
 }
 
-func lumenGPT2(req Request, version string) (*job, error) {
+func lumenGPT2(req Request, version string, dev ops.Device) (*job, error) {
 	w := req.Workload
-	dev, err := cuda.FromEnv() // LUMEN_DEVICE: the products on a GPU when asked
-	if err != nil {
-		return nil, err
-	}
 	m, err := gpt2.Load(req.Model, gpt2.WithThreads(req.Threads), gpt2.WithHalfWeights(w.DType == "bf16"), gpt2.WithDevice(dev))
 	if err != nil {
 		return nil, err
@@ -189,12 +202,8 @@ func lumenGPT2(req Request, version string) (*job, error) {
 	}, nil
 }
 
-func lumenBERT(req Request, version string) (*job, error) {
+func lumenBERT(req Request, version string, dev ops.Device) (*job, error) {
 	w := req.Workload
-	dev, err := cuda.FromEnv()
-	if err != nil {
-		return nil, err
-	}
 	m, err := bert.Load(req.Model, bert.WithThreads(req.Threads), bert.WithDevice(dev))
 	if err != nil {
 		return nil, err

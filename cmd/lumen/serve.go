@@ -18,6 +18,7 @@ import (
 
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/server"
 )
 
@@ -45,6 +46,13 @@ allow) and answers until SIGINT or SIGTERM, then finishes the requests in flight
 			if err != nil {
 				return err
 			}
+			dev, err := envDevice() // one device (its streams and buffers) for every model
+			if err != nil {
+				return err
+			}
+			if dev != nil {
+				defer dev.Close() // after the models, deferred below, have freed their weights
+			}
 			loaded := server.Models{}
 			defer func() {
 				for _, m := range loaded {
@@ -54,7 +62,7 @@ allow) and answers until SIGINT or SIGTERM, then finishes the requests in flight
 				}
 			}()
 			for name, dir := range dirs {
-				m, err := loadAny(dir, tokDirs[name], threads)
+				m, err := loadAny(dir, tokDirs[name], threads, dev)
 				if err != nil {
 					return fmt.Errorf("model %q: %w", name, err)
 				}
@@ -124,7 +132,7 @@ func pairs(list []string, flag string) (map[string]string, error) {
 }
 
 // loadAny loads a model directory as GPT-2 or BERT, by config.json's model_type.
-func loadAny(dir, tokDir string, threads int) (any, error) {
+func loadAny(dir, tokDir string, threads int, dev ops.Device) (any, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
@@ -134,10 +142,6 @@ func loadAny(dir, tokDir string, threads int) (any, error) {
 	}
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
-	}
-	dev, err := envDevice()
-	if err != nil {
-		return nil, err
 	}
 	switch cfg.ModelType {
 	case "gpt2":
