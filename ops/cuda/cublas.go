@@ -153,14 +153,47 @@ type device struct {
 	closed  bool
 }
 
-// worker is a stream, its cuBLAS handle and reusable buffers: pinned host staging
-// for A and C, device buffers for A and C, grown on demand.
+// worker is a stream, its cuBLAS handle and reusable staging for A and C.
 type worker struct {
 	stream, handle uintptr
-	hostA, hostC   unsafe.Pointer
-	capHA, capHC   int // floats
-	devA, devC     uintptr
-	capDA, capDC   int
+	a, c           staging
+}
+
+// staging is a pinned host buffer and a device buffer of the same size, grown on demand.
+type staging struct {
+	host unsafe.Pointer
+	dev  uintptr
+	cap  int // floats both hold; 0 until both are allocated
+}
+
+// grow makes sure both buffers hold floats values (their contents are not kept).
+func (s *staging) grow(a *api, floats int) error {
+	if s.cap >= floats {
+		return nil
+	}
+	if err := s.free(a); err != nil {
+		return err
+	}
+	if err := a.check("cudaMallocHost", a.cudaMallocHost(&s.host, uint64(4*floats))); err != nil {
+		return err
+	}
+	if err := a.check("cudaMalloc", a.cudaMalloc(&s.dev, uint64(4*floats))); err != nil {
+		return err
+	}
+	s.cap = floats
+	return nil
+}
+
+func (s *staging) free(a *api) error {
+	var errs []error
+	if s.host != nil {
+		errs = append(errs, a.check("cudaFreeHost", a.cudaFreeHost(s.host)))
+	}
+	if s.dev != 0 {
+		errs = append(errs, a.check("cudaFree", a.cudaFree(s.dev)))
+	}
+	*s = staging{}
+	return errors.Join(errs...)
 }
 
 func open(cfg Config) (ops.Device, error) {
@@ -229,18 +262,7 @@ func (d *device) Close() error {
 }
 
 func (w *worker) free(a *api) error {
-	var errs []error
-	if w.hostA != nil {
-		errs = append(errs, a.check("cudaFreeHost", a.cudaFreeHost(w.hostA)))
-	}
-	if w.hostC != nil {
-		errs = append(errs, a.check("cudaFreeHost", a.cudaFreeHost(w.hostC)))
-	}
-	for _, p := range []uintptr{w.devA, w.devC} {
-		if p != 0 {
-			errs = append(errs, a.check("cudaFree", a.cudaFree(p)))
-		}
-	}
+	errs := []error{w.a.free(a), w.c.free(a)}
 	if w.handle != 0 {
 		errs = append(errs, checkBLAS("cublasDestroy", a.cublasDestroy(w.handle)))
 	}
@@ -296,35 +318,6 @@ func (m *matrix) Free() error {
 	return err
 }
 
-// grow makes sure a worker's host and device buffers hold floats values.
-func (w *worker) grow(a *api, host *unsafe.Pointer, hostCap *int, dev *uintptr, devCap *int, floats int) error {
-	if *hostCap < floats {
-		if *host != nil {
-			if err := a.check("cudaFreeHost", a.cudaFreeHost(*host)); err != nil {
-				return err
-			}
-			*host, *hostCap = nil, 0
-		}
-		if err := a.check("cudaMallocHost", a.cudaMallocHost(host, uint64(4*floats))); err != nil {
-			return err
-		}
-		*hostCap = floats
-	}
-	if *devCap < floats {
-		if *dev != 0 {
-			if err := a.check("cudaFree", a.cudaFree(*dev)); err != nil {
-				return err
-			}
-			*dev, *devCap = 0, 0
-		}
-		if err := a.check("cudaMalloc", a.cudaMalloc(dev, uint64(4*floats))); err != nil {
-			return err
-		}
-		*devCap = floats
-	}
-	return nil
-}
-
 // Gemm computes C = alpha·A·B + beta·C: cuBLAS is column-major, so it computes
 // Cᵀ = Bᵀ·Aᵀ, where the row-major matrices already are those transposes.
 func (m *matrix) Gemm(rows int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) error {
@@ -344,12 +337,11 @@ func (m *matrix) Gemm(rows int, alpha float32, a []float32, lda int, beta float3
 		return err
 	}
 	if err := errors.Join(
-		w.grow(api, &w.hostA, &w.capHA, &w.devA, &w.capDA, rows*k),
-		w.grow(api, &w.hostC, &w.capHC, &w.devC, &w.capDC, rows*n)); err != nil {
+		w.a.grow(api, rows*k), w.c.grow(api, rows*n)); err != nil {
 		return err
 	}
-	ha := unsafe.Slice((*float32)(w.hostA), rows*k)
-	hc := unsafe.Slice((*float32)(w.hostC), rows*n)
+	ha := unsafe.Slice((*float32)(w.a.host), rows*k)
+	hc := unsafe.Slice((*float32)(w.c.host), rows*n)
 	for i := 0; i < rows; i++ {
 		copy(ha[i*k:(i+1)*k], a[i*lda:i*lda+k])
 	}
@@ -358,16 +350,16 @@ func (m *matrix) Gemm(rows int, alpha float32, a []float32, lda int, beta float3
 			copy(hc[i*n:(i+1)*n], c[i*ldc:i*ldc+n])
 		}
 	}
-	err := api.check("cudaMemcpyAsync (A)", api.cudaMemcpyAsyncH2D(w.devA, w.hostA, uint64(4*rows*k), cudaMemcpyHostToDevice, w.stream))
+	err := api.check("cudaMemcpyAsync (A)", api.cudaMemcpyAsyncH2D(w.a.dev, w.a.host, uint64(4*rows*k), cudaMemcpyHostToDevice, w.stream))
 	if err == nil && beta != 0 {
-		err = api.check("cudaMemcpyAsync (C)", api.cudaMemcpyAsyncH2D(w.devC, w.hostC, uint64(4*rows*n), cudaMemcpyHostToDevice, w.stream))
+		err = api.check("cudaMemcpyAsync (C)", api.cudaMemcpyAsyncH2D(w.c.dev, w.c.host, uint64(4*rows*n), cudaMemcpyHostToDevice, w.stream))
 	}
 	if err == nil {
 		err = checkBLAS("cublasSgemm", api.cublasSgemm(w.handle, cublasOpN, cublasOpN, int32(n), int32(rows), int32(k),
-			&alpha, m.ptr, int32(n), w.devA, int32(k), &beta, w.devC, int32(n)))
+			&alpha, m.ptr, int32(n), w.a.dev, int32(k), &beta, w.c.dev, int32(n)))
 	}
 	if err == nil {
-		err = api.check("cudaMemcpyAsync (C back)", api.cudaMemcpyAsyncD2H(w.hostC, w.devC, uint64(4*rows*n), cudaMemcpyDeviceToHost, w.stream))
+		err = api.check("cudaMemcpyAsync (C back)", api.cudaMemcpyAsyncD2H(w.c.host, w.c.dev, uint64(4*rows*n), cudaMemcpyDeviceToHost, w.stream))
 	}
 	if serr := api.check("cudaStreamSynchronize", api.cudaStreamSynchronize(w.stream)); err == nil {
 		err = serr
