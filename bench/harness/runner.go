@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,7 +53,8 @@ type Options struct {
 // reference implementation's) the warm-up and timed repetitions. It returns the
 // report with the statistics; writing it is up to the caller (Report.Write).
 func Run(ctx context.Context, o Options) (*Report, error) {
-	ws, err := Suite(cmpOr(o.Suite, "paper"))
+	o.Suite = cmp.Or(o.Suite, "paper")
+	ws, err := Suite(o.Suite)
 	if err != nil {
 		return nil, err
 	}
@@ -93,11 +95,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{o: o, env: threadEnv()}
-	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Command: o.Command, Suite: cmpOr(o.Suite, "paper"),
+	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Command: o.Command, Suite: o.Suite,
 		CheckOnly: o.CheckOnly, Machine: describeMachine(), Env: r.env, Threads: o.Threads, Impls: o.Impls}
-	for _, w := range ws {
-		rep.Workloads = append(rep.Workloads, w)
-	}
+	rep.Workloads = ws
 	models, err := r.prepareModels(ctx, ws)
 	if err != nil {
 		return nil, err
@@ -152,13 +152,6 @@ type runner struct {
 	env       map[string]string
 	torchErr  error // why the interpreter cannot import torch (checked once)
 	torchDone bool
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // threadEnv is the environment every worker gets besides the thread counts:
@@ -221,7 +214,7 @@ func (r *runner) prepareModels(ctx context.Context, ws []Workload) (map[string]s
 		case GEMM:
 			continue
 		case GPT2:
-			size := cmpOr(r.o.GPT2Size, "124M")
+			size := cmp.Or(r.o.GPT2Size, "124M")
 			dt := tensor.F32
 			if w.DType == "bf16" {
 				dt = tensor.BF16
@@ -235,7 +228,7 @@ func (r *runner) prepareModels(ctx context.Context, ws []Workload) (map[string]s
 				return gpt2.WriteRandom(tmp, cfg, dt, 1)
 			})
 		case BERT:
-			size := cmpOr(r.o.BERTSize, "base")
+			size := cmp.Or(r.o.BERTSize, "base")
 			dir = filepath.Join(r.o.ModelsDir, "bert-"+strings.ToLower(size))
 			err = ensureModel(dir, func(tmp string) error {
 				cfg, err := bert.SizeConfig(size)

@@ -4,11 +4,10 @@ torch.matmul GFLOP/s at 1024^3 and 4096^3 (F32, TF32 off, like Lumen's default),
 GPT-2 124M prefill-128 / BERT-base b1s128 eager forward times on the GPU, with random
 weights of the same shapes (the code of bench/python/gpt2_eager.py and bert_eager.py).
 Host-to-device copies of the activations are included, as in Lumen's per-call path."""
-import time
+import os, sys, time
 import torch
 
-sys_path = __import__("os").path.dirname(__file__)
-__import__("sys").path.insert(0, sys_path)
+sys.path.insert(0, os.path.dirname(__file__))
 import bert_eager  # noqa: E402
 import gpt2_eager  # noqa: E402
 
@@ -73,7 +72,6 @@ def main():
     with torch.no_grad():
         t = timeit(lambda: bert_eager.encode(bw, cfg, ids).cpu())
     print(f"bert-base b1s128 (CUDA eager): {t * 1e3:.2f} ms")
-
 
 
 if __name__ == "__main__":
