@@ -314,7 +314,7 @@ func sep(s string) string {
 
 func describeEq(r Result) string {
 	if r.Equivalence == nil {
-		if r.Output() != nil && r.Reference == "" {
+		if r.output != nil && r.Reference == "" {
 			return " (reference)"
 		}
 		return ""
@@ -324,9 +324,6 @@ func describeEq(r Result) string {
 	}
 	return ""
 }
-
-// Output returns what the run computed for the check (nil if it did not get that far).
-func (r Result) Output() *Output { return r.output }
 
 func (rep *Report) workload(name string) Workload {
 	for _, w := range rep.Workloads {
