@@ -98,6 +98,16 @@ fn get<'a>(w: &'a HashMap<String, Tensor>, name: &str) -> R<&'a Tensor> {
     w.get(name).ok_or_else(|| format!("tensor {name} missing").into())
 }
 
+/// Layer norm over the last dimension with the weights NAME.weight and NAME.bias.
+fn ln(w: &HashMap<String, Tensor>, x: &Tensor, name: &str, eps: f32) -> R<Tensor> {
+    Ok(layer_norm(
+        x,
+        get(w, &format!("{name}.weight"))?,
+        get(w, &format!("{name}.bias"))?,
+        eps,
+    )?)
+}
+
 /// x @ W^T + b with PyTorch's [out, in] weights; x is 2-D.
 fn linear_t(x: &Tensor, w: &Tensor, b: &Tensor) -> R<Tensor> {
     Ok(x.matmul(&w.t()?)?.broadcast_add(b)?)
@@ -203,12 +213,7 @@ impl Gpt2 {
     }
 
     fn ln(&self, x: &Tensor, name: &str) -> R<Tensor> {
-        Ok(layer_norm(
-            x,
-            get(&self.w, &format!("{name}.weight"))?,
-            get(&self.w, &format!("{name}.bias"))?,
-            self.eps,
-        )?)
+        ln(&self.w, x, name, self.eps)
     }
 
     /// Appends ids to the cache and returns the last position's logits (1×vocab).
@@ -335,12 +340,7 @@ impl Bert {
     }
 
     fn ln(&self, x: &Tensor, name: &str) -> R<Tensor> {
-        Ok(layer_norm(
-            x,
-            get(&self.w, &format!("{name}.weight"))?,
-            get(&self.w, &format!("{name}.bias"))?,
-            self.eps,
-        )?)
+        ln(&self.w, x, name, self.eps)
     }
 
     /// The last hidden state, B×T×hidden.
