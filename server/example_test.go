@@ -5,15 +5,31 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 
-	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/server"
 )
 
 func Example() {
-	m, err := bert.Load(shared.Dir()+"/fixtures/minilm-tiny", bert.WithTokenizerDir(shared.Dir()+"/tokenizers/bert-base-uncased"))
+	// A tiny random-weight BERT with the shipped bert-base-uncased vocabulary; in a
+	// real service, bert.Load("path/to/all-MiniLM-L6-v2").
+	dir, err := os.MkdirTemp("", "server-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	cfg, _ := bert.SizeConfig("tiny")
+	if err := bert.WriteRandom(dir, cfg, 1); err != nil {
+		panic(err)
+	}
+	tok, err := bert.LoadTokenizerFS(assets.BERTUncasedVocab())
+	if err != nil {
+		panic(err)
+	}
+	m, err := bert.Load(dir, bert.WithTokenizer(tok))
 	if err != nil {
 		panic(err)
 	}
@@ -38,5 +54,5 @@ func Example() {
 	}
 	json.NewDecoder(resp.Body).Decode(&out)
 	fmt.Println(resp.StatusCode, len(out.Data), len(out.Data[0].Embedding))
-	// Output: 200 2 96
+	// Output: 200 2 64
 }

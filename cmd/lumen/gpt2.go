@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/tensor"
@@ -21,62 +25,107 @@ func newGenRandomCmd() *cobra.Command {
 	var seed uint64
 	cmd := &cobra.Command{
 		Use:   "gen-random --arch gpt2|bert --size SIZE --dtype f32|f16|bf16 --out DIR",
-		Short: "Write a model with random weights in Hugging Face layout (config.json + model.safetensors), for benchmarks",
-		Args:  cobra.NoArgs,
+		Short: "Write a model with random weights in Hugging Face layout (config.json, model.safetensors, tokenizer), for benchmarks and smoke runs",
+		Long: `gen-random writes config.json and model.safetensors with weights drawn as Hugging Face
+initialises them, and the tokenizer files: by default the ones Lumen ships (GPT-2's
+vocab.json + merges.txt, or bert-base-uncased's vocab.txt), so the directory runs as it
+is with generate, embed or serve. --tokenizer DIR copies them from DIR instead;
+--tokenizer none writes none.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if arch == "bert" {
+			if out == "" {
+				return fmt.Errorf("--out is required")
+			}
+			var desc string
+			var shipped fs.FS
+			var check func(dir string) error
+			switch arch {
+			case "gpt2":
+				dt := map[string]tensor.DType{"f32": tensor.F32, "f16": tensor.F16, "bf16": tensor.BF16}[dtype]
+				if dt == tensor.Invalid {
+					return fmt.Errorf("--dtype %q: want f32, f16 or bf16", dtype)
+				}
+				cfg, err := gpt2.SizeConfig(size)
+				if err != nil {
+					return fmt.Errorf("--size: %w", err)
+				}
+				if err := gpt2.WriteRandom(out, cfg, dt, seed); err != nil {
+					return err
+				}
+				desc = fmt.Sprintf("gpt2 %s (%d layers × %d), %v", size, cfg.NLayer, cfg.NEmbd, dt)
+				shipped = assets.GPT2Tokenizer()
+				check = func(dir string) error { _, err := gpt2.LoadTokenizer(dir); return err }
+			case "bert":
+				if dtype != "f32" {
+					return fmt.Errorf("--dtype %q: random BERT weights are f32 only", dtype)
+				}
 				cfg, err := bert.SizeConfig(size)
 				if err != nil {
 					return fmt.Errorf("--size: %w", err)
 				}
-				if out == "" {
-					return fmt.Errorf("--out is required")
-				}
 				if err := bert.WriteRandom(out, cfg, seed); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: bert %s (%d layers × %d), F32\n", out, size, cfg.Layers, cfg.Hidden)
-				return nil
-			}
-			if arch != "gpt2" {
+				desc = fmt.Sprintf("bert %s (%d layers × %d), F32", size, cfg.Layers, cfg.Hidden)
+				shipped = assets.BERTUncasedVocab()
+				check = func(dir string) error { _, err := bert.LoadTokenizer(dir); return err }
+			default:
 				return fmt.Errorf("--arch %q: want gpt2 or bert", arch)
 			}
-			dt := map[string]tensor.DType{"f32": tensor.F32, "f16": tensor.F16, "bf16": tensor.BF16}[dtype]
-			if dt == tensor.Invalid {
-				return fmt.Errorf("--dtype %q: want f32, f16 or bf16", dtype)
+			switch tokDir {
+			case "none":
+				desc += ", no tokenizer"
+			case "":
+				if err := copyTokenizer(out, shipped); err != nil {
+					return err
+				}
+				desc += ", the shipped tokenizer"
+			default:
+				if err := copyTokenizer(out, os.DirFS(tokDir)); err != nil {
+					return fmt.Errorf("--tokenizer %s: %w", tokDir, err)
+				}
+				desc += ", tokenizer from " + tokDir
 			}
-			if out == "" {
-				return fmt.Errorf("--out is required")
-			}
-			cfg, err := gpt2.SizeConfig(size)
-			if err != nil {
-				return fmt.Errorf("--size: %w", err)
-			}
-			if err := gpt2.WriteRandom(out, cfg, dt, seed); err != nil {
-				return err
-			}
-			if tokDir != "" {
-				for _, f := range []string{"vocab.json", "merges.txt"} {
-					b, err := os.ReadFile(filepath.Join(tokDir, f))
-					if err != nil {
-						return err
-					}
-					if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
-						return err
-					}
+			if tokDir != "none" {
+				if err := check(out); err != nil {
+					return fmt.Errorf("the tokenizer written to %s does not load: %w", out, err)
 				}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: gpt2 %s (%d layers × %d), %v\n", out, size, cfg.NLayer, cfg.NEmbd, dt)
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %s\n", out, desc)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&arch, "arch", "gpt2", "architecture")
+	cmd.Flags().StringVar(&arch, "arch", "gpt2", "architecture: gpt2 or bert")
 	cmd.Flags().StringVar(&size, "size", "124M", "gpt2: 124M, 355M, 774M, 1558M, tiny; bert: base, large, minilm-l6, tiny")
-	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weight dtype")
-	cmd.Flags().StringVar(&out, "out", "", "output directory")
-	cmd.Flags().StringVar(&tokDir, "tokenizer", "", "copy vocab.json and merges.txt from this directory")
+	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weight dtype: f32, f16 or bf16 (gpt2)")
+	cmd.Flags().StringVar(&out, "out", "", "output directory (required)")
+	cmd.Flags().StringVar(&tokDir, "tokenizer", "", `copy the tokenizer files from this directory instead of the shipped ones ("none": write none)`)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	return cmd
+}
+
+// copyTokenizer copies the tokenizer files of a Hugging Face model directory that
+// src has into dir.
+func copyTokenizer(dir string, src fs.FS) error {
+	tokenizerFiles := []string{"vocab.json", "merges.txt", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
+	n := 0
+	for _, name := range tokenizerFiles {
+		b, err := fs.ReadFile(src, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("no tokenizer files (%s)", strings.Join(tokenizerFiles, ", "))
+	}
+	return nil
 }
 
 func newGenerateCmd() *cobra.Command {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/gpt2"
@@ -70,8 +72,9 @@ func TestGenerateErrors(t *testing.T) {
 func TestGenRandomTiny(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "tiny")
 	for _, dtype := range []string{"f32", "bf16"} {
-		code, _, errOut := runCLI("gen-random", "--arch", "gpt2", "--size", "tiny", "--dtype", dtype, "--out", out, "--tokenizer", shared.Path(t, "tokenizers", "gpt2"))
+		code, _, errOut := runCLI("gen-random", "--arch", "gpt2", "--size", "tiny", "--dtype", dtype, "--out", out)
 		require.Equal(t, 0, code, errOut)
+		require.Contains(t, errOut, "the shipped tokenizer")
 		code, listing, _ := runCLI("inspect", out)
 		require.Equal(t, 0, code)
 		require.Contains(t, listing, "h.1.mlp.c_proj.weight")
@@ -80,10 +83,35 @@ func TestGenRandomTiny(t *testing.T) {
 		require.Equal(t, 0, code, errOut)
 		require.True(t, strings.HasPrefix(text, "Hello"))
 	}
-	for _, args := range [][]string{
-		{"--arch", "bert", "--out", out}, {"--size", "7B", "--out", out}, {"--dtype", "f64", "--out", out}, {"--size", "tiny"},
+	// --tokenizer DIR copies that directory's files; --tokenizer none writes none.
+	tokDir := t.TempDir()
+	require.NoError(t, os.CopyFS(tokDir, assets.GPT2Tokenizer()))
+	bare := filepath.Join(t.TempDir(), "bare")
+	code, _, errOut := runCLI("gen-random", "--arch", "gpt2", "--size", "tiny", "--out", bare, "--tokenizer", "none")
+	require.Equal(t, 0, code, errOut)
+	require.NoFileExists(t, filepath.Join(bare, "vocab.json"))
+	code, _, errOut = runCLI("generate", "--model", bare, "--prompt", "Hello", "--max-tokens", "2")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "tokenizer")
+	code, _, errOut = runCLI("gen-random", "--arch", "gpt2", "--size", "tiny", "--out", bare, "--tokenizer", tokDir)
+	require.Equal(t, 0, code, errOut)
+	require.FileExists(t, filepath.Join(bare, "merges.txt"))
+	code, _, errOut = runCLI("generate", "--model", bare, "--prompt", "Hello", "--max-tokens", "2")
+	require.Equal(t, 0, code, errOut)
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--arch", "bert", "--out", out}, "--size"},
+		{[]string{"--arch", "t5", "--size", "tiny", "--out", out}, "--arch"},
+		{[]string{"--size", "7B", "--out", out}, "--size"},
+		{[]string{"--dtype", "f64", "--out", out}, "--dtype"},
+		{[]string{"--size", "tiny"}, "--out is required"},
+		{[]string{"--size", "tiny", "--out", out, "--tokenizer", t.TempDir()}, "no tokenizer files"},
 	} {
-		code, _, _ := runCLI(append([]string{"gen-random"}, args...)...)
-		require.Equal(t, 1, code, args)
+		code, _, errOut := runCLI(append([]string{"gen-random"}, c.args...)...)
+		require.Equal(t, 1, code, c.args)
+		require.Contains(t, errOut, c.want, c.args)
 	}
 }

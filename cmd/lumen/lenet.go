@@ -12,7 +12,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/loader/idx"
+	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/lenet"
 )
 
@@ -22,12 +24,15 @@ func newLeNetCmd() *cobra.Command {
 	var batch, threads int
 	var quiet bool
 	eval := &cobra.Command{
-		Use:   "eval --model DIR --data DIR",
+		Use:   "eval [--model DIR] [--data DIR]",
 		Short: "Classify a labelled idx data set and report accuracy, throughput and latency",
 		Long: `eval loads a LeNet checkpoint (a .safetensors file or a directory holding one),
 classifies every image of SPLIT-images-idx3-ubyte[.gz] in the data directory (MNIST or
 Fashion-MNIST layout) in batches, and reports accuracy (correct/total), throughput
-(images/s) and per-batch latency percentiles.`,
+(images/s) and per-batch latency percentiles.
+
+With no --model it runs the trained LeNet-5 that ships with Lumen; with no --data, the
+MNIST test set that ships with it (10,000 images, split t10k only).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if batch <= 0 {
@@ -41,25 +46,42 @@ Fashion-MNIST layout) in batches, and reports accuracy (correct/total), throughp
 			return evalLeNet(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), modelPath, dataDir, split, batch, threads, quiet)
 		},
 	}
-	eval.Flags().StringVar(&modelPath, "model", "", "LeNet checkpoint: .safetensors file or directory (required)")
-	eval.Flags().StringVar(&dataDir, "data", "", "directory with the idx files (required)")
+	eval.Flags().StringVar(&modelPath, "model", "", "LeNet checkpoint: .safetensors file or directory (default: the shipped MNIST model)")
+	eval.Flags().StringVar(&dataDir, "data", "", "directory with the idx files (default: the shipped MNIST test set)")
 	eval.Flags().StringVar(&split, "split", "t10k", "which split to evaluate: t10k or train")
 	eval.Flags().IntVar(&batch, "batch", 256, "images per batch")
 	eval.Flags().IntVar(&threads, "threads", 1, "threads per batch (0: all CPUs)")
 	eval.Flags().BoolVar(&quiet, "quiet", false, "no progress bar")
-	_ = eval.MarkFlagRequired("model")
-	_ = eval.MarkFlagRequired("data")
 	cmd.AddCommand(eval)
 	return cmd
 }
 
 func evalLeNet(ctx context.Context, stdout, stderr io.Writer, modelPath, dataDir, split string, batch, threads int, quiet bool) error {
-	m, err := lenet.Load(modelPath, lenet.WithThreads(threads))
+	var m *lenet.Model
+	var err error
+	if modelPath == "" {
+		modelPath = "shipped lenet-mnist"
+		var src *safetensors.File
+		if src, err = safetensors.FromBytes(assets.LeNetMNIST(), "lenet-mnist/lenet.safetensors"); err == nil {
+			m, err = lenet.New(src, lenet.WithThreads(threads))
+		}
+	} else {
+		m, err = lenet.Load(modelPath, lenet.WithThreads(threads))
+	}
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	ds, err := idx.LoadSplit(dataDir, split)
+	var ds *idx.Dataset
+	switch {
+	case dataDir == "" && split != "t10k":
+		return fmt.Errorf("the shipped MNIST data is the test split (t10k) only: pass --data DIR for split %q", split)
+	case dataDir == "":
+		dataDir = "shipped MNIST test set"
+		ds, err = idx.LoadSplitFS(assets.MNISTTest(), split)
+	default:
+		ds, err = idx.LoadSplit(dataDir, split)
+	}
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,16 @@ import (
 	"github.com/lumen-ml/lumen/internal/shared"
 )
 
+// With no flags, eval runs the shipped model on the shipped test set: the README's
+// first command, which needs no data folder.
+func TestLeNetEvalShipped(t *testing.T) {
+	code, out, errOut := runCLI("lenet", "eval", "--quiet")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "model      shipped lenet-mnist (conv1 padding 0)")
+	require.Contains(t, out, "data       shipped MNIST test set (t10k, 10000 images)")
+	require.Contains(t, out, "accuracy   98.13% (9813/10000 correct)")
+}
+
 func TestLeNetEval(t *testing.T) {
 	model, data := shared.Path(t, "models", "lenet-mnist"), shared.Path(t, "data", "mnist")
 	for _, args := range [][]string{
@@ -38,7 +48,8 @@ func TestLeNetEvalErrors(t *testing.T) {
 		{[]string{"--model", model, "--data", data, "--threads", "-1"}, "--threads"},
 		{[]string{"--model", model, "--data", data, "--split", "train"}, "train-images-idx3-ubyte"},
 		{[]string{"--model", data, "--data", data}, "safetensors"},
-		{[]string{"--data", data}, `"model" not set`},
+		{[]string{"--split", "train"}, "the shipped MNIST data is the test split (t10k) only"},
+		{[]string{"--model", model, "--split", "train"}, "pass --data DIR"},
 	} {
 		code, _, errOut := runCLI(append([]string{"lenet", "eval"}, c.args...)...)
 		require.Equal(t, 1, code, c.args)

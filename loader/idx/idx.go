@@ -10,11 +10,13 @@ package idx
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -149,14 +151,18 @@ func LoadImages(imagesPath, labelsPath string) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	return pair(img, lab, imagesPath, labelsPath)
+}
+
+func pair(img, lab *Array, imagesName, labelsName string) (*Dataset, error) {
 	if img.Type != Uint8 || len(img.Dims) != 3 {
-		return nil, fmt.Errorf("%w: %s: want uint8 images of rank 3 (N, rows, cols), got type %#02x rank %d", ErrFormat, imagesPath, img.Type, len(img.Dims))
+		return nil, fmt.Errorf("%w: %s: want uint8 images of rank 3 (N, rows, cols), got type %#02x rank %d", ErrFormat, imagesName, img.Type, len(img.Dims))
 	}
 	if lab.Type != Uint8 || len(lab.Dims) != 1 {
-		return nil, fmt.Errorf("%w: %s: want uint8 labels of rank 1, got type %#02x rank %d", ErrFormat, labelsPath, lab.Type, len(lab.Dims))
+		return nil, fmt.Errorf("%w: %s: want uint8 labels of rank 1, got type %#02x rank %d", ErrFormat, labelsName, lab.Type, len(lab.Dims))
 	}
 	if img.Dims[0] != lab.Dims[0] {
-		return nil, fmt.Errorf("%w: %s has %d images but %s has %d labels", ErrFormat, imagesPath, img.Dims[0], labelsPath, lab.Dims[0])
+		return nil, fmt.Errorf("%w: %s has %d images but %s has %d labels", ErrFormat, imagesName, img.Dims[0], labelsName, lab.Dims[0])
 	}
 	return &Dataset{N: img.Dims[0], Rows: img.Dims[1], Cols: img.Dims[2], Images: img.Data, Labels: lab.Data}, nil
 }
@@ -165,21 +171,39 @@ func LoadImages(imagesPath, labelsPath string) (*Dataset, error) {
 // SPLIT-images-idx3-ubyte and SPLIT-labels-idx1-ubyte with or without ".gz" — the
 // naming of MNIST and Fashion-MNIST.
 func LoadSplit(dir, split string) (*Dataset, error) {
-	find := func(base string) (string, error) {
+	return loadSplit(os.DirFS(dir), dir, split)
+}
+
+// LoadSplitFS is LoadSplit on a file system, such as the MNIST test set that package
+// assets embeds.
+func LoadSplitFS(fsys fs.FS, split string) (*Dataset, error) {
+	return loadSplit(fsys, "", split)
+}
+
+// loadSplit reads split from fsys; dir is how error messages name fsys.
+func loadSplit(fsys fs.FS, dir, split string) (*Dataset, error) {
+	read := func(base string) (*Array, string, error) {
 		for _, p := range []string{base + ".gz", base} {
-			if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
-				return filepath.Join(dir, p), nil
+			b, err := fs.ReadFile(fsys, p)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
 			}
+			name := filepath.Join(dir, p)
+			if err != nil {
+				return nil, name, fmt.Errorf("idx: %w", err)
+			}
+			a, err := Read(bytes.NewReader(b), name)
+			return a, name, err
 		}
-		return "", fmt.Errorf("idx: %s: no %s or %s.gz", dir, base, base)
+		return nil, "", fmt.Errorf("idx: %s: no %s or %s.gz", cmp.Or(dir, "."), base, base)
 	}
-	ip, err := find(split + "-images-idx3-ubyte")
+	img, imagesName, err := read(split + "-images-idx3-ubyte")
 	if err != nil {
 		return nil, err
 	}
-	lp, err := find(split + "-labels-idx1-ubyte")
+	lab, labelsName, err := read(split + "-labels-idx1-ubyte")
 	if err != nil {
 		return nil, err
 	}
-	return LoadImages(ip, lp)
+	return pair(img, lab, imagesName, labelsName)
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/assets"
 )
 
 func file(typ byte, dims []uint32, data []byte) []byte {
@@ -65,7 +65,7 @@ func TestReadErrors(t *testing.T) {
 }
 
 func TestMNISTTestSet(t *testing.T) {
-	ds, err := LoadSplit(shared.Path(t, "data", "mnist"), "t10k")
+	ds, err := LoadSplitFS(assets.MNISTTest(), "t10k")
 	require.NoError(t, err)
 	require.Equal(t, 10000, ds.N)
 	require.Equal(t, 28, ds.Rows)
@@ -79,8 +79,24 @@ func TestMNISTTestSet(t *testing.T) {
 	require.Equal(t, []int{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}, counts) // the well-known t10k class counts
 	require.Equal(t, uint8(7), ds.Labels[0])
 	require.Len(t, ds.Image(9999), 784)
-	_, err = LoadSplit(shared.Path(t, "data", "mnist"), "train") // training images are not shipped
+	_, err = LoadSplitFS(assets.MNISTTest(), "train") // training images are not shipped
 	require.ErrorContains(t, err, "train-images-idx3-ubyte")
+
+	// The same files in a directory, gzip or plain, through LoadSplit.
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, assets.MNISTTest()))
+	fromDir, err := LoadSplit(dir, "t10k")
+	require.NoError(t, err)
+	require.Equal(t, ds, fromDir)
+	a, err := ReadFile(filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"))
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, "t10k-labels-idx1-ubyte.gz")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), file(Uint8, []uint32{uint32(len(a.Data))}, a.Data), 0o644))
+	fromDir, err = LoadSplit(dir, "t10k")
+	require.NoError(t, err)
+	require.Equal(t, ds, fromDir)
+	_, err = LoadSplit(dir, "train")
+	require.ErrorContains(t, err, filepath.Join(dir)+": no train-images-idx3-ubyte")
 }
 
 // FashionMNISTDir is where Debian's dataset-fashion-mnist package puts the files.
@@ -143,8 +159,8 @@ func FuzzRead(f *testing.F) {
 	})
 }
 
-func ExampleLoadSplit() {
-	ds, err := LoadSplit(shared.Dir()+"/data/mnist", "t10k")
+func ExampleLoadSplitFS() {
+	ds, err := LoadSplitFS(assets.MNISTTest(), "t10k") // or LoadSplit("path/to/mnist", "t10k")
 	if err != nil {
 		panic(err)
 	}

@@ -115,11 +115,16 @@ type Option func(*options)
 type options struct {
 	threads int
 	tokDir  string
+	tok     *Tokenizer
 	device  ops.Device
 }
 
 // WithTokenizerDir loads the tokenizer from dir instead of the model directory.
 func WithTokenizerDir(dir string) Option { return func(o *options) { o.tokDir = dir } }
+
+// WithTokenizer gives the model a tokenizer already loaded (for example with
+// LoadTokenizerFS from package assets); Load then reads none from disk.
+func WithTokenizer(t *Tokenizer) Option { return func(o *options) { o.tok = t } }
 
 // WithThreads sets the worker threads for the matrix products (default GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
@@ -149,15 +154,18 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	switch tok, err := LoadTokenizer(cmp.Or(o.tokDir, dir)); {
-	case err == nil && tok.VocabSize() > cfg.VocabSize:
-		m.Close()
-		return nil, fmt.Errorf("bert: tokenizer has %d ids, the model %d", tok.VocabSize(), cfg.VocabSize)
-	case err == nil:
-		m.tok = tok
-	case o.tokDir != "":
-		m.Close()
-		return nil, err
+	if o.tok == nil {
+		tokDir := cmp.Or(o.tokDir, dir)
+		switch tok, err := LoadTokenizer(tokDir); {
+		case err == nil:
+			if err := m.setTokenizer(tok); err != nil {
+				m.Close()
+				return nil, fmt.Errorf("%w (loading %s)", err, tokDir)
+			}
+		case o.tokDir != "":
+			m.Close()
+			return nil, err
+		}
 	}
 	if m.pooling, err = loadPooling(dir); err != nil {
 		m.Close()
@@ -235,8 +243,23 @@ func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
 			return nil, fmt.Errorf("bert: %w", err)
 		}
 	}
+	if o.tok != nil {
+		if err := m.setTokenizer(o.tok); err != nil {
+			return nil, err
+		}
+	}
 	m.pool = ops.NewPool(o.threads)
 	return m, nil
+}
+
+// setTokenizer attaches tok after checking that the model has an embedding for
+// every id it produces.
+func (m *Model) setTokenizer(tok *Tokenizer) error {
+	if tok.VocabSize() > m.cfg.VocabSize {
+		return fmt.Errorf("bert: the tokenizer has %d ids, the model's vocabulary %d", tok.VocabSize(), m.cfg.VocabSize)
+	}
+	m.tok = tok
+	return nil
 }
 
 // matrices lists every packed weight present: the device uploads and releases them.

@@ -3,20 +3,36 @@ package bert_test
 import (
 	"context"
 	"fmt"
+	"os"
 
-	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/models/bert"
 )
 
 func Example() {
-	// A tiny random-weight MiniLM from the fixtures, with its sentence-transformers
-	// pooling (mean + normalise) and the bert-base-uncased vocabulary.
-	m, err := bert.Load(shared.Dir()+"/fixtures/minilm-tiny", bert.WithTokenizerDir(shared.Dir()+"/tokenizers/bert-base-uncased"))
+	// A tiny BERT with random weights written to a temporary directory (a Hugging
+	// Face or sentence-transformers directory loads the same way, with its pooling),
+	// with the bert-base-uncased vocabulary that package assets ships.
+	dir, err := os.MkdirTemp("", "bert-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	cfg, _ := bert.SizeConfig("tiny")
+	if err := bert.WriteRandom(dir, cfg, 1); err != nil {
+		panic(err)
+	}
+	tok, err := bert.LoadTokenizerFS(assets.BERTUncasedVocab())
+	if err != nil {
+		panic(err)
+	}
+	m, err := bert.Load(dir, bert.WithTokenizer(tok))
 	if err != nil {
 		panic(err)
 	}
 	defer m.Close()
-	emb, err := m.Embed(context.Background(), []string{"The weather is lovely today.", "It's so sunny outside!"})
+	emb, err := m.EmbedWith(context.Background(), []string{"The weather is lovely today.", "It's so sunny outside!"},
+		bert.Pooling{Normalize: true}) // mean of the tokens, L2-normalised
 	if err != nil {
 		panic(err)
 	}
@@ -24,6 +40,6 @@ func Example() {
 	for i := range emb[0] {
 		dot += emb[0][i] * emb[1][i]
 	}
-	fmt.Printf("%d vectors of %d, cosine %.3f\n", len(emb), len(emb[0]), dot)
-	// Output: 2 vectors of 96, cosine 0.817
+	fmt.Printf("%d vectors of %d, cosine %.2f\n", len(emb), len(emb[0]), dot)
+	// Output: 2 vectors of 64, cosine 0.94
 }

@@ -2,9 +2,11 @@ package bert
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,8 +37,17 @@ const MaxWordChars = 100
 // LoadTokenizer reads vocab.txt (with tokenizer_config.json for casing) or
 // tokenizer.json from dir.
 func LoadTokenizer(dir string) (*Tokenizer, error) {
+	return loadTokenizer(os.DirFS(cmp.Or(dir, ".")), dir)
+}
+
+// LoadTokenizerFS is LoadTokenizer on a file system, such as the bert-base-uncased
+// vocabulary that package assets embeds.
+func LoadTokenizerFS(fsys fs.FS) (*Tokenizer, error) { return loadTokenizer(fsys, "") }
+
+// loadTokenizer reads the tokenizer files from fsys; dir is how errors name fsys.
+func loadTokenizer(fsys fs.FS, dir string) (*Tokenizer, error) {
 	lower, strip := true, true
-	if raw, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+	if raw, err := fs.ReadFile(fsys, "tokenizer_config.json"); err == nil {
 		var c struct {
 			Lower *bool `json:"do_lower_case"`
 			Strip *bool `json:"strip_accents"`
@@ -52,7 +63,7 @@ func LoadTokenizer(dir string) (*Tokenizer, error) {
 			strip = *c.Strip
 		}
 	}
-	if f, err := os.Open(filepath.Join(dir, "vocab.txt")); err == nil {
+	if f, err := fsys.Open("vocab.txt"); err == nil {
 		defer f.Close()
 		var toks []string
 		sc := bufio.NewScanner(f)
@@ -65,9 +76,9 @@ func LoadTokenizer(dir string) (*Tokenizer, error) {
 		}
 		return NewTokenizer(toks, lower, strip)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	raw, err := fs.ReadFile(fsys, "tokenizer.json")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s has neither vocab.txt nor tokenizer.json", ErrTokenizer, dir)
+		return nil, fmt.Errorf("%w: %s has neither vocab.txt nor tokenizer.json", ErrTokenizer, cmp.Or(dir, "the tokenizer directory"))
 	}
 	var tj struct {
 		Normalizer struct {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/internal/shared"
 )
 
@@ -56,7 +57,7 @@ func TestTokenizerGoldens(t *testing.T) {
 }
 
 func TestTruncationAndPadding(t *testing.T) {
-	tok, err := LoadTokenizer(shared.Path(t, "tokenizers", "bert-base-uncased"))
+	tok, err := LoadTokenizerFS(assets.BERTUncasedVocab())
 	require.NoError(t, err)
 	e, err := tok.EncodePair("one two three four five six", "seven eight", 8)
 	require.NoError(t, err)

@@ -3,14 +3,31 @@ package gpt2_test
 import (
 	"context"
 	"fmt"
+	"os"
 
-	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/tensor"
 )
 
 func Example() {
-	// A tiny random-weight GPT-2 from the test fixtures, with the real GPT-2 tokenizer.
-	m, err := gpt2.Load(shared.Dir()+"/fixtures/gpt2-tiny", gpt2.WithTokenizerDir(shared.Dir()+"/tokenizers/gpt2"))
+	// A tiny GPT-2 with random weights written to a temporary directory (a Hugging
+	// Face checkpoint directory loads the same way), with the real GPT-2 tokenizer
+	// that package assets ships.
+	dir, err := os.MkdirTemp("", "gpt2-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	cfg, _ := gpt2.SizeConfig("tiny")
+	if err := gpt2.WriteRandom(dir, cfg, tensor.F32, 1); err != nil {
+		panic(err)
+	}
+	tok, err := gpt2.LoadTokenizerFS(assets.GPT2Tokenizer())
+	if err != nil {
+		panic(err)
+	}
+	m, err := gpt2.Load(dir, gpt2.WithTokenizer(tok))
 	if err != nil {
 		panic(err)
 	}
@@ -23,6 +40,6 @@ func Example() {
 		}
 		out = append(out, tok)
 	}
-	fmt.Println(ids, out)
-	// Output: [15496 11 616 3290 318 257 1310] [48813 48468 37144 42523 50236]
+	fmt.Println(ids, out) // random weights: the model just repeats the last token
+	// Output: [15496 11 616 3290 318 257 1310] [1310 1310 1310 1310 1310]
 }

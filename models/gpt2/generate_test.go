@@ -3,6 +3,7 @@ package gpt2
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/internal/shared"
 )
 
@@ -198,10 +200,10 @@ func TestDecodeStepAllocatesNothing(t *testing.T) {
 }
 
 func TestTokenizerJSON(t *testing.T) {
-	src := shared.Path(t, "tokenizers", "gpt2")
-	vocab, err := os.ReadFile(filepath.Join(src, "vocab.json"))
+	src := assets.GPT2Tokenizer()
+	vocab, err := fs.ReadFile(src, "vocab.json")
 	require.NoError(t, err)
-	merges, err := os.ReadFile(filepath.Join(src, "merges.txt"))
+	merges, err := fs.ReadFile(src, "merges.txt")
 	require.NoError(t, err)
 	var list []string
 	for _, l := range strings.Split(string(merges), "\n") {
@@ -215,7 +217,7 @@ func TestTokenizerJSON(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(tj), 0o644))
 	a, err := LoadTokenizer(dir)
 	require.NoError(t, err)
-	b, err := LoadTokenizer(src)
+	b, err := LoadTokenizerFS(src)
 	require.NoError(t, err)
 	text := "Tokenizer files come in two layouts; both must agree. 日本語 🚀"
 	require.Equal(t, b.Encode(text), a.Encode(text))

@@ -11,6 +11,7 @@
 package gpt2
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,11 +101,16 @@ type options struct {
 	threads  int
 	keepHalf bool
 	tokDir   string
+	tok      *Tokenizer
 	device   ops.Device
 }
 
 // WithTokenizerDir loads the tokenizer from dir instead of the model directory.
 func WithTokenizerDir(dir string) Option { return func(o *options) { o.tokDir = dir } }
+
+// WithTokenizer gives the model a tokenizer already loaded (for example with
+// LoadTokenizerFS from package assets); Load then reads none from disk.
+func WithTokenizer(t *Tokenizer) Option { return func(o *options) { o.tok = t } }
 
 // WithThreads sets the worker threads for the matrix products (default GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
@@ -140,23 +146,31 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	tokDir := dir
-	if o.tokDir != "" {
-		tokDir = o.tokDir
+	if o.tok != nil {
+		return m, nil // New attached it
 	}
-	tok, err := LoadTokenizer(tokDir)
-	switch {
-	case err != nil && o.tokDir != "":
+	tokDir := cmp.Or(o.tokDir, dir)
+	switch tok, err := LoadTokenizer(tokDir); {
+	case err == nil:
+		if err := m.setTokenizer(tok); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("%w (loading %s)", err, tokDir)
+		}
+	case o.tokDir != "":
 		m.Close()
 		return nil, err
-	case err == nil:
-		if tok.VocabSize() > cfg.VocabSize {
-			m.Close()
-			return nil, fmt.Errorf("gpt2: %s: tokenizer has %d ids, the model %d", dir, tok.VocabSize(), cfg.VocabSize)
-		}
-		m.tok = tok
 	}
 	return m, nil
+}
+
+// setTokenizer attaches tok after checking that the model has an embedding for
+// every id it produces.
+func (m *Model) setTokenizer(tok *Tokenizer) error {
+	if tok.VocabSize() > m.cfg.VocabSize {
+		return fmt.Errorf("gpt2: the tokenizer has %d ids, the model's vocabulary %d", tok.VocabSize(), m.cfg.VocabSize)
+	}
+	m.tok = tok
+	return nil
 }
 
 // New builds a model from cfg and a set of tensors in HF naming, with or without the
@@ -196,6 +210,11 @@ func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
 	if o.device != nil {
 		if err := ops.UploadAll(o.device, m.matrices()...); err != nil {
 			return nil, fmt.Errorf("gpt2: %w", err)
+		}
+	}
+	if o.tok != nil {
+		if err := m.setTokenizer(o.tok); err != nil {
+			return nil, err
 		}
 	}
 	m.pool = ops.NewPool(o.threads)

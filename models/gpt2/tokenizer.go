@@ -2,9 +2,11 @@ package gpt2
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,19 +39,27 @@ const maxCache = 1 << 16
 
 // LoadTokenizer reads vocab.json and merges.txt, or tokenizer.json, from dir.
 func LoadTokenizer(dir string) (*Tokenizer, error) {
+	return loadTokenizer(os.DirFS(cmp.Or(dir, ".")), dir)
+}
+
+// LoadTokenizerFS is LoadTokenizer on a file system, such as the GPT-2 tokenizer
+// that package assets embeds.
+func LoadTokenizerFS(fsys fs.FS) (*Tokenizer, error) { return loadTokenizer(fsys, "") }
+
+// loadTokenizer reads the tokenizer files from fsys; dir is how errors name fsys.
+func loadTokenizer(fsys fs.FS, dir string) (*Tokenizer, error) {
 	vocabPath, mergesPath := filepath.Join(dir, "vocab.json"), filepath.Join(dir, "merges.txt")
-	if _, err := os.Stat(vocabPath); err == nil {
-		vocab := map[string]int{}
-		raw, err := os.ReadFile(vocabPath)
+	if raw, err := fs.ReadFile(fsys, "vocab.json"); !errors.Is(err, fs.ErrNotExist) {
 		if err != nil {
-			return nil, fmt.Errorf("gpt2: %w", err)
+			return nil, fmt.Errorf("gpt2: %s: %w", vocabPath, err)
 		}
+		vocab := map[string]int{}
 		if err := json.Unmarshal(raw, &vocab); err != nil {
 			return nil, fmt.Errorf("gpt2: %s: %w", vocabPath, err)
 		}
-		f, err := os.Open(mergesPath)
+		f, err := fsys.Open("merges.txt")
 		if err != nil {
-			return nil, fmt.Errorf("gpt2: %w", err)
+			return nil, fmt.Errorf("gpt2: %s: %w", mergesPath, err)
 		}
 		defer f.Close()
 		var merges [][2]string
@@ -72,9 +82,9 @@ func LoadTokenizer(dir string) (*Tokenizer, error) {
 		return NewTokenizer(vocab, merges)
 	}
 	tjPath := filepath.Join(dir, "tokenizer.json")
-	raw, err := os.ReadFile(tjPath)
+	raw, err := fs.ReadFile(fsys, "tokenizer.json")
 	if err != nil {
-		return nil, fmt.Errorf("gpt2: %s holds neither vocab.json + merges.txt nor tokenizer.json: %w", dir, err)
+		return nil, fmt.Errorf("gpt2: %s holds neither vocab.json + merges.txt nor tokenizer.json: %w", cmp.Or(dir, "the tokenizer directory"), err)
 	}
 	var tj struct {
 		Model struct {

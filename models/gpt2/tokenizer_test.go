@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/internal/shared"
 )
 
@@ -22,7 +23,7 @@ type tokCase struct {
 }
 
 func loadTok(t testing.TB) *Tokenizer {
-	tok, err := LoadTokenizer(shared.Path(t, "tokenizers", "gpt2"))
+	tok, err := LoadTokenizerFS(assets.GPT2Tokenizer())
 	require.NoError(t, err)
 	return tok
 }

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
-
-	"github.com/lumen-ml/lumen/internal/shared"
 )
 
 // BenchmarkLeNet: b1 is single-image latency, b256 batch throughput; threads from -cpu.
 func BenchmarkLeNet(b *testing.B) {
-	m, err := Load(shared.Path(b, "models", "lenet-mnist"), WithThreads(runtime.GOMAXPROCS(0)))
+	m, err := shipped(b, WithThreads(runtime.GOMAXPROCS(0)))
 	if err != nil {
 		b.Fatal(err)
 	}

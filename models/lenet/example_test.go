@@ -4,18 +4,25 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/loader/idx"
+	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/lenet"
 )
 
 func Example() {
-	m, err := lenet.Load(shared.Dir()+"/models/lenet-mnist", lenet.WithThreads(2))
+	// The trained weights and the MNIST test set ship with the module (package
+	// assets); lenet.Load("path/to/lenet.safetensors") reads a checkpoint from disk.
+	src, err := safetensors.FromBytes(assets.LeNetMNIST(), "lenet.safetensors")
+	if err != nil {
+		panic(err)
+	}
+	m, err := lenet.New(src, lenet.WithThreads(2))
 	if err != nil {
 		panic(err)
 	}
 	defer m.Close()
-	ds, err := idx.LoadSplit(shared.Dir()+"/data/mnist", "t10k")
+	ds, err := idx.LoadSplitFS(assets.MNISTTest(), "t10k")
 	if err != nil {
 		panic(err)
 	}

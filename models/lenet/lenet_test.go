@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/loader/idx"
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/tensor"
@@ -24,8 +23,15 @@ type reference struct {
 	Predictions string      `json:"predictions"`
 }
 
+// shipped builds the trained model that package assets embeds.
+func shipped(t testing.TB, opts ...Option) (*Model, error) {
+	src, err := safetensors.FromBytes(assets.LeNetMNIST(), "lenet.safetensors")
+	require.NoError(t, err)
+	return New(src, opts...)
+}
+
 func loadTestSet(t testing.TB) (*idx.Dataset, []float32) {
-	ds, err := idx.LoadSplit(shared.Path(t, "data", "mnist"), "t10k")
+	ds, err := idx.LoadSplitFS(assets.MNISTTest(), "t10k")
 	require.NoError(t, err)
 	x := make([]float32, len(ds.Images))
 	Preprocess(x, ds.Images)
@@ -34,13 +40,12 @@ func loadTestSet(t testing.TB) (*idx.Dataset, []float32) {
 
 func TestShippedModelMatchesPyTorch(t *testing.T) {
 	var ref reference
-	raw, err := os.ReadFile(shared.Path(t, "models", "lenet-mnist", "reference.json"))
-	require.NoError(t, err)
+	raw := assets.LeNetMNISTReference()
 	require.NoError(t, json.Unmarshal(raw, &ref))
 	ds, x := loadTestSet(t)
 
 	for _, threads := range []int{1, 2} {
-		m, err := Load(shared.Path(t, "models", "lenet-mnist"), WithThreads(threads))
+		m, err := shipped(t, WithThreads(threads))
 		require.NoError(t, err)
 		require.Equal(t, 0, m.Padding())
 		require.Equal(t, 10, m.Classes())
@@ -230,7 +235,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	m, err := Load(shared.Path(t, "models", "lenet-mnist"))
+	m, err := shipped(t)
 	require.NoError(t, err)
 	_, err = m.Logits(context.Background(), make([]float32, 783), 1)
 	require.ErrorIs(t, err, ErrInput)
@@ -245,7 +250,7 @@ func TestBadInput(t *testing.T) {
 // TestConcurrentUse shares one model between goroutines running single images and
 // batches; every answer must equal the sequential one. Run under -race in CI.
 func TestConcurrentUse(t *testing.T) {
-	m, err := Load(shared.Path(t, "models", "lenet-mnist"), WithThreads(2))
+	m, err := shipped(t, WithThreads(2))
 	require.NoError(t, err)
 	defer m.Close()
 	_, x := loadTestSet(t)
