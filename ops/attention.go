@@ -5,46 +5,129 @@ import (
 	"math"
 )
 
-// MaskValue is what AttentionScores writes at causally hidden positions: the most
-// negative float32, as Hugging Face's models use (torch.finfo(float32).min), so that a
-// fully masked row stays finite where they keep it finite.
+// MaskValue is the additive mask of a hidden key, and what causal masking writes: the
+// most negative float32, as Hugging Face's models use (torch.finfo(float32).min), so
+// that a fully masked row stays finite where they keep it finite.
 const MaskValue = -math.MaxFloat32
 
-// AttentionScores computes one head's scaled, masked attention logits:
+// AttentionShape describes multi-head scaled dot-product attention over a batch of
+// sequences, and where the model keeps its operands: a fused QKV projection, a KV
+// cache, a padded batch. Strides count float32 elements.
+type AttentionShape struct {
+	Batch   int // sequences
+	Heads   int // attention heads per position
+	HeadDim int // values per head
+	Queries int // query positions per sequence
+	Keys    int // key (and value) positions per sequence: cached plus new
+	Causal  bool
+	Past    int     // with Causal: positions before the first query, which sits at Past
+	Scale   float32 // multiplies q·k, usually 1/√HeadDim
+
+	QRow, QSeq     int // between query positions, between sequences
+	KVRow, KVSeq   int // the same for keys and values
+	OutRow, OutSeq int // the same for the output
+	MaskSeq        int // between sequences' key masks
+}
+
+// Attention computes, for every sequence b and head h,
 //
-//	dst[i*tk+j] = scale · (q_i · k_j)          then
-//	dst[i*tk+j] = MaskValue                     if causal and j > past+i
-//	dst[i*tk+j] += keyMask[j]                   if keyMask is not nil
+//	out = softmax(Scale · q·kᵀ + mask) · v
 //
-// q is tq×d (row stride ldq), k is tk×d (row stride ldk), dst is tq×tk. past is the
-// number of cached positions before the first query, so query i sits at absolute
-// position past+i (0 for a prefill). keyMask is an additive per-key mask (0 where
-// attended, a large negative value at padding), as BERT and batched GPT-2 use.
-func AttentionScores(p *Pool, dst, q []float32, ldq int, k []float32, ldk int, tq, tk, d int, scale float32, causal bool, past int, keyMask []float32) error {
-	if len(dst) < tq*tk {
-		return fmt.Errorf("%w: AttentionScores needs %d×%d = %d scores, dst has %d", ErrArgs, tq, tk, tq*tk, len(dst))
+// where head h of position t of sequence b is q[b·QSeq + t·QRow + h·HeadDim :][:HeadDim]
+// (k, v with the KV strides, out with the Out strides). With Causal, query i does not
+// see keys past Past+i (they get MaskValue). keyMask, when not nil, adds
+// keyMask[b·MaskSeq + j] to every score of key j: 0 where attended, MaskValue at
+// padding. (sequence, head) pairs run in parallel on ws's pool, each on its worker's
+// single-threaded scratch. It panics with an error wrapping ErrArgs on inconsistent
+// shapes or short slices.
+func Attention(ws *Workspace, s AttentionShape, out, q, k, v, keyMask []float32) {
+	s.check(len(out), len(q), len(k), len(v), len(keyMask), keyMask != nil)
+	if s.Batch == 0 || s.Heads == 0 || s.Queries == 0 {
+		return
 	}
-	if keyMask != nil && len(keyMask) < tk {
-		return fmt.Errorf("%w: AttentionScores key mask has %d entries for %d keys", ErrArgs, len(keyMask), tk)
+	ws = orTemp(ws)
+	j := &ws.attn
+	j.s, j.out, j.q, j.k, j.v, j.mask = s, out, q, k, v, keyMask
+	j.serial = ws.serialWorkspaces()
+	for len(j.scores) < len(ws.scratch) {
+		j.scores = append(j.scores, nil)
 	}
-	if causal && past < 0 {
-		return fmt.Errorf("%w: AttentionScores past = %d", ErrArgs, past)
+	for w := range j.scores {
+		// Decode adds a key per step: grow geometrically, not by one row each time.
+		if n := s.Queries * s.Keys; cap(j.scores[w]) < n {
+			j.scores[w] = make([]float32, max(n, 2*cap(j.scores[w]), 1024))
+		}
 	}
-	if err := Sgemm(p, false, true, tq, tk, d, scale, q, ldq, k, ldk, 0, dst, tk); err != nil {
-		return err
+	ws.run(s.Batch*s.Heads, j)
+	j.out, j.q, j.k, j.v, j.mask = nil, nil, nil, nil, nil
+}
+
+func (s AttentionShape) check(nOut, nQ, nK, nV, nMask int, masked bool) {
+	if s.Batch < 0 || s.Heads < 0 || s.HeadDim <= 0 || s.Queries < 0 || s.Keys <= 0 || s.Past < 0 {
+		attnPanic(s, "negative or zero size")
 	}
+	if s.Causal && s.Past+s.Queries > s.Keys {
+		attnPanic(s, "past + queries exceed the keys")
+	}
+	if s.Batch == 0 || s.Heads == 0 || s.Queries == 0 {
+		return
+	}
+	s.need("q", nQ, s.QRow, s.QSeq, s.Queries)
+	s.need("k", nK, s.KVRow, s.KVSeq, s.Keys)
+	s.need("v", nV, s.KVRow, s.KVSeq, s.Keys)
+	s.need("out", nOut, s.OutRow, s.OutSeq, s.Queries)
+	if masked && nMask < (s.Batch-1)*s.MaskSeq+s.Keys {
+		attnPanic(s, "the key mask is short")
+	}
+}
+
+// need checks that an operand of rows positions per sequence fits in have values.
+func (s AttentionShape) need(name string, have, row, seq, rows int) {
+	width := s.Heads * s.HeadDim
+	if row < width && rows > 1 {
+		attnPanic(s, name+"'s row stride is less than heads × head size")
+	}
+	if have < (s.Batch-1)*seq+(rows-1)*row+width {
+		attnPanic(s, name+" is short")
+	}
+}
+
+// attnPanic reports a programmer error; it is apart so that the checks' fast path
+// allocates nothing.
+func attnPanic(s AttentionShape, what string) {
+	panic(fmt.Errorf("%w: Attention %+v: %s", ErrArgs, s, what))
+}
+
+// attnJob runs one (sequence, head) pair per item.
+type attnJob struct {
+	s            AttentionShape
+	out, q, k, v []float32
+	mask         []float32
+	scores       [][]float32  // per worker: Queries × Keys
+	serial       []*Workspace // per worker: single-threaded products
+}
+
+func (j *attnJob) Do(w, item int) {
+	s := j.s
+	b, h := item/s.Heads, item%s.Heads
+	tq, tk, d := s.Queries, s.Keys, s.HeadDim
+	scores := j.scores[w][:tq*tk]
+	sw := j.serial[w]
+	qo, kvo, oo := b*s.QSeq+h*d, b*s.KVSeq+h*d, b*s.OutSeq+h*d
+	Sgemm(sw, false, true, tq, tk, d, s.Scale, j.q[qo:], s.QRow, j.k[kvo:], s.KVRow, 0, scores, tk)
 	for i := 0; i < tq; i++ {
-		row := dst[i*tk : i*tk+tk]
-		if causal {
-			for j := past + i + 1; j < tk; j++ {
-				row[j] = MaskValue
+		row := scores[i*tk : i*tk+tk]
+		if s.Causal {
+			for c := s.Past + i + 1; c < tk; c++ {
+				row[c] = MaskValue
 			}
 		}
-		if keyMask != nil {
-			for j, m := range keyMask[:tk] {
-				row[j] += m
+		if j.mask != nil {
+			for c, m := range j.mask[b*s.MaskSeq : b*s.MaskSeq+tk] {
+				row[c] += m
 			}
 		}
 	}
-	return nil
+	Softmax(scores, tq, tk)
+	Sgemm(sw, false, false, tq, d, tk, 1, scores, tk, j.v[kvo:], s.KVRow, 0, j.out[oo:], s.OutRow)
 }

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/lumen-ml/lumen/ops/asm"
+	"github.com/lumen-ml/lumen/tensor"
 )
 
 // BenchShapes are the M×K×N shapes of the GEMM issue: square sizes, GPT-2 decode
@@ -24,15 +24,14 @@ func reportGFLOPS(b *testing.B, m, k, n int) {
 func BenchmarkSgemm(b *testing.B) {
 	p := NewPool(runtime.GOMAXPROCS(0))
 	defer p.Close()
+	ws := NewWorkspace(p)
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, s := range benchShapes {
 		m, k, n := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
 			a, bb, c := randMat(r, m*k), randMat(r, k*n), make([]float32, m*n)
 			for b.Loop() {
-				if err := Sgemm(p, false, false, m, n, k, 1, a, k, bb, n, 0, c, n); err != nil {
-					b.Fatal(err)
-				}
+				Sgemm(ws, false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
 			}
 			reportGFLOPS(b, m, k, n)
 		})
@@ -43,11 +42,12 @@ func BenchmarkSgemm(b *testing.B) {
 func BenchmarkSgemmPacked(b *testing.B) {
 	p := NewPool(runtime.GOMAXPROCS(0))
 	defer p.Close()
+	ws := NewWorkspace(p)
 	r := rand.New(rand.NewPCG(2, 2))
-	for _, wt := range []asm.WeightType{asm.WeightF32, asm.WeightBF16, asm.WeightF16} {
+	for _, wt := range []tensor.DType{tensor.F32, tensor.BF16, tensor.F16} {
 		for _, s := range benchShapes {
 			m, k, n := s[0], s[1], s[2]
-			if wt != asm.WeightF32 && m > 128 {
+			if wt != tensor.F32 && m > 128 {
 				continue
 			}
 			b.Run(fmt.Sprintf("%v/%dx%dx%d", wt, m, k, n), func(b *testing.B) {
@@ -57,9 +57,7 @@ func BenchmarkSgemmPacked(b *testing.B) {
 					b.Fatal(err)
 				}
 				for b.Loop() {
-					if err := SgemmPacked(p, false, m, 1, a, k, pb, 0, c, n); err != nil {
-						b.Fatal(err)
-					}
+					SgemmPacked(ws, false, m, 1, a, k, pb, 0, c, n)
 				}
 				reportGFLOPS(b, m, k, n)
 				b.ReportMetric(float64(pb.Bytes())*float64(b.N)/b.Elapsed().Seconds()/1e9, "weight-GB/s")

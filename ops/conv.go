@@ -37,40 +37,36 @@ func (s ConvShape) check() error {
 // (or is nil), y is N×OC×OH×OW. Each image is lowered (im2col) straight into the
 // GEMM's packed-panel layout — no intermediate matrix, no second packing pass — and
 // multiplied by the weight matrix, which lands the result directly in NCHW order.
-func Conv2D(p *Pool, y, x []float32, s ConvShape, weight, bias []float32) error {
-	if err := s.check(); err != nil {
-		return err
-	}
+func Conv2D(ws *Workspace, y, x []float32, s ConvShape, weight, bias []float32) {
+	must(s.check())
 	k := s.C * s.KH * s.KW
 	npix := s.OH() * s.OW()
 	switch {
 	case len(x) < s.N*s.C*s.H*s.W:
-		return fmt.Errorf("%w: Conv2D input has %d values, want %d", ErrArgs, len(x), s.N*s.C*s.H*s.W)
+		panic(fmt.Errorf("%w: Conv2D input has %d values, want %d", ErrArgs, len(x), s.N*s.C*s.H*s.W))
 	case len(y) < s.N*s.OC*npix:
-		return fmt.Errorf("%w: Conv2D output has %d values, want %d", ErrArgs, len(y), s.N*s.OC*npix)
+		panic(fmt.Errorf("%w: Conv2D output has %d values, want %d", ErrArgs, len(y), s.N*s.OC*npix))
 	case len(weight) < s.OC*k:
-		return fmt.Errorf("%w: Conv2D weight has %d values, want %d×%d×%d×%d", ErrArgs, len(weight), s.OC, s.C, s.KH, s.KW)
+		panic(fmt.Errorf("%w: Conv2D weight has %d values, want %d×%d×%d×%d", ErrArgs, len(weight), s.OC, s.C, s.KH, s.KW))
 	case bias != nil && len(bias) < s.OC:
-		return fmt.Errorf("%w: Conv2D bias has %d values, want %d", ErrArgs, len(bias), s.OC)
+		panic(fmt.Errorf("%w: Conv2D bias has %d values, want %d", ErrArgs, len(bias), s.OC))
 	}
-	p = orLocalPool(p)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	ws = orTemp(ws)
 	if s.Stride == 1 && asm.HasIndirect(asm.Best) && s.N > 0 {
-		conv2DIndirect(p, y, x, s, weight, bias)
-		return nil
+		conv2DIndirect(ws, y, x, s, weight, bias)
+		return
 	}
 	l := asm.Best
 	_, nr := asm.Tile(l)
-	pb := &p.packB.pb
-	*pb = PackedB{level: l, wt: asm.WeightF32, k: k, n: npix, nr: nr, f32: grow(&p.packB.buf, (npix+nr-1)/nr*nr*k)}
+	pb := &ws.packB.pb
+	*pb = PackedB{level: l, wt: asm.WeightF32, k: k, n: npix, nr: nr, f32: grow(&ws.packB.buf, (npix+nr-1)/nr*nr*k)}
 	clear(pb.f32) // padding positions and the last panel's spare columns stay zero
 	for n := 0; n < s.N; n++ {
 		img := x[n*s.C*s.H*s.W : (n+1)*s.C*s.H*s.W]
 		out := y[n*s.OC*npix : (n+1)*s.OC*npix]
 		im2colPanels(pb, img, s)
 		// The weight matrix is the same for every image: pack it once.
-		p.gemm.runReusingA(p, n > 0, false, s.OC, 1, weight, k, pb, 0, out, npix)
+		ws.gemm.runReusingA(ws, n > 0, false, s.OC, 1, weight, k, pb, 0, out, npix)
 		if bias != nil {
 			for c := 0; c < s.OC; c++ {
 				b := bias[c]
@@ -81,7 +77,6 @@ func Conv2D(p *Pool, y, x []float32, s ConvShape, weight, bias []float32) error 
 			}
 		}
 	}
-	return nil
 }
 
 // im2colPanels writes the (C·KH·KW)×(OH·OW) im2col matrix of one image into pb's
@@ -143,28 +138,38 @@ func im2colPanels(pb *PackedB, img []float32, s ConvShape) {
 	}
 }
 
-// MaxPool2D takes the maximum over k×k windows moved by stride (no padding) of the
-// N×C×H×W input; y is N×C×OH×OW with OH = (H−k)/stride + 1. NaN propagates.
-func MaxPool2D(y, x []float32, n, c, h, w, k, stride int) error {
-	return maxPool2D(y, x, n, c, h, w, k, stride, false)
+// PoolShape describes a max pooling over NCHW input: N images of C channels, H×W
+// pixels, K×K windows moved by Stride, no padding.
+type PoolShape struct {
+	N, C, H, W int
+	K, Stride  int
 }
+
+// OH returns the output height.
+func (s PoolShape) OH() int { return (s.H-s.K)/s.Stride + 1 }
+
+// OW returns the output width.
+func (s PoolShape) OW() int { return (s.W-s.K)/s.Stride + 1 }
+
+// MaxPool2D takes the maximum over each window of the N×C×H×W input x; y is
+// N×C×OH×OW. NaN propagates.
+func MaxPool2D(y, x []float32, s PoolShape) { maxPool2D(y, x, s, false) }
 
 // MaxPool2DReLU is MaxPool2D followed by ReLU in one pass (LeNet's pool → ReLU).
-func MaxPool2DReLU(y, x []float32, n, c, h, w, k, stride int) error {
-	return maxPool2D(y, x, n, c, h, w, k, stride, true)
-}
+func MaxPool2DReLU(y, x []float32, s PoolShape) { maxPool2D(y, x, s, true) }
 
-func maxPool2D(y, x []float32, n, c, h, w, k, stride int, relu bool) error {
+func maxPool2D(y, x []float32, s PoolShape, relu bool) {
+	n, c, h, w, k, stride := s.N, s.C, s.H, s.W, s.K, s.Stride
 	if n < 0 || c <= 0 || k <= 0 || stride <= 0 || h < k || w < k {
-		return fmt.Errorf("%w: MaxPool2D %dx%d window, stride %d over %dx%d", ErrArgs, k, k, stride, h, w)
+		panic(fmt.Errorf("%w: MaxPool2D %dx%d window, stride %d over %dx%d", ErrArgs, k, k, stride, h, w))
 	}
-	oh, ow := (h-k)/stride+1, (w-k)/stride+1
+	oh, ow := s.OH(), s.OW()
 	if len(x) < n*c*h*w || len(y) < n*c*oh*ow {
-		return fmt.Errorf("%w: MaxPool2D needs %d inputs and %d outputs, got %d and %d", ErrArgs, n*c*h*w, n*c*oh*ow, len(x), len(y))
+		panic(fmt.Errorf("%w: MaxPool2D needs %d inputs and %d outputs, got %d and %d", ErrArgs, n*c*h*w, n*c*oh*ow, len(x), len(y)))
 	}
 	if k == 2 && stride == 2 {
 		maxPool2x2(y, x, n*c, h, w, relu)
-		return nil
+		return
 	}
 	for plane := 0; plane < n*c; plane++ {
 		in := x[plane*h*w : (plane+1)*h*w]
@@ -187,7 +192,6 @@ func maxPool2D(y, x []float32, n, c, h, w, k, stride int, relu bool) error {
 			}
 		}
 	}
-	return nil
 }
 
 // maxPool2x2 is MaxPool2D's 2×2, stride-2 case; the builtin max propagates NaN, and
@@ -210,20 +214,4 @@ func maxPool2x2(y, x []float32, planes, h, w int, relu bool) {
 			}
 		}
 	}
-}
-
-// Linear computes y = x·Wᵀ + b for m rows: x is m×K, w is the packed K×N (a
-// PyTorch Linear weight [N, K] packed with PackB(true, …)), bias has N entries or is
-// nil, y is m×N.
-func Linear(p *Pool, y, x []float32, m int, w *PackedB, bias []float32) error {
-	if w == nil {
-		return fmt.Errorf("%w: Linear with a nil weight", ErrArgs)
-	}
-	if err := SgemmPacked(p, false, m, 1, x, w.K(), w, 0, y, w.N()); err != nil {
-		return err
-	}
-	if bias != nil {
-		return AddBias(y, m, w.N(), bias)
-	}
-	return nil
 }

@@ -19,11 +19,11 @@ type convJob struct {
 }
 
 // conv2DIndirect is Conv2D for stride 1 on levels with the indirect kernel. The caller
-// holds p.mu and has validated the arguments.
-func conv2DIndirect(p *Pool, y, x []float32, s ConvShape, weight, bias []float32) {
-	j := &p.conv
+// has validated the arguments.
+func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []float32) {
+	j := &ws.conv
 	k := s.C * s.KH * s.KW
-	j.s, j.x, j.y, j.bias, j.scratch = s, x, y, bias, p.scratch
+	j.s, j.x, j.y, j.bias, j.scratch = s, x, y, bias, ws.scratch
 	j.hp, j.wp = s.H+2*s.Padding, s.W+2*s.Padding
 	key := [5]int{s.C, j.hp, j.wp, s.KH, s.KW}
 	if j.ind == nil || j.indKey != key {
@@ -46,7 +46,7 @@ func conv2DIndirect(p *Pool, y, x []float32, s ConvShape, weight, bias []float32
 		grow(&j.scratch[w].x, s.C*j.hp*j.wp+j.wp+24)
 		grow(&j.scratch[w].tile, 6*16)
 	}
-	p.run(s.N, j)
+	ws.run(s.N, j)
 	j.x, j.y, j.bias = nil, nil, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/tensor"
 )
 
 func naiveConv(x, w, b []float32, s ConvShape) []float64 {
@@ -39,6 +41,7 @@ func TestConv2D(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	p := NewPool(2)
 	defer p.Close()
+	ws := NewWorkspace(p)
 	shapes := []ConvShape{
 		{N: 2, C: 1, H: 28, W: 28, OC: 6, KH: 5, KW: 5, Stride: 1, Padding: 0},  // LeNet conv1
 		{N: 3, C: 6, H: 12, W: 12, OC: 16, KH: 5, KW: 5, Stride: 1, Padding: 0}, // LeNet conv2
@@ -56,18 +59,20 @@ func TestConv2D(t *testing.T) {
 		w := randMat(r, s.OC*s.C*s.KH*s.KW)
 		b := randMat(r, s.OC)
 		y := make([]float32, s.N*s.OC*s.OH()*s.OW())
-		require.NoError(t, Conv2D(p, y, x, s, w, b))
+		Conv2D(ws, y, x, s, w, b)
 		want := naiveConv(x, w, b, s)
 		for i := range want {
 			require.InDelta(t, want[i], float64(y[i]), 1e-4*(1+math.Abs(want[i])), "%+v at %d", s, i)
 		}
 	}
 	s := shapes[0]
-	require.ErrorIs(t, Conv2D(nil, make([]float32, 10), make([]float32, 2*28*28), s, make([]float32, 150), nil), ErrArgs)
-	require.ErrorIs(t, Conv2D(nil, make([]float32, 2*6*24*24), make([]float32, 2*28*28), s, make([]float32, 149), nil), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Conv2D(nil, make([]float32, 10), make([]float32, 2*28*28), s, make([]float32, 150), nil) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() {
+		Conv2D(nil, make([]float32, 2*6*24*24), make([]float32, 2*28*28), s, make([]float32, 149), nil)
+	}), ErrArgs)
 	bad := s
 	bad.KH = 40
-	require.ErrorIs(t, Conv2D(nil, nil, nil, bad, nil, nil), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Conv2D(nil, nil, nil, bad, nil, nil) }), ErrArgs)
 }
 
 func TestMaxPool2D(t *testing.T) {
@@ -78,22 +83,22 @@ func TestMaxPool2D(t *testing.T) {
 		-3, -4, 1, 2,
 	}
 	y := make([]float32, 4)
-	require.NoError(t, MaxPool2D(y, x, 1, 1, 4, 4, 2, 2))
+	MaxPool2D(y, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2})
 	require.Equal(t, float32(6), y[0])
 	require.Equal(t, float32(8), y[1])
 	require.Equal(t, float32(-1), y[2])
 	require.True(t, math.IsNaN(float64(y[3])))
-	require.ErrorIs(t, MaxPool2D(y, x, 1, 1, 4, 4, 5, 2), ErrArgs)
-	require.ErrorIs(t, MaxPool2D(y[:3], x, 1, 1, 4, 4, 2, 2), ErrArgs)
+	require.ErrorIs(t, panicked(func() { MaxPool2D(y, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 5, Stride: 2}) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { MaxPool2D(y[:3], x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2}) }), ErrArgs)
 	yr := make([]float32, 4)
-	require.NoError(t, MaxPool2DReLU(yr, []float32{-1, -2, -3, -4, 5, -6, 7, -8, -1, -2, -3, -4, -5, -6, -7, float32(math.NaN())}, 1, 1, 4, 4, 2, 2))
+	MaxPool2DReLU(yr, []float32{-1, -2, -3, -4, 5, -6, 7, -8, -1, -2, -3, -4, -5, -6, -7, float32(math.NaN())}, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2})
 	require.Equal(t, float32(5), yr[0])
 	require.Equal(t, float32(7), yr[1])
 	require.True(t, math.IsNaN(float64(yr[3])), "ReLU keeps NaN")
 	require.Equal(t, float32(0), yr[2])
 	x[10] = 0.5
 	y3 := make([]float32, 4)
-	require.NoError(t, MaxPool2D(y3, x, 1, 1, 4, 4, 3, 1)) // overlapping windows
+	MaxPool2D(y3, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 3, Stride: 1}) // overlapping windows
 	require.Equal(t, []float32{7, 8, 7, 8}, y3)
 }
 
@@ -102,10 +107,10 @@ func TestLinear(t *testing.T) {
 	for _, m := range []int{1, 5, 64} {
 		in, out := 256, 120
 		w, b, x := randMat(r, out*in), randMat(r, out), randMat(r, m*in)
-		pw, err := PackB(true, in, out, w, in, 0)
+		pw, err := PackB(true, in, out, w, in, tensor.F32)
 		require.NoError(t, err)
 		y := make([]float32, m*out)
-		require.NoError(t, Linear(nil, y, x, m, pw, b))
+		Linear(nil, y, x, m, pw, b)
 		for i := 0; i < m; i++ {
 			for o := 0; o < out; o++ {
 				want := float64(b[o])
@@ -116,5 +121,5 @@ func TestLinear(t *testing.T) {
 			}
 		}
 	}
-	require.ErrorIs(t, Linear(nil, nil, nil, 1, nil, nil), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Linear(nil, nil, nil, 1, nil, nil) }), ErrArgs)
 }

@@ -48,6 +48,7 @@ func TestDeviceDispatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 9))
 	pool := NewPool(2)
 	defer pool.Close()
+	ws := NewWorkspace(pool)
 	var failing atomic.Bool
 	dev := &countingDevice{Device: ReferenceDevice(func() error {
 		if failing.Load() {
@@ -58,7 +59,7 @@ func TestDeviceDispatch(t *testing.T) {
 	for _, s := range [][3]int{{1, 1, 1}, {1, 17, 33}, {3, 64, 5}, {7, 31, 19}, {50, 96, 130}} {
 		m, k, n := s[0], s[1], s[2]
 		b := randVec(r, n*k) // a Linear weight [n, k]
-		for _, wt := range []asm.WeightType{asm.WeightF32, asm.WeightBF16} {
+		for _, wt := range []tensor.DType{tensor.F32, tensor.BF16} {
 			pb, err := PackB(true, k, n, b, k, wt)
 			require.NoError(t, err)
 			cpu, err := PackB(true, k, n, b, k, wt)
@@ -70,9 +71,9 @@ func TestDeviceDispatch(t *testing.T) {
 			a := randVec(r, m*(k+3))
 			c0 := randVec(r, m*(n+2))
 			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
-			require.NoError(t, SgemmPacked(pool, false, m, 0.5, a, k+3, cpu, 2, want, n+2))
+			SgemmPacked(ws, false, m, 0.5, a, k+3, cpu, 2, want, n+2)
 			before := dev.calls.Load()
-			require.NoError(t, SgemmPacked(pool, false, m, 0.5, a, k+3, pb, 2, got, n+2))
+			SgemmPacked(ws, false, m, 0.5, a, k+3, pb, 2, got, n+2)
 			require.Equal(t, before+1, dev.calls.Load(), "the product ran on the device")
 			for i := range want {
 				require.InDelta(t, want[i], got[i], 1e-4*float64(k), "%v %dx%dx%d at %d", wt, m, k, n, i)
@@ -81,7 +82,7 @@ func TestDeviceDispatch(t *testing.T) {
 			// A failing device: the CPU computes the same result and the fallback is counted.
 			failing.Store(true)
 			got = append(got[:0], c0...)
-			require.NoError(t, SgemmPacked(pool, false, m, 0.5, a, k+3, pb, 2, got, n+2))
+			SgemmPacked(ws, false, m, 0.5, a, k+3, pb, 2, got, n+2)
 			failing.Store(false)
 			require.Equal(t, uint64(1), pb.DeviceFallbacks())
 			require.Equal(t, want, got)
@@ -89,12 +90,12 @@ func TestDeviceDispatch(t *testing.T) {
 			// Transposed A stays on the CPU.
 			at := randVec(r, k*m)
 			before = dev.calls.Load()
-			require.NoError(t, SgemmPacked(pool, true, m, 1, at, m, pb, 0, got, n+2))
+			SgemmPacked(ws, true, m, 1, at, m, pb, 0, got, n+2)
 			require.Equal(t, before, dev.calls.Load())
 
 			require.NoError(t, pb.ReleaseDevice())
 			require.False(t, pb.OnDevice())
-			require.NoError(t, SgemmPacked(pool, false, m, 0.5, a, k+3, pb, 2, append(got[:0], c0...), n+2))
+			SgemmPacked(ws, false, m, 0.5, a, k+3, pb, 2, append(got[:0], c0...), n+2)
 		}
 	}
 	// F16 panels are widened exactly.
@@ -103,7 +104,7 @@ func TestDeviceDispatch(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, pb.UploadTo(dev))
 	c := make([]float32, 2)
-	require.NoError(t, SgemmPacked(nil, false, 1, 1, []float32{1, 1}, 2, pb, 0, c, 2))
+	SgemmPacked(nil, false, 1, 1, []float32{1, 1}, 2, pb, 0, c, 2)
 	require.Equal(t, []float32{1.75, 1}, c)
 	require.ErrorIs(t, pb.UploadTo(nil), ErrArgs)
 }
@@ -116,12 +117,13 @@ func TestGemmLargeKKeepsOneSlice(t *testing.T) {
 	m, k, n := bl.MC+5, maxPackedA/bl.MC+7, 21 // mc = MC, mc·K just past the bound
 	pool := NewPool(2)
 	defer pool.Close()
+	ws := NewWorkspace(pool)
 	a, b := randVec(r, m*k), randVec(r, k*n)
-	pb, err := PackB(false, k, n, b, n, asm.WeightF32)
+	pb, err := PackB(false, k, n, b, n, tensor.F32)
 	require.NoError(t, err)
 	c := make([]float32, m*n)
-	require.NoError(t, SgemmPacked(pool, false, m, 1, a, k, pb, 0, c, n))
-	require.False(t, pool.gemm.wholeA, "the test must exercise the one-slice path")
+	SgemmPacked(ws, false, m, 1, a, k, pb, 0, c, n)
+	require.False(t, ws.gemm.wholeA, "the test must exercise the one-slice path")
 	for _, i := range []int{0, 7, bl.MC, m - 1} {
 		for j := 0; j < n; j++ {
 			var s float64
@@ -137,7 +139,7 @@ func TestUploadAllReleasesOnError(t *testing.T) {
 	dev := &limitDevice{Device: ReferenceDevice(nil), left: 2}
 	var pbs []*PackedB
 	for range 3 {
-		pb, err := PackB(false, 2, 3, make([]float32, 6), 3, asm.WeightF32)
+		pb, err := PackB(false, 2, 3, make([]float32, 6), 3, tensor.F32)
 		require.NoError(t, err)
 		pbs = append(pbs, pb)
 	}

@@ -25,9 +25,9 @@ func ReLU(x []float32) {
 }
 
 // AddBias adds bias (length cols) to every row of the rows×cols matrix x, in place.
-func AddBias(x []float32, rows, cols int, bias []float32) error {
+func AddBias(x []float32, rows, cols int, bias []float32) {
 	if rows < 0 || cols < 0 || len(x) < rows*cols || len(bias) < cols {
-		return fmt.Errorf("%w: AddBias %d×%d with x of %d and bias of %d", ErrArgs, rows, cols, len(x), len(bias))
+		panic(fmt.Errorf("%w: AddBias %d×%d with x of %d and bias of %d", ErrArgs, rows, cols, len(x), len(bias)))
 	}
 	bias = bias[:cols]
 	for r := 0; r < rows; r++ {
@@ -36,27 +36,25 @@ func AddBias(x []float32, rows, cols int, bias []float32) error {
 			row[j] += b
 		}
 	}
-	return nil
 }
 
 // Add sets dst[i] = a[i] + b[i] (the residual connection); dst may alias a or b.
-func Add(dst, a, b []float32) error {
+func Add(dst, a, b []float32) {
 	if len(a) != len(dst) || len(b) != len(dst) {
-		return fmt.Errorf("%w: Add of lengths %d, %d into %d", ErrArgs, len(a), len(b), len(dst))
+		panic(fmt.Errorf("%w: Add of lengths %d, %d into %d", ErrArgs, len(a), len(b), len(dst)))
 	}
 	for i := range dst {
 		dst[i] = a[i] + b[i]
 	}
-	return nil
 }
 
 // Softmax replaces each row of the rows×cols matrix x by its softmax, subtracting the
 // row maximum first so that large logits do not overflow. -Inf entries (masked
 // positions) get probability 0; a row that is all -Inf becomes NaN, as in PyTorch;
 // NaN propagates to its row.
-func Softmax(x []float32, rows, cols int) error {
+func Softmax(x []float32, rows, cols int) {
 	if rows < 0 || cols < 0 || len(x) < rows*cols {
-		return fmt.Errorf("%w: Softmax %d×%d with %d elements", ErrArgs, rows, cols, len(x))
+		panic(fmt.Errorf("%w: Softmax %d×%d with %d elements", ErrArgs, rows, cols, len(x)))
 	}
 	for r := 0; r < rows; r++ {
 		row := x[r*cols : r*cols+cols]
@@ -84,15 +82,14 @@ func Softmax(x []float32, rows, cols int) error {
 			row[j] *= inv
 		}
 	}
-	return nil
 }
 
 // LayerNorm normalises each row of the rows×cols matrix x over its cols, then scales
 // and shifts: dst = (x − mean)/√(var + eps)·gamma + beta, with the biased variance as
 // PyTorch computes it. Sums are accumulated in float64. dst may alias x.
-func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps float32) error {
+func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps float32) {
 	if rows < 0 || cols <= 0 || len(x) < rows*cols || len(dst) < rows*cols || len(gamma) < cols || len(beta) < cols {
-		return fmt.Errorf("%w: LayerNorm %d×%d with x %d, dst %d, gamma %d, beta %d", ErrArgs, rows, cols, len(x), len(dst), len(gamma), len(beta))
+		panic(fmt.Errorf("%w: LayerNorm %d×%d with x %d, dst %d, gamma %d, beta %d", ErrArgs, rows, cols, len(x), len(dst), len(gamma), len(beta)))
 	}
 	gamma, beta = gamma[:cols], beta[:cols]
 	for r := 0; r < rows; r++ {
@@ -114,5 +111,4 @@ func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps floa
 			out[j] = (v-m)*inv*gamma[j] + beta[j]
 		}
 	}
-	return nil
 }

@@ -23,7 +23,7 @@ func TestGELUWiring(t *testing.T) {
 
 func TestSoftmax(t *testing.T) {
 	x := []float32{1, 2, 3, 1000, 1001, 1002, 0, float32(math.Inf(-1)), 0}
-	require.NoError(t, Softmax(x, 3, 3))
+	Softmax(x, 3, 3)
 	e := []float64{math.Exp(-2), math.Exp(-1), 1}
 	s := e[0] + e[1] + e[2]
 	for j := 0; j < 3; j++ {
@@ -32,14 +32,14 @@ func TestSoftmax(t *testing.T) {
 	}
 	require.Equal(t, []float32{0.5, 0, 0.5}, x[6:])
 	allMasked := []float32{float32(math.Inf(-1)), float32(math.Inf(-1))}
-	require.NoError(t, Softmax(allMasked, 1, 2))
+	Softmax(allMasked, 1, 2)
 	require.True(t, math.IsNaN(float64(allMasked[0])), "all -Inf row is NaN, as in PyTorch")
 	withNaN := []float32{1, float32(math.NaN()), 2}
-	require.NoError(t, Softmax(withNaN, 1, 3))
+	Softmax(withNaN, 1, 3)
 	for _, v := range withNaN {
 		require.True(t, math.IsNaN(float64(v)))
 	}
-	require.ErrorIs(t, Softmax(x, 4, 3), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Softmax(x, 4, 3) }), ErrArgs)
 }
 
 func TestLayerNorm(t *testing.T) {
@@ -51,7 +51,7 @@ func TestLayerNorm(t *testing.T) {
 	}
 	gamma, beta := randMat(r, cols), randMat(r, cols)
 	out := make([]float32, len(x))
-	require.NoError(t, LayerNorm(out, x, rows, cols, gamma, beta, 1e-5))
+	LayerNorm(out, x, rows, cols, gamma, beta, 1e-5)
 	for rr := 0; rr < rows; rr++ {
 		var mean, v float64
 		for j := 0; j < cols; j++ {
@@ -68,59 +68,110 @@ func TestLayerNorm(t *testing.T) {
 			require.InDelta(t, want, float64(out[rr*cols+j]), 2e-5)
 		}
 	}
-	require.NoError(t, LayerNorm(x, x, rows, cols, gamma, beta, 1e-5)) // in place
+	LayerNorm(x, x, rows, cols, gamma, beta, 1e-5) // in place
 	require.Equal(t, out, x)
-	require.ErrorIs(t, LayerNorm(out, x, rows, cols, gamma[:3], beta, 1e-5), ErrArgs)
+	require.ErrorIs(t, panicked(func() { LayerNorm(out, x, rows, cols, gamma[:3], beta, 1e-5) }), ErrArgs)
 }
 
 func TestBiasAddReLU(t *testing.T) {
 	x := []float32{1, 2, 3, 4, 5, 6}
-	require.NoError(t, AddBias(x, 2, 3, []float32{10, -20, 30}))
+	AddBias(x, 2, 3, []float32{10, -20, 30})
 	require.Equal(t, []float32{11, -18, 33, 14, -15, 36}, x)
-	require.ErrorIs(t, AddBias(x, 3, 3, []float32{1, 2, 3}), ErrArgs)
+	require.ErrorIs(t, panicked(func() { AddBias(x, 3, 3, []float32{1, 2, 3}) }), ErrArgs)
 	d := make([]float32, 6)
-	require.NoError(t, Add(d, x, []float32{1, 1, 1, 1, 1, 1}))
+	Add(d, x, []float32{1, 1, 1, 1, 1, 1})
 	require.Equal(t, []float32{12, -17, 34, 15, -14, 37}, d)
-	require.ErrorIs(t, Add(d, x[:5], x), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Add(d, x[:5], x) }), ErrArgs)
 	ReLU(d)
 	require.Equal(t, []float32{12, 0, 34, 15, 0, 37}, d)
 }
 
-func TestAttentionScores(t *testing.T) {
-	r := rand.New(rand.NewPCG(4, 4))
-	p := NewPool(2)
-	defer p.Close()
-	for _, c := range []struct{ tq, tk, past int }{{1, 9, 8}, {5, 5, 0}, {3, 7, 4}, {16, 16, 0}} {
-		d := 8
-		q, k := randMat(r, c.tq*d), randMat(r, c.tk*d)
-		mask := make([]float32, c.tk)
-		mask[1] = MaskValue // a padded key
-		dst := make([]float32, c.tq*c.tk)
-		scale := float32(1 / math.Sqrt(float64(d)))
-		require.NoError(t, AttentionScores(p, dst, q, d, k, d, c.tq, c.tk, d, scale, true, c.past, mask))
-		for i := 0; i < c.tq; i++ {
-			for j := 0; j < c.tk; j++ {
-				var want float64
-				if j > c.past+i {
-					want = -math.MaxFloat32
-				} else {
-					for e := 0; e < d; e++ {
-						want += float64(q[i*d+e]) * float64(k[j*d+e])
-					}
-					want *= float64(scale)
-				}
-				want += float64(mask[j])
-				got := float64(dst[i*c.tk+j])
-				if math.IsInf(want, -1) || want < -1e38 {
-					require.True(t, got < -1e38, "masked score (%d,%d) = %v", i, j, got)
-					continue
-				}
-				require.InDelta(t, want, got, 1e-5, "score (%d,%d)", i, j)
+// naiveAttention is the float64 reference for one sequence and head of Attention.
+func naiveAttention(s AttentionShape, q, k, v, mask []float32, b, h int) [][]float64 {
+	d := s.HeadDim
+	out := make([][]float64, s.Queries)
+	for i := range out {
+		scores := make([]float64, s.Keys)
+		mx := math.Inf(-1)
+		for j := range scores {
+			if s.Causal && j > s.Past+i {
+				scores[j] = math.Inf(-1)
+				continue
+			}
+			for e := 0; e < d; e++ {
+				scores[j] += float64(q[b*s.QSeq+i*s.QRow+h*d+e]) * float64(k[b*s.KVSeq+j*s.KVRow+h*d+e])
+			}
+			scores[j] *= float64(s.Scale)
+			if mask != nil && mask[b*s.MaskSeq+j] != 0 {
+				scores[j] = math.Inf(-1)
+			}
+			mx = math.Max(mx, scores[j])
+		}
+		var sum float64
+		for j := range scores {
+			scores[j] = math.Exp(scores[j] - mx)
+			sum += scores[j]
+		}
+		out[i] = make([]float64, d)
+		for j, p := range scores {
+			for e := 0; e < d; e++ {
+				out[i][e] += p / sum * float64(v[b*s.KVSeq+j*s.KVRow+h*d+e])
 			}
 		}
 	}
-	require.ErrorIs(t, AttentionScores(nil, make([]float32, 3), make([]float32, 4), 2, make([]float32, 4), 2, 2, 2, 2, 1, false, 0, nil), ErrArgs)
-	require.ErrorIs(t, AttentionScores(nil, make([]float32, 4), make([]float32, 4), 2, make([]float32, 4), 2, 2, 2, 2, 1, true, -1, nil), ErrArgs)
+	return out
+}
+
+// TestAttention checks both layouts the models use — a fused QKV buffer (BERT,
+// padding mask) and a KV cache after a prefix (GPT-2, causal) — against float64, on
+// one and two threads.
+func TestAttention(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	p := NewPool(2)
+	defer p.Close()
+	for _, ws := range []*Workspace{nil, NewWorkspace(nil), NewWorkspace(p)} {
+		for _, c := range []struct {
+			batch, heads, d, tq, past int
+			causal, fused             bool
+		}{{2, 3, 8, 5, 0, false, true}, {1, 1, 4, 1, 8, true, false}, {3, 2, 16, 4, 3, true, false}, {2, 4, 8, 16, 0, true, true}, {1, 2, 5, 7, 0, false, false}} {
+			E := c.heads * c.d
+			s := AttentionShape{Batch: c.batch, Heads: c.heads, HeadDim: c.d, Queries: c.tq, Keys: c.past + c.tq,
+				Causal: c.causal, Past: c.past, Scale: float32(1 / math.Sqrt(float64(c.d))), OutRow: E, OutSeq: c.tq * E}
+			var q, k, v []float32
+			if c.fused { // [q | k | v] per position
+				qkv := randMat(r, c.batch*c.tq*3*E)
+				q, k, v = qkv, qkv[E:], qkv[2*E:]
+				s.QRow, s.QSeq, s.KVRow, s.KVSeq = 3*E, c.tq*3*E, 3*E, c.tq*3*E
+			} else { // a cache of maxLen positions per sequence, queries apart
+				maxLen := s.Keys + 2
+				q, k, v = randMat(r, c.batch*c.tq*E), randMat(r, c.batch*maxLen*E), randMat(r, c.batch*maxLen*E)
+				s.QRow, s.QSeq, s.KVRow, s.KVSeq = E, c.tq*E, E, maxLen*E
+			}
+			s.MaskSeq = s.Keys + 1
+			mask := make([]float32, c.batch*s.MaskSeq)
+			mask[s.Keys-1] = MaskValue // the first sequence's last key is padding (no row is fully masked)
+			out := make([]float32, c.batch*c.tq*E)
+			Attention(ws, s, out, q, k, v, mask)
+			for b := 0; b < c.batch; b++ {
+				for h := 0; h < c.heads; h++ {
+					want := naiveAttention(s, q, k, v, mask, b, h)
+					for i := range want {
+						for e, w := range want[i] {
+							require.InDelta(t, w, out[b*s.OutSeq+i*s.OutRow+h*c.d+e], 1e-5, "%+v b%d h%d q%d", c, b, h, i)
+						}
+					}
+				}
+			}
+		}
+	}
+	good := AttentionShape{Batch: 1, Heads: 1, HeadDim: 2, Queries: 2, Keys: 2, QRow: 2, KVRow: 2, OutRow: 2, Scale: 1}
+	buf := make([]float32, 4)
+	Attention(nil, good, buf, buf, buf, buf, nil)
+	short, causal := good, good
+	causal.Causal, causal.Past = true, 1
+	require.ErrorIs(t, panicked(func() { Attention(nil, short, make([]float32, 3), buf, buf, buf, nil) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Attention(nil, causal, buf, buf, buf, buf, nil) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Attention(nil, good, buf, buf, buf, buf, make([]float32, 1)) }), ErrArgs)
 }
 
 func BenchmarkElementwise(b *testing.B) {
@@ -134,8 +185,8 @@ func BenchmarkElementwise(b *testing.B) {
 	}{
 		{"GELUTanh", func() { copy(work, x); GELUTanh(work) }},
 		{"GELUErf", func() { copy(work, x); GELUErf(work) }},
-		{"Softmax", func() { copy(work, x); _ = Softmax(work, 128*4, 768) }},
-		{"LayerNorm", func() { _ = LayerNorm(work, x, 128*4, 768, gamma, beta, 1e-5) }},
+		{"Softmax", func() { copy(work, x); Softmax(work, 128*4, 768) }},
+		{"LayerNorm", func() { LayerNorm(work, x, 128*4, 768, gamma, beta, 1e-5) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {

@@ -36,8 +36,29 @@ func (pb *PackedB) K() int { return pb.k }
 // N returns the number of columns (the output dimension).
 func (pb *PackedB) N() int { return pb.n }
 
-// WeightType returns the storage type of the panels.
-func (pb *PackedB) WeightType() asm.WeightType { return pb.wt }
+// DType returns the storage type of the panels: F32, BF16 or F16.
+func (pb *PackedB) DType() tensor.DType {
+	switch pb.wt {
+	case asm.WeightBF16:
+		return tensor.BF16
+	case asm.WeightF16:
+		return tensor.F16
+	}
+	return tensor.F32
+}
+
+// weightType maps a storage dtype to the kernels' weight type.
+func weightType(dt tensor.DType) (asm.WeightType, error) {
+	switch dt {
+	case tensor.F32:
+		return asm.WeightF32, nil
+	case tensor.BF16:
+		return asm.WeightBF16, nil
+	case tensor.F16:
+		return asm.WeightF16, nil
+	}
+	return 0, fmt.Errorf("%w: packed weights are F32, BF16 or F16, not %v", ErrArgs, dt)
+}
 
 // Column writes column j of the packed k×n matrix (k values, widened to float32)
 // into dst. For a packed Linear or embedding weight [n, k] that is row j of the
@@ -69,10 +90,14 @@ func (pb *PackedB) Bytes() int { return 4*len(pb.f32) + 2*len(pb.u16) }
 
 // PackB packs op(B) for the best kernel level. op(B) is k×n: B itself (k×n, row
 // stride ldb: GPT-2's Conv1D weight [in,out]) or, when transB, B is n×k (PyTorch's
-// Linear weight [out,in]) and is read transposed without a copy. wt chooses the
-// storage: WeightBF16 and WeightF16 round to nearest-even and halve the bytes that
-// decode streams.
-func PackB(transB bool, k, n int, b []float32, ldb int, wt asm.WeightType) (*PackedB, error) {
+// Linear weight [out,in]) and is read transposed without a copy. dt chooses the
+// storage: tensor.F32, or tensor.BF16 and tensor.F16, which round to nearest-even and
+// halve the bytes that decode streams.
+func PackB(transB bool, k, n int, b []float32, ldb int, dt tensor.DType) (*PackedB, error) {
+	wt, err := weightType(dt)
+	if err != nil {
+		return nil, err
+	}
 	return packB(asm.Best, transB, k, n, b, ldb, wt)
 }
 
@@ -85,10 +110,7 @@ func PackBHalf(transB bool, k, n int, b []uint16, ldb int, dt tensor.DType) (*Pa
 	if err := checkMatrix("B", transB, k, n, len(b), ldb); err != nil {
 		return nil, err
 	}
-	wt := asm.WeightF16
-	if dt == tensor.BF16 {
-		wt = asm.WeightBF16
-	}
+	wt, _ := weightType(dt)
 	pb := newPackedB(asm.Best, wt, k, n)
 	packPanels(pb, pb.u16, transB, b, ldb, 0, panelsOf(pb), same[uint16], copyRun[uint16])
 	return pb, nil
@@ -179,89 +201,77 @@ func checkMatrix(name string, trans bool, rows, cols, length, ld int) error {
 	return nil
 }
 
-// Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32 matrices. op(A) is
-// m×k (A stored m×k with row stride lda, or k×m when transA); op(B) is k×n (B stored
-// k×n, or n×k when transB); C is m×n with row stride ldc. When beta is 0, C is not
-// read. p runs the work in parallel; a nil p runs it on the caller (and allocates
-// scratch per call).
-func Sgemm(p *Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
-	return sgemm(p, asm.Best, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32 matrices, BLAS
+// style: op(A) is m×k (A stored m×k with row stride lda, or k×m when transA); op(B)
+// is k×n (B stored k×n, or n×k when transB); C is m×n with row stride ldc. When beta
+// is 0, C is not read. ws runs the work and holds its scratch (nil: a temporary
+// single-threaded one). Inconsistent dimensions or short slices are programmer
+// errors: Sgemm panics with an error wrapping ErrArgs, as gonum's BLAS does.
+func Sgemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(ws, asm.Best, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-func sgemm(p *Pool, l asm.Level, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
-	if err := checkGemm(transA, m, n, k, a, lda, c, ldc); err != nil {
-		return err
-	}
-	if err := checkMatrix("B", transB, k, n, len(b), ldb); err != nil {
-		return err
-	}
+func sgemm(ws *Workspace, l asm.Level, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, m, n, k, a, lda, c, ldc)
+	must(checkMatrix("B", transB, k, n, len(b), ldb))
 	if !asm.Available(l) {
-		return fmt.Errorf("%w: level %v is not supported by this CPU", ErrArgs, l)
+		panic(fmt.Errorf("%w: level %v is not supported by this CPU", ErrArgs, l))
 	}
 	if trivialGemm(m, n, k, alpha, beta, c, ldc) {
-		return nil
+		return
 	}
-	p = orLocalPool(p)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	ws = orTemp(ws)
 	if m <= gemvMaxM {
-		p.gemv.runUnpacked(p, l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return nil
+		ws.gemv.runUnpacked(ws, l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
 	}
-	// Pack all of op(B) into the pool's scratch in the kernel's layout, in parallel.
-	pb := &p.packB.pb
+	// Pack all of op(B) into the workspace in the kernel's layout, in parallel.
+	pb := &ws.packB.pb
 	_, nr := asm.Tile(l)
-	*pb = PackedB{level: l, wt: asm.WeightF32, k: k, n: n, nr: nr, f32: grow(&p.packB.buf, (n+nr-1)/nr*nr*k)}
-	p.packB.set(pb, transB, b, ldb)
-	p.run((n+nr-1)/nr, &p.packB)
-	p.gemm.run(p, transA, m, alpha, a, lda, pb, beta, c, ldc)
-	return nil
+	*pb = PackedB{level: l, wt: asm.WeightF32, k: k, n: n, nr: nr, f32: grow(&ws.packB.buf, (n+nr-1)/nr*nr*k)}
+	ws.packB.set(pb, transB, b, ldb)
+	ws.run((n+nr-1)/nr, &ws.packB)
+	ws.gemm.run(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
 }
 
 // SgemmPacked computes C = alpha·op(A)·B + beta·C with a pre-packed B (k×n). M ≤ 3 —
 // token-by-token decode — streams B once per row; larger M uses the blocked GEMM,
 // widening F16/BF16 panels to F32 one L1-sized block at a time. When B has a device
-// copy (UploadTo) and A is not transposed, the product runs on the device.
-func SgemmPacked(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) error {
+// copy (UploadTo) and A is not transposed, the product runs on the device. It panics
+// on inconsistent dimensions, as Sgemm does.
+func SgemmPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
 	if pb == nil {
-		return fmt.Errorf("%w: nil PackedB", ErrArgs)
+		panic(fmt.Errorf("%w: nil PackedB", ErrArgs))
 	}
 	n, k := pb.n, pb.k
-	if err := checkGemm(transA, m, n, k, a, lda, c, ldc); err != nil {
-		return err
-	}
+	checkGemm(transA, m, n, k, a, lda, c, ldc)
 	if trivialGemm(m, n, k, alpha, beta, c, ldc) {
-		return nil
+		return
 	}
 	if pb.deviceGemm(transA, m, alpha, a, lda, beta, c, ldc) {
-		return nil
+		return
 	}
-	p = orLocalPool(p)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	ws = orTemp(ws)
 	if m <= gemvMaxM {
-		p.gemv.runPacked(p, transA, m, alpha, a, lda, pb, beta, c, ldc)
-		return nil
+		ws.gemv.runPacked(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
+		return
 	}
-	p.gemm.run(p, transA, m, alpha, a, lda, pb, beta, c, ldc)
-	return nil
+	ws.gemm.run(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
 }
 
-func checkGemm(transA bool, m, n, k int, a []float32, lda int, c []float32, ldc int) error {
+func checkGemm(transA bool, m, n, k int, a []float32, lda int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
-		return fmt.Errorf("%w: negative dimension m=%d n=%d k=%d", ErrArgs, m, n, k)
+		panic(fmt.Errorf("%w: negative dimension m=%d n=%d k=%d", ErrArgs, m, n, k))
 	}
-	if err := checkMatrix("A", transA, m, k, len(a), lda); err != nil {
-		return err
-	}
-	return checkMatrix("C", false, m, n, len(c), ldc)
+	must(checkMatrix("A", transA, m, k, len(a), lda))
+	must(checkMatrix("C", false, m, n, len(c), ldc))
 }
 
-func orLocalPool(p *Pool) *Pool {
-	if p == nil {
-		return &Pool{threads: 1, scratch: make([]workerScratch, 1), closed: true}
+// must panics with err, an argument error that only a programming mistake causes.
+func must(err error) {
+	if err != nil {
+		panic(err)
 	}
-	return p
 }
 
 // trivialGemm handles the shapes that need no multiplication (an empty C, or k = 0

@@ -33,19 +33,19 @@ type gemmJob struct {
 // is kept whole; beyond that only the current KC slice is, and an item repacks it.
 const maxPackedA = 4 << 20
 
-func (g *gemmJob) run(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
-	g.runReusingA(p, false, transA, m, alpha, a, lda, pb, beta, c, ldc)
+func (g *gemmJob) run(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	g.runReusingA(ws, false, transA, m, alpha, a, lda, pb, beta, c, ldc)
 }
 
 // runReusingA is run; with reuseA the workers keep the A blocks they packed in the
 // previous call, which the caller guarantees had the same A, shape and blocking.
-func (g *gemmJob) runReusingA(p *Pool, reuseA, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+func (g *gemmJob) runReusingA(ws *Workspace, reuseA, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
 	if !reuseA {
 		g.call++
 	}
 	g.bl = asm.BlockingFor(pb.level)
 	g.transA, g.m, g.alpha, g.beta, g.a, g.lda, g.pb, g.c, g.ldc = transA, m, alpha, beta, a, lda, pb, c, ldc
-	g.scratch = p.scratch
+	g.scratch = ws.scratch
 	mr, nr := g.bl.MR, g.bl.NR
 	g.mc = min(g.bl.MC, (m+mr-1)/mr*mr)
 	g.nIC = (m + g.mc - 1) / g.mc
@@ -65,11 +65,11 @@ func (g *gemmJob) runReusingA(p *Pool, reuseA, transA bool, m int, alpha float32
 		g.nc = min(g.bl.NC, pb.n-g.jc)
 		g.nJR = (g.nc + nr - 1) / nr
 		g.chunks = 1
-		if want := 2 * p.threads; g.nIC < want {
+		if want := 2 * ws.threads(); g.nIC < want {
 			g.chunks = min(g.nJR, (want+g.nIC-1)/g.nIC)
 		}
 		// One barrier per column block: each item walks the whole K range itself.
-		p.run(g.nIC*g.chunks, g)
+		ws.run(g.nIC*g.chunks, g)
 	}
 	g.a, g.c, g.pb = nil, nil, nil
 }

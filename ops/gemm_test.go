@@ -139,7 +139,7 @@ func TestSgemmAllLevels(t *testing.T) {
 			want, bound := reference(c, a, b, cIn)
 			for name, p := range pools {
 				got := append([]float32(nil), cIn...)
-				require.NoError(t, sgemm(p, l, c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, got, c.ldc))
+				sgemm(NewWorkspace(p), l, c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, got, c.ldc)
 				requireClose(t, c, want, bound, got, l.String()+"/pool "+name)
 			}
 		}
@@ -152,11 +152,12 @@ func TestSgemmBlocking(t *testing.T) {
 	bl := asm.BlockingFor(asm.Best)
 	p := NewPool(2)
 	defer p.Close()
+	ws := NewWorkspace(p)
 	for _, s := range [][3]int{{bl.MC + 7, 40, bl.KC*2 + 3}, {9, bl.NC + 19, 5}, {bl.MC*2 + 1, 2*bl.NR + 1, 3}} {
 		c, a, b, cIn := newCase(r, s[0], s[1], s[2])
 		want, bound := reference(c, a, b, cIn)
 		got := append([]float32(nil), cIn...)
-		require.NoError(t, Sgemm(p, c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, got, c.ldc))
+		Sgemm(ws, c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, got, c.ldc)
 		requireClose(t, c, want, bound, got, "blocking")
 	}
 }
@@ -165,26 +166,29 @@ func TestSgemmPackedWeights(t *testing.T) {
 	r := rand.New(rand.NewPCG(12, 22))
 	p := NewPool(2)
 	defer p.Close()
+	ws := NewWorkspace(p)
 	for _, l := range asm.Supported() {
-		for _, wt := range []asm.WeightType{asm.WeightF32, asm.WeightBF16, asm.WeightF16} {
+		for _, wt := range []tensor.DType{tensor.F32, tensor.BF16, tensor.F16} {
 			for it := 0; it < 12; it++ {
 				m := []int{1, 2, 3, 4, 6, 13, 40}[r.IntN(7)]
 				c, a, b, cIn := newCase(r, m, shapeDims[r.IntN(len(shapeDims))], shapeDims[r.IntN(len(shapeDims))])
-				pb, err := packB(l, c.transB, c.k, c.n, b, c.ldb, wt)
+				awt, err := weightType(wt)
+				require.NoError(t, err)
+				pb, err := packB(l, c.transB, c.k, c.n, b, c.ldb, awt)
 				require.NoError(t, err)
 				// The reference sees the weights exactly as stored.
 				rounded := append([]float32(nil), b...)
 				for i, v := range rounded {
 					switch wt {
-					case asm.WeightBF16:
+					case tensor.BF16:
 						rounded[i] = tensor.BF16ToF32(tensor.F32ToBF16(v))
-					case asm.WeightF16:
+					case tensor.F16:
 						rounded[i] = tensor.F16ToF32(tensor.F32ToF16(v))
 					}
 				}
 				want, bound := reference(c, a, rounded, cIn)
 				got := append([]float32(nil), cIn...)
-				require.NoError(t, SgemmPacked(p, c.transA, c.m, c.alpha, a, c.lda, pb, c.beta, got, c.ldc))
+				SgemmPacked(ws, c.transA, c.m, c.alpha, a, c.lda, pb, c.beta, got, c.ldc)
 				requireClose(t, c, want, bound, got, l.String()+"/"+wt.String())
 			}
 		}
@@ -199,8 +203,8 @@ func TestPackBHalfKeepsBits(t *testing.T) {
 	tensor.F32ToBF16Slice(bits, w)
 	pb, err := PackBHalf(true, k, n, bits, k, tensor.BF16)
 	require.NoError(t, err)
-	require.Equal(t, asm.WeightBF16, pb.WeightType())
-	pb2, err := PackB(true, k, n, w, k, asm.WeightBF16)
+	require.Equal(t, tensor.BF16, pb.DType())
+	pb2, err := PackB(true, k, n, w, k, tensor.BF16)
 	require.NoError(t, err)
 	require.Equal(t, pb2.u16, pb.u16)
 	_, err = PackBHalf(true, k, n, bits, k, tensor.F32)
@@ -211,7 +215,7 @@ func TestPackedColumn(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 25))
 	n, k := 37, 19
 	w := randMat(r, n*k) // [n, k], like an embedding table
-	for _, wt := range []asm.WeightType{asm.WeightF32, asm.WeightBF16, asm.WeightF16} {
+	for _, wt := range []tensor.DType{tensor.F32, tensor.BF16, tensor.F16} {
 		pb, err := PackB(true, k, n, w, k, wt)
 		require.NoError(t, err)
 		col := make([]float32, k)
@@ -220,9 +224,9 @@ func TestPackedColumn(t *testing.T) {
 			for p := 0; p < k; p++ {
 				want := w[j*k+p]
 				switch wt {
-				case asm.WeightBF16:
+				case tensor.BF16:
 					want = tensor.BF16ToF32(tensor.F32ToBF16(want))
-				case asm.WeightF16:
+				case tensor.F16:
 					want = tensor.F16ToF32(tensor.F32ToF16(want))
 				}
 				require.Equal(t, want, col[p])
@@ -251,7 +255,7 @@ func TestSgemmNaNInf(t *testing.T) {
 			for i := range c {
 				c[i] = float32(math.NaN())
 			}
-			require.NoError(t, sgemm(nil, l, false, false, m, n, k, 1, a, k, b, n, 0, c, n))
+			sgemm(nil, l, false, false, m, n, k, 1, a, k, b, n, 0, c, n)
 			for j := 0; j < n; j++ {
 				require.True(t, math.IsNaN(float64(c[j])), "%v m=%d: NaN in A reaches row 0", l, m)
 			}
@@ -265,21 +269,21 @@ func TestSgemmNaNInf(t *testing.T) {
 
 func TestSgemmErrors(t *testing.T) {
 	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
-	require.NoError(t, Sgemm(nil, false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2))
-	require.ErrorIs(t, Sgemm(nil, false, false, 2, 2, 3, 1, a[:5], 3, b, 2, 0, c, 2), ErrArgs)
-	require.ErrorIs(t, Sgemm(nil, false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2), ErrArgs)
-	require.ErrorIs(t, Sgemm(nil, false, false, 2, 2, 3, 1, a, 3, b[:5], 2, 0, c, 2), ErrArgs)
-	require.ErrorIs(t, Sgemm(nil, false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c[:3], 2), ErrArgs)
-	require.ErrorIs(t, Sgemm(nil, false, false, -1, 2, 3, 1, a, 3, b, 2, 0, c, 2), ErrArgs)
-	require.ErrorIs(t, SgemmPacked(nil, false, 2, 1, a, 3, nil, 0, c, 2), ErrArgs)
-	_, err := PackB(false, 3, 2, b[:5], 2, asm.WeightF32)
+	Sgemm(nil, false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2)
+	require.ErrorIs(t, panicked(func() { Sgemm(nil, false, false, 2, 2, 3, 1, a[:5], 3, b, 2, 0, c, 2) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Sgemm(nil, false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Sgemm(nil, false, false, 2, 2, 3, 1, a, 3, b[:5], 2, 0, c, 2) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Sgemm(nil, false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c[:3], 2) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { Sgemm(nil, false, false, -1, 2, 3, 1, a, 3, b, 2, 0, c, 2) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { SgemmPacked(nil, false, 2, 1, a, 3, nil, 0, c, 2) }), ErrArgs)
+	_, err := PackB(false, 3, 2, b[:5], 2, tensor.F32)
 	require.ErrorIs(t, err, ErrArgs)
 	// k = 0 and alpha = 0 scale C by beta; beta = 0 clears it even if it held NaN.
 	c = []float32{1, 2, float32(math.NaN()), 4}
-	require.NoError(t, Sgemm(nil, false, false, 2, 2, 0, 1, nil, 0, nil, 2, 0, c, 2))
+	Sgemm(nil, false, false, 2, 2, 0, 1, nil, 0, nil, 2, 0, c, 2)
 	require.Equal(t, []float32{0, 0, 0, 0}, c)
 	c = []float32{1, 2, 3, 4}
-	require.NoError(t, Sgemm(nil, false, false, 2, 2, 3, 0, a, 3, b, 2, 2, c, 2))
+	Sgemm(nil, false, false, 2, 2, 3, 0, a, 3, b, 2, 2, c, 2)
 	require.Equal(t, []float32{2, 4, 6, 8}, c)
 }
 
@@ -287,24 +291,32 @@ func TestNoAllocationsPerCall(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 24))
 	p := NewPool(2)
 	defer p.Close()
+	ws := NewWorkspace(p)
 	for _, m := range []int{1, 64} {
 		k, n := 256, 384
 		a, b, c := randMat(r, m*k), randMat(r, k*n), make([]float32, m*n)
-		pb, err := PackB(false, k, n, b, n, asm.WeightBF16)
+		pb, err := PackB(false, k, n, b, n, tensor.BF16)
 		require.NoError(t, err)
-		call := func() {
-			if err := SgemmPacked(p, false, m, 1, a, k, pb, 0, c, n); err != nil {
-				t.Fatal(err)
-			}
-		}
+		call := func() { SgemmPacked(ws, false, m, 1, a, k, pb, 0, c, n) }
 		call()
 		require.Zero(t, testing.AllocsPerRun(20, call), "SgemmPacked m=%d", m)
-		call2 := func() {
-			if err := Sgemm(p, false, true, m, n, k, 1, a, k, b, k, 0, c, n); err != nil {
-				t.Fatal(err)
-			}
-		}
+		call2 := func() { Sgemm(ws, false, true, m, n, k, 1, a, k, b, k, 0, c, n) }
 		call2()
 		require.Zero(t, testing.AllocsPerRun(20, call2), "Sgemm m=%d", m)
 	}
+}
+
+// panicked runs f and returns the error it panicked with (nil if it returned).
+func panicked(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(error)
+			if !ok {
+				panic(r)
+			}
+			err = e
+		}
+	}()
+	f()
+	return nil
 }

@@ -26,9 +26,9 @@ type gemvJob struct {
 	scratch     []workerScratch
 }
 
-func (g *gemvJob) setup(p *Pool, transA bool, m, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+func (g *gemvJob) setup(ws *Workspace, transA bool, m, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
 	g.m, g.n, g.k, g.alpha, g.beta, g.c, g.ldc = m, n, k, alpha, beta, c, ldc
-	g.scratch = p.scratch
+	g.scratch = ws.scratch
 	switch {
 	case transA: // gather the columns of A that are rows of op(A)
 		g.x = grow(&g.xbuf, m*k)
@@ -46,23 +46,23 @@ func (g *gemvJob) setup(p *Pool, transA bool, m, n, k int, alpha float32, a []fl
 		}
 	}
 	g.groups = (n + 15) / 16
-	g.chunks = min(g.groups, 4*p.threads)
+	g.chunks = min(g.groups, 4*ws.threads())
 	for w := range g.scratch {
 		grow(&g.scratch[w].x, 16)
 	}
 }
 
-func (g *gemvJob) runPacked(p *Pool, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
-	g.setup(p, transA, m, pb.n, pb.k, alpha, a, lda, beta, c, ldc)
+func (g *gemvJob) runPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	g.setup(ws, transA, m, pb.n, pb.k, alpha, a, lda, beta, c, ldc)
 	g.packed, g.l = pb, pb.level
-	p.run(m*g.chunks, g)
+	ws.run(m*g.chunks, g)
 	g.packed, g.c, g.x = nil, nil, nil
 }
 
-func (g *gemvJob) runUnpacked(p *Pool, l asm.Level, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	g.setup(p, transA, m, n, k, alpha, a, lda, beta, c, ldc)
+func (g *gemvJob) runUnpacked(ws *Workspace, l asm.Level, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	g.setup(ws, transA, m, n, k, alpha, a, lda, beta, c, ldc)
 	g.packed, g.l, g.transB, g.b, g.ldb = nil, l, transB, b, ldb
-	p.run(m*g.chunks, g)
+	ws.run(m*g.chunks, g)
 	g.b, g.c, g.x = nil, nil, nil
 }
 

@@ -14,35 +14,40 @@ type Task interface {
 	Do(w, i int)
 }
 
-// Pool is a persistent set of worker threads that the parallel kernels share. With
-// Threads > 1, that many helper goroutines, each locked to its own OS thread and (by
-// default) pinned to its own CPU, do all of a job's work while the caller waits; with
-// one thread the caller does the work itself. A parallel call spawns nothing and
+// Pool is a persistent set of worker threads, and nothing else: the operators'
+// scratch memory belongs to the caller's Workspace. Any number of models and
+// goroutines may share one Pool.
+//
+// With Threads > 1, that many helper goroutines, each locked to its own OS thread and
+// (by default) pinned to its own CPU, do all of a job's work while the caller waits;
+// with one thread the caller does the work itself. A parallel call spawns nothing and
 // allocates nothing.
+//
+// The helpers serve one job at a time. A job submitted while they are busy — by
+// another goroutine (a concurrent request), or from inside a running task (a nested
+// parallel operator) — is not queued behind it: its caller runs every item itself,
+// as worker 0. So concurrent requests compute at the same time (each at least on its
+// own goroutine), and a nested parallel call can neither deadlock nor oversubscribe
+// the helpers.
 //
 // The caller does not work alongside the helpers because its thread is not pinned: on
 // virtual machines that pack a process's runnable threads onto one vCPU, it would
 // share a CPU with a helper and a two-thread GEMM would run at one-thread speed
 // (measured: 1.4× with the caller working, 1.9× without).
 //
-// A Pool runs one job at a time: concurrent callers are served in turn, each with all
-// threads. It is safe for concurrent use. Close stops the helpers.
+// A Pool is safe for concurrent use. Close stops the helpers; a closed pool still
+// runs jobs, on the caller.
 type Pool struct {
 	threads int
-	mu      sync.Mutex // held for a whole job
-	task    Task
-	n       int64
-	next    atomic.Int64
-	wake    []chan struct{}
-	done    sync.WaitGroup
-	closed  bool
+	busy    sync.Mutex // held (TryLock) by the job the helpers run
+	closed  atomic.Bool
+	close   sync.Once
 
-	// Per-worker scratch, used only while mu is held.
-	scratch []workerScratch
-	gemm    gemmJob
-	gemv    gemvJob
-	packB   packBJob
-	conv    convJob
+	task Task
+	n    int64
+	next atomic.Int64
+	wake []chan struct{}
+	done sync.WaitGroup
 }
 
 // PoolOption configures NewPool.
@@ -65,7 +70,7 @@ func NewPool(threads int, opts ...PoolOption) *Pool {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{threads: threads, scratch: make([]workerScratch, threads)}
+	p := &Pool{threads: threads}
 	cpus := allowedCPUs()
 	for w := 0; w < threads && threads > 1; w++ {
 		ch := make(chan struct{}, 1)
@@ -79,6 +84,12 @@ func NewPool(threads int, opts ...PoolOption) *Pool {
 	return p
 }
 
+// DefaultPool returns the process-wide pool of GOMAXPROCS pinned threads, started on
+// first use and never closed. Models use it unless given another.
+func DefaultPool() *Pool { return defaultPool() }
+
+var defaultPool = sync.OnceValue(func() *Pool { return NewPool(0) })
+
 // Threads returns the number of worker threads.
 func (p *Pool) Threads() int {
 	if p == nil {
@@ -87,20 +98,20 @@ func (p *Pool) Threads() int {
 	return p.threads
 }
 
-// Close stops the helper goroutines. A closed pool still works, on the calling
-// goroutine alone.
+// Close stops the helper goroutines once the job they are running, if any, is done.
+// A closed pool still works, on the calling goroutine alone.
 func (p *Pool) Close() {
 	if p == nil {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.closed {
-		p.closed = true
+	p.close.Do(func() {
+		p.closed.Store(true)
+		p.busy.Lock() // wait for a running job
+		defer p.busy.Unlock()
 		for _, ch := range p.wake {
 			close(ch)
 		}
-	}
+	})
 }
 
 func (p *Pool) worker(w int, wake chan struct{}, cpu int) {
@@ -124,15 +135,24 @@ func (p *Pool) drain(w int) {
 	}
 }
 
-// run executes t.Do for items 0..n-1 on up to Threads workers. The caller holds p.mu.
-func (p *Pool) run(n int, t Task) {
-	helpers := min(p.threads, n)
-	if p.closed || helpers <= 1 {
+// Run executes t.Do(w, i) for i in 0..n-1 and returns when all are done: on the
+// helpers when they are free, else on the caller (see Pool). A nil Pool runs
+// everything on the caller.
+func (p *Pool) Run(n int, t Task) {
+	if p == nil || p.threads <= 1 || n <= 1 || p.closed.Load() || !p.busy.TryLock() {
 		for i := 0; i < n; i++ {
 			t.Do(0, i)
 		}
 		return
 	}
+	defer p.busy.Unlock()
+	if p.closed.Load() { // closed between the check and the lock
+		for i := 0; i < n; i++ {
+			t.Do(0, i)
+		}
+		return
+	}
+	helpers := min(p.threads, n)
 	p.task, p.n = t, int64(n)
 	p.next.Store(0)
 	p.done.Add(helpers)
@@ -141,18 +161,4 @@ func (p *Pool) run(n int, t Task) {
 	}
 	p.done.Wait()
 	p.task = nil
-}
-
-// Run executes t.Do(w, i) for i in 0..n-1 across the pool's workers and returns when
-// all are done. A nil Pool runs everything on the caller.
-func (p *Pool) Run(n int, t Task) {
-	if p == nil {
-		for i := 0; i < n; i++ {
-			t.Do(0, i)
-		}
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.run(n, t)
 }

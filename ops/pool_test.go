@@ -6,10 +6,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lumen-ml/lumen/ops/asm"
+	"github.com/lumen-ml/lumen/tensor"
 )
 
 type countTask struct{ hits []atomic.Int32 }
@@ -39,14 +40,15 @@ func TestPoolRunsEveryItemOnce(t *testing.T) {
 	require.Equal(t, runtime.GOMAXPROCS(0), def.Threads())
 }
 
-// TestConcurrentCallers shares one pool and one packed weight between goroutines, as
-// a loaded model does; every result must equal the single-caller result.
+// TestConcurrentCallers shares one pool and one packed weight between goroutines, each
+// with its own workspace, as a loaded model's requests do; every result must equal the
+// single-caller result.
 func TestConcurrentCallers(t *testing.T) {
 	r := rand.New(rand.NewPCG(30, 40))
 	p := NewPool(2)
 	defer p.Close()
 	k, n := 96, 80
-	pb, err := PackB(true, k, n, randMat(r, n*k), k, asm.WeightF16)
+	pb, err := PackB(true, k, n, randMat(r, n*k), k, tensor.F16)
 	require.NoError(t, err)
 	inputs := make([][]float32, 8)
 	wants := make([][]float32, 8)
@@ -54,7 +56,7 @@ func TestConcurrentCallers(t *testing.T) {
 		m := 1 + g*3
 		inputs[g] = randMat(r, m*k)
 		wants[g] = make([]float32, m*n)
-		require.NoError(t, SgemmPacked(nil, false, m, 1, inputs[g], k, pb, 0, wants[g], n))
+		SgemmPacked(nil, false, m, 1, inputs[g], k, pb, 0, wants[g], n)
 	}
 	var wg sync.WaitGroup
 	for g := range inputs {
@@ -63,11 +65,74 @@ func TestConcurrentCallers(t *testing.T) {
 			defer wg.Done()
 			m := len(inputs[g]) / k
 			got := make([]float32, m*n)
+			ws := NewWorkspace(p)
 			for rep := 0; rep < 20; rep++ {
-				require.NoError(t, SgemmPacked(p, false, m, 1, inputs[g], k, pb, 0, got, n))
+				SgemmPacked(ws, false, m, 1, inputs[g], k, pb, 0, got, n)
 				require.Equal(t, wants[g], got)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// rendezvous is a task whose every item waits until the other job has started too.
+type rendezvous struct {
+	started chan struct{}
+	other   chan struct{}
+	once    sync.Once
+	timeout bool
+}
+
+func (r *rendezvous) Do(_, _ int) {
+	r.once.Do(func() { close(r.started) })
+	select {
+	case <-r.other:
+	case <-time.After(5 * time.Second):
+		r.timeout = true
+	}
+}
+
+// TestConcurrentJobsRunAtOnce: two callers' jobs on one pool run at the same time,
+// not one after the other. Each job's items wait for the other job to start, so a
+// pool that served jobs in turn (an op-by-op lock) would time out here.
+func TestConcurrentJobsRunAtOnce(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	a := &rendezvous{started: make(chan struct{})}
+	b := &rendezvous{started: make(chan struct{})}
+	a.other, b.other = b.started, a.started
+	var wg sync.WaitGroup
+	for _, job := range []*rendezvous{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Run(4, job)
+		}()
+	}
+	wg.Wait()
+	require.False(t, a.timeout || b.timeout, "the two jobs did not overlap")
+}
+
+type nestedTask struct {
+	p     *Pool
+	inner []*countTask
+}
+
+func (n *nestedTask) Do(_, i int) { n.p.Run(len(n.inner[i].hits), n.inner[i]) }
+
+// TestNestedRun: a parallel call from inside a running task completes (on the
+// calling worker) instead of deadlocking on the busy helpers.
+func TestNestedRun(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	outer := &nestedTask{p: p}
+	for range 6 {
+		outer.inner = append(outer.inner, &countTask{hits: make([]atomic.Int32, 5)})
+	}
+	p.Run(len(outer.inner), outer)
+	for _, in := range outer.inner {
+		for i := range in.hits {
+			require.Equal(t, int32(1), in.hits[i].Load())
+		}
+	}
 }

@@ -11,7 +11,7 @@ import (
 // batcher merges concurrent embedding requests for one model into micro-batches: the
 // first request waits up to wait for others, until max texts are collected.
 type batcher struct {
-	m        *bert.Model
+	m        Embedder
 	max      int
 	wait     time.Duration
 	in       chan *batchReq
@@ -30,7 +30,7 @@ type batchRes struct {
 	err error
 }
 
-func newBatcher(m *bert.Model, max int, wait time.Duration) *batcher {
+func newBatcher(m Embedder, max int, wait time.Duration) *batcher {
 	b := &batcher{m: m, max: max, wait: wait, in: make(chan *batchReq), stop: make(chan struct{})}
 	b.finished.Add(1)
 	go b.loop()
@@ -104,7 +104,7 @@ func (b *batcher) run(batch []*batchReq) {
 	if len(live) == 0 {
 		return
 	}
-	emb, err := b.m.EmbedEncodings(encs, b.m.Pooling())
+	emb, err := b.m.Embed(context.Background(), encs) // the batch outlives any one request
 	for _, r := range live {
 		if err != nil {
 			r.out <- batchRes{err: err}

@@ -49,9 +49,9 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	m, ok := s.gpt2[req.Model]
-	if !ok {
-		return &apiError{http.StatusNotFound, "model_not_found", fmt.Sprintf("no completion model %q", req.Model)}
+	m, err := lookup(s.completers, req.Model, "completion")
+	if err != nil {
+		return err
 	}
 	if req.Prompt == nil || *req.Prompt == "" {
 		return badRequest(`"prompt" must be a non-empty string`)
@@ -90,16 +90,20 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 			return badRequest(`"stop" must be a string or up to 4 strings`)
 		}
 	}
-	promptTokens := len(m.Tokenizer().Encode(*req.Prompt))
-	if promptTokens+opt.MaxNewTokens > m.Config().NPositions {
-		return badRequest("prompt (%d tokens) plus max_tokens (%d) exceeds the model's context of %d", promptTokens, opt.MaxNewTokens, m.Config().NPositions)
+	prompt, err := m.Encode(*req.Prompt)
+	if err != nil {
+		return err
+	}
+	promptTokens := len(prompt)
+	if promptTokens+opt.MaxNewTokens > m.ContextLength() {
+		return badRequest("prompt (%d tokens) plus max_tokens (%d) exceeds the model's context of %d", promptTokens, opt.MaxNewTokens, m.ContextLength())
 	}
 	resp := completionResponse{ID: fmt.Sprintf("cmpl-%d", s.ids.Add(1)), Object: "text_completion", Created: time.Now().Unix(), Model: req.Model}
 	tokens := 0
 	var text []byte
 	flusher, _ := w.(http.Flusher)
 	started := false
-	for c, err := range m.GenerateText(r.Context(), *req.Prompt, opt, stop) {
+	for c, err := range m.GenerateText(r.Context(), prompt, opt, stop) {
 		if err != nil {
 			s.met.tokens.WithLabelValues(req.Model).Add(float64(tokens))
 			if started {
@@ -165,46 +169,36 @@ type inputRequest struct {
 	Input json.RawMessage `json:"input"`
 }
 
-// encodeChecked tokenizes texts once, rejecting those longer than the model's
-// context instead of silently truncating them; it also returns the token count.
-func encodeChecked(m *bert.Model, texts []string) ([]bert.Encoding, int, error) {
-	encs := make([]bert.Encoding, len(texts))
-	total := 0
-	for i, t := range texts {
-		e, err := m.Tokenizer().Encode(t, 0)
-		if err != nil {
-			return nil, 0, badRequest("input %d: %v", i, err)
-		}
-		if n, limit := len(e.IDs), m.Config().MaxPositions; n > limit {
-			return nil, 0, badRequest("input %d has %d tokens; the model takes at most %d", i, n, limit)
-		}
-		encs[i] = e
-		total += len(e.IDs)
-	}
-	return encs, total, nil
-}
-
-// encoderInputs reads an {"model", "input"} request for an encoder model: the model,
-// its texts encoded (each within the context) and their token count.
-func (s *Server) encoderInputs(r *http.Request) (string, *bert.Model, []bert.Encoding, int, error) {
+// encoderInputs reads an {"model", "input"} request for one of models: the model and
+// its texts, each encoded once (a text longer than the model's context is a 400,
+// never silently truncated), with their token count.
+func encoderInputs[M Encoder](s *Server, r *http.Request, models map[string]M, kind string) (string, M, []bert.Encoding, int, error) {
 	var req inputRequest
+	var m M
 	if err := decode(r, &req); err != nil {
-		return "", nil, nil, 0, err
+		return "", m, nil, 0, err
 	}
-	m, err := s.bertModel(req.Model)
+	m, err := lookup(models, req.Model, kind)
 	if err != nil {
-		return "", nil, nil, 0, err
+		return "", m, nil, 0, err
 	}
 	texts, err := inputs(req.Input, s.cfg.MaxInputs)
 	if err != nil {
-		return "", nil, nil, 0, err
+		return "", m, nil, 0, err
 	}
-	encs, n, err := encodeChecked(m, texts)
-	return req.Model, m, encs, n, err
+	encs, err := m.Encode(texts, false)
+	if err != nil {
+		return "", m, nil, 0, badRequest("%v", err)
+	}
+	n := 0
+	for _, e := range encs {
+		n += len(e.IDs)
+	}
+	return req.Model, m, encs, n, nil
 }
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
-	model, _, encs, n, err := s.encoderInputs(r)
+	model, _, encs, n, err := encoderInputs(s, r, s.embedders, "embedding")
 	if err != nil {
 		return err
 	}
@@ -225,7 +219,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
-	model, m, encs, _, err := s.encoderInputs(r)
+	model, m, encs, _, err := encoderInputs(s, r, s.classifiers, "classification")
 	if err != nil {
 		return err
 	}
@@ -235,7 +229,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 	if err := r.Context().Err(); err != nil {
 		return err
 	}
-	res, err := m.ClassifyEncodings(encs)
+	res, err := m.Classify(r.Context(), encs)
 	if err != nil {
 		return err
 	}
@@ -269,7 +263,7 @@ func (s *Server) qa(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	m, err := s.bertModel(req.Model)
+	m, err := lookup(s.answerers, req.Model, "question-answering")
 	if err != nil {
 		return err
 	}
@@ -282,14 +276,11 @@ func (s *Server) qa(w http.ResponseWriter, r *http.Request) error {
 	if req.MaxAnswerTokens < 0 {
 		return badRequest(`"max_answer_tokens" must be positive`)
 	}
-	e, err := m.Tokenizer().EncodePair(*req.Question, *req.Context, 0)
+	enc, err := m.EncodePair(*req.Question, *req.Context, false)
 	if err != nil {
-		return badRequest("%v", err)
+		return badRequest("question and context: %v", err)
 	}
-	if len(e.IDs) > m.Config().MaxPositions {
-		return badRequest("question and context have %d tokens; the model takes at most %d", len(e.IDs), m.Config().MaxPositions)
-	}
-	a, err := m.Answer(r.Context(), *req.Question, *req.Context, req.MaxAnswerTokens)
+	a, err := m.Answer(r.Context(), enc, *req.Context, req.MaxAnswerTokens)
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/lumen-ml/lumen/models/bert"
-	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
 // Config sets the server's limits. Zero fields take the defaults of DefaultConfig.
@@ -76,20 +75,23 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Models are the loaded models by name: a *gpt2.Model or a *bert.Model each.
+// Models are the loaded models by name. Each serves the endpoints whose interface
+// it implements (Completer, Embedder, Classifier, Answerer) and must implement one.
 type Models map[string]any
 
 // Server holds the models, the admission queue, the batchers and the metrics.
 type Server struct {
-	cfg      Config
-	gpt2     map[string]*gpt2.Model
-	bert     map[string]*bert.Model
-	batchers map[string]*batcher
-	admit    *admission
-	reg      *prometheus.Registry
-	met      metrics
-	mux      *http.ServeMux
-	ids      atomic.Uint64 // completion ids
+	cfg         Config
+	completers  map[string]Completer
+	embedders   map[string]Embedder
+	classifiers map[string]Classifier
+	answerers   map[string]Answerer
+	batchers    map[string]*batcher // one per Embedder
+	admit       *admission
+	reg         *prometheus.Registry
+	met         metrics
+	mux         *http.ServeMux
+	ids         atomic.Uint64 // completion ids
 }
 
 type metrics struct {
@@ -104,23 +106,34 @@ type metrics struct {
 // stops its background batchers.
 func New(cfg Config, models Models) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, gpt2: map[string]*gpt2.Model{}, bert: map[string]*bert.Model{}, batchers: map[string]*batcher{},
+	s := &Server{cfg: cfg, completers: map[string]Completer{}, embedders: map[string]Embedder{}, classifiers: map[string]Classifier{},
+		answerers: map[string]Answerer{}, batchers: map[string]*batcher{},
 		admit: newAdmission(cfg.Workers, cfg.QueueSize), reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	for name, m := range models {
-		switch mm := m.(type) {
-		case *gpt2.Model:
-			if mm.Tokenizer() == nil {
-				return nil, fmt.Errorf("server: model %q has no tokenizer", name)
+		serves := false
+		if c, ok := m.(Completer); ok {
+			if _, err := c.Encode(""); err != nil { // e.g. loaded without a tokenizer
+				return nil, fmt.Errorf("server: model %q cannot serve completions: %w", name, err)
 			}
-			s.gpt2[name] = mm
-		case *bert.Model:
-			if mm.Tokenizer() == nil {
-				return nil, fmt.Errorf("server: model %q has no tokenizer", name)
+			s.completers[name], serves = c, true
+		}
+		if e, ok := m.(Encoder); ok {
+			if _, err := e.Encode([]string{""}, false); err != nil {
+				return nil, fmt.Errorf("server: model %q cannot serve encoder endpoints: %w", name, err)
 			}
-			s.bert[name] = mm
-			s.batchers[name] = newBatcher(mm, cfg.BatchMax, cfg.BatchWait)
-		default:
-			return nil, fmt.Errorf("server: model %q has unsupported type %T", name, m)
+		}
+		if e, ok := m.(Embedder); ok {
+			s.embedders[name], s.batchers[name], serves = e, newBatcher(e, cfg.BatchMax, cfg.BatchWait), true
+		}
+		if c, ok := m.(Classifier); ok {
+			s.classifiers[name], serves = c, true
+		}
+		if a, ok := m.(Answerer); ok {
+			s.answerers[name], serves = a, true
+		}
+		if !serves {
+			s.Close()
+			return nil, fmt.Errorf("server: model %q (%T) serves no endpoint: it implements none of Completer, Embedder, Classifier, Answerer", name, m)
 		}
 	}
 	s.met.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lumen_requests_total", Help: "HTTP requests by endpoint and status code."}, []string{"endpoint", "code"})
@@ -240,7 +253,7 @@ func (s *Server) handle(path string, worker bool, fn func(w http.ResponseWriter,
 				if w.code == 0 {
 					writeError(w, 499, "cancelled", err.Error())
 				}
-			case errors.Is(err, gpt2.ErrInput), errors.Is(err, bert.ErrInput), errors.Is(err, bert.ErrTokenizer):
+			case errors.Is(err, nn.ErrInput):
 				if w.code == 0 {
 					writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 				}
@@ -295,10 +308,12 @@ func inputs(raw json.RawMessage, max int) ([]string, error) {
 	return many, nil
 }
 
-func (s *Server) bertModel(name string) (*bert.Model, error) {
-	m, ok := s.bert[name]
+// lookup finds the named model among those serving an endpoint.
+func lookup[M any](models map[string]M, name, kind string) (M, error) {
+	m, ok := models[name]
 	if !ok {
-		return nil, &apiError{http.StatusNotFound, "model_not_found", fmt.Sprintf("no encoder model %q", name)}
+		var zero M
+		return zero, &apiError{http.StatusNotFound, "model_not_found", fmt.Sprintf("no %s model %q", kind, name)}
 	}
 	return m, nil
 }

@@ -21,15 +21,20 @@ import (
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
 )
 
+// testModels loads four models onto one shared two-thread pool, as lumen serve does.
 func testModels(t testing.TB) Models {
-	gp, err := gpt2.Load(shared.Path(t, "fixtures", "gpt2-tiny"), gpt2.WithThreads(1), gpt2.WithTokenizerDir(shared.Path(t, "tokenizers", "gpt2")))
+	pool := ops.NewPool(2)
+	t.Cleanup(pool.Close)
+	gp, err := gpt2.Load(shared.Path(t, "fixtures", "gpt2-tiny"), nn.WithPool(pool), nn.WithTokenizerDir(shared.Path(t, "tokenizers", "gpt2")))
 	require.NoError(t, err)
 	t.Cleanup(gp.Close)
 	models := Models{"gpt2": gp}
 	for name, fixture := range map[string]string{"minilm": "minilm-tiny", "cls": "bert-tiny-cls", "qa": "bert-tiny-qa"} {
-		m, err := bert.Load(shared.Path(t, "fixtures", fixture), bert.WithThreads(1), bert.WithTokenizerDir(shared.Path(t, "tokenizers", "bert-base-uncased")))
+		m, err := bert.Load(shared.Path(t, "fixtures", fixture), nn.WithPool(pool), nn.WithTokenizerDir(shared.Path(t, "tokenizers", "bert-base-uncased")))
 		require.NoError(t, err)
 		t.Cleanup(m.Close)
 		models[name] = m
@@ -174,7 +179,7 @@ func TestBadRequests(t *testing.T) {
 		{"/v1/embeddings", `{"model":"minilm","input":[1,2]}`, 400, "string or an array"},
 		{"/v1/embeddings", `{"model":"minilm"}`, 400, "required"},
 		{"/v1/embeddings", `{"model":"minilm","input":["a","b","c"]}`, 400, "limit is 2"},
-		{"/v1/embeddings", `{"model":"gpt2","input":"a"}`, 404, "no encoder model"},
+		{"/v1/embeddings", `{"model":"gpt2","input":"a"}`, 404, "no embedding model"},
 		{"/v1/embeddings", `{"model":"minilm","input":"` + strings.Repeat("x", 5000) + `"}`, 413, "larger than"},
 		{"/v1/classify", `{"model":"minilm","input":"a"}`, 400, "no classification head"},
 		{"/v1/qa", `{"model":"qa","question":"q"}`, 400, "non-empty"},
@@ -228,7 +233,9 @@ func TestConcurrentClients(t *testing.T) {
 	_, ts := start(t, Config{Workers: 4, QueueSize: 128, BatchWait: 5 * time.Millisecond}, models)
 	mini := models["minilm"].(*bert.Model)
 	texts := []string{"alpha beta", "gamma", "delta epsilon zeta", "eta theta"}
-	want, err := mini.Embed(context.Background(), texts)
+	encs, err := mini.Encode(texts, false)
+	require.NoError(t, err)
+	want, err := mini.Embed(context.Background(), encs)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for c := 0; c < 64; c++ {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/ops/asm"
+	"github.com/lumen-ml/lumen/tensor"
 )
 
 type shape struct{ m, k, n int }
@@ -50,6 +51,7 @@ func main() {
 	}
 	pool := ops.NewPool(*threads)
 	defer pool.Close()
+	ws := ops.NewWorkspace(pool)
 	fmt.Printf("lumen level %s; threads %d; OpenBLAS %s (OPENBLAS_CORETYPE=%q)\n", asm.BestReason, *threads, blasName(), os.Getenv("OPENBLAS_CORETYPE"))
 	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shape\tlumen\tlumen packed\topenblas\tgonum\tlumen/openblas\tpacked/openblas\t")
@@ -58,12 +60,12 @@ func main() {
 		a, b, c := randMat(r, s.m*s.k), randMat(r, s.k*s.n), make([]float32, s.m*s.n)
 		flops := 2 * float64(s.m) * float64(s.k) * float64(s.n)
 		lumen := gflops(flops, *minTime, func() {
-			must(ops.Sgemm(pool, false, false, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, c, s.n))
+			ops.Sgemm(ws, false, false, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, c, s.n)
 		})
-		pb, err := ops.PackB(false, s.k, s.n, b, s.n, asm.WeightF32)
+		pb, err := ops.PackB(false, s.k, s.n, b, s.n, tensor.F32)
 		must(err)
 		packed := gflops(flops, *minTime, func() {
-			must(ops.SgemmPacked(pool, false, s.m, 1, a, s.k, pb, 0, c, s.n))
+			ops.SgemmPacked(ws, false, s.m, 1, a, s.k, pb, 0, c, s.n)
 		})
 		ob := 0.0
 		if blasAvailable {

@@ -14,19 +14,33 @@ import (
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/lenet"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/ops/cuda"
 )
 
 func elapsed(t0 time.Time) float64 { return time.Since(t0).Seconds() }
 
-// lumenJob binds a workload to Lumen.
+// lumenJob binds a workload to Lumen: one pool of req.Threads threads, closed with
+// the job.
 func lumenJob(req Request) (*job, error) {
+	pool := ops.NewPool(req.Threads)
+	j, err := lumenJobOn(req, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	closeJob := j.close
+	j.close = func() { closeJob(); pool.Close() }
+	return j, nil
+}
+
+func lumenJobOn(req Request, pool *ops.Pool) (*job, error) {
 	w := req.Workload
 	version := "lumen (" + runtime.Version() + ")"
 	switch w.Model {
 	case LeNet:
-		return lumenLeNet(req, version)
+		return lumenLeNet(req, version, pool)
 	case GPT2, BERT:
 		// LUMEN_DEVICE puts the models' matrix products on a GPU when asked.
 		dev, err := cuda.FromEnv()
@@ -35,9 +49,9 @@ func lumenJob(req Request) (*job, error) {
 		}
 		var j *job
 		if w.Model == GPT2 {
-			j, err = lumenGPT2(req, version, dev)
+			j, err = lumenGPT2(req, version, pool, dev)
 		} else {
-			j, err = lumenBERT(req, version, dev)
+			j, err = lumenBERT(req, version, pool, dev)
 		}
 		if dev != nil {
 			if err != nil {
@@ -49,11 +63,11 @@ func lumenJob(req Request) (*job, error) {
 		}
 		return j, err
 	case GEMM:
-		pool := ops.NewPool(req.Threads)
+		ws := ops.NewWorkspace(pool)
 		a, b := gemmInputs(w.M, w.K, w.N)
 		c := make([]float32, w.M*w.N)
-		run := func() error { return ops.Sgemm(pool, false, false, w.M, w.N, w.K, 1, a, w.K, b, w.N, 0, c, w.N) }
-		return gemmJob(version, w, c, run, pool.Close), nil
+		run := func() error { ops.Sgemm(ws, false, false, w.M, w.N, w.K, 1, a, w.K, b, w.N, 0, c, w.N); return nil }
+		return gemmJob(version, w, c, run, func() {}), nil
 	}
 	return nil, fmt.Errorf("lumen: no %q workloads", w.Model)
 }
@@ -95,9 +109,9 @@ func gemmJob(version string, w Workload, c []float32, run func() error, closer f
 	}
 }
 
-func lumenLeNet(req Request, version string) (*job, error) {
+func lumenLeNet(req Request, version string, pool *ops.Pool) (*job, error) {
 	w := req.Workload
-	m, err := lenet.Load(req.Model, lenet.WithThreads(req.Threads))
+	m, err := lenet.Load(req.Model, nn.WithPool(pool))
 	if err != nil {
 		return nil, err
 	}
@@ -127,9 +141,9 @@ func lumenLeNet(req Request, version string) (*job, error) {
 	}, nil
 }
 
-func lumenGPT2(req Request, version string, dev ops.Device) (*job, error) {
+func lumenGPT2(req Request, version string, pool *ops.Pool, dev ops.Device) (*job, error) {
 	w := req.Workload
-	m, err := gpt2.Load(req.Model, gpt2.WithThreads(req.Threads), gpt2.WithHalfWeights(w.DType == "bf16"), gpt2.WithDevice(dev))
+	m, err := gpt2.Load(req.Model, nn.WithPool(pool), nn.WithHalfWeights(w.DType == "bf16"), nn.WithDevice(dev))
 	if err != nil {
 		return nil, err
 	}
@@ -202,9 +216,9 @@ func lumenGPT2(req Request, version string, dev ops.Device) (*job, error) {
 	}, nil
 }
 
-func lumenBERT(req Request, version string, dev ops.Device) (*job, error) {
+func lumenBERT(req Request, version string, pool *ops.Pool, dev ops.Device) (*job, error) {
 	w := req.Workload
-	m, err := bert.Load(req.Model, bert.WithThreads(req.Threads), bert.WithDevice(dev))
+	m, err := bert.Load(req.Model, nn.WithPool(pool), nn.WithDevice(dev))
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +234,7 @@ func lumenBERT(req Request, version string, dev ops.Device) (*job, error) {
 	}
 	return &job{version: version, close: m.Close,
 		check: func(context.Context) (Output, error) {
-			h, err := m.Encode(b)
+			h, err := m.Forward(b)
 			if err != nil {
 				return Output{}, err
 			}
@@ -231,7 +245,7 @@ func lumenBERT(req Request, version string, dev ops.Device) (*job, error) {
 				return 0, err
 			}
 			t0 := time.Now()
-			_, err := m.Encode(b)
+			_, err := m.Forward(b)
 			return elapsed(t0), err
 		},
 	}, nil

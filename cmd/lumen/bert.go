@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
 )
 
 // bertFlags are the flags every BERT command shares.
@@ -24,20 +26,24 @@ func (f *bertFlags) register(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("model")
 }
 
-func (f *bertFlags) load() (*bert.Model, error) {
+// load loads the model on a pool of --threads threads; closeAll closes both.
+func (f *bertFlags) load() (m *bert.Model, closeAll func(), err error) {
 	dev, err := envDevice()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m, err := bert.Load(f.model, bert.WithThreads(f.threads), bert.WithTokenizerDir(f.tokenizer), bert.WithDevice(dev))
+	pool := ops.NewPool(f.threads)
+	m, err = bert.Load(f.model, nn.WithPool(pool), nn.WithTokenizerDir(f.tokenizer), nn.WithDevice(dev))
 	if err != nil {
-		return nil, err
+		pool.Close()
+		return nil, nil, err
 	}
+	closeAll = func() { m.Close(); pool.Close() }
 	if m.Tokenizer() == nil {
-		m.Close()
-		return nil, fmt.Errorf("%s has no tokenizer (vocab.txt or tokenizer.json); pass --tokenizer DIR", f.model)
+		closeAll()
+		return nil, nil, fmt.Errorf("%s has no tokenizer (vocab.txt or tokenizer.json); pass --tokenizer DIR", f.model)
 	}
-	return m, nil
+	return m, closeAll, nil
 }
 
 func newEmbedCmd() *cobra.Command {
@@ -53,11 +59,11 @@ Pooling and normalisation follow the model directory's sentence-transformers fil
 without normalisation. --pooling and --normalize override.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, texts []string) error {
-			m, err := f.load()
+			m, closeAll, err := f.load()
 			if err != nil {
 				return err
 			}
-			defer m.Close()
+			defer closeAll()
 			p := m.Pooling()
 			switch pooling {
 			case "":
@@ -73,7 +79,11 @@ without normalisation. --pooling and --normalize override.`,
 			default:
 				return fmt.Errorf("--normalize %q: want true or false", normalize)
 			}
-			emb, err := m.EmbedWith(cmd.Context(), texts, p)
+			encs, err := m.Encode(texts, true) // longer texts are truncated, as sentence-transformers does
+			if err != nil {
+				return err
+			}
+			emb, err := m.EmbedWith(cmd.Context(), encs, p)
 			if err != nil {
 				return err
 			}
@@ -108,12 +118,16 @@ func newQACmd() *cobra.Command {
 		Short: "Extractive question answering",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := f.load()
+			m, closeAll, err := f.load()
 			if err != nil {
 				return err
 			}
-			defer m.Close()
-			a, err := m.Answer(cmd.Context(), question, context, maxAnswer)
+			defer closeAll()
+			enc, err := m.EncodePair(question, context, true) // the context loses tokens first
+			if err != nil {
+				return err
+			}
+			a, err := m.Answer(cmd.Context(), enc, context, maxAnswer)
 			if err != nil {
 				return err
 			}
@@ -136,12 +150,16 @@ func newClassifyCmd() *cobra.Command {
 		Short: "Sequence classification: labels with softmax scores, best first",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, texts []string) error {
-			m, err := f.load()
+			m, closeAll, err := f.load()
 			if err != nil {
 				return err
 			}
-			defer m.Close()
-			res, err := m.Classify(cmd.Context(), texts)
+			defer closeAll()
+			encs, err := m.Encode(texts, true)
+			if err != nil {
+				return err
+			}
+			res, err := m.Classify(cmd.Context(), encs)
 			if err != nil {
 				return err
 			}
@@ -168,11 +186,11 @@ func newFillMaskCmd() *cobra.Command {
 		Short: "Most likely tokens for each [MASK] in TEXT",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := f.load()
+			m, closeAll, err := f.load()
 			if err != nil {
 				return err
 			}
-			defer m.Close()
+			defer closeAll()
 			fills, err := m.FillMask(cmd.Context(), args[0], topK)
 			if err != nil {
 				return err

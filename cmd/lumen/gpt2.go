@@ -17,6 +17,8 @@ import (
 	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
@@ -175,7 +177,9 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, dir, tokDir, pro
 	if err != nil {
 		return err
 	}
-	m, err := gpt2.Load(dir, gpt2.WithThreads(threads), gpt2.WithHalfWeights(half), gpt2.WithTokenizerDir(tokDir), gpt2.WithDevice(dev))
+	pool := ops.NewPool(threads)
+	defer pool.Close()
+	m, err := gpt2.Load(dir, nn.WithPool(pool), nn.WithHalfWeights(half), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev))
 	if err != nil {
 		return err
 	}
@@ -183,12 +187,16 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, dir, tokDir, pro
 	if m.Tokenizer() == nil {
 		return fmt.Errorf("%s has no tokenizer (vocab.json + merges.txt or tokenizer.json); pass --tokenizer DIR", dir)
 	}
+	ids, err := m.Encode(prompt)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stderr, "seed %d\n", opt.Seed)
 	fmt.Fprint(stdout, prompt)
 	start := time.Now()
 	var first time.Duration
 	tokens := 0
-	for c, err := range m.GenerateText(ctx, prompt, opt, stops) {
+	for c, err := range m.GenerateText(ctx, ids, opt, stops) {
 		if err != nil {
 			return err
 		}
@@ -207,6 +215,6 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, dir, tokDir, pro
 		rate = float64(tokens-1) / (total - first).Seconds()
 	}
 	fmt.Fprintf(stderr, "prompt %d tokens, first token after %s; %d tokens in %s: %.1f tokens/s\n",
-		len(m.Tokenizer().Encode(prompt)), first.Round(time.Millisecond), tokens, total.Round(time.Millisecond), rate)
+		len(ids), first.Round(time.Millisecond), tokens, total.Round(time.Millisecond), rate)
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/lumen-ml/lumen/loader/idx"
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/lenet"
+	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
 )
 
 func newLeNetCmd() *cobra.Command {
@@ -50,23 +52,25 @@ MNIST test set that ships with it (10,000 images, split t10k only).`,
 	eval.Flags().StringVar(&dataDir, "data", "", "directory with the idx files (default: the shipped MNIST test set)")
 	eval.Flags().StringVar(&split, "split", "t10k", "which split to evaluate: t10k or train")
 	eval.Flags().IntVar(&batch, "batch", 256, "images per batch")
-	eval.Flags().IntVar(&threads, "threads", 1, "threads per batch (0: all CPUs)")
+	eval.Flags().IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
 	eval.Flags().BoolVar(&quiet, "quiet", false, "no progress bar")
 	cmd.AddCommand(eval)
 	return cmd
 }
 
 func evalLeNet(ctx context.Context, stdout, stderr io.Writer, modelPath, dataDir, split string, batch, threads int, quiet bool) error {
+	pool := ops.NewPool(threads)
+	defer pool.Close()
 	var m *lenet.Model
 	var err error
 	if modelPath == "" {
 		modelPath = "shipped lenet-mnist"
 		var src *safetensors.File
 		if src, err = safetensors.FromBytes(assets.LeNetMNIST(), "lenet-mnist/lenet.safetensors"); err == nil {
-			m, err = lenet.New(src, lenet.WithThreads(threads))
+			m, err = lenet.New(src, "lenet-mnist/lenet.safetensors", nn.WithPool(pool))
 		}
 	} else {
-		m, err = lenet.Load(modelPath, lenet.WithThreads(threads))
+		m, err = lenet.Load(modelPath, nn.WithPool(pool))
 	}
 	if err != nil {
 		return err
@@ -128,7 +132,7 @@ func evalLeNet(ctx context.Context, stdout, stderr io.Writer, modelPath, dataDir
 	fmt.Fprintf(stdout, "model      %s (conv1 padding %d)\n", modelPath, m.Padding())
 	fmt.Fprintf(stdout, "data       %s (%s, %d images)\n", dataDir, split, ds.N)
 	fmt.Fprintf(stdout, "accuracy   %.2f%% (%d/%d correct)\n", 100*float64(correct)/float64(ds.N), correct, ds.N)
-	fmt.Fprintf(stdout, "throughput %.0f images/s (batch %d, threads %d, %.3fs)\n", float64(ds.N)/elapsed.Seconds(), batch, max(threads, 0), elapsed.Seconds())
+	fmt.Fprintf(stdout, "throughput %.0f images/s (batch %d, threads %d, %.3fs)\n", float64(ds.N)/elapsed.Seconds(), batch, pool.Threads(), elapsed.Seconds())
 	fmt.Fprintf(stdout, "latency    p50 %s, p99 %s per batch of %d (%d batches)\n", percentile(lat, 0.50), percentile(lat, 0.99), batch, len(lat))
 	return nil
 }

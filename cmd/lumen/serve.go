@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/server"
 )
@@ -53,31 +57,21 @@ allow) and answers until SIGINT or SIGTERM, then finishes the requests in flight
 			if dev != nil {
 				defer dev.Close() // after the models, deferred below, have freed their weights
 			}
-			loaded := server.Models{}
-			defer func() {
-				for _, m := range loaded {
-					if c, ok := m.(interface{ Close() }); ok {
-						c.Close()
-					}
-				}
-			}()
-			for name, dir := range dirs {
-				m, err := loadAny(dir, tokDirs[name], threads, dev)
-				if err != nil {
-					return fmt.Errorf("model %q: %w", name, err)
-				}
-				loaded[name] = m
-				fmt.Fprintf(cmd.ErrOrStderr(), "loaded %s from %s (%T)\n", name, dir, m)
+			ln, err := net.Listen("tcp", addr) // before loading: a taken address fails at once
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+			loaded, closeModels, err := loadModels(cmd.ErrOrStderr(), dirs, tokDirs, threads, dev)
+			defer closeModels()
+			if err != nil {
+				return err
 			}
 			s, err := server.New(cfg, loaded)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return err
-			}
 			srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -105,7 +99,7 @@ allow) and answers until SIGINT or SIGTERM, then finishes the requests in flight
 	f.StringArrayVar(&models, "model", nil, "NAME=DIR, repeatable (required)")
 	f.StringArrayVar(&tokenizers, "tokenizer", nil, "NAME=DIR: tokenizer directory for a model directory without one")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	f.IntVar(&threads, "threads", 0, "worker threads per model (0: all CPUs)")
+	f.IntVar(&threads, "threads", 0, "worker threads, shared by all the models (0: all CPUs)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", cfg.MaxBodyBytes, "request body limit in bytes")
 	f.IntVar(&cfg.MaxInputs, "max-inputs", cfg.MaxInputs, "texts per embeddings/classify request")
 	f.IntVar(&cfg.MaxTokens, "max-tokens", cfg.MaxTokens, "max_tokens ceiling for completions")
@@ -131,8 +125,44 @@ func pairs(list []string, flag string) (map[string]string, error) {
 	return out, nil
 }
 
+// servedModel is what serve needs of a loaded model beyond the server's interfaces.
+type servedModel interface {
+	Close()
+	WorkerPool() *ops.Pool
+}
+
+// loadModels loads every NAME=DIR onto one pool of threads threads (0: all CPUs),
+// which all the models share. The returned function closes the models, then the
+// pool; it is valid (and must be called) even when loading failed.
+func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev ops.Device) (server.Models, func(), error) {
+	pool := ops.NewPool(threads)
+	var opened []servedModel
+	closeAll := func() {
+		for _, m := range opened {
+			m.Close()
+		}
+		pool.Close()
+	}
+	loaded := server.Models{}
+	for _, name := range slices.Sorted(maps.Keys(dirs)) {
+		m, err := loadAny(dirs[name], tokDirs[name], pool, dev)
+		if err != nil {
+			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
+		}
+		opened = append(opened, m)
+		loaded[name] = m
+		fmt.Fprintf(log, "loaded %s from %s (%T)\n", name, dirs[name], m)
+	}
+	for name := range tokDirs {
+		if _, ok := dirs[name]; !ok {
+			return nil, closeAll, fmt.Errorf("--tokenizer %s=…: no --model named %q", name, name)
+		}
+	}
+	return loaded, closeAll, nil
+}
+
 // loadAny loads a model directory as GPT-2 or BERT, by config.json's model_type.
-func loadAny(dir, tokDir string, threads int, dev ops.Device) (any, error) {
+func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device) (servedModel, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
@@ -143,11 +173,12 @@ func loadAny(dir, tokDir string, threads int, dev ops.Device) (any, error) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
 	}
+	opts := []nn.Option{nn.WithPool(pool), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev)}
 	switch cfg.ModelType {
 	case "gpt2":
-		return gpt2.Load(dir, gpt2.WithThreads(threads), gpt2.WithHalfWeights(true), gpt2.WithTokenizerDir(tokDir), gpt2.WithDevice(dev))
+		return gpt2.Load(dir, append(opts, nn.WithHalfWeights(true))...)
 	case "bert":
-		return bert.Load(dir, bert.WithThreads(threads), bert.WithTokenizerDir(tokDir), bert.WithDevice(dev))
+		return bert.Load(dir, opts...)
 	}
 	return nil, fmt.Errorf("%s: model_type %q is not served (gpt2, bert)", dir, cfg.ModelType)
 }

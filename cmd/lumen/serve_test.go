@@ -70,6 +70,20 @@ func TestServeLoadAndGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestServeSharesOnePool: serve loads all its models onto one pool of threads.
+func TestServeSharesOnePool(t *testing.T) {
+	dirs := map[string]string{"gpt2": shared.Path(t, "fixtures", "gpt2-tiny"), "minilm": shared.Path(t, "fixtures", "minilm-tiny")}
+	toks := map[string]string{"gpt2": shared.Path(t, "tokenizers", "gpt2"), "minilm": shared.Path(t, "tokenizers", "bert-base-uncased")}
+	models, closeAll, err := loadModels(io.Discard, dirs, toks, 2, nil)
+	require.NoError(t, err)
+	defer closeAll()
+	require.Len(t, models, 2)
+	a, b := models["gpt2"].(servedModel).WorkerPool(), models["minilm"].(servedModel).WorkerPool()
+	require.NotNil(t, a)
+	require.Same(t, a, b, "both models run on the one pool")
+	require.Equal(t, 2, a.Threads())
+}
+
 func TestServeAndLoadErrors(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -78,7 +92,8 @@ func TestServeAndLoadErrors(t *testing.T) {
 		{[]string{"serve"}, "--model NAME=DIR"},
 		{[]string{"serve", "--model", "x"}, "want NAME=DIR"},
 		{[]string{"serve", "--model", "a=" + t.TempDir()}, "config.json"},
-		{[]string{"serve", "--model", "a=" + shared.Path(t, "fixtures", "gpt2-tiny")}, "no tokenizer"},
+		{[]string{"serve", "--model", "a=" + shared.Path(t, "fixtures", "gpt2-tiny")}, "without a tokenizer"},
+		{[]string{"serve", "--model", "a=" + shared.Path(t, "fixtures", "gpt2-tiny"), "--tokenizer", "b=" + t.TempDir()}, `no --model named "b"`},
 		{[]string{"load", "--url", "http://10.0.0.1:8080", "--requests", "1"}, "loopback"},
 		{[]string{"load", "--url", "http://example.com", "--requests", "1"}, "loopback"},
 		{[]string{"load", "--url", "http://127.0.0.1:1"}, "exactly one of"},

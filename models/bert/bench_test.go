@@ -3,7 +3,6 @@ package bert
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
@@ -26,7 +25,7 @@ func randomModel(b *testing.B, size string) *Model {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := New(cfg, src, WithThreads(runtime.GOMAXPROCS(0)))
+	m, err := New(cfg, src, "random-"+size)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,7 +53,7 @@ func BenchmarkBERT(b *testing.B) {
 		batch := randomBatch(c.B, c.T)
 		b.Run(fmt.Sprintf("%s/b%ds%d", c.size, c.B, c.T), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := m.Encode(batch); err != nil {
+				if _, err := m.Forward(batch); err != nil {
 					b.Fatal(err)
 				}
 			}

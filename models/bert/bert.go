@@ -1,36 +1,36 @@
 // Package bert runs BERT-family encoders (BERT, MiniLM, sentence-transformers models)
 // from Hugging Face checkpoints, top to bottom:
 //
-//	ids ─ word + position + token-type embeddings ─ LayerNorm
-//	    ─ layer × N:  h = LN(h + Wo·attention(h, mask))      bidirectional, additive mask
-//	                  h = LN(h + W2·gelu(W1·h))
-//	    ─ last hidden state ─┬─ pooler: tanh(W·h[CLS])  ─ classification / next-sentence heads
-//	                         ├─ question answering: start/end logits per token
-//	                         ├─ masked LM: transform ─ tied decoder ─ vocabulary logits
-//	                         └─ sentence embedding: mean or CLS pooling (+ L2 normalisation)
+//	ids ─ embeddings (word + position + token type, LayerNorm)
+//	    ─ encoder.layer × N:  h = LayerNorm(h + attention.output(attention.self(h, mask)))   bidirectional
+//	                          h = LayerNorm(h + output(act(intermediate(h))))
+//	    ─ last hidden state
 //
-// Weights are packed once at load; a Model is immutable and safe for concurrent use.
+// bert.go is the network, as transformers' modeling_bert.py (BertModel, BertEmbeddings,
+// BertLayer) with fields named after the checkpoint's keys; heads.go holds the heads a
+// checkpoint may carry (pooler, question answering, classification, next sentence,
+// masked LM) and sentence-embedding pooling; tasks.go the tasks built on them
+// (Embed, Answer, Classify, FillMask). Weights are packed once at load; a Model is
+// immutable and safe for concurrent use.
 package bert
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
+	"sync"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
-	"github.com/lumen-ml/lumen/ops/asm"
-	"github.com/lumen-ml/lumen/tensor"
 )
 
-// ErrInput is wrapped by errors about requests the model cannot run.
-var ErrInput = errors.New("bert: invalid input")
+// ErrInput is wrapped by errors about requests the model cannot run; it wraps
+// nn.ErrInput.
+var ErrInput = fmt.Errorf("bert: %w", nn.ErrInput)
 
 // Config is the part of config.json the model uses.
 type Config struct {
@@ -53,12 +53,11 @@ func (c Config) validate() error {
 		return fmt.Errorf("sizes must be positive: %+v", c)
 	case c.Hidden%c.Heads != 0:
 		return fmt.Errorf("hidden_size %d is not a multiple of num_attention_heads %d", c.Hidden, c.Heads)
-	case c.HiddenAct != "gelu" && c.HiddenAct != "gelu_new" && c.HiddenAct != "relu" && c.HiddenAct != "gelu_pytorch_tanh":
-		return fmt.Errorf("hidden_act %q is not supported", c.HiddenAct)
 	case c.PositionEmbedding != "" && c.PositionEmbedding != "absolute":
 		return fmt.Errorf("position_embedding_type %q is not supported", c.PositionEmbedding)
 	}
-	return nil
+	_, err := nn.ParseActivation(c.HiddenAct)
+	return err
 }
 
 // LoadConfig reads config.json.
@@ -77,62 +76,59 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
-type layer struct {
-	qkv, out, up, down     *ops.PackedB
-	qkvB, outB, upB, downB []float32
-	ln1g, ln1b, ln2g, ln2b []float32
-}
-
 // Pooling says how a sentence embedding is made from the last hidden state.
 type Pooling struct {
 	CLS       bool // take [CLS]'s vector instead of the mask-aware mean
 	Normalize bool // L2-normalise the result
 }
 
-// Model is a loaded encoder with whichever heads its checkpoint has.
+// Model is BertModel with whichever heads its checkpoint has.
 type Model struct {
-	cfg                      Config
-	wordEmb, posEmb, typeEmb []float32
-	embLNg, embLNb           []float32
-	layers                   []layer
+	cfg        Config
+	act        nn.Activation
+	embeddings Embeddings
+	layer      []Layer // encoder.layer
 
-	pooler                             *ops.PackedB // nil without a pooler
-	poolerB                            []float32
-	qa, cls, nsp                       *ops.PackedB // heads, nil when absent
-	qaB, clsB, nspB                    []float32
-	mlmDense, mlmDecoder               *ops.PackedB
-	mlmDenseB, mlmLNg, mlmLNb, mlmBias []float32
+	// Heads (heads.go), nil when the checkpoint has none.
+	pooler          *nn.Linear   // pooler.dense: tanh(W·h[CLS] + b)
+	qaOutputs       *nn.Linear   // qa_outputs: start and end logits per token
+	classifier      *nn.Linear   // classifier: sequence classification from the pooled output
+	seqRelationship *nn.Linear   // cls.seq_relationship: next-sentence prediction
+	predictions     *LMPredictor // cls.predictions: masked LM
 
 	labels  []string
 	pooling Pooling
 	tok     *Tokenizer
 	pool    *ops.Pool
+	works   sync.Pool // *ops.Workspace, one per concurrent call
 }
 
-// Option configures Load.
-type Option func(*options)
-
-type options struct {
-	threads int
-	tokDir  string
-	tok     *Tokenizer
-	device  ops.Device
+// Embeddings is BertEmbeddings: the sum of three lookups, normalised.
+type Embeddings struct {
+	word      nn.Embedding // word_embeddings: [vocab, hidden]
+	position  nn.Embedding // position_embeddings: [max_positions, hidden]
+	tokenType nn.Embedding // token_type_embeddings: [type_vocab, hidden]
+	layerNorm nn.LayerNorm // LayerNorm
 }
 
-// WithTokenizerDir loads the tokenizer from dir instead of the model directory.
-func WithTokenizerDir(dir string) Option { return func(o *options) { o.tokDir = dir } }
+// Layer is BertLayer: self-attention with its output projection and LayerNorm, then
+// the feed-forward block (intermediate, output) with its LayerNorm.
+type Layer struct {
+	qkv          nn.Linear    // attention.self.{query,key,value}, stacked: hidden → 3·hidden
+	attnOutput   nn.Linear    // attention.output.dense
+	attnNorm     nn.LayerNorm // attention.output.LayerNorm
+	intermediate nn.Linear    // intermediate.dense: hidden → intermediate
+	output       nn.Linear    // output.dense: intermediate → hidden
+	outputNorm   nn.LayerNorm // output.LayerNorm
+}
+
+// Option configures Load and New: nn.WithPool, nn.WithDevice, nn.WithTokenizerDir,
+// WithTokenizer.
+type Option = nn.Option
 
 // WithTokenizer gives the model a tokenizer already loaded (for example with
 // LoadTokenizerFS from package assets); Load then reads none from disk.
-func WithTokenizer(t *Tokenizer) Option { return func(o *options) { o.tok = t } }
-
-// WithThreads sets the worker threads for the matrix products (default GOMAXPROCS).
-func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
-
-// WithDevice runs the matrix products on d (a GPU from ops/cuda): every weight
-// matrix is uploaded once at load and stays resident; layer norm, attention and the
-// rest run on the CPU. Nil means the CPU.
-func WithDevice(d ops.Device) Option { return func(o *options) { o.device = d } }
+func WithTokenizer(t *Tokenizer) Option { return nn.WithTokenizer(t) }
 
 // Load reads config.json, the weights, the tokenizer (vocab.txt or tokenizer.json) and
 // any sentence-transformers pooling configuration (modules.json, 1_Pooling) from dir.
@@ -141,137 +137,96 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	pooling, err := loadPooling(dir)
+	if err != nil {
+		return nil, err
+	}
+	tok, hasTok, err := nn.LoadTokenizer(nn.Apply(opts), dir, LoadTokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
+	}
 	src, err := safetensors.OpenModel(dir)
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
 	defer src.Close()
-	m, err := New(cfg, src, opts...)
+	if hasTok {
+		opts = append(opts, WithTokenizer(tok))
+	}
+	m, err := New(cfg, src, dir, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w (loading %s)", err, dir)
-	}
-	o := options{}
-	for _, f := range opts {
-		f(&o)
-	}
-	if o.tok == nil {
-		tokDir := cmp.Or(o.tokDir, dir)
-		switch tok, err := LoadTokenizer(tokDir); {
-		case err == nil:
-			if err := m.setTokenizer(tok); err != nil {
-				m.Close()
-				return nil, fmt.Errorf("%w (loading %s)", err, tokDir)
-			}
-		case o.tokDir != "":
-			m.Close()
-			return nil, err
-		}
-	}
-	if m.pooling, err = loadPooling(dir); err != nil {
-		m.Close()
 		return nil, err
 	}
+	m.pooling = pooling
 	return m, nil
 }
 
 // New builds a model from cfg and tensors in HF naming (with or without "bert.", old
 // LayerNorm gamma/beta names accepted, buffers such as position_ids ignored). Heads
-// are loaded when their tensors are present.
-func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
+// are loaded when their tensors are present. file names the checkpoint in errors.
+func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Model, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
-	o := options{}
-	for _, f := range opts {
-		f(&o)
+	set := nn.Apply(opts)
+	E, I, V, eps := cfg.Hidden, cfg.Intermediate, cfg.VocabSize, cfg.LayerNormEps
+	vb := nn.NewBuilder(src, file, nn.Options{Model: "bert", Prefixes: []string{"bert."},
+		Aliases: map[string]string{"weight": "gamma", "bias": "beta"}})
+	m := &Model{cfg: cfg, pool: set.Pool()}
+	m.act, _ = nn.ParseActivation(cfg.HiddenAct) // validated
+	emb := vb.Sub("embeddings")
+	m.embeddings = Embeddings{
+		word:      emb.Embedding("word_embeddings", V, E),
+		position:  emb.Embedding("position_embeddings", cfg.MaxPositions, E),
+		tokenType: emb.Embedding("token_type_embeddings", cfg.TypeVocabSize, E),
+		layerNorm: emb.LayerNorm("LayerNorm", E, eps),
 	}
-	E, I, V := cfg.Hidden, cfg.Intermediate, cfg.VocabSize
-	w := &weights{src: src}
-	m := &Model{cfg: cfg}
-	m.wordEmb = w.f32("embeddings.word_embeddings.weight", V, E)
-	m.posEmb = w.f32("embeddings.position_embeddings.weight", cfg.MaxPositions, E)
-	m.typeEmb = w.f32("embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, E)
-	m.embLNg, m.embLNb = w.ln("embeddings.LayerNorm", E)
 	for l := 0; l < cfg.Layers; l++ {
-		p := fmt.Sprintf("encoder.layer.%d.", l)
-		var ly layer
-		// Q, K and V stacked into one [3E, E] Linear weight: one GEMM instead of three.
-		q, k, v := w.f32Mapped(p+"attention.self.query.weight", E, E), w.f32Mapped(p+"attention.self.key.weight", E, E), w.f32Mapped(p+"attention.self.value.weight", E, E)
-		ly.qkv = w.pack(p+"attention.self.qkv", slices.Concat(q, k, v), 3*E, E)
-		for _, n := range []string{"query", "key", "value"} {
-			w.evict(p + "attention.self." + n + ".weight")
-		}
-		ly.qkvB = slices.Concat(w.f32(p+"attention.self.query.bias", E), w.f32(p+"attention.self.key.bias", E), w.f32(p+"attention.self.value.bias", E))
-		ly.out, ly.outB = w.linear(p+"attention.output.dense", E, E)
-		ly.ln1g, ly.ln1b = w.ln(p+"attention.output.LayerNorm", E)
-		ly.up, ly.upB = w.linear(p+"intermediate.dense", I, E)
-		ly.down, ly.downB = w.linear(p+"output.dense", E, I)
-		ly.ln2g, ly.ln2b = w.ln(p+"output.LayerNorm", E)
-		m.layers = append(m.layers, ly)
-	}
-	if w.has("pooler.dense.weight") {
-		m.pooler, m.poolerB = w.linear("pooler.dense", E, E)
-	}
-	if w.has("qa_outputs.weight") {
-		m.qa, m.qaB = w.linear("qa_outputs", 2, E)
-	}
-	if w.has("classifier.weight") {
-		n := w.dim("classifier.weight", 0)
-		m.cls, m.clsB = w.linear("classifier", n, E)
-		for i := 0; i < n; i++ {
-			label, ok := cfg.ID2Label[strconv.Itoa(i)]
-			if !ok {
-				label = fmt.Sprintf("LABEL_%d", i)
-			}
-			m.labels = append(m.labels, label)
+		ly := vb.Sub("encoder.layer.%d", l)
+		att := ly.Sub("attention")
+		self := att.Sub("self")
+		m.layer = append(m.layer, Layer{
+			qkv: nn.Linear{
+				Weight: self.StackedMatrix([]string{"query.weight", "key.weight", "value.weight"}, []int{E, E, E}, E),
+				Bias:   append(append(self.F32("query.bias", E), self.F32("key.bias", E)...), self.F32("value.bias", E)...),
+			},
+			attnOutput:   att.Linear("output.dense", E, E),
+			attnNorm:     att.LayerNorm("output.LayerNorm", E, eps),
+			intermediate: ly.Linear("intermediate.dense", I, E),
+			output:       ly.Linear("output.dense", E, I),
+			outputNorm:   ly.LayerNorm("output.LayerNorm", E, eps),
+		})
+		if vb.Err() != nil {
+			break // a missing layer: stop before reading (or allocating) any more
 		}
 	}
-	if w.has("cls.seq_relationship.weight") {
-		m.nsp, m.nspB = w.linear("cls.seq_relationship", 2, E)
+	m.loadHeads(vb)
+	if err := vb.Err(); err != nil {
+		return nil, err
 	}
-	if w.has("cls.predictions.transform.dense.weight") {
-		m.mlmDense, m.mlmDenseB = w.linear("cls.predictions.transform.dense", E, E)
-		m.mlmLNg, m.mlmLNb = w.ln("cls.predictions.transform.LayerNorm", E)
-		m.mlmBias = w.f32("cls.predictions.bias", V)
-		m.mlmDecoder = w.pack("embeddings.word_embeddings (tied decoder)", m.wordEmb, V, E)
+	var err error
+	if m.tok, err = nn.TokenizerFor[*Tokenizer](set, V); err != nil {
+		return nil, fmt.Errorf("bert: %s: %w", file, err)
 	}
-	if w.err != nil {
-		return nil, w.err
+	if err := set.Upload(m.matrices()...); err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
 	}
-	if o.device != nil {
-		if err := ops.UploadAll(o.device, m.matrices()...); err != nil {
-			return nil, fmt.Errorf("bert: %w", err)
-		}
-	}
-	if o.tok != nil {
-		if err := m.setTokenizer(o.tok); err != nil {
-			return nil, err
-		}
-	}
-	m.pool = ops.NewPool(o.threads)
 	return m, nil
-}
-
-// setTokenizer attaches tok after checking that the model has an embedding for
-// every id it produces.
-func (m *Model) setTokenizer(tok *Tokenizer) error {
-	if tok.VocabSize() > m.cfg.VocabSize {
-		return fmt.Errorf("bert: the tokenizer has %d ids, the model's vocabulary %d", tok.VocabSize(), m.cfg.VocabSize)
-	}
-	m.tok = tok
-	return nil
 }
 
 // matrices lists every packed weight present: the device uploads and releases them.
 func (m *Model) matrices() []*ops.PackedB {
 	var out []*ops.PackedB
-	for _, l := range m.layers {
-		out = append(out, l.qkv, l.out, l.up, l.down)
+	for _, l := range m.layer {
+		out = append(out, l.qkv.Weight, l.attnOutput.Weight, l.intermediate.Weight, l.output.Weight)
 	}
-	for _, pb := range []*ops.PackedB{m.pooler, m.qa, m.cls, m.nsp, m.mlmDense, m.mlmDecoder} {
-		if pb != nil {
-			out = append(out, pb)
+	for _, h := range []*nn.Linear{m.pooler, m.qaOutputs, m.classifier, m.seqRelationship} {
+		if h != nil {
+			out = append(out, h.Weight)
 		}
+	}
+	if m.predictions != nil {
+		out = append(out, m.predictions.transform.Weight, m.predictions.decoder.Weight)
 	}
 	return out
 }
@@ -283,16 +238,29 @@ func (m *Model) Config() Config { return m.cfg }
 func (m *Model) Tokenizer() *Tokenizer { return m.tok }
 
 // Labels returns the classification head's labels (nil without one).
-func (m *Model) Labels() []string { return slices.Clone(m.labels) }
+func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }
 
 // Pooling returns the sentence-embedding pooling from the model directory.
 func (m *Model) Pooling() Pooling { return m.pooling }
 
-// Close stops the worker threads and frees the weights' device copies.
+// WorkerPool returns the pool of threads the model runs its parallel work on.
+func (m *Model) WorkerPool() *ops.Pool { return m.pool }
+
+// Close frees the weights' device copies. The pool is the caller's (or the
+// process's) and stays running.
 func (m *Model) Close() {
-	m.pool.Close()
 	_ = ops.ReleaseAll(m.matrices()...)
 }
+
+// workspace takes a workspace for one call; release gives it back.
+func (m *Model) workspace() *ops.Workspace {
+	if ws, ok := m.works.Get().(*ops.Workspace); ok {
+		return ws
+	}
+	return ops.NewWorkspace(m.pool)
+}
+
+func (m *Model) release(ws *ops.Workspace) { m.works.Put(ws) }
 
 // Batch is B sequences of T tokens (right-padded): ids, token types and mask (1 real, 0 pad).
 type Batch struct {
@@ -343,207 +311,56 @@ func (m *Model) check(b Batch) error {
 	return nil
 }
 
-// Encode runs the encoder and returns the last hidden state, B×T×hidden.
-func (m *Model) Encode(b Batch) ([]float32, error) {
+// Forward runs the encoder and returns the last hidden state, B×T×hidden.
+func (m *Model) Forward(b Batch) ([]float32, error) {
 	if err := m.check(b); err != nil {
 		return nil, err
 	}
+	ws := m.workspace()
+	defer m.release(ws)
 	cfg := m.cfg
 	E, H, B, T := cfg.Hidden, cfg.Heads, b.B, b.T
-	D, M := E/H, b.B*b.T
-	x := make([]float32, M*E)
+	M := B * T
+	x := make([]float32, M*E)                 // [M, hidden] the hidden state
+	h := make([]float32, M*E)                 // [M, hidden] a sublayer's output
+	qkv := make([]float32, M*3*E)             // [M, 3·hidden] query | key | value per token
+	ctx := make([]float32, M*E)               // [M, hidden] attention output, heads side by side
+	up := make([]float32, M*cfg.Intermediate) // [M, intermediate]
+	keyMask := make([]float32, M)             // [B, T] 0, or MaskValue at padding
+
 	// Embeddings.
 	for i := 0; i < M; i++ {
 		row := x[i*E : (i+1)*E]
-		copy(row, m.wordEmb[b.IDs[i]*E:])
-		pos, typ := m.posEmb[(i%T)*E:], m.typeEmb[b.Types[i]*E:]
+		copy(row, m.embeddings.word.Row(b.IDs[i]))
+		pos, typ := m.embeddings.position.Row(i%T), m.embeddings.tokenType.Row(b.Types[i])
 		for j := range row {
 			row[j] += pos[j] + typ[j]
 		}
 	}
-	must(ops.LayerNorm(x, x, M, E, m.embLNg, m.embLNb, cfg.LayerNormEps))
-	keyMask := make([]float32, M)
+	m.embeddings.layerNorm.Forward(x, x, M)
 	for i, v := range b.Mask {
 		if v == 0 {
 			keyMask[i] = ops.MaskValue
 		}
 	}
-	h, qkv, ctx := make([]float32, M*E), make([]float32, M*3*E), make([]float32, M*E)
-	up := make([]float32, M*cfg.Intermediate)
-	// Attention runs as (sequence, head) items over the pool; each worker has its own
-	// single-threaded context and score buffer.
-	job := &attnJob{T: T, E: E, D: D, H: H, keyMask: keyMask, ctx: ctx, scale: float32(1 / math.Sqrt(float64(D)))}
-	for w := 0; w < m.pool.Threads(); w++ {
-		job.probs = append(job.probs, make([]float32, T*T))
-		job.heads = append(job.heads, ops.NewPool(1))
-	}
-	for _, ly := range m.layers {
-		must(ops.Linear(m.pool, qkv, x, M, ly.qkv, ly.qkvB))
-		job.qkv = qkv
-		m.pool.Run(B*H, job)
-		must(ops.Linear(m.pool, h, ctx, M, ly.out, ly.outB))
-		must(ops.Add(x, x, h))
-		must(ops.LayerNorm(x, x, M, E, ly.ln1g, ly.ln1b, cfg.LayerNormEps))
-		must(ops.Linear(m.pool, up, x, M, ly.up, ly.upB))
-		activate(cfg.HiddenAct, up)
-		must(ops.Linear(m.pool, h, up, M, ly.down, ly.downB))
-		must(ops.Add(x, x, h))
-		must(ops.LayerNorm(x, x, M, E, ly.ln2g, ly.ln2b, cfg.LayerNormEps))
+	attn := ops.AttentionShape{Batch: B, Heads: H, HeadDim: E / H, Queries: T, Keys: T,
+		Scale: float32(1 / math.Sqrt(float64(E/H))),
+		QRow:  3 * E, QSeq: T * 3 * E, KVRow: 3 * E, KVSeq: T * 3 * E, OutRow: E, OutSeq: T * E, MaskSeq: T}
+	for _, ly := range m.layer {
+		// h = LayerNorm(h + attention.output.dense(attention(h)))
+		ly.qkv.Forward(ws, qkv, x, M)
+		ops.Attention(ws, attn, ctx, qkv, qkv[E:], qkv[2*E:], keyMask)
+		ly.attnOutput.Forward(ws, h, ctx, M)
+		ops.Add(x, x, h)
+		ly.attnNorm.Forward(x, x, M)
+		// h = LayerNorm(h + output.dense(act(intermediate.dense(h))))
+		ly.intermediate.Forward(ws, up, x, M)
+		m.act.Forward(up)
+		ly.output.Forward(ws, h, up, M)
+		ops.Add(x, x, h)
+		ly.outputNorm.Forward(x, x, M)
 	}
 	return x, nil
-}
-
-// attnJob computes softmax(q·kᵀ·scale + mask)·v for one (sequence, head) per item.
-type attnJob struct {
-	T, E, D, H int
-	scale      float32
-	qkv, ctx   []float32
-	keyMask    []float32
-	probs      [][]float32 // per worker
-	heads      []*ops.Pool // per worker, single-threaded
-}
-
-func (j *attnJob) Do(w, item int) {
-	s, hd := item/j.H, item%j.H
-	T, E, D := j.T, j.E, j.D
-	base := j.qkv[s*T*3*E:]
-	p, probs := j.heads[w], j.probs[w]
-	must(ops.AttentionScores(p, probs, base[hd*D:], 3*E, base[E+hd*D:], 3*E, T, T, D, j.scale, false, 0, j.keyMask[s*T:(s+1)*T]))
-	must(ops.Softmax(probs, T, T))
-	must(ops.Sgemm(p, false, false, T, D, T, 1, probs, T, base[2*E+hd*D:], 3*E, 0, j.ctx[s*T*E+hd*D:], E))
-}
-
-func activate(act string, x []float32) {
-	switch act {
-	case "gelu":
-		ops.GELUErf(x)
-	case "gelu_new", "gelu_pytorch_tanh":
-		ops.GELUTanh(x)
-	case "relu":
-		ops.ReLU(x)
-	}
-}
-
-// Pool applies the pooler, tanh(W·h[CLS] + b), to each sequence of hidden (B×T×E).
-func (m *Model) Pool(hidden []float32, b Batch) ([]float32, error) {
-	if m.pooler == nil {
-		return nil, fmt.Errorf("%w: the checkpoint has no pooler", ErrInput)
-	}
-	E := m.cfg.Hidden
-	cls := make([]float32, b.B*E)
-	for s := 0; s < b.B; s++ {
-		copy(cls[s*E:(s+1)*E], hidden[s*b.T*E:])
-	}
-	out := make([]float32, b.B*E)
-	must(ops.Linear(m.pool, out, cls, b.B, m.pooler, m.poolerB))
-	for i, v := range out {
-		out[i] = float32(math.Tanh(float64(v)))
-	}
-	return out, nil
-}
-
-// SentenceEmbeddings pools hidden (B×T×E) into one vector per sequence: the mean over
-// tokens with mask 1 (or [CLS] with p.CLS), L2-normalised with p.Normalize.
-func SentenceEmbeddings(hidden []float32, b Batch, E int, p Pooling) []float32 {
-	out := make([]float32, b.B*E)
-	for s := 0; s < b.B; s++ {
-		dst := out[s*E : (s+1)*E]
-		if p.CLS {
-			copy(dst, hidden[s*b.T*E:])
-		} else {
-			acc := make([]float64, E)
-			n := 0
-			for t := 0; t < b.T; t++ {
-				if b.Mask[s*b.T+t] == 0 {
-					continue
-				}
-				n++
-				for j, v := range hidden[(s*b.T+t)*E : (s*b.T+t+1)*E] {
-					acc[j] += float64(v)
-				}
-			}
-			for j := range dst {
-				dst[j] = float32(acc[j] / float64(max(n, 1)))
-			}
-		}
-		if p.Normalize {
-			var ss float64
-			for _, v := range dst {
-				ss += float64(v) * float64(v)
-			}
-			inv := 1 / math.Max(math.Sqrt(ss), 1e-12)
-			for j := range dst {
-				dst[j] = float32(float64(dst[j]) * inv)
-			}
-		}
-	}
-	return out
-}
-
-// QALogits returns start and end logits (B×T each) from the question-answering head.
-func (m *Model) QALogits(hidden []float32, b Batch) (start, end []float32, err error) {
-	if m.qa == nil {
-		return nil, nil, fmt.Errorf("%w: the checkpoint has no qa_outputs head", ErrInput)
-	}
-	M := b.B * b.T
-	both := make([]float32, M*2)
-	must(ops.Linear(m.pool, both, hidden, M, m.qa, m.qaB))
-	start, end = make([]float32, M), make([]float32, M)
-	for i := 0; i < M; i++ {
-		start[i], end[i] = both[2*i], both[2*i+1]
-	}
-	return start, end, nil
-}
-
-// ClassLogits returns the sequence-classification logits (B×labels) from pooled
-// output (B×E).
-func (m *Model) ClassLogits(pooled []float32, b Batch) ([]float32, error) {
-	if m.cls == nil {
-		return nil, fmt.Errorf("%w: the checkpoint has no classifier head", ErrInput)
-	}
-	out := make([]float32, b.B*len(m.labels))
-	must(ops.Linear(m.pool, out, pooled, b.B, m.cls, m.clsB))
-	return out, nil
-}
-
-// NSPLogits returns next-sentence-prediction logits (B×2) from pooled output.
-func (m *Model) NSPLogits(pooled []float32, b Batch) ([]float32, error) {
-	if m.nsp == nil {
-		return nil, fmt.Errorf("%w: the checkpoint has no cls.seq_relationship head", ErrInput)
-	}
-	out := make([]float32, b.B*2)
-	must(ops.Linear(m.pool, out, pooled, b.B, m.nsp, m.nspB))
-	return out, nil
-}
-
-// MLMLogits returns vocabulary logits (len(rows)×vocab) at the given token rows of
-// hidden (indices into the B·T rows): transform (dense, activation, LayerNorm), then
-// the decoder tied to the word embeddings, plus cls.predictions.bias.
-func (m *Model) MLMLogits(hidden []float32, rows []int) ([]float32, error) {
-	if m.mlmDense == nil {
-		return nil, fmt.Errorf("%w: the checkpoint has no masked-LM head", ErrInput)
-	}
-	E, V := m.cfg.Hidden, m.cfg.VocabSize
-	sel := make([]float32, len(rows)*E)
-	for i, r := range rows {
-		if r < 0 || r*E >= len(hidden) {
-			return nil, fmt.Errorf("%w: row %d outside the hidden state", ErrInput, r)
-		}
-		copy(sel[i*E:(i+1)*E], hidden[r*E:])
-	}
-	h := make([]float32, len(rows)*E)
-	must(ops.Linear(m.pool, h, sel, len(rows), m.mlmDense, m.mlmDenseB))
-	activate(m.cfg.HiddenAct, h)
-	must(ops.LayerNorm(h, h, len(rows), E, m.mlmLNg, m.mlmLNb, m.cfg.LayerNormEps))
-	out := make([]float32, len(rows)*V)
-	must(ops.Linear(m.pool, out, h, len(rows), m.mlmDecoder, m.mlmBias))
-	return out, nil
-}
-
-func must(err error) {
-	if err != nil {
-		panic("bert: internal error: " + err.Error())
-	}
 }
 
 // loadPooling reads sentence-transformers' modules.json and its Pooling module's
@@ -590,111 +407,4 @@ func loadPooling(dir string) (Pooling, error) {
 		}
 	}
 	return p, nil
-}
-
-// weights reads tensors by HF name with or without "bert.", widening to float32.
-type weights struct {
-	src safetensors.Source
-	err error
-}
-
-// resolve finds the stored name: "bert." prefix or not, LayerNorm gamma/beta aliases.
-func (w *weights) resolve(name string) (string, bool) {
-	alts := []string{name}
-	if n, ok := cutSuffix(name, "LayerNorm.weight"); ok {
-		alts = append(alts, n+"LayerNorm.gamma")
-	}
-	if n, ok := cutSuffix(name, "LayerNorm.bias"); ok {
-		alts = append(alts, n+"LayerNorm.beta")
-	}
-	for _, a := range alts {
-		for _, full := range []string{"bert." + a, a} {
-			if _, ok := w.src.Info(full); ok {
-				return full, true
-			}
-		}
-	}
-	return name, false
-}
-
-func cutSuffix(s, suffix string) (string, bool) {
-	if len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix {
-		return s[:len(s)-len(suffix)], true
-	}
-	return "", false
-}
-
-func (w *weights) has(name string) bool { _, ok := w.resolve(name); return ok }
-
-func (w *weights) dim(name string, i int) int {
-	full, _ := w.resolve(name)
-	in, _ := w.src.Info(full)
-	if i < len(in.Shape) {
-		return in.Shape[i]
-	}
-	return 0
-}
-
-func (w *weights) f32(name string, shape ...int) []float32 {
-	if w.err != nil {
-		return nil
-	}
-	full, _ := w.resolve(name) // unresolved: the plain name, reported as missing
-	t, err := safetensors.Weight(w.src, full, shape...)
-	var f *tensor.Tensor
-	if err == nil {
-		f, err = t.ToFloat32()
-	}
-	if err != nil {
-		w.err = fmt.Errorf("bert: %w", err)
-		return nil
-	}
-	v, _ := f.Float32s()
-	return v
-}
-
-func (w *weights) ln(prefix string, n int) ([]float32, []float32) {
-	return w.f32(prefix+".weight", n), w.f32(prefix+".bias", n)
-}
-
-// linear loads a PyTorch Linear [out, in] and its bias, packed for y = x·Wᵀ + b.
-func (w *weights) linear(prefix string, out, in int) (*ops.PackedB, []float32) {
-	pb := w.pack(prefix+".weight", w.f32Mapped(prefix+".weight", out, in), out, in)
-	w.evict(prefix + ".weight")
-	return pb, w.f32(prefix+".bias", out)
-}
-
-// f32Mapped is f32, but an F32 tensor comes back aliasing the mapped file (no copy):
-// for weights that are packed at once and then evicted.
-func (w *weights) f32Mapped(name string, shape ...int) []float32 {
-	if w.err != nil {
-		return nil
-	}
-	full, _ := w.resolve(name)
-	if t, err := safetensors.Weight(w.src, full, shape...); err == nil {
-		if v, err := t.Float32s(); err == nil {
-			return v
-		}
-	}
-	return w.f32(name, shape...)
-}
-
-// evict drops a packed weight's file pages from memory when the source allows it
-// (a mapped file), so peak memory at load stays near the packed weights' size.
-func (w *weights) evict(name string) {
-	full, ok := w.resolve(name)
-	if e, can := w.src.(interface{ Evict(string) error }); ok && can {
-		_ = e.Evict(full)
-	}
-}
-
-func (w *weights) pack(name string, v []float32, out, in int) *ops.PackedB {
-	if w.err != nil || v == nil {
-		return nil
-	}
-	pb, err := ops.PackB(true, in, out, v, in, asm.WeightF32)
-	if err != nil {
-		w.err = fmt.Errorf("bert: packing %s: %w", name, err)
-	}
-	return pb
 }

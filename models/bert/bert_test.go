@@ -13,6 +13,7 @@ import (
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/tensor"
 )
@@ -50,7 +51,7 @@ func close(t testing.TB, want, got []float32, tol float64, what string) {
 }
 
 func load(t testing.TB, fixture string, opts ...Option) *Model {
-	m, err := Load(shared.Path(t, "fixtures", fixture), append([]Option{WithThreads(2)}, opts...)...)
+	m, err := Load(shared.Path(t, "fixtures", fixture), opts...)
 	require.NoError(t, err)
 	t.Cleanup(m.Close)
 	return m
@@ -60,7 +61,7 @@ func TestBertTiny(t *testing.T) {
 	t.Run("cpu", func(t *testing.T) { checkBertTiny(t, load(t, "bert-tiny")) })
 	t.Run("device", func(t *testing.T) {
 		// Every matrix product through the device dispatch path (ops.ReferenceDevice).
-		m := load(t, "bert-tiny", WithDevice(ops.ReferenceDevice(nil)))
+		m := load(t, "bert-tiny", nn.WithDevice(ops.ReferenceDevice(nil)))
 		checkBertTiny(t, m)
 		for _, pb := range m.matrices() {
 			require.True(t, pb.OnDevice())
@@ -86,7 +87,7 @@ func checkBertTiny(t *testing.T, m *Model) {
 			rows = 5
 		}
 		b := goldenBatch(t, g, p, rows)
-		hidden, err := m.Encode(b)
+		hidden, err := m.Forward(b)
 		require.NoError(t, err)
 		if p == "batch" { // compare where the mask is 1
 			want := g.F32(t, p+".last_hidden_state")
@@ -99,7 +100,7 @@ func checkBertTiny(t *testing.T, m *Model) {
 			close(t, g.F32(t, p+".last_hidden_state"), hidden, 1e-4, p+" hidden")
 			close(t, g.F32(t, p+".mean_pooled"), SentenceEmbeddings(hidden, b, E, Pooling{}), 1e-4, p+" mean")
 		}
-		pooled, err := m.Pool(hidden, b)
+		pooled, err := m.PooledOutput(hidden, b)
 		require.NoError(t, err)
 		close(t, g.F32(t, p+".pooler_output"), pooled, 1e-4, p+" pooler")
 		close(t, g.F32(t, p+".mean_pooled_normalized"), SentenceEmbeddings(hidden, b, E, Pooling{Normalize: true}), 1e-4, p+" normalized")
@@ -112,7 +113,7 @@ func checkBertTiny(t *testing.T, m *Model) {
 	for i := 0; g.Has(fmt.Sprintf("mlm%d.input_ids", i)); i++ {
 		p := fmt.Sprintf("mlm%d", i)
 		b := goldenBatch(t, g, p, 1)
-		hidden, err := m.Encode(b)
+		hidden, err := m.Forward(b)
 		require.NoError(t, err)
 		logits, err := m.MLMLogits(hidden, g.Ints(t, p+".mask_positions"))
 		require.NoError(t, err)
@@ -128,7 +129,7 @@ func TestBertTinyQA(t *testing.T) {
 	for i := 0; g.Has(fmt.Sprintf("qa%d.input_ids", i)); i++ {
 		p := fmt.Sprintf("qa%d", i)
 		b := goldenBatch(t, g, p, 1)
-		hidden, err := m.Encode(b)
+		hidden, err := m.Forward(b)
 		require.NoError(t, err)
 		start, end, err := m.QALogits(hidden, b)
 		require.NoError(t, err)
@@ -138,7 +139,7 @@ func TestBertTinyQA(t *testing.T) {
 	}
 	require.Positive(t, n)
 	b := goldenBatch(t, g, "batch", 2)
-	hidden, err := m.Encode(b)
+	hidden, err := m.Forward(b)
 	require.NoError(t, err)
 	start, end, err := m.QALogits(hidden, b)
 	require.NoError(t, err)
@@ -160,18 +161,18 @@ func TestBertTinyClassification(t *testing.T) {
 	for i := 0; g.Has(fmt.Sprintf("cls%d.input_ids", i)); i++ {
 		p := fmt.Sprintf("cls%d", i)
 		b := goldenBatch(t, g, p, 1)
-		hidden, err := m.Encode(b)
+		hidden, err := m.Forward(b)
 		require.NoError(t, err)
-		pooled, err := m.Pool(hidden, b)
+		pooled, err := m.PooledOutput(hidden, b)
 		require.NoError(t, err)
 		logits, err := m.ClassLogits(pooled, b)
 		require.NoError(t, err)
 		close(t, g.F32(t, p+".logits"), logits, 1e-4, p)
 	}
 	b := goldenBatch(t, g, "batch", 4)
-	hidden, err := m.Encode(b)
+	hidden, err := m.Forward(b)
 	require.NoError(t, err)
-	pooled, _ := m.Pool(hidden, b)
+	pooled, _ := m.PooledOutput(hidden, b)
 	logits, err := m.ClassLogits(pooled, b)
 	require.NoError(t, err)
 	close(t, g.F32(t, "batch.logits"), logits, 1e-4, "batch")
@@ -183,7 +184,7 @@ func TestMiniLMSentenceEmbeddings(t *testing.T) {
 	require.Equal(t, Pooling{Normalize: true}, m.Pooling())
 	E := m.cfg.Hidden
 	b := goldenBatch(t, g, "batch", 3)
-	hidden, err := m.Encode(b)
+	hidden, err := m.Forward(b)
 	require.NoError(t, err)
 	want := g.F32(t, "batch.last_hidden_state")
 	for i, v := range b.Mask {
@@ -207,7 +208,7 @@ func TestMiniLMSentenceEmbeddings(t *testing.T) {
 	for i := 0; g.Has(fmt.Sprintf("sent%d.input_ids", i)); i++ {
 		p := fmt.Sprintf("sent%d", i)
 		sb := goldenBatch(t, g, p, 1)
-		h, err := m.Encode(sb)
+		h, err := m.Forward(sb)
 		require.NoError(t, err)
 		close(t, g.F32(t, p+".last_hidden_state"), h, 1e-4, p)
 		close(t, g.F32(t, p+".embedding"), SentenceEmbeddings(h, sb, E, m.Pooling()), 1e-4, p+" embedding")
@@ -224,7 +225,7 @@ func TestBadBatches(t *testing.T) {
 		"bad mask":        {B: 1, T: 2, IDs: []int{101, 102}, Types: []int{0, 0}, Mask: []int{1, 3}},
 		"too long":        {B: 1, T: 129, IDs: make([]int, 129), Types: make([]int, 129), Mask: make([]int, 129)},
 	} {
-		_, err := m.Encode(b)
+		_, err := m.Forward(b)
 		require.ErrorIs(t, err, ErrInput, name)
 	}
 	_, err := Load(filepath.Join(shared.Path(t, "fixtures"), "gpt2-tiny"))
@@ -260,7 +261,7 @@ func TestOldLayerNormNames(t *testing.T) {
 	defer m.Close()
 	g := golden.Open(t, "bert-tiny")
 	b := goldenBatch(t, g, "single1", 1)
-	h, err := m.Encode(b)
+	h, err := m.Forward(b)
 	require.NoError(t, err)
 	close(t, g.F32(t, "single1.last_hidden_state"), h, 1e-4, "renamed")
 	delete(renamed, "encoder.layer.1.output.LayerNorm.beta")

@@ -31,8 +31,11 @@ func Example() {
 		panic(err)
 	}
 	defer m.Close()
-	emb, err := m.EmbedWith(context.Background(), []string{"The weather is lovely today.", "It's so sunny outside!"},
-		bert.Pooling{Normalize: true}) // mean of the tokens, L2-normalised
+	encs, err := m.Encode([]string{"The weather is lovely today.", "It's so sunny outside!"}, true)
+	if err != nil {
+		panic(err)
+	}
+	emb, err := m.EmbedWith(context.Background(), encs, bert.Pooling{Normalize: true}) // mean of the tokens, L2-normalised
 	if err != nil {
 		panic(err)
 	}

@@ -19,25 +19,19 @@ type Answer struct {
 	Score      float32
 }
 
-// Answer finds the best answer span to question in context: argmax of start+end
-// logits over context tokens with start ≤ end < start+maxAnswerTokens. The input is
-// truncated to the model's maximum length (the context loses tokens first).
-func (m *Model) Answer(ctx context.Context, question, context_ string, maxAnswerTokens int) (Answer, error) {
-	if m.tok == nil {
-		return Answer{}, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput)
-	}
+// Answer finds the best answer span to a question in context_: argmax of
+// start+end logits over context tokens with start ≤ end < start+maxAnswerTokens.
+// enc is the question and context_ encoded as a pair (EncodePair); offsets of the
+// context's tokens index context_.
+func (m *Model) Answer(ctx context.Context, enc Encoding, context_ string, maxAnswerTokens int) (Answer, error) {
 	if maxAnswerTokens <= 0 {
 		return Answer{}, fmt.Errorf("%w: max answer length %d", ErrInput, maxAnswerTokens)
-	}
-	enc, err := m.tok.EncodePair(question, context_, m.cfg.MaxPositions)
-	if err != nil {
-		return Answer{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return Answer{}, err
 	}
 	b := NewBatch([]Encoding{enc})
-	hidden, err := m.Encode(b)
+	hidden, err := m.Forward(b)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -62,6 +56,9 @@ func (m *Model) Answer(ctx context.Context, question, context_ string, maxAnswer
 	if best.Start < 0 {
 		return Answer{}, fmt.Errorf("%w: the context is empty after truncation", ErrInput)
 	}
+	if best.End > len(context_) {
+		return Answer{}, fmt.Errorf("%w: the encoding's offsets reach byte %d of a %d-byte context", ErrInput, best.End, len(context_))
+	}
 	best.Text = context_[best.Start:best.End]
 	return best, nil
 }
@@ -72,30 +69,18 @@ type LabelScore struct {
 	Score float32
 }
 
-// Classify returns each text's labels sorted by probability (softmax of the
+// Classify returns each encoded text's labels sorted by probability (softmax of the
 // classification logits).
-func (m *Model) Classify(ctx context.Context, texts []string) ([][]LabelScore, error) {
-	b, err := m.batchTexts(ctx, texts)
+func (m *Model) Classify(ctx context.Context, encs []Encoding) ([][]LabelScore, error) {
+	b, err := m.batch(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
-	return m.classifyBatch(b)
-}
-
-// ClassifyEncodings is Classify for texts already encoded with the model's tokenizer.
-func (m *Model) ClassifyEncodings(encs []Encoding) ([][]LabelScore, error) {
-	if len(encs) == 0 {
-		return nil, fmt.Errorf("%w: no texts", ErrInput)
-	}
-	return m.classifyBatch(NewBatch(encs))
-}
-
-func (m *Model) classifyBatch(b Batch) ([][]LabelScore, error) {
-	hidden, err := m.Encode(b)
+	hidden, err := m.Forward(b)
 	if err != nil {
 		return nil, err
 	}
-	pooled, err := m.Pool(hidden, b)
+	pooled, err := m.PooledOutput(hidden, b)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +92,7 @@ func (m *Model) classifyBatch(b Batch) ([][]LabelScore, error) {
 	out := make([][]LabelScore, b.B)
 	for i := range out {
 		row := slices.Clone(logits[i*n : (i+1)*n])
-		if err := softmax(row); err != nil {
-			return nil, err
-		}
+		ops.Softmax(row, 1, n)
 		for c, p := range row {
 			out[i] = append(out[i], LabelScore{m.labels[c], p})
 		}
@@ -132,7 +115,14 @@ func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, 
 	if topK <= 0 {
 		return nil, fmt.Errorf("%w: top-k %d", ErrInput, topK)
 	}
-	b, err := m.batchTexts(ctx, []string{text})
+	if m.tok == nil {
+		return nil, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput)
+	}
+	encs, err := m.Encode([]string{text}, true)
+	if err != nil {
+		return nil, err
+	}
+	b, err := m.batch(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +135,7 @@ func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, 
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%w: no [MASK] in %q", ErrInput, text)
 	}
-	hidden, err := m.Encode(b)
+	hidden, err := m.Forward(b)
 	if err != nil {
 		return nil, err
 	}
@@ -157,9 +147,7 @@ func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, 
 	out := make([][]Fill, len(rows))
 	for r := range rows {
 		row := slices.Clone(logits[r*V : (r+1)*V])
-		if err := softmax(row); err != nil {
-			return nil, err
-		}
+		ops.Softmax(row, 1, V)
 		ids := make([]int, V)
 		for i := range ids {
 			ids[i] = i
@@ -173,30 +161,19 @@ func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, 
 	return out, nil
 }
 
-// Embed returns one sentence embedding per text, pooled as the model directory says.
-func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	return m.EmbedWith(ctx, texts, m.pooling)
+// Embed returns one sentence embedding per encoded text, pooled as the model
+// directory says.
+func (m *Model) Embed(ctx context.Context, encs []Encoding) ([][]float32, error) {
+	return m.EmbedWith(ctx, encs, m.pooling)
 }
 
 // EmbedWith is Embed with an explicit pooling.
-func (m *Model) EmbedWith(ctx context.Context, texts []string, p Pooling) ([][]float32, error) {
-	b, err := m.batchTexts(ctx, texts)
+func (m *Model) EmbedWith(ctx context.Context, encs []Encoding, p Pooling) ([][]float32, error) {
+	b, err := m.batch(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
-	return m.embedBatch(b, p)
-}
-
-// EmbedEncodings is EmbedWith for texts already encoded with the model's tokenizer.
-func (m *Model) EmbedEncodings(encs []Encoding, p Pooling) ([][]float32, error) {
-	if len(encs) == 0 {
-		return nil, fmt.Errorf("%w: no texts", ErrInput)
-	}
-	return m.embedBatch(NewBatch(encs), p)
-}
-
-func (m *Model) embedBatch(b Batch, p Pooling) ([][]float32, error) {
-	hidden, err := m.Encode(b)
+	hidden, err := m.Forward(b)
 	if err != nil {
 		return nil, err
 	}
@@ -209,29 +186,59 @@ func (m *Model) embedBatch(b Batch, p Pooling) ([][]float32, error) {
 	return out, nil
 }
 
-// batchTexts tokenizes texts (truncated to the maximum length) into a padded batch.
-func (m *Model) batchTexts(ctx context.Context, texts []string) (Batch, error) {
-	if m.tok == nil {
-		return Batch{}, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput)
-	}
-	if len(texts) == 0 {
-		return Batch{}, fmt.Errorf("%w: no texts", ErrInput)
-	}
+// Encode tokenizes texts for the model, [CLS] text [SEP] each. With truncate, a
+// text longer than the model's positions loses its last tokens; without, it is an
+// error wrapping ErrInput.
+func (m *Model) Encode(texts []string, truncate bool) ([]Encoding, error) {
 	encs := make([]Encoding, len(texts))
 	for i, t := range texts {
-		e, err := m.tok.Encode(t, m.cfg.MaxPositions)
+		e, err := m.encode(t, "", false, truncate)
 		if err != nil {
-			return Batch{}, err
+			return nil, fmt.Errorf("text %d: %w", i, err)
 		}
 		encs[i] = e
+	}
+	return encs, nil
+}
+
+// EncodePair tokenizes a text pair, [CLS] a [SEP] b [SEP] (a question and its
+// context), truncating the longer text first with truncate, else failing as Encode.
+func (m *Model) EncodePair(a, b string, truncate bool) (Encoding, error) {
+	return m.encode(a, b, true, truncate)
+}
+
+func (m *Model) encode(a, b string, pair, truncate bool) (Encoding, error) {
+	if m.tok == nil {
+		return Encoding{}, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput)
+	}
+	limit := m.cfg.MaxPositions
+	maxLen := 0
+	if truncate {
+		maxLen = limit
+	}
+	e, err := m.tok.encode(a, b, pair, maxLen)
+	if err != nil {
+		return Encoding{}, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	if len(e.IDs) > limit {
+		return Encoding{}, fmt.Errorf("%w: %d tokens; the model takes at most %d", ErrInput, len(e.IDs), limit)
+	}
+	return e, nil
+}
+
+// ContextLength returns the most tokens one input may have (max_position_embeddings).
+func (m *Model) ContextLength() int { return m.cfg.MaxPositions }
+
+// batch pads encodings into a batch, after checking the context.
+func (m *Model) batch(ctx context.Context, encs []Encoding) (Batch, error) {
+	if len(encs) == 0 {
+		return Batch{}, fmt.Errorf("%w: no texts", ErrInput)
 	}
 	if err := ctx.Err(); err != nil {
 		return Batch{}, err
 	}
 	return NewBatch(encs), nil
 }
-
-func softmax(x []float32) error { return ops.Softmax(x, 1, len(x)) }
 
 // replaceNth replaces the n-th (0-based) occurrence of old in s.
 func replaceNth(s, old string, n int, repl string) string {

@@ -12,10 +12,11 @@ import (
 
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
 func loadWithTok(t testing.TB, fixture string) *Model {
-	m, err := Load(shared.Path(t, "fixtures", fixture), WithThreads(2), WithTokenizerDir(shared.Path(t, "tokenizers", "bert-base-uncased")))
+	m, err := Load(shared.Path(t, "fixtures", fixture), nn.WithTokenizerDir(shared.Path(t, "tokenizers", "bert-base-uncased")))
 	require.NoError(t, err)
 	t.Cleanup(m.Close)
 	return m
@@ -39,15 +40,22 @@ func TestAnswerSpans(t *testing.T) {
 		enc, err := m.Tokenizer().EncodePair(c.Question, c.Context, 0)
 		require.NoError(t, err)
 		require.Equal(t, c.IDs, enc.IDs)
-		a, err := m.Answer(context.Background(), c.Question, c.Context, 30)
+		a, err := m.Answer(context.Background(), enc, c.Context, 30)
 		require.NoError(t, err)
 		require.Equal(t, c.Text, a.Text, c.Question)
 		if c.Text == c.Context[c.Span[0]:min(c.Span[1], len(c.Context))] { // ASCII contexts: code points = bytes
 			require.Equal(t, c.Span, [2]int{a.Start, a.End})
 		}
 	}
-	_, err = m.Answer(context.Background(), "q", "c", 0)
+	enc, err := m.EncodePair("q", "c", false)
+	require.NoError(t, err)
+	_, err = m.Answer(context.Background(), enc, "c", 0)
 	require.ErrorIs(t, err, ErrInput)
+	_, err = m.EncodePair("q", strings.Repeat("word ", m.ContextLength()), false) // too long, not truncated
+	require.ErrorIs(t, err, ErrInput)
+	long, err := m.EncodePair("q", strings.Repeat("word ", m.ContextLength()), true)
+	require.NoError(t, err)
+	require.Len(t, long.IDs, m.ContextLength())
 }
 
 func TestFillMaskAndClassify(t *testing.T) {
@@ -82,7 +90,9 @@ func TestFillMaskAndClassify(t *testing.T) {
 	require.ErrorIs(t, err, ErrInput)
 
 	cls := loadWithTok(t, "bert-tiny-cls")
-	res, err := cls.Classify(context.Background(), []string{"I love this!", "Terrible."})
+	encs, err := cls.Encode([]string{"I love this!", "Terrible."}, false)
+	require.NoError(t, err)
+	res, err := cls.Classify(context.Background(), encs)
 	require.NoError(t, err)
 	for _, r := range res {
 		require.Len(t, r, 3)
@@ -102,7 +112,9 @@ func TestEmbedAndConcurrency(t *testing.T) {
 	texts := []string{"The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."}
 	g := golden.Open(t, "minilm-tiny")
 	want := g.F32(t, "embeddings")
-	emb, err := m.Embed(context.Background(), texts)
+	encs, err := m.Encode(texts, false)
+	require.NoError(t, err)
+	emb, err := m.Embed(context.Background(), encs)
 	require.NoError(t, err)
 	for i := range texts {
 		close(t, want[i*96:(i+1)*96], emb[i], 1e-4, texts[i])
@@ -113,7 +125,7 @@ func TestEmbedAndConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for rep := 0; rep < 5; rep++ {
-				e, err := m.Embed(context.Background(), texts[w%3:w%3+1])
+				e, err := m.Embed(context.Background(), encs[w%3:w%3+1])
 				require.NoError(t, err)
 				close(t, want[(w%3)*96:(w%3+1)*96], e[0], 1e-4, "concurrent")
 			}

@@ -2,10 +2,10 @@ package gpt2
 
 import (
 	"bytes"
-	"runtime"
 	"testing"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
@@ -27,7 +27,7 @@ func random124M(b *testing.B, dt tensor.DType, half bool) *Model {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := New(cfg, src, WithThreads(runtime.GOMAXPROCS(0)), WithHalfWeights(half))
+	m, err := New(cfg, src, "random-124M", nn.WithHalfWeights(half))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -68,12 +68,12 @@ type Chunk struct {
 	Text  string
 }
 
-// GenerateText encodes prompt with the model's tokenizer and streams the generated
-// text, one Chunk per token, never splitting a UTF-8 character. It ends at
+// GenerateText streams the text generated after the prompt's token ids (from
+// Encode), one Chunk per token, never splitting a UTF-8 character. It ends at
 // MaxNewTokens, at <|endoftext|> when StopAtEOS is set, or just before the first of
 // stop that appears in the generated text (text that might begin a stop string is held
 // back until it is certain not to). An error is yielded last.
-func (m *Model) GenerateText(ctx context.Context, prompt string, opt GenerateOptions, stop []string) iter.Seq2[Chunk, error] {
+func (m *Model) GenerateText(ctx context.Context, prompt []int, opt GenerateOptions, stop []string) iter.Seq2[Chunk, error] {
 	return func(yield func(Chunk, error) bool) {
 		if m.tok == nil {
 			yield(Chunk{Token: -1}, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput))
@@ -90,7 +90,7 @@ func (m *Model) GenerateText(ctx context.Context, prompt string, opt GenerateOpt
 			emitted = max(upTo, emitted)
 			return text
 		}
-		for id, err := range m.Generate(ctx, m.tok.Encode(prompt), opt) {
+		for id, err := range m.Generate(ctx, prompt, opt) {
 			if err == nil {
 				var piece string
 				if piece, err = dec.Next(id); err == nil {
@@ -159,7 +159,6 @@ func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 	if err != nil {
 		return err
 	}
-	defer s.attnPool.Close()
 	ids := make([]int, B*L)
 	valid := make([]bool, B*L)
 	for b, p := range prompts {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
 func collect(t *testing.T, m *Model, prompt []int, opt GenerateOptions) []int {
@@ -144,10 +145,11 @@ func TestConcurrentGeneration(t *testing.T) {
 
 func TestGenerateTextStops(t *testing.T) {
 	dir := shared.Path(t, "fixtures", "gpt2-tiny")
-	m, err := Load(dir, WithThreads(1), WithTokenizerDir(shared.Path(t, "tokenizers", "gpt2")))
+	m, err := Load(dir, nn.WithPool(nil), nn.WithTokenizerDir(shared.Path(t, "tokenizers", "gpt2")))
 	require.NoError(t, err)
 	defer m.Close()
-	prompt := "Hello, my dog is a little"
+	prompt, err := m.Encode("Hello, my dog is a little")
+	require.NoError(t, err)
 	opt := GenerateOptions{MaxNewTokens: 24}
 	full, tokens := "", 0
 	for c, err := range m.GenerateText(context.Background(), prompt, opt, nil) {
@@ -159,7 +161,7 @@ func TestGenerateTextStops(t *testing.T) {
 		}
 	}
 	require.Equal(t, 24, tokens)
-	want, err := m.Tokenizer().Decode(collect(t, m, m.Tokenizer().Encode(prompt), opt))
+	want, err := m.Tokenizer().Decode(collect(t, m, prompt, opt))
 	require.NoError(t, err)
 	require.Equal(t, want, full)
 	for _, stop := range []string{full[3:7], full[len(full)-2:], "never appears"} {
@@ -174,7 +176,7 @@ func TestGenerateTextStops(t *testing.T) {
 			require.Equal(t, full, got)
 		}
 	}
-	_, err = Load(dir, WithTokenizerDir(t.TempDir()))
+	_, err = Load(dir, nn.WithTokenizerDir(t.TempDir()))
 	require.Error(t, err, "an explicit tokenizer directory must hold a tokenizer")
 }
 

@@ -1,32 +1,31 @@
 // Package gpt2 runs GPT-2 language models from Hugging Face checkpoints (any size,
 // F32, F16 or BF16 weights) with a KV cache, top to bottom:
 //
-//	tokens ─ wte + wpe ─┬─ block × n_layer ─ ln_f ─ LM head (wteᵀ) ─ logits
-//	                    block:  x += c_proj(attention(ln_1(x)))      causal, KV-cached
-//	                            x += c_proj(gelu_new(c_fc(ln_2(x))))
+//	tokens ─ wte + wpe ─┬─ h × n_layer ─ ln_f ─ lm_head (wteᵀ) ─ logits
+//	                    h:  x += attn.c_proj(attention(attn.c_attn(ln_1(x))))   causal, KV-cached
+//	                        x += mlp.c_proj(act(mlp.c_fc(ln_2(x))))
 //
-// Weights are packed once at load (GPT-2's Conv1D weights are [in, out]); a loaded
-// Model is immutable and may be shared by any number of goroutines, each with its
-// own State.
+// The types follow transformers' modeling_gpt2.py one to one (GPT2LMHeadModel,
+// GPT2Block, GPT2Attention, GPT2MLP) and their fields the checkpoint's names. Weights
+// are packed once at load (GPT-2's Conv1D weights are [in, out]); a loaded Model is
+// immutable and may be shared by any number of goroutines, each with its own State.
 package gpt2
 
 import (
-	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
-	"github.com/lumen-ml/lumen/ops/asm"
-	"github.com/lumen-ml/lumen/tensor"
 )
 
-// ErrInput is wrapped by errors about requests the model cannot run.
-var ErrInput = errors.New("gpt2: invalid input")
+// ErrInput is wrapped by errors about requests the model cannot run; it wraps
+// nn.ErrInput.
+var ErrInput = fmt.Errorf("gpt2: %w", nn.ErrInput)
 
 // Config is the part of config.json the model uses.
 type Config struct {
@@ -55,10 +54,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("n_layer, n_head, n_embd, n_positions and vocab_size must be positive: %+v", c)
 	case c.NEmbd%c.NHead != 0:
 		return fmt.Errorf("n_embd %d is not a multiple of n_head %d", c.NEmbd, c.NHead)
-	case c.Activation != "gelu_new" && c.Activation != "gelu" && c.Activation != "gelu_pytorch_tanh" && c.Activation != "relu":
-		return fmt.Errorf("activation_function %q is not supported (gelu_new, gelu_pytorch_tanh, gelu, relu)", c.Activation)
 	}
-	return nil
+	_, err := nn.ParseActivation(c.Activation)
+	return err
 }
 
 // LoadConfig reads config.json.
@@ -77,155 +75,121 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
-type block struct {
-	ln1g, ln1b, ln2g, ln2b          []float32
-	attn, attnProj, fc, mlpProj     *ops.PackedB // Conv1D weights, [in, out]
-	attnB, attnProjB, fcB, mlpProjB []float32
-}
-
-// Model is a loaded GPT-2. It is immutable and safe for concurrent use.
+// Model is GPT2LMHeadModel: the transformer (wte, wpe, h, ln_f) and the LM head,
+// tied to wte. It is immutable and safe for concurrent use.
 type Model struct {
-	cfg        Config
-	wpe        []float32 // [n_positions, n_embd]
-	blocks     []block
-	lnfg, lnfb []float32
-	lmHead     *ops.PackedB // wteᵀ: n_embd × vocab; also the token embedding table
-	pool       *ops.Pool
-	tok        *Tokenizer // nil when the directory has no tokenizer files
+	cfg  Config
+	act  nn.Activation
+	wte  *ops.PackedB // [vocab, n_embd] packed transposed: the LM head, and the token embeddings (Column)
+	wpe  nn.Embedding // [n_positions, n_embd]
+	h    []Block      // n_layer
+	lnF  nn.LayerNorm // ln_f
+	pool *ops.Pool
+	tok  *Tokenizer // nil when the directory has no tokenizer files
 }
 
-// Option configures Load.
-type Option func(*options)
-
-type options struct {
-	threads  int
-	keepHalf bool
-	tokDir   string
-	tok      *Tokenizer
-	device   ops.Device
+// Block is GPT2Block (modeling_gpt2.py): pre-norm attention and MLP, each added back.
+type Block struct {
+	ln1  nn.LayerNorm  // ln_1
+	attn SelfAttention // attn
+	ln2  nn.LayerNorm  // ln_2
+	mlp  MLP           // mlp
 }
 
-// WithTokenizerDir loads the tokenizer from dir instead of the model directory.
-func WithTokenizerDir(dir string) Option { return func(o *options) { o.tokDir = dir } }
+// SelfAttention is GPT2Attention: c_attn projects to q, k and v at once; c_proj
+// mixes the heads.
+type SelfAttention struct {
+	cAttn nn.Linear // c_attn: n_embd → 3·n_embd (Conv1D)
+	cProj nn.Linear // c_proj: n_embd → n_embd
+}
+
+// MLP is GPT2MLP: c_fc widens, the activation, c_proj narrows.
+type MLP struct {
+	cFc   nn.Linear // c_fc: n_embd → inner
+	cProj nn.Linear // c_proj: inner → n_embd
+}
+
+// Option configures Load and New: nn.WithPool, nn.WithDevice, nn.WithTokenizerDir,
+// nn.WithHalfWeights, WithTokenizer.
+type Option = nn.Option
 
 // WithTokenizer gives the model a tokenizer already loaded (for example with
 // LoadTokenizerFS from package assets); Load then reads none from disk.
-func WithTokenizer(t *Tokenizer) Option { return func(o *options) { o.tok = t } }
-
-// WithThreads sets the worker threads for the matrix products (default GOMAXPROCS).
-func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
-
-// WithDevice runs the matrix products on d (a GPU from ops/cuda): every weight
-// matrix is uploaded once at load and stays resident; layer norm, attention and the
-// rest run on the CPU. Nil means the CPU.
-func WithDevice(d ops.Device) Option { return func(o *options) { o.device = d } }
-
-// WithHalfWeights keeps F16/BF16 checkpoint weights in their type for the matrix
-// products (half the bytes streamed per decoded token) instead of widening them to
-// F32 at load. Computation is F32 either way.
-func WithHalfWeights(on bool) Option { return func(o *options) { o.keepHalf = on } }
+func WithTokenizer(t *Tokenizer) Option { return nn.WithTokenizer(t) }
 
 // Load reads config.json, the weights (model.safetensors, sharded, or the only
 // .safetensors file) and, when present, the tokenizer from dir (or from the
-// directory given with WithTokenizerDir).
+// directory given with nn.WithTokenizerDir).
 func Load(dir string, opts ...Option) (*Model, error) {
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
+	}
+	set := nn.Apply(opts)
+	tok, hasTok, err := nn.LoadTokenizer(set, dir, LoadTokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	src, err := safetensors.OpenModel(dir)
 	if err != nil {
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	defer src.Close()
-	m, err := New(cfg, src, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("%w (loading %s)", err, dir)
+	if hasTok {
+		opts = append(opts, WithTokenizer(tok))
 	}
-	o := options{}
-	for _, f := range opts {
-		f(&o)
-	}
-	if o.tok != nil {
-		return m, nil // New attached it
-	}
-	tokDir := cmp.Or(o.tokDir, dir)
-	switch tok, err := LoadTokenizer(tokDir); {
-	case err == nil:
-		if err := m.setTokenizer(tok); err != nil {
-			m.Close()
-			return nil, fmt.Errorf("%w (loading %s)", err, tokDir)
-		}
-	case o.tokDir != "":
-		m.Close()
-		return nil, err
-	}
-	return m, nil
-}
-
-// setTokenizer attaches tok after checking that the model has an embedding for
-// every id it produces.
-func (m *Model) setTokenizer(tok *Tokenizer) error {
-	if tok.VocabSize() > m.cfg.VocabSize {
-		return fmt.Errorf("gpt2: the tokenizer has %d ids, the model's vocabulary %d", tok.VocabSize(), m.cfg.VocabSize)
-	}
-	m.tok = tok
-	return nil
+	return New(cfg, src, dir, opts...)
 }
 
 // New builds a model from cfg and a set of tensors in HF naming, with or without the
 // "transformer." prefix; causal-mask buffers (attn.bias, attn.masked_bias) are
-// ignored and lm_head.weight, when present, must be wte's tied copy.
-func New(cfg Config, src safetensors.Source, opts ...Option) (*Model, error) {
+// ignored and lm_head.weight, when present, must be wte's tied copy. file names the
+// checkpoint in errors.
+func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Model, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
-	o := options{}
-	for _, f := range opts {
-		f(&o)
-	}
+	set := nn.Apply(opts)
 	E, V, P, I := cfg.NEmbd, cfg.VocabSize, cfg.NPositions, cfg.Inner()
-	w := &weights{src: src, keepHalf: o.keepHalf}
-	m := &Model{cfg: cfg}
-	m.lmHead = w.packed("wte.weight", true, V, E) // [V, E] read transposed: E × V
-	m.wpe = w.f32("wpe.weight", P, E)
+	vb := nn.NewBuilder(src, file, nn.Options{Model: "gpt2", Prefixes: []string{"transformer."}, KeepHalf: set.KeepHalf})
+	m := &Model{cfg: cfg, pool: set.Pool()}
+	m.act, _ = nn.ParseActivation(cfg.Activation) // validated
+	m.wte = vb.Matrix("wte.weight", true, V, E)
+	m.wpe = vb.Embedding("wpe", P, E)
 	for l := 0; l < cfg.NLayer; l++ {
-		p := fmt.Sprintf("h.%d.", l)
-		m.blocks = append(m.blocks, block{
-			ln1g: w.f32(p+"ln_1.weight", E), ln1b: w.f32(p+"ln_1.bias", E),
-			attn: w.packed(p+"attn.c_attn.weight", false, E, 3*E), attnB: w.f32(p+"attn.c_attn.bias", 3*E),
-			attnProj: w.packed(p+"attn.c_proj.weight", false, E, E), attnProjB: w.f32(p+"attn.c_proj.bias", E),
-			ln2g: w.f32(p+"ln_2.weight", E), ln2b: w.f32(p+"ln_2.bias", E),
-			fc: w.packed(p+"mlp.c_fc.weight", false, E, I), fcB: w.f32(p+"mlp.c_fc.bias", I),
-			mlpProj: w.packed(p+"mlp.c_proj.weight", false, I, E), mlpProjB: w.f32(p+"mlp.c_proj.bias", E),
+		h := vb.Sub("h.%d", l)
+		m.h = append(m.h, Block{
+			ln1:  h.LayerNorm("ln_1", E, cfg.LayerNormEps),
+			attn: SelfAttention{cAttn: h.Conv1D("attn.c_attn", E, 3*E), cProj: h.Conv1D("attn.c_proj", E, E)},
+			ln2:  h.LayerNorm("ln_2", E, cfg.LayerNormEps),
+			mlp:  MLP{cFc: h.Conv1D("mlp.c_fc", E, I), cProj: h.Conv1D("mlp.c_proj", I, E)},
 		})
-	}
-	m.lnfg, m.lnfb = w.f32("ln_f.weight", E), w.f32("ln_f.bias", E)
-	if w.err != nil {
-		return nil, w.err
-	}
-	if in, ok := w.info("lm_head.weight"); ok && (len(in.Shape) != 2 || in.Shape[0] != V || in.Shape[1] != E) {
-		return nil, fmt.Errorf("gpt2: tensor lm_head.weight has shape %v, want [%d %d] (tied to wte)", in.Shape, V, E)
-	}
-	if o.device != nil {
-		if err := ops.UploadAll(o.device, m.matrices()...); err != nil {
-			return nil, fmt.Errorf("gpt2: %w", err)
+		if vb.Err() != nil {
+			break // a missing layer: stop before reading (or allocating) any more
 		}
 	}
-	if o.tok != nil {
-		if err := m.setTokenizer(o.tok); err != nil {
-			return nil, err
-		}
+	m.lnF = vb.LayerNorm("ln_f", E, cfg.LayerNormEps)
+	if s := vb.Shape("lm_head.weight"); s != nil && (len(s) != 2 || s[0] != V || s[1] != E) {
+		vb.Failf("tensor lm_head.weight has shape %v, want [%d %d] (tied to wte)", s, V, E)
 	}
-	m.pool = ops.NewPool(o.threads)
+	if err := vb.Err(); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.tok, err = nn.TokenizerFor[*Tokenizer](set, V); err != nil {
+		return nil, fmt.Errorf("gpt2: %s: %w", file, err)
+	}
+	if err := set.Upload(m.matrices()...); err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
+	}
 	return m, nil
 }
 
 // matrices lists every packed weight: the device uploads and releases them.
 func (m *Model) matrices() []*ops.PackedB {
-	out := []*ops.PackedB{m.lmHead}
-	for _, b := range m.blocks {
-		out = append(out, b.attn, b.attnProj, b.fc, b.mlpProj)
+	out := []*ops.PackedB{m.wte}
+	for _, b := range m.h {
+		out = append(out, b.attn.cAttn.Weight, b.attn.cProj.Weight, b.mlp.cFc.Weight, b.mlp.cProj.Weight)
 	}
 	return out
 }
@@ -236,19 +200,34 @@ func (m *Model) Config() Config { return m.cfg }
 // Tokenizer returns the tokenizer loaded with the model, or nil.
 func (m *Model) Tokenizer() *Tokenizer { return m.tok }
 
+// Encode returns text's token ids with the model's tokenizer (an error wrapping
+// ErrInput when the model was loaded without one).
+func (m *Model) Encode(text string) ([]int, error) {
+	if m.tok == nil {
+		return nil, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput)
+	}
+	return m.tok.Encode(text), nil
+}
+
+// ContextLength returns the most positions a prompt and its continuation may take
+// (n_positions).
+func (m *Model) ContextLength() int { return m.cfg.NPositions }
+
+// WorkerPool returns the pool of threads the model runs its parallel work on.
+func (m *Model) WorkerPool() *ops.Pool { return m.pool }
+
 // WeightBytes returns the memory held by the model's weights.
 func (m *Model) WeightBytes() int {
-	n := m.lmHead.Bytes() + 4*(len(m.wpe)+len(m.lnfg)+len(m.lnfb))
-	for _, b := range m.blocks {
-		n += b.attn.Bytes() + b.attnProj.Bytes() + b.fc.Bytes() + b.mlpProj.Bytes()
-		n += 4 * (len(b.ln1g) + len(b.ln1b) + len(b.ln2g) + len(b.ln2b) + len(b.attnB) + len(b.attnProjB) + len(b.fcB) + len(b.mlpProjB))
+	n := m.wte.Bytes() + m.wpe.Bytes() + m.lnF.Bytes()
+	for _, b := range m.h {
+		n += b.ln1.Bytes() + b.attn.cAttn.Bytes() + b.attn.cProj.Bytes() + b.ln2.Bytes() + b.mlp.cFc.Bytes() + b.mlp.cProj.Bytes()
 	}
 	return n
 }
 
-// Close stops the model's worker threads and frees the weights' device copies.
+// Close frees the weights' device copies. The pool is the caller's (or the
+// process's) and stays running.
 func (m *Model) Close() {
-	m.pool.Close()
 	_ = ops.ReleaseAll(m.matrices()...)
 }
 
@@ -256,18 +235,27 @@ func (m *Model) Close() {
 // positions. It is not safe for concurrent use; the Model it came from is.
 type State struct {
 	m      *Model
+	ws     *ops.Workspace // the operators' scratch, on the model's pool
 	batch  int
 	maxLen int
 	length int         // cache positions filled (the same for every row: left padding)
-	k, v   [][]float32 // per layer: batch × maxLen × n_embd
-	mask   []float32   // batch × maxLen additive key masks (0, or MaskValue at padding)
-	pos    []int       // per row: position id of the next token
-	real   []int       // per row: real (non-padding) tokens seen
+	k, v   [][]float32 // per layer: [batch, maxLen, n_embd]
+	mask   []float32   // [batch, maxLen] additive key masks (0, or MaskValue at padding)
+	pos    []int       // [batch] position id of each row's next token
+	real   []int       // [batch] real (non-padding) tokens seen
 
-	attnPool                   *ops.Pool // single-threaded context for the per-head products
-	x, h, qkv, att, mlp, probs []float32
-	tokT                       int // tokens per row the scratch is sized for
+	// Activations for T new tokens per row, M = batch·T rows.
+	x   []float32 // [M, n_embd] the residual stream
+	h   []float32 // [M, n_embd] normalised input of a sublayer, then its output
+	qkv []float32 // [M, 3·n_embd] c_attn's output: q | k | v per row
+	att []float32 // [M, n_embd] attention output, heads side by side
+	mlp []float32 // [M, inner] c_fc's output
+	tok int       // T the activations are sized for
 }
+
+// maxStateBytes bounds the cache a single State may ask for, so that an absurd
+// request is an error rather than an allocation failure.
+const maxStateBytes = 1 << 36
 
 // NewState allocates the cache and scratch for batch rows of up to maxLen positions
 // (at most n_positions).
@@ -276,9 +264,12 @@ func (m *Model) NewState(batch, maxLen int) (*State, error) {
 		return nil, fmt.Errorf("%w: state for %d rows of %d positions (the model has %d)", ErrInput, batch, maxLen, m.cfg.NPositions)
 	}
 	E := m.cfg.NEmbd
-	s := &State{m: m, batch: batch, maxLen: maxLen, attnPool: ops.NewPool(1),
+	if bytes := 8 * float64(batch) * float64(maxLen) * float64(E) * float64(len(m.h)); bytes > maxStateBytes {
+		return nil, fmt.Errorf("%w: a KV cache for %d rows of %d positions needs %.0f bytes", ErrInput, batch, maxLen, bytes)
+	}
+	s := &State{m: m, ws: ops.NewWorkspace(m.pool), batch: batch, maxLen: maxLen,
 		mask: make([]float32, batch*maxLen), pos: make([]int, batch), real: make([]int, batch)}
-	for range m.blocks {
+	for range m.h {
 		s.k = append(s.k, make([]float32, batch*maxLen*E))
 		s.v = append(s.v, make([]float32, batch*maxLen*E))
 	}
@@ -296,7 +287,7 @@ func (s *State) Reset() {
 }
 
 func (s *State) ensureScratch(T int) {
-	if T <= s.tokT {
+	if T <= s.tok {
 		return
 	}
 	cfg := s.m.cfg
@@ -306,8 +297,7 @@ func (s *State) ensureScratch(T int) {
 	s.qkv = make([]float32, M*3*cfg.NEmbd)
 	s.att = make([]float32, M*cfg.NEmbd)
 	s.mlp = make([]float32, M*cfg.Inner())
-	s.probs = make([]float32, T*s.maxLen)
-	s.tokT = T
+	s.tok = T
 }
 
 // Forward appends T tokens to every row (ids is batch×T, row-major) and returns the
@@ -317,8 +307,7 @@ func (s *State) ensureScratch(T int) {
 // The returned slice is the State's scratch: valid until the next call.
 func (s *State) Forward(ids []int, valid []bool, T int) ([]float32, error) {
 	cfg := s.m.cfg
-	E, H := cfg.NEmbd, cfg.NHead
-	D := E / H
+	E := cfg.NEmbd
 	if T <= 0 || len(ids) != s.batch*T || (valid != nil && len(valid) != len(ids)) {
 		return nil, fmt.Errorf("%w: %d ids (and %d flags) for %d rows of %d tokens", ErrInput, len(ids), len(valid), s.batch, T)
 	}
@@ -350,167 +339,64 @@ func (s *State) Forward(ids []int, valid []bool, T int) ([]float32, error) {
 			}
 			s.mask[b*s.maxLen+s.length+t] = maskv
 			row := x[i*E : (i+1)*E]
-			_ = s.m.lmHead.Column(ids[i], row)
-			for j, pv := range s.m.wpe[pos*E : (pos+1)*E] {
+			_ = s.m.wte.Column(ids[i], row)
+			for j, pv := range s.m.wpe.Row(pos) {
 				row[j] += pv
 			}
 		}
 	}
-
-	h, qkv, att, mlp := s.h[:M*E], s.qkv[:M*3*E], s.att[:M*E], s.mlp[:M*cfg.Inner()]
-	p := s.m.pool
-	scale := float32(1 / math.Sqrt(float64(D)))
-	past, total := s.length, s.length+T
-	for l, blk := range s.m.blocks {
-		// x += c_proj(attention(ln_1(x)))
-		must(ops.LayerNorm(h, x, M, E, blk.ln1g, blk.ln1b, cfg.LayerNormEps))
-		must(ops.Linear(p, qkv, h, M, blk.attn, blk.attnB))
-		kc, vc := s.k[l], s.v[l]
-		for b := 0; b < s.batch; b++ {
-			for t := 0; t < T; t++ {
-				src := qkv[(b*T+t)*3*E:]
-				dst := (b*s.maxLen + past + t) * E
-				copy(kc[dst:dst+E], src[E:2*E])
-				copy(vc[dst:dst+E], src[2*E:3*E])
-			}
-			keys := kc[b*s.maxLen*E:]
-			vals := vc[b*s.maxLen*E:]
-			probs := s.probs[:T*total]
-			for hd := 0; hd < H; hd++ {
-				q := qkv[b*T*3*E+hd*D:]
-				must(ops.AttentionScores(s.attnPool, probs, q, 3*E, keys[hd*D:], E, T, total, D, scale, true, past, s.mask[b*s.maxLen:b*s.maxLen+total]))
-				must(ops.Softmax(probs, T, total))
-				must(ops.Sgemm(s.attnPool, false, false, T, D, total, 1, probs, total, vals[hd*D:], E, 0, att[b*T*E+hd*D:], E))
-			}
-		}
-		must(ops.Linear(p, h, att, M, blk.attnProj, blk.attnProjB))
-		must(ops.Add(x, x, h))
-		// x += c_proj(act(c_fc(ln_2(x))))
-		must(ops.LayerNorm(h, x, M, E, blk.ln2g, blk.ln2b, cfg.LayerNormEps))
-		must(ops.Linear(p, mlp, h, M, blk.fc, blk.fcB))
-		switch cfg.Activation {
-		case "gelu_new", "gelu_pytorch_tanh":
-			ops.GELUTanh(mlp)
-		case "gelu":
-			ops.GELUErf(mlp)
-		case "relu":
-			ops.ReLU(mlp)
-		}
-		must(ops.Linear(p, h, mlp, M, blk.mlpProj, blk.mlpProjB))
-		must(ops.Add(x, x, h))
+	for l := range s.m.h {
+		s.block(l, T)
 	}
 	s.length += T
-	must(ops.LayerNorm(h, x, M, E, s.m.lnfg, s.m.lnfb, cfg.LayerNormEps))
+	h := s.h[:M*E]
+	s.m.lnF.Forward(h, x, M)
 	return h, nil
+}
+
+// block runs GPT2Block l over the T new tokens of every row.
+func (s *State) block(l, T int) {
+	blk := &s.m.h[l]
+	cfg := s.m.cfg
+	E, H := cfg.NEmbd, cfg.NHead
+	M := s.batch * T
+	x, h, qkv, att, mlp := s.x[:M*E], s.h[:M*E], s.qkv[:M*3*E], s.att[:M*E], s.mlp[:M*cfg.Inner()]
+
+	// x += c_proj(attention(c_attn(ln_1(x))))
+	blk.ln1.Forward(h, x, M)
+	blk.attn.cAttn.Forward(s.ws, qkv, h, M)
+	kc, vc := s.k[l], s.v[l]
+	for b := 0; b < s.batch; b++ { // append the new keys and values to the cache
+		for t := 0; t < T; t++ {
+			src := qkv[(b*T+t)*3*E:]
+			dst := (b*s.maxLen + s.length + t) * E
+			copy(kc[dst:dst+E], src[E:2*E])
+			copy(vc[dst:dst+E], src[2*E:3*E])
+		}
+	}
+	ops.Attention(s.ws, ops.AttentionShape{
+		Batch: s.batch, Heads: H, HeadDim: E / H, Queries: T, Keys: s.length + T,
+		Causal: true, Past: s.length, Scale: float32(1 / math.Sqrt(float64(E/H))),
+		QRow: 3 * E, QSeq: T * 3 * E, KVRow: E, KVSeq: s.maxLen * E, OutRow: E, OutSeq: T * E, MaskSeq: s.maxLen,
+	}, att, qkv, kc, vc, s.mask)
+	blk.attn.cProj.Forward(s.ws, h, att, M)
+	ops.Add(x, x, h)
+
+	// x += c_proj(act(c_fc(ln_2(x))))
+	blk.ln2.Forward(h, x, M)
+	blk.mlp.cFc.Forward(s.ws, mlp, h, M)
+	s.m.act.Forward(mlp)
+	blk.mlp.cProj.Forward(s.ws, h, mlp, M)
+	ops.Add(x, x, h)
 }
 
 // Logits computes the LM-head logits of the given rows of hidden (each n_embd wide)
 // into dst (len(rows) × vocab).
 func (s *State) Logits(dst, hidden []float32, rows int) error {
 	V, E := s.m.cfg.VocabSize, s.m.cfg.NEmbd
-	if len(hidden) < rows*E || len(dst) < rows*V {
+	if rows < 0 || len(hidden) < rows*E || len(dst) < rows*V {
 		return fmt.Errorf("%w: logits of %d rows need %d hidden values and %d outputs", ErrInput, rows, rows*E, rows*V)
 	}
-	return ops.SgemmPacked(s.m.pool, false, rows, 1, hidden, E, s.m.lmHead, 0, dst, V)
-}
-
-func must(err error) {
-	if err != nil {
-		panic("gpt2: internal error: " + err.Error())
-	}
-}
-
-// weights reads tensors by HF name (with or without "transformer."), checking shapes.
-type weights struct {
-	src      safetensors.Source
-	keepHalf bool
-	err      error
-}
-
-func (w *weights) info(name string) (safetensors.Info, bool) {
-	if in, ok := w.src.Info("transformer." + name); ok {
-		return in, true
-	}
-	return w.src.Info(name)
-}
-
-// get returns the weight name, with or without the "transformer." prefix, checked
-// against shape; it also returns the stored name.
-func (w *weights) get(name string, shape ...int) (*tensor.Tensor, string) {
-	if w.err != nil {
-		return nil, ""
-	}
-	full := name
-	if _, ok := w.src.Info("transformer." + name); ok {
-		full = "transformer." + name
-	}
-	t, err := safetensors.Weight(w.src, full, shape...)
-	if err != nil {
-		w.err = fmt.Errorf("gpt2: %w", err)
-		return nil, ""
-	}
-	return t, full
-}
-
-// evict drops a packed tensor's file pages from memory when the source allows it,
-// so peak memory at load stays near the packed weights' size.
-func (w *weights) evict(name string) {
-	if e, ok := w.src.(interface{ Evict(string) error }); ok {
-		_ = e.Evict(name)
-	}
-}
-
-// f32 returns a tensor widened to float32.
-func (w *weights) f32(name string, shape ...int) []float32 {
-	t, full := w.get(name, shape...)
-	if t == nil {
-		return nil
-	}
-	f, err := t.ToFloat32()
-	if err != nil {
-		w.err = fmt.Errorf("gpt2: tensor %q: %w", full, err)
-		return nil
-	}
-	v, _ := f.Float32s()
-	return v
-}
-
-// packed returns a stored rows×cols weight packed as a GEMM B operand: read directly
-// (GPT-2's Conv1D [in, out]) or transposed (an embedding [vocab, n_embd] used as the
-// LM head). F16/BF16 weights stay half when keepHalf is set.
-func (w *weights) packed(name string, transposed bool, rows, cols int) *ops.PackedB {
-	t, full := w.get(name, rows, cols)
-	if t == nil {
-		return nil
-	}
-	k, n := rows, cols
-	if transposed {
-		k, n = cols, rows
-	}
-	defer w.evict(full)
-	var pb *ops.PackedB
-	var err error
-	if w.keepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
-		bits, e := t.Uint16s() // aliasing the mapped file when aligned: no copy
-		if e != nil {
-			if bits, e = t.Clone().Uint16s(); e != nil {
-				w.err = fmt.Errorf("gpt2: tensor %q: %w", full, e)
-				return nil
-			}
-		}
-		pb, err = ops.PackBHalf(transposed, k, n, bits, cols, t.DType())
-	} else {
-		f, e := t.Float32s() // an F32 tensor aliasing the mapped file: pack it in place
-		if e != nil {
-			if f = w.f32(name, rows, cols); f == nil {
-				return nil
-			}
-		}
-		pb, err = ops.PackB(transposed, k, n, f, cols, asm.WeightF32)
-	}
-	if err != nil {
-		w.err = fmt.Errorf("gpt2: packing %q: %w", full, err)
-		return nil
-	}
-	return pb
+	ops.SgemmPacked(s.ws, false, rows, 1, hidden, E, s.m.wte, 0, dst, V)
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 )
 
@@ -42,11 +43,11 @@ func loadVariant(t testing.TB, v variant) *Model {
 	src, err := safetensors.Open(filepath.Join(dir, v.file))
 	require.NoError(t, err)
 	defer src.Close()
-	opts := []Option{WithThreads(2), WithHalfWeights(v.keepHalf)}
+	opts := []Option{nn.WithHalfWeights(v.keepHalf)}
 	if v.device {
-		opts = append(opts, WithDevice(ops.ReferenceDevice(nil)))
+		opts = append(opts, nn.WithDevice(ops.ReferenceDevice(nil)))
 	}
-	m, err := New(cfg, src, opts...)
+	m, err := New(cfg, src, v.file, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		for _, pb := range m.matrices() {

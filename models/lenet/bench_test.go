@@ -3,13 +3,12 @@ package lenet
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"testing"
 )
 
 // BenchmarkLeNet: b1 is single-image latency, b256 batch throughput; threads from -cpu.
 func BenchmarkLeNet(b *testing.B) {
-	m, err := shipped(b, WithThreads(runtime.GOMAXPROCS(0)))
+	m, err := shipped(b)
 	if err != nil {
 		b.Fatal(err)
 	}

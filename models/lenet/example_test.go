@@ -17,7 +17,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	m, err := lenet.New(src, lenet.WithThreads(2))
+	m, err := lenet.New(src, "lenet.safetensors")
 	if err != nil {
 		panic(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 )
 
@@ -35,30 +36,28 @@ const (
 // ErrInput is wrapped by errors about the images passed to the model.
 var ErrInput = errors.New("lenet: invalid input")
 
-// Model is a loaded LeNet. It is immutable and safe for concurrent use; Close releases
-// its worker threads.
+// Model is a loaded LeNet. It is immutable and safe for concurrent use.
 type Model struct {
 	padding int // conv1 padding: 0 or 2
 
-	conv1, conv2         ops.ConvShape // shapes for one image
-	conv1W, conv1B       []float32
-	conv2W, conv2B       []float32
-	pool1Side, pool2Side int
-	fc1, fc2, fc3        *ops.PackedB
-	fc1B, fc2B, fc3B     []float32
-	classes              int
+	conv1, conv2 Conv          // conv1, conv2
+	pool1, pool2 ops.PoolShape // the 2×2 max pools after them, for one image
+	fc1, fc2     nn.Linear     // fc1, fc2
+	fc3          nn.Linear     // fc3: the class logits
+	classes      int
 
 	pool  *ops.Pool // splits batches across threads; nil runs them on the caller
 	works sync.Pool // *workspace
 }
 
-// Option configures Load and New.
-type Option func(*config)
+// Conv is nn.Conv2d: a weight [out, in, k, k], a bias [out] and the shape of one image.
+type Conv struct {
+	shape        ops.ConvShape
+	weight, bias []float32
+}
 
-type config struct{ threads int }
-
-// WithThreads sets how many threads a batch is split over (default 1; 0 means GOMAXPROCS).
-func WithThreads(n int) Option { return func(c *config) { c.threads = n } }
+// Option configures Load and New: nn.WithPool.
+type Option = nn.Option
 
 // Load reads a model from a .safetensors file or a directory holding one.
 func Load(path string, opts ...Option) (*Model, error) {
@@ -67,42 +66,28 @@ func Load(path string, opts ...Option) (*Model, error) {
 		return nil, fmt.Errorf("lenet: %w", err)
 	}
 	defer src.Close()
-	m, err := New(src, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("%w (loading %s)", err, path)
-	}
-	return m, nil
+	return New(src, path, opts...)
 }
 
 // New builds a model from a set of tensors; the model copies what it needs, so src
-// may be closed afterwards.
-func New(src safetensors.Source, opts ...Option) (*Model, error) {
-	cfg := config{threads: 1}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	w := weights{src: src}
-	m := &Model{}
+// may be closed afterwards. file names the checkpoint in errors.
+func New(src safetensors.Source, file string, opts ...Option) (*Model, error) {
+	vb := nn.NewBuilder(src, file, nn.Options{Model: "lenet"})
+	m := &Model{pool: nn.Apply(opts).Pool()}
 	// conv1: [C1, 1, K, K]; conv2: [C2, C1, K2, K2].
-	c1 := w.get("conv1.weight", -1, 1, -1, -1)
-	c1b := w.get("conv1.bias", w.dim("conv1.weight", 0))
-	c2 := w.get("conv2.weight", -1, w.dim("conv1.weight", 0), -1, -1)
-	c2b := w.get("conv2.bias", w.dim("conv2.weight", 0))
-	f1 := w.get("fc1.weight", -1, -1)
-	f1b := w.get("fc1.bias", w.dim("fc1.weight", 0))
-	f2 := w.get("fc2.weight", -1, w.dim("fc1.weight", 0))
-	f2b := w.get("fc2.bias", w.dim("fc2.weight", 0))
-	f3 := w.get("fc3.weight", -1, w.dim("fc2.weight", 0))
-	f3b := w.get("fc3.bias", w.dim("fc3.weight", 0))
-	if w.err != nil {
-		return nil, w.err
+	C1, K1, C2, K2 := vb.Dim("conv1.weight", 0), vb.Dim("conv1.weight", 2), vb.Dim("conv2.weight", 0), vb.Dim("conv2.weight", 2)
+	m.conv1 = Conv{weight: vb.F32("conv1.weight", -1, 1, -1, -1), bias: vb.F32("conv1.bias", C1)}
+	m.conv2 = Conv{weight: vb.F32("conv2.weight", -1, C1, -1, -1), bias: vb.F32("conv2.bias", C2)}
+	flat := vb.Dim("fc1.weight", 1)
+	m.fc1 = vb.Linear("fc1", -1, -1)
+	m.fc2 = vb.Linear("fc2", -1, vb.Dim("fc1.weight", 0))
+	m.fc3 = vb.Linear("fc3", -1, vb.Dim("fc2.weight", 0))
+	if err := vb.Err(); err != nil {
+		return nil, err
 	}
-	C1, K1 := w.dim("conv1.weight", 0), w.dim("conv1.weight", 2)
-	C2, K2 := w.dim("conv2.weight", 0), w.dim("conv2.weight", 2)
-	if w.dim("conv1.weight", 3) != K1 || w.dim("conv2.weight", 3) != K2 {
-		return nil, fmt.Errorf("lenet: conv1.weight %v / conv2.weight %v: square kernels expected", w.shape("conv1.weight"), w.shape("conv2.weight"))
+	if vb.Dim("conv1.weight", 3) != K1 || vb.Dim("conv2.weight", 3) != K2 {
+		return nil, fmt.Errorf("lenet: %s: conv1.weight %v / conv2.weight %v: square kernels expected", file, vb.Shape("conv1.weight"), vb.Shape("conv2.weight"))
 	}
-	flat := w.dim("fc1.weight", 1)
 	m.padding = -1
 	var tried []string
 	for _, pad := range []int{0, 2} {
@@ -115,34 +100,18 @@ func New(src safetensors.Source, opts ...Option) (*Model, error) {
 		p2 := s2 / 2
 		tried = append(tried, fmt.Sprintf("padding %d gives %d×%d×%d = %d", pad, C2, p2, p2, C2*p2*p2))
 		if C2*p2*p2 == flat {
-			m.padding, m.pool1Side, m.pool2Side = pad, p1, p2
-			m.conv1 = ops.ConvShape{N: 1, C: 1, H: Side, W: Side, OC: C1, KH: K1, KW: K1, Stride: 1, Padding: pad}
-			m.conv2 = ops.ConvShape{N: 1, C: C1, H: p1, W: p1, OC: C2, KH: K2, KW: K2, Stride: 1}
+			m.padding = pad
+			m.conv1.shape = ops.ConvShape{N: 1, C: 1, H: Side, W: Side, OC: C1, KH: K1, KW: K1, Stride: 1, Padding: pad}
+			m.conv2.shape = ops.ConvShape{N: 1, C: C1, H: p1, W: p1, OC: C2, KH: K2, KW: K2, Stride: 1}
+			m.pool1 = ops.PoolShape{N: 1, C: C1, H: s1, W: s1, K: 2, Stride: 2}
+			m.pool2 = ops.PoolShape{N: 1, C: C2, H: s2, W: s2, K: 2, Stride: 2}
 			break
 		}
 	}
 	if m.padding < 0 {
-		return nil, fmt.Errorf("lenet: fc1.weight %v: its input width %d matches no LeNet layout (%v)", w.shape("fc1.weight"), flat, tried)
+		return nil, fmt.Errorf("lenet: %s: fc1.weight %v: its input width %d matches no LeNet layout (%v)", file, vb.Shape("fc1.weight"), flat, tried)
 	}
-	m.conv1W, m.conv1B, m.conv2W, m.conv2B = c1, c1b, c2, c2b
-	m.fc1B, m.fc2B, m.fc3B = f1b, f2b, f3b
-	m.classes = w.dim("fc3.weight", 0)
-	var err error
-	pack := func(name string, v []float32) *ops.PackedB {
-		out, in := w.dim(name, 0), w.dim(name, 1)
-		pb, e := ops.PackB(true, in, out, v, in, 0)
-		if e != nil && err == nil {
-			err = fmt.Errorf("lenet: packing %s: %w", name, e)
-		}
-		return pb
-	}
-	m.fc1, m.fc2, m.fc3 = pack("fc1.weight", f1), pack("fc2.weight", f2), pack("fc3.weight", f3)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.threads != 1 {
-		m.pool = ops.NewPool(cfg.threads)
-	}
+	m.classes = m.fc3.Out()
 	return m, nil
 }
 
@@ -152,9 +121,9 @@ func (m *Model) Padding() int { return m.padding }
 // Classes returns the number of output classes.
 func (m *Model) Classes() int { return m.classes }
 
-// Close stops the model's worker threads. The model still works afterwards, on the
-// calling goroutine.
-func (m *Model) Close() { m.pool.Close() }
+// Close releases nothing today (the pool is the caller's or the process's); it is
+// there so that every model is closed the same way.
+func (m *Model) Close() {}
 
 // Preprocess normalises 8-bit pixels into dst (same length) as the model expects.
 func Preprocess(dst []float32, pixels []uint8) {
@@ -222,28 +191,27 @@ func (j *batchJob) Do(_, c int) {
 	j.m.forwardChunk(j.images, j.out, c, j.n)
 }
 
-// workspace holds one chunk's activations and a single-threaded GEMM context.
+// workspace holds one chunk's activations and single-threaded operator scratch.
 type workspace struct {
-	gemm                       *ops.Pool
-	col1, col2                 []float32
-	conv1, pool1, conv2, pool2 []float32
-	fc1, fc2                   []float32
+	ops          *ops.Workspace
+	conv1, pool1 []float32 // [chunk, C1, S1, S1], [chunk, C1, S1/2, S1/2]
+	conv2, pool2 []float32 // [chunk, C2, S2, S2], [chunk, fc1 in]
+	fc1, fc2     []float32 // [chunk, fc1 out], [chunk, fc2 out]
 }
 
 func (m *Model) workspace() *workspace {
 	if ws, ok := m.works.Get().(*workspace); ok {
 		return ws
 	}
-	s1, s2 := m.conv1.OH(), m.conv2.OH()
 	b := chunkSize
 	return &workspace{
-		gemm:  ops.NewPool(1),
-		conv1: make([]float32, b*m.conv1.OC*s1*s1),
-		pool1: make([]float32, b*m.conv1.OC*m.pool1Side*m.pool1Side),
-		conv2: make([]float32, b*m.conv2.OC*s2*s2),
-		pool2: make([]float32, b*m.fc1.K()),
-		fc1:   make([]float32, b*m.fc1.N()),
-		fc2:   make([]float32, b*m.fc2.N()),
+		ops:   ops.NewWorkspace(nil),
+		conv1: make([]float32, b*m.conv1.shape.OC*m.conv1.shape.OH()*m.conv1.shape.OW()),
+		pool1: make([]float32, b*m.conv1.shape.OC*m.pool1.OH()*m.pool1.OW()),
+		conv2: make([]float32, b*m.conv2.shape.OC*m.conv2.shape.OH()*m.conv2.shape.OW()),
+		pool2: make([]float32, b*m.fc1.In()),
+		fc1:   make([]float32, b*m.fc1.Out()),
+		fc2:   make([]float32, b*m.fc2.Out()),
 	}
 }
 
@@ -254,35 +222,28 @@ func (m *Model) forwardChunk(images, out []float32, c, n int) {
 	lo := c * chunkSize
 	b := min(chunkSize, n-lo)
 	x := images[lo*Side*Side : (lo+b)*Side*Side]
-	p := ws.gemm
 
-	// conv1 → 2×2 max pool → ReLU
-	s := m.conv1
-	s.N = b
-	must(ops.Conv2D(p, ws.conv1, x, s, m.conv1W, m.conv1B))
-	must(ops.MaxPool2DReLU(ws.pool1, ws.conv1, b, s.OC, s.OH(), s.OW(), 2, 2))
-	pool1 := ws.pool1[:b*s.OC*m.pool1Side*m.pool1Side]
-
-	// conv2 → 2×2 max pool → ReLU
-	s = m.conv2
-	s.N = b
-	must(ops.Conv2D(p, ws.conv2, pool1, s, m.conv2W, m.conv2B))
-	must(ops.MaxPool2DReLU(ws.pool2, ws.conv2, b, s.OC, s.OH(), s.OW(), 2, 2))
-	flat := ws.pool2[:b*m.fc1.K()] // NCHW is already channel-major: flatten is free
+	// conv1 → 2×2 max pool → ReLU → conv2 → 2×2 max pool → ReLU
+	pool1 := m.conv1.forwardPoolReLU(ws.ops, ws.conv1, ws.pool1, x, b, m.pool1)
+	flat := m.conv2.forwardPoolReLU(ws.ops, ws.conv2, ws.pool2, pool1, b, m.pool2) // NCHW is channel-major: flatten is free
 
 	// fc1 → ReLU → fc2 → ReLU → fc3
-	h1 := ws.fc1[:b*m.fc1.N()]
-	must(ops.Linear(p, h1, flat, b, m.fc1, m.fc1B))
+	h1 := ws.fc1[:b*m.fc1.Out()]
+	m.fc1.Forward(ws.ops, h1, flat, b)
 	ops.ReLU(h1)
-	h2 := ws.fc2[:b*m.fc2.N()]
-	must(ops.Linear(p, h2, h1, b, m.fc2, m.fc2B))
+	h2 := ws.fc2[:b*m.fc2.Out()]
+	m.fc2.Forward(ws.ops, h2, h1, b)
 	ops.ReLU(h2)
-	must(ops.Linear(p, out[lo*m.classes:(lo+b)*m.classes], h2, b, m.fc3, m.fc3B))
+	m.fc3.Forward(ws.ops, out[lo*m.classes:(lo+b)*m.classes], h2, b)
 }
 
-// must panics on an error that the loader's shape checks rule out.
-func must(err error) {
-	if err != nil {
-		panic(fmt.Sprintf("lenet: internal error: %v", err))
-	}
+// forwardPoolReLU runs the convolution on n images into conv, then the max pool p
+// and ReLU into pooled, and returns the pooled activations.
+func (c Conv) forwardPoolReLU(ws *ops.Workspace, conv, pooled, x []float32, n int, p ops.PoolShape) []float32 {
+	s := c.shape
+	s.N = n
+	ops.Conv2D(ws, conv, x, s, c.weight, c.bias)
+	p.N = n
+	ops.MaxPool2DReLU(pooled, conv, p)
+	return pooled[:n*p.C*p.OH()*p.OW()]
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/loader/idx"
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
@@ -27,7 +29,7 @@ type reference struct {
 func shipped(t testing.TB, opts ...Option) (*Model, error) {
 	src, err := safetensors.FromBytes(assets.LeNetMNIST(), "lenet.safetensors")
 	require.NoError(t, err)
-	return New(src, opts...)
+	return New(src, "lenet.safetensors", opts...)
 }
 
 func loadTestSet(t testing.TB) (*idx.Dataset, []float32) {
@@ -44,8 +46,10 @@ func TestShippedModelMatchesPyTorch(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &ref))
 	ds, x := loadTestSet(t)
 
-	for _, threads := range []int{1, 2} {
-		m, err := shipped(t, WithThreads(threads))
+	pool := ops.NewPool(2)
+	defer pool.Close()
+	for _, p := range []*ops.Pool{nil, pool} { // the caller alone, two threads
+		m, err := shipped(t, nn.WithPool(p))
 		require.NoError(t, err)
 		require.Equal(t, 0, m.Padding())
 		require.Equal(t, 10, m.Classes())
@@ -250,7 +254,7 @@ func TestBadInput(t *testing.T) {
 // TestConcurrentUse shares one model between goroutines running single images and
 // batches; every answer must equal the sequential one. Run under -race in CI.
 func TestConcurrentUse(t *testing.T) {
-	m, err := shipped(t, WithThreads(2))
+	m, err := shipped(t)
 	require.NoError(t, err)
 	defer m.Close()
 	_, x := loadTestSet(t)

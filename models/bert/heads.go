@@ -1,0 +1,179 @@
+package bert
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/lumen-ml/lumen/models/nn"
+)
+
+// LMPredictor is BertLMPredictionHead (cls.predictions): a transform (dense,
+// activation, LayerNorm), then a decoder tied to the word embeddings, plus a bias.
+type LMPredictor struct {
+	transform nn.Linear    // transform.dense
+	norm      nn.LayerNorm // transform.LayerNorm
+	decoder   nn.Linear    // the word embeddings, transposed, with cls.predictions.bias
+}
+
+// loadHeads reads the heads the checkpoint has.
+func (m *Model) loadHeads(vb *nn.Builder) {
+	E, V := m.cfg.Hidden, m.cfg.VocabSize
+	linear := func(name string, out int) *nn.Linear {
+		l := vb.Linear(name, out, E)
+		return &l
+	}
+	if vb.Has("pooler.dense.weight") {
+		m.pooler = linear("pooler.dense", E)
+	}
+	if vb.Has("qa_outputs.weight") {
+		m.qaOutputs = linear("qa_outputs", 2)
+	}
+	if vb.Has("classifier.weight") {
+		n := vb.Dim("classifier.weight", 0)
+		m.classifier = linear("classifier", n)
+		for i := 0; i < n; i++ {
+			label, ok := m.cfg.ID2Label[strconv.Itoa(i)]
+			if !ok {
+				label = fmt.Sprintf("LABEL_%d", i)
+			}
+			m.labels = append(m.labels, label)
+		}
+	}
+	if vb.Has("cls.seq_relationship.weight") {
+		m.seqRelationship = linear("cls.seq_relationship", 2)
+	}
+	if vb.Has("cls.predictions.transform.dense.weight") {
+		p := vb.Sub("cls.predictions")
+		m.predictions = &LMPredictor{
+			transform: p.Linear("transform.dense", E, E),
+			norm:      p.LayerNorm("transform.LayerNorm", E, m.cfg.LayerNormEps),
+			decoder:   nn.Linear{Weight: vb.Matrix("embeddings.word_embeddings.weight", true, V, E), Bias: p.F32("bias", V)},
+		}
+	}
+}
+
+// PooledOutput applies the pooler, tanh(W·h[CLS] + b), to each sequence of hidden
+// (B×T×E): transformers' pooler_output.
+func (m *Model) PooledOutput(hidden []float32, b Batch) ([]float32, error) {
+	if m.pooler == nil {
+		return nil, fmt.Errorf("%w: the checkpoint has no pooler", ErrInput)
+	}
+	E := m.cfg.Hidden
+	cls := make([]float32, b.B*E)
+	for s := 0; s < b.B; s++ {
+		copy(cls[s*E:(s+1)*E], hidden[s*b.T*E:])
+	}
+	out := make([]float32, b.B*E)
+	m.linear(*m.pooler, out, cls, b.B)
+	for i, v := range out {
+		out[i] = float32(math.Tanh(float64(v)))
+	}
+	return out, nil
+}
+
+// linear runs l on a workspace of the model's.
+func (m *Model) linear(l nn.Linear, y, x []float32, rows int) {
+	ws := m.workspace()
+	defer m.release(ws)
+	l.Forward(ws, y, x, rows)
+}
+
+// SentenceEmbeddings pools hidden (B×T×E) into one vector per sequence: the mean over
+// tokens with mask 1 (or [CLS] with p.CLS), L2-normalised with p.Normalize.
+func SentenceEmbeddings(hidden []float32, b Batch, E int, p Pooling) []float32 {
+	out := make([]float32, b.B*E)
+	for s := 0; s < b.B; s++ {
+		dst := out[s*E : (s+1)*E]
+		if p.CLS {
+			copy(dst, hidden[s*b.T*E:])
+		} else {
+			acc := make([]float64, E)
+			n := 0
+			for t := 0; t < b.T; t++ {
+				if b.Mask[s*b.T+t] == 0 {
+					continue
+				}
+				n++
+				for j, v := range hidden[(s*b.T+t)*E : (s*b.T+t+1)*E] {
+					acc[j] += float64(v)
+				}
+			}
+			for j := range dst {
+				dst[j] = float32(acc[j] / float64(max(n, 1)))
+			}
+		}
+		if p.Normalize {
+			var ss float64
+			for _, v := range dst {
+				ss += float64(v) * float64(v)
+			}
+			inv := 1 / math.Max(math.Sqrt(ss), 1e-12)
+			for j := range dst {
+				dst[j] = float32(float64(dst[j]) * inv)
+			}
+		}
+	}
+	return out
+}
+
+// QALogits returns start and end logits (B×T each) from the question-answering head.
+func (m *Model) QALogits(hidden []float32, b Batch) (start, end []float32, err error) {
+	if m.qaOutputs == nil {
+		return nil, nil, fmt.Errorf("%w: the checkpoint has no qa_outputs head", ErrInput)
+	}
+	M := b.B * b.T
+	both := make([]float32, M*2)
+	m.linear(*m.qaOutputs, both, hidden, M)
+	start, end = make([]float32, M), make([]float32, M)
+	for i := 0; i < M; i++ {
+		start[i], end[i] = both[2*i], both[2*i+1]
+	}
+	return start, end, nil
+}
+
+// ClassLogits returns the sequence-classification logits (B×labels) from pooled
+// output (B×E).
+func (m *Model) ClassLogits(pooled []float32, b Batch) ([]float32, error) {
+	if m.classifier == nil {
+		return nil, fmt.Errorf("%w: the checkpoint has no classifier head", ErrInput)
+	}
+	out := make([]float32, b.B*len(m.labels))
+	m.linear(*m.classifier, out, pooled, b.B)
+	return out, nil
+}
+
+// NSPLogits returns next-sentence-prediction logits (B×2) from pooled output.
+func (m *Model) NSPLogits(pooled []float32, b Batch) ([]float32, error) {
+	if m.seqRelationship == nil {
+		return nil, fmt.Errorf("%w: the checkpoint has no cls.seq_relationship head", ErrInput)
+	}
+	out := make([]float32, b.B*2)
+	m.linear(*m.seqRelationship, out, pooled, b.B)
+	return out, nil
+}
+
+// MLMLogits returns vocabulary logits (len(rows)×vocab) at the given token rows of
+// hidden (indices into the B·T rows): transform (dense, activation, LayerNorm), then
+// the decoder tied to the word embeddings, plus cls.predictions.bias.
+func (m *Model) MLMLogits(hidden []float32, rows []int) ([]float32, error) {
+	p := m.predictions
+	if p == nil {
+		return nil, fmt.Errorf("%w: the checkpoint has no masked-LM head", ErrInput)
+	}
+	E, V := m.cfg.Hidden, m.cfg.VocabSize
+	sel := make([]float32, len(rows)*E)
+	for i, r := range rows {
+		if r < 0 || r*E >= len(hidden) {
+			return nil, fmt.Errorf("%w: row %d outside the hidden state", ErrInput, r)
+		}
+		copy(sel[i*E:(i+1)*E], hidden[r*E:])
+	}
+	h := make([]float32, len(rows)*E)
+	m.linear(p.transform, h, sel, len(rows))
+	m.act.Forward(h)
+	p.norm.Forward(h, h, len(rows))
+	out := make([]float32, len(rows)*V)
+	m.linear(p.decoder, out, h, len(rows))
+	return out, nil
+}

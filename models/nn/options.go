@@ -1,0 +1,102 @@
+package nn
+
+import (
+	"cmp"
+	"fmt"
+
+	"github.com/lumen-ml/lumen/ops"
+)
+
+// Option configures how a model loads and runs; every model's Load and New take
+// them. Model packages add their own (a typed WithTokenizer) on the same type.
+type Option func(*Settings)
+
+// Settings is what the options set.
+type Settings struct {
+	pool         *ops.Pool
+	poolSet      bool
+	Device       ops.Device // nil: the CPU
+	TokenizerDir string     // "": the model directory
+	Tokenizer    any        // a tokenizer already loaded, of the model's own type
+	KeepHalf     bool
+}
+
+// WithPool runs the model's parallel work on p, which any number of models may
+// share; nil runs it on the calling goroutine. The default is ops.DefaultPool(),
+// GOMAXPROCS threads for the whole process.
+func WithPool(p *ops.Pool) Option { return func(s *Settings) { s.pool, s.poolSet = p, true } }
+
+// WithDevice runs the matrix products on d (a GPU from ops/cuda): every weight
+// matrix is uploaded once at load and stays resident; the rest runs on the CPU.
+func WithDevice(d ops.Device) Option { return func(s *Settings) { s.Device = d } }
+
+// WithTokenizerDir loads the tokenizer from dir instead of the model directory.
+func WithTokenizerDir(dir string) Option { return func(s *Settings) { s.TokenizerDir = dir } }
+
+// WithTokenizer gives the model a tokenizer already loaded; a model package wraps it
+// with its own tokenizer type (gpt2.WithTokenizer, bert.WithTokenizer).
+func WithTokenizer(t any) Option { return func(s *Settings) { s.Tokenizer = t } }
+
+// WithHalfWeights keeps F16/BF16 checkpoint matrices in their type (half the bytes
+// streamed per decoded token) instead of widening them to F32 at load. Computation
+// is F32 either way.
+func WithHalfWeights(on bool) Option { return func(s *Settings) { s.KeepHalf = on } }
+
+// Apply returns the settings opts make.
+func Apply(opts []Option) Settings {
+	var s Settings
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+// Pool returns the pool the model runs on.
+func (s Settings) Pool() *ops.Pool {
+	if !s.poolSet {
+		return ops.DefaultPool()
+	}
+	return s.pool
+}
+
+// LoadTokenizer returns the tokenizer of a model loaded from dir: the one given with
+// WithTokenizer, else load(the WithTokenizerDir directory, or dir). A model
+// directory without tokenizer files is not an error (ok is false); a directory
+// named with WithTokenizerDir must have them.
+func LoadTokenizer[T any](s Settings, dir string, load func(string) (T, error)) (tok T, ok bool, err error) {
+	if s.Tokenizer != nil {
+		t, isT := s.Tokenizer.(T)
+		if !isT {
+			return tok, false, fmt.Errorf("WithTokenizer got a %T, want a %T", s.Tokenizer, tok)
+		}
+		return t, true, nil
+	}
+	tok, err = load(cmp.Or(s.TokenizerDir, dir))
+	switch {
+	case err == nil:
+		return tok, true, nil
+	case s.TokenizerDir != "":
+		return tok, false, err
+	}
+	return tok, false, nil
+}
+
+// TokenizerFor returns the tokenizer given with WithTokenizer when it is a T (the
+// zero T when none was), after checking that the model's vocabulary of vocab ids has
+// an embedding for every id it produces.
+func TokenizerFor[T interface{ VocabSize() int }](s Settings, vocab int) (T, error) {
+	t, ok := s.Tokenizer.(T)
+	if ok && t.VocabSize() > vocab {
+		var zero T
+		return zero, fmt.Errorf("the tokenizer has %d ids, the model's vocabulary %d", t.VocabSize(), vocab)
+	}
+	return t, nil
+}
+
+// Upload puts the packed matrices on the device given with WithDevice, if any.
+func (s Settings) Upload(matrices ...*ops.PackedB) error {
+	if s.Device == nil {
+		return nil
+	}
+	return ops.UploadAll(s.Device, matrices...)
+}

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"context"
+	"iter"
+
+	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/gpt2"
+)
+
+// The server knows its models through these interfaces, one per kind of endpoint.
+// *gpt2.Model is a Completer; *bert.Model is an Embedder, a Classifier and an
+// Answerer. Each request is tokenized once, by the server, which checks its length
+// against the model's context and reports its token counts; the model then runs the
+// token ids. A model's errors that wrap nn.ErrInput are the caller's mistakes (400).
+
+// Completer continues text: a causal language model.
+type Completer interface {
+	// Encode returns a prompt's token ids.
+	Encode(text string) ([]int, error)
+	// ContextLength is the most positions a prompt and its completion may take.
+	ContextLength() int
+	// GenerateText streams the completion of prompt, stopping before any of stop.
+	GenerateText(ctx context.Context, prompt []int, opt gpt2.GenerateOptions, stop []string) iter.Seq2[gpt2.Chunk, error]
+}
+
+// Encoder tokenizes texts for an encoder model; too long a text is an error unless
+// truncate is set.
+type Encoder interface {
+	Encode(texts []string, truncate bool) ([]bert.Encoding, error)
+}
+
+// Embedder turns encoded texts into sentence embeddings.
+type Embedder interface {
+	Encoder
+	Embed(ctx context.Context, encs []bert.Encoding) ([][]float32, error)
+}
+
+// Classifier labels encoded texts; Labels is empty when the model has no
+// classification head.
+type Classifier interface {
+	Encoder
+	Labels() []string
+	Classify(ctx context.Context, encs []bert.Encoding) ([][]bert.LabelScore, error)
+}
+
+// Answerer extracts the answer to a question from a context.
+type Answerer interface {
+	EncodePair(question, context string, truncate bool) (bert.Encoding, error)
+	Answer(ctx context.Context, enc bert.Encoding, context string, maxAnswerTokens int) (bert.Answer, error)
+}
