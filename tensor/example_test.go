@@ -24,14 +24,3 @@ func ExampleF32ToBF16() {
 	fmt.Printf("%#04x %v\n", b, tensor.BF16ToF32(b))
 	// Output: 0x4049 3.140625
 }
-
-func ExampleArena() {
-	arena := tensor.NewArena(1 << 20)
-	for pass := 0; pass < 3; pass++ {
-		hidden := arena.Float32s(768) // zeroed, 64-byte aligned, reused every pass
-		hidden[0] = float32(pass)
-		arena.Reset()
-	}
-	fmt.Println(arena.Cap() >= 768*4)
-	// Output: true
-}

@@ -19,7 +19,7 @@ var ErrDType = errors.New("tensor: unsupported dtype")
 // in elements); the buffer may be shared by many views. Views made by Reshape, Narrow,
 // Transpose and Permute never copy; Contiguous copies only when the layout requires
 // it. A Tensor may alias memory it does not own (a memory-mapped safetensors file,
-// an Arena, a gorgonia tensor): it is valid as long as that memory is.
+// a gorgonia tensor): it is valid as long as that memory is.
 //
 // Tensors are not synchronised: concurrent reads are safe, a write concurrent with
 // any other access is not.

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -207,10 +206,4 @@ func newFillMaskCmd() *cobra.Command {
 	f.register(cmd)
 	cmd.Flags().IntVar(&topK, "top-k", 5, "candidates per mask")
 	return cmd
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/ops/asm"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -155,4 +156,12 @@ func TestInspectCorruptFiles(t *testing.T) {
 	require.Contains(t, errOut, "no such file")
 	code, _, _ = runCLI("inspect")
 	require.Equal(t, 1, code)
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI("version")
+	require.Equal(t, 0, code)
+	for _, want := range []string{"lumen ", "go       go1.", "kernels  " + asm.Best.String(), "caches   L1d ", "blocking MR "} {
+		require.Contains(t, out, want)
+	}
 }

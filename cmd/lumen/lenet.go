@@ -136,12 +136,3 @@ func evalLeNet(ctx context.Context, stdout, stderr io.Writer, modelPath, dataDir
 	fmt.Fprintf(stdout, "latency    p50 %s, p99 %s per batch of %d (%d batches)\n", percentile(lat, 0.50), percentile(lat, 0.99), batch, len(lat))
 	return nil
 }
-
-// percentile returns the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)].Round(time.Microsecond)
-}

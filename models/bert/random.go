@@ -14,16 +14,20 @@ import (
 // SizeConfig returns the configuration of "base" (bert-base-uncased), "large"
 // (bert-large-uncased), "minilm-l6" (all-MiniLM-L6-v2) or "tiny" (2 × 64, for tests).
 func SizeConfig(size string) (Config, error) {
-	shapes := map[string][5]int{ // layers, hidden, heads, intermediate, positions
-		"tiny": {2, 64, 4, 128, 128}, "base": {12, 768, 12, 3072, 512},
-		"large": {24, 1024, 16, 4096, 512}, "minilm-l6": {6, 384, 12, 1536, 512},
-	}
-	s, ok := shapes[size]
-	if !ok {
+	c := Config{VocabSize: 30522, MaxPositions: 512, TypeVocabSize: 2, LayerNormEps: 1e-12, HiddenAct: "gelu"}
+	switch size {
+	case "tiny":
+		c.Layers, c.Hidden, c.Heads, c.Intermediate, c.MaxPositions = 2, 64, 4, 128, 128
+	case "base":
+		c.Layers, c.Hidden, c.Heads, c.Intermediate = 12, 768, 12, 3072
+	case "large":
+		c.Layers, c.Hidden, c.Heads, c.Intermediate = 24, 1024, 16, 4096
+	case "minilm-l6":
+		c.Layers, c.Hidden, c.Heads, c.Intermediate = 6, 384, 12, 1536
+	default:
 		return Config{}, fmt.Errorf("bert: unknown size %q (want base, large, minilm-l6 or tiny)", size)
 	}
-	return Config{VocabSize: 30522, Layers: s[0], Hidden: s[1], Heads: s[2], Intermediate: s[3], MaxPositions: s[4],
-		TypeVocabSize: 2, LayerNormEps: 1e-12, HiddenAct: "gelu"}, nil
+	return c, nil
 }
 
 // RandomTensors draws BertModel weights (with pooler) as HF initialises them —

@@ -397,6 +397,6 @@ func (s *State) Logits(dst, hidden []float32, rows int) error {
 	if rows < 0 || len(hidden) < rows*E || len(dst) < rows*V {
 		return fmt.Errorf("%w: logits of %d rows need %d hidden values and %d outputs", ErrInput, rows, rows*E, rows*V)
 	}
-	ops.SgemmPacked(s.ws, false, rows, 1, hidden, E, s.m.wte, 0, dst, V)
+	nn.Linear{Weight: s.m.wte}.Forward(s.ws, dst[:rows*V], hidden[:rows*E], rows) // the LM head: wte, tied
 	return nil
 }

@@ -15,17 +15,23 @@ import (
 // SizeConfig returns the configuration of a published GPT-2 size ("124M", "355M",
 // "774M", "1558M") or of "tiny" (2 layers × 64, for tests and smoke runs).
 func SizeConfig(size string) (Config, error) {
-	shapes := map[string][4]int{ // layers, embd, heads, positions
-		"tiny": {2, 64, 4, 256}, "124M": {12, 768, 12, 1024}, "355M": {24, 1024, 16, 1024},
-		"774M": {36, 1280, 20, 1024}, "1558M": {48, 1600, 25, 1024},
-	}
-	s, ok := shapes[size]
-	if !ok {
+	eos := 50256
+	c := Config{VocabSize: 50257, NPositions: 1024, LayerNormEps: 1e-5, Activation: "gelu_new", EOSTokenID: &eos}
+	switch size {
+	case "tiny":
+		c.NLayer, c.NEmbd, c.NHead, c.NPositions = 2, 64, 4, 256
+	case "124M":
+		c.NLayer, c.NEmbd, c.NHead = 12, 768, 12
+	case "355M":
+		c.NLayer, c.NEmbd, c.NHead = 24, 1024, 16
+	case "774M":
+		c.NLayer, c.NEmbd, c.NHead = 36, 1280, 20
+	case "1558M":
+		c.NLayer, c.NEmbd, c.NHead = 48, 1600, 25
+	default:
 		return Config{}, fmt.Errorf("gpt2: unknown size %q (want 124M, 355M, 774M, 1558M or tiny)", size)
 	}
-	eos := 50256
-	return Config{NLayer: s[0], NEmbd: s[1], NHead: s[2], NPositions: s[3], VocabSize: 50257,
-		LayerNormEps: 1e-5, Activation: "gelu_new", EOSTokenID: &eos}, nil
+	return c, nil
 }
 
 // RandomTensors draws weights as HF initialises GPT-2 — N(0, 0.02) for embeddings and

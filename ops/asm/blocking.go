@@ -12,16 +12,7 @@ type Blocking struct {
 // (conservative defaults where cpuid reports none).
 func BlockingFor(l Level) Blocking {
 	mr, nr := Tile(l)
-	l1, l2, l3 := cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3
-	if l1 <= 0 {
-		l1 = 32 << 10
-	}
-	if l2 <= 0 {
-		l2 = 512 << 10
-	}
-	if l3 <= 0 {
-		l3 = 8 << 20
-	}
+	l1, l2, l3 := CacheSizes()
 	// KC: a KC×NR panel of B takes at most half of L1, in steps of 32, 64..512.
 	kc := clamp(l1/2/(nr*4)/32*32, 64, 512)
 	// MC: the MC×KC block of A takes about half of L2.
@@ -29,6 +20,23 @@ func BlockingFor(l Level) Blocking {
 	// NC: the KC×NC block of B takes about a quarter of L3 (shared by the cores).
 	nc := clamp(l3/4/(kc*4)/nr*nr, nr, 16384/nr*nr)
 	return Blocking{MR: mr, NR: nr, KC: kc, MC: mc, NC: nc}
+}
+
+// CacheSizes returns the L1 data, L2 and L3 cache sizes in bytes that the blocking
+// is derived from: cpuid's figures, or conservative defaults (32 KiB, 512 KiB, 8 MiB)
+// where it reports none.
+func CacheSizes() (l1d, l2, l3 int) {
+	l1d, l2, l3 = cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3
+	if l1d <= 0 {
+		l1d = 32 << 10
+	}
+	if l2 <= 0 {
+		l2 = 512 << 10
+	}
+	if l3 <= 0 {
+		l3 = 8 << 20
+	}
+	return l1d, l2, l3
 }
 
 func clamp(v, lo, hi int) int {

@@ -68,27 +68,35 @@ var Best = chooseBest()
 // BestReason explains how Best was chosen (for logs and benchmark reports).
 var BestReason string
 
+// BestWarning is non-empty when LUMEN_CPU was set but not followed: an unknown value,
+// or a level this CPU cannot run. Commands print it on standard error.
+var BestWarning string
+
 func chooseBest() Level {
-	sup := Supported()
+	var l Level
+	l, BestReason, BestWarning = choose(os.Getenv("LUMEN_CPU"), Supported(), cpuid.CPU.BrandName)
+	return l
+}
+
+// choose picks the level for a LUMEN_CPU value among the supported levels (best
+// last), saying why, and warning when the value was not followed.
+func choose(env string, sup []Level, cpu string) (l Level, reason, warning string) {
 	best := sup[len(sup)-1]
-	env := os.Getenv("LUMEN_CPU")
 	if env == "" {
-		BestReason = fmt.Sprintf("%v (best supported by %s)", best, cpuid.CPU.BrandName)
-		return best
+		return best, fmt.Sprintf("%v (best supported by %s)", best, cpu), ""
 	}
 	want, err := ParseLevel(env)
 	if err != nil {
-		BestReason = fmt.Sprintf("%v (LUMEN_CPU ignored: %v)", best, err)
-		return best
+		return best, fmt.Sprintf("%v (LUMEN_CPU ignored: %v)", best, err),
+			fmt.Sprintf("LUMEN_CPU=%q is not a level (generic, avx2, avx512, neon); using %v", env, best)
 	}
-	for _, l := range sup {
-		if l == want {
-			BestReason = fmt.Sprintf("%v (forced by LUMEN_CPU)", want)
-			return want
+	for _, s := range sup {
+		if s == want {
+			return want, fmt.Sprintf("%v (forced by LUMEN_CPU)", want), ""
 		}
 	}
-	BestReason = fmt.Sprintf("%v (LUMEN_CPU=%s is not supported by this CPU)", best, env)
-	return best
+	return best, fmt.Sprintf("%v (LUMEN_CPU=%s is not supported by this CPU)", best, env),
+		fmt.Sprintf("LUMEN_CPU=%s is not supported by this CPU; using %v", env, best)
 }
 
 // available[l] reports whether level l runs on this CPU; fixed at start-up.

@@ -1,5 +1,0 @@
-package tensor
-
-import "unsafe"
-
-func unsafePointer(s []float32) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(s)) }
