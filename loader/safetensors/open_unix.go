@@ -3,6 +3,7 @@
 package safetensors
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -10,13 +11,20 @@ import (
 )
 
 // Open memory-maps the file at path (copy-on-write, so tensors may be modified in
-// memory without touching the file) and parses its header.
+// memory without touching the file) and parses its header. When the system refuses
+// a mapping that large (ENOMEM: a file bigger than the memory it may commit), the
+// file is read through NewReader instead: the header at once, each tensor when asked.
 func Open(path string) (*File, error) {
 	fd, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	defer fd.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			fd.Close()
+		}
+	}()
 	st, err := fd.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
@@ -30,6 +38,15 @@ func Open(path string) (*File, error) {
 		return nil, fmt.Errorf("safetensors: %s: %d bytes is too large to map on this platform", path, size)
 	}
 	data, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if errors.Is(err, unix.ENOMEM) {
+		f, err := NewReader(fd, size, path)
+		if err != nil {
+			return nil, err
+		}
+		keep = true
+		f.closer = fd.Close
+		return f, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %s: mmap: %w", path, err)
 	}

@@ -15,21 +15,30 @@ var ErrWeight = errors.New("unexpected weight")
 // weight: it exists, it has the given shape (-1 matches any positive size), and its
 // element type is floating point. Errors name the tensor and the expectation.
 func Weight(src Source, name string, shape ...int) (*tensor.Tensor, error) {
+	if _, err := CheckWeight(src, name, shape...); err != nil {
+		return nil, err
+	}
+	return src.Tensor(name)
+}
+
+// CheckWeight makes Weight's checks from the header alone, reading no data, and
+// returns the tensor's header entry.
+func CheckWeight(src Source, name string, shape ...int) (Info, error) {
 	in, ok := src.Info(name)
 	if !ok {
-		return nil, fmt.Errorf("safetensors: missing tensor %q (want shape %s): %w", name, describeShape(shape), ErrNotFound)
+		return Info{}, fmt.Errorf("safetensors: missing tensor %q (want shape %s): %w", name, describeShape(shape), ErrNotFound)
 	}
 	match := len(in.Shape) == len(shape)
 	for i := 0; match && i < len(shape); i++ {
 		match = in.Shape[i] > 0 && (shape[i] == -1 || shape[i] == in.Shape[i])
 	}
 	if !match {
-		return nil, fmt.Errorf("safetensors: tensor %q has shape %v, want %s: %w", name, in.Shape, describeShape(shape), ErrWeight)
+		return Info{}, fmt.Errorf("safetensors: tensor %q has shape %v, want %s: %w", name, in.Shape, describeShape(shape), ErrWeight)
 	}
 	if !in.DType.IsFloat() {
-		return nil, fmt.Errorf("safetensors: tensor %q has dtype %v, want a floating type: %w", name, in.DType, ErrWeight)
+		return Info{}, fmt.Errorf("safetensors: tensor %q has dtype %v, want a floating type: %w", name, in.DType, ErrWeight)
 	}
-	return src.Tensor(name)
+	return in, nil
 }
 
 // describeShape prints a shape with -1 as "*".

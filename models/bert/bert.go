@@ -49,8 +49,11 @@ type Config struct {
 
 func (c Config) validate() error {
 	switch {
-	case c.VocabSize <= 0 || c.Hidden <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.Intermediate <= 0 || c.MaxPositions <= 0:
-		return fmt.Errorf("sizes must be positive: %+v", c)
+	case c.VocabSize <= 0 || c.Hidden <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.Intermediate <= 0 || c.MaxPositions <= 0 || c.TypeVocabSize <= 0:
+		return fmt.Errorf("vocab_size (%d), hidden_size (%d), num_hidden_layers (%d), num_attention_heads (%d), intermediate_size (%d), max_position_embeddings (%d) and type_vocab_size (%d) must be positive",
+			c.VocabSize, c.Hidden, c.Layers, c.Heads, c.Intermediate, c.MaxPositions, c.TypeVocabSize)
+	case !(c.LayerNormEps > 0) || math.IsInf(float64(c.LayerNormEps), 0):
+		return fmt.Errorf("layer_norm_eps must be positive and finite, got %v", c.LayerNormEps)
 	case c.Hidden%c.Heads != 0:
 		return fmt.Errorf("hidden_size %d is not a multiple of num_attention_heads %d", c.Hidden, c.Heads)
 	case c.PositionEmbedding != "" && c.PositionEmbedding != "absolute":
@@ -169,11 +172,33 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 		return nil, fmt.Errorf("bert: %w", err)
 	}
 	set := nn.Apply(opts)
-	E, I, V, eps := cfg.Hidden, cfg.Intermediate, cfg.VocabSize, cfg.LayerNormEps
 	vb := nn.NewBuilder(src, file, nn.Options{Model: "bert", Prefixes: []string{"bert."},
 		Aliases: map[string]string{"weight": "gamma", "bias": "beta"}})
 	m := &Model{cfg: cfg, pool: set.Pool()}
 	m.act, _ = nn.ParseActivation(cfg.HiddenAct) // validated
+	// Every tensor's presence, shape and dtype first, from the header alone.
+	if err := vb.Check(func(vb *nn.Builder) { (&Model{cfg: cfg}).readWeights(vb) }); err != nil {
+		return nil, err
+	}
+	m.readWeights(vb)
+	if err := vb.Err(); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.tok, err = nn.TokenizerFor[*Tokenizer](set, cfg.VocabSize); err != nil {
+		return nil, fmt.Errorf("bert: %s: %w", file, err)
+	}
+	if err := set.Upload(m.matrices()...); err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
+	}
+	return m, nil
+}
+
+// readWeights reads the checkpoint's tensors into m, as the config shapes them, and
+// the heads that are present.
+func (m *Model) readWeights(vb *nn.Builder) {
+	cfg := m.cfg
+	E, I, V, eps := cfg.Hidden, cfg.Intermediate, cfg.VocabSize, cfg.LayerNormEps
 	emb := vb.Sub("embeddings")
 	m.embeddings = Embeddings{
 		word:      emb.Embedding("word_embeddings", V, E),
@@ -181,7 +206,7 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 		tokenType: emb.Embedding("token_type_embeddings", cfg.TypeVocabSize, E),
 		layerNorm: emb.LayerNorm("LayerNorm", E, eps),
 	}
-	for l := 0; l < cfg.Layers; l++ {
+	for l := 0; l < cfg.Layers && vb.Err() == nil; l++ { // a missing layer stops the loop
 		ly := vb.Sub("encoder.layer.%d", l)
 		att := ly.Sub("attention")
 		self := att.Sub("self")
@@ -196,22 +221,8 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 			output:       ly.Linear("output.dense", E, I),
 			outputNorm:   ly.LayerNorm("output.LayerNorm", E, eps),
 		})
-		if vb.Err() != nil {
-			break // a missing layer: stop before reading (or allocating) any more
-		}
 	}
 	m.loadHeads(vb)
-	if err := vb.Err(); err != nil {
-		return nil, err
-	}
-	var err error
-	if m.tok, err = nn.TokenizerFor[*Tokenizer](set, V); err != nil {
-		return nil, fmt.Errorf("bert: %s: %w", file, err)
-	}
-	if err := set.Upload(m.matrices()...); err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
-	}
-	return m, nil
 }
 
 // matrices lists every packed weight present: the device uploads and releases them.

@@ -72,7 +72,7 @@ func loadTokenizer(fsys fs.FS, dir string) (*Tokenizer, error) {
 			toks = append(toks, strings.TrimRight(sc.Text(), "\r"))
 		}
 		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTokenizer, err)
+			return nil, fmt.Errorf("%w: %s:%d: %v (lines are limited to 1 MiB)", ErrTokenizer, filepath.Join(dir, "vocab.txt"), len(toks)+1, err)
 		}
 		return NewTokenizer(toks, lower, strip)
 	}
@@ -162,11 +162,23 @@ type normRune struct {
 // Tokenize splits text into WordPiece tokens (no [CLS]/[SEP]) with byte offsets.
 func (t *Tokenizer) Tokenize(text string) []Piece {
 	var out []Piece
+	// at[k] is where special k next occurs at or after pos (len(text): nowhere); each
+	// is searched again only once pos has passed it, so the scan stays linear.
+	at := make([]int, len(t.specials))
+	for k := range at {
+		at[k] = -1
+	}
 	for pos := 0; pos < len(text); {
 		next, special := len(text), ""
-		for _, s := range t.specials {
-			if i := strings.Index(text[pos:], s); i >= 0 && pos+i < next {
-				next, special = pos+i, s
+		for k, s := range t.specials {
+			if at[k] < pos && at[k] != len(text) {
+				at[k] = len(text)
+				if i := strings.Index(text[pos:], s); i >= 0 {
+					at[k] = pos + i
+				}
+			}
+			if at[k] < next {
+				next, special = at[k], s
 			}
 		}
 		out = t.tokenizePlain(out, text, pos, next)

@@ -3,7 +3,9 @@ package bert
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -131,4 +133,29 @@ func TestTokenizerJSONOnly(t *testing.T) {
 	}
 	_, err = LoadTokenizer(t.TempDir())
 	require.ErrorIs(t, err, ErrTokenizer)
+}
+
+// TestManySpecialTokensIsLinear: 900 KB of "[CLS]" (once 42 s of CPU in the special
+// token search) tokenizes to one [CLS] per occurrence, quickly.
+func TestManySpecialTokensIsLinear(t *testing.T) {
+	tok, err := LoadTokenizerFS(assets.BERTUncasedVocab())
+	require.NoError(t, err)
+	pieces := tok.Tokenize(strings.Repeat("[CLS]", 180_000) + " done")
+	require.Len(t, pieces, 180_001)
+	require.Equal(t, tok.CLS, pieces[179_999].ID)
+	require.Equal(t, [2]int{899_995, 900_000}, [2]int{pieces[179_999].Start, pieces[179_999].End})
+	mixed := tok.Tokenize("a [SEP] b [MASK] c [SEP]")
+	var ids []int
+	for _, p := range mixed {
+		ids = append(ids, p.ID)
+	}
+	require.Equal(t, []int{1037, tok.SEP, 1038, tok.MASK, 1039, tok.SEP}, ids)
+}
+
+func TestVocabLineTooLong(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte("[PAD]\n"+strings.Repeat("x", 2<<20)+"\n"), 0o644))
+	_, err := LoadTokenizer(dir)
+	require.ErrorIs(t, err, ErrTokenizer)
+	require.ErrorContains(t, err, "vocab.txt:2: bufio.Scanner: token too long")
 }

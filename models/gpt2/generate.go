@@ -284,10 +284,10 @@ func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *pickSc
 		}
 		return best
 	}
-	inv := 1 / opt.Temperature
-	for i := range logits {
-		logits[i] *= inv
-	}
+	// Dividing by the temperature keeps the order, so candidates are ranked on the raw
+	// logits, and the probabilities are exp((logit − max)/T) in float64: a tiny T
+	// cannot overflow (once 1/T did, the probabilities became NaN and the last
+	// candidate was picked), it tends to greedy.
 	// Candidates in descending order of logit (ties: lower id first). With top-k only
 	// the k best (and any ties with the k-th) are selected and sorted.
 	better := func(a, b int) int {
@@ -306,12 +306,12 @@ func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *pickSc
 	}
 	slices.SortFunc(idx, better)
 	scratch.idx = idx
-	maxv := logits[idx[0]]
+	maxv, temp := float64(logits[idx[0]]), float64(opt.Temperature)
 	var sum float64
 	probs := slices.Grow(scratch.probs[:0], len(idx))[:len(idx)]
 	scratch.probs = probs
 	for i, j := range idx {
-		probs[i] = math.Exp(float64(logits[j] - maxv))
+		probs[i] = math.Exp((float64(logits[j]) - maxv) / temp)
 		sum += probs[i]
 	}
 	if opt.TopP > 0 && opt.TopP < 1 {

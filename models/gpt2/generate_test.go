@@ -35,6 +35,10 @@ func TestSampling(t *testing.T) {
 	greedy := collect(t, m, prompt, GenerateOptions{MaxNewTokens: 12})
 	// Top-k 1 is greedy whatever the temperature.
 	require.Equal(t, greedy, collect(t, m, prompt, GenerateOptions{MaxNewTokens: 12, Temperature: 1.5, TopK: 1, Seed: 3}))
+	// A temperature far below float32's smallest normal (1/T overflows) samples as
+	// greedy, rather than picking the last candidate from NaN probabilities.
+	require.Equal(t, greedy, collect(t, m, prompt, GenerateOptions{MaxNewTokens: 12, Temperature: 1e-40, Seed: 5}))
+	require.Equal(t, greedy, collect(t, m, prompt, GenerateOptions{MaxNewTokens: 12, Temperature: 1e-30, TopK: 40, Seed: 6}))
 	// A tiny top-p keeps only the most likely token: greedy again.
 	require.Equal(t, greedy, collect(t, m, prompt, GenerateOptions{MaxNewTokens: 12, Temperature: 1, TopP: 1e-6, Seed: 4}))
 	// Same seed, same tokens; different seeds diverge.

@@ -51,9 +51,16 @@ func (c Config) Inner() int {
 func (c Config) validate() error {
 	switch {
 	case c.NLayer <= 0 || c.NHead <= 0 || c.NEmbd <= 0 || c.NPositions <= 0 || c.VocabSize <= 0:
-		return fmt.Errorf("n_layer, n_head, n_embd, n_positions and vocab_size must be positive: %+v", c)
+		return fmt.Errorf("n_layer (%d), n_head (%d), n_embd (%d), n_positions (%d) and vocab_size (%d) must be positive",
+			c.NLayer, c.NHead, c.NEmbd, c.NPositions, c.VocabSize)
+	case c.NInner != nil && *c.NInner < 0:
+		return fmt.Errorf("n_inner must be positive or null, got %d", *c.NInner)
 	case c.NEmbd%c.NHead != 0:
 		return fmt.Errorf("n_embd %d is not a multiple of n_head %d", c.NEmbd, c.NHead)
+	case !(c.LayerNormEps > 0) || math.IsInf(float64(c.LayerNormEps), 0):
+		return fmt.Errorf("layer_norm_epsilon must be positive and finite, got %v", c.LayerNormEps)
+	case c.EOSTokenID != nil && (*c.EOSTokenID < 0 || *c.EOSTokenID >= c.VocabSize):
+		return fmt.Errorf("eos_token_id %d is outside the vocabulary [0, %d)", *c.EOSTokenID, c.VocabSize)
 	}
 	_, err := nn.ParseActivation(c.Activation)
 	return err
@@ -150,25 +157,15 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	set := nn.Apply(opts)
-	E, V, P, I := cfg.NEmbd, cfg.VocabSize, cfg.NPositions, cfg.Inner()
+	E, V := cfg.NEmbd, cfg.VocabSize
 	vb := nn.NewBuilder(src, file, nn.Options{Model: "gpt2", Prefixes: []string{"transformer."}, KeepHalf: set.KeepHalf})
 	m := &Model{cfg: cfg, pool: set.Pool()}
 	m.act, _ = nn.ParseActivation(cfg.Activation) // validated
-	m.wte = vb.Matrix("wte.weight", true, V, E)
-	m.wpe = vb.Embedding("wpe", P, E)
-	for l := 0; l < cfg.NLayer; l++ {
-		h := vb.Sub("h.%d", l)
-		m.h = append(m.h, Block{
-			ln1:  h.LayerNorm("ln_1", E, cfg.LayerNormEps),
-			attn: SelfAttention{cAttn: h.Conv1D("attn.c_attn", E, 3*E), cProj: h.Conv1D("attn.c_proj", E, E)},
-			ln2:  h.LayerNorm("ln_2", E, cfg.LayerNormEps),
-			mlp:  MLP{cFc: h.Conv1D("mlp.c_fc", E, I), cProj: h.Conv1D("mlp.c_proj", I, E)},
-		})
-		if vb.Err() != nil {
-			break // a missing layer: stop before reading (or allocating) any more
-		}
+	// Every tensor's presence, shape and dtype first, from the header alone.
+	if err := vb.Check(func(vb *nn.Builder) { (&Model{cfg: cfg}).readWeights(vb) }); err != nil {
+		return nil, err
 	}
-	m.lnF = vb.LayerNorm("ln_f", E, cfg.LayerNormEps)
+	m.readWeights(vb)
 	if s := vb.Shape("lm_head.weight"); s != nil && (len(s) != 2 || s[0] != V || s[1] != E) {
 		vb.Failf("tensor lm_head.weight has shape %v, want [%d %d] (tied to wte)", s, V, E)
 	}
@@ -183,6 +180,24 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	return m, nil
+}
+
+// readWeights reads the checkpoint's tensors into m, as the config shapes them.
+func (m *Model) readWeights(vb *nn.Builder) {
+	cfg := m.cfg
+	E, V, P, I := cfg.NEmbd, cfg.VocabSize, cfg.NPositions, cfg.Inner()
+	m.wte = vb.Matrix("wte.weight", true, V, E)
+	m.wpe = vb.Embedding("wpe", P, E)
+	for l := 0; l < cfg.NLayer && vb.Err() == nil; l++ { // a missing layer stops the loop
+		h := vb.Sub("h.%d", l)
+		m.h = append(m.h, Block{
+			ln1:  h.LayerNorm("ln_1", E, cfg.LayerNormEps),
+			attn: SelfAttention{cAttn: h.Conv1D("attn.c_attn", E, 3*E), cProj: h.Conv1D("attn.c_proj", E, E)},
+			ln2:  h.LayerNorm("ln_2", E, cfg.LayerNormEps),
+			mlp:  MLP{cFc: h.Conv1D("mlp.c_fc", E, I), cProj: h.Conv1D("mlp.c_proj", I, E)},
+		})
+	}
+	m.lnF = vb.LayerNorm("ln_f", E, cfg.LayerNormEps)
 }
 
 // matrices lists every packed weight: the device uploads and releases them.

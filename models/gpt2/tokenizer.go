@@ -3,6 +3,7 @@ package gpt2
 import (
 	"bufio"
 	"cmp"
+	"container/heap"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,12 +31,10 @@ type Tokenizer struct {
 	byteToRune [256]rune
 	runeToByte map[rune]byte
 
-	mu    sync.RWMutex
-	cache map[string][]int // pre-token -> ids
+	mu         sync.RWMutex
+	cache      map[string][]int // pre-token -> ids
+	cacheBytes int              // keys' bytes + 8 per cached id
 }
-
-// maxCache bounds the merge cache; it is emptied when full.
-const maxCache = 1 << 16
 
 // LoadTokenizer reads vocab.json and merges.txt, or tokenizer.json, from dir.
 func LoadTokenizer(dir string) (*Tokenizer, error) {
@@ -65,7 +64,8 @@ func loadTokenizer(fsys fs.FS, dir string) (*Tokenizer, error) {
 		var merges [][2]string
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for line := 1; sc.Scan(); line++ {
+		line := 1
+		for ; sc.Scan(); line++ {
 			text := sc.Text()
 			if strings.HasPrefix(text, "#version") || text == "" {
 				continue
@@ -77,7 +77,7 @@ func loadTokenizer(fsys fs.FS, dir string) (*Tokenizer, error) {
 			merges = append(merges, [2]string{a, b})
 		}
 		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("gpt2: %s: %w", mergesPath, err)
+			return nil, fmt.Errorf("gpt2: %s:%d: %w (lines are limited to 1 MiB)", mergesPath, line, err)
 		}
 		return NewTokenizer(vocab, merges)
 	}
@@ -119,15 +119,13 @@ func loadTokenizer(fsys fs.FS, dir string) (*Tokenizer, error) {
 // merges in priority order.
 func NewTokenizer(vocab map[string]int, merges [][2]string) (*Tokenizer, error) {
 	t := &Tokenizer{encoder: vocab, ranks: make(map[[2]string]int, len(merges)), runeToByte: map[rune]byte{}, cache: map[string][]int{}}
-	n := 0
+	// Ids must be 0..len(vocab)-1, each once: checked before allocating by them, and
+	// so that no id the model may generate lacks a token.
+	t.decoder = make([]string, len(vocab))
 	for tok, id := range vocab {
-		if id < 0 {
-			return nil, fmt.Errorf("gpt2: vocabulary entry %q has negative id %d", tok, id)
+		if id < 0 || id >= len(vocab) {
+			return nil, fmt.Errorf("gpt2: vocabulary entry %q has id %d; the %d entries must have ids 0..%d", tok, id, len(vocab), len(vocab)-1)
 		}
-		n = max(n, id+1)
-	}
-	t.decoder = make([]string, n)
-	for tok, id := range vocab {
 		if t.decoder[id] != "" {
 			return nil, fmt.Errorf("gpt2: vocabulary id %d used by %q and %q", id, t.decoder[id], tok)
 		}
@@ -153,6 +151,11 @@ func NewTokenizer(vocab map[string]int, merges [][2]string) (*Tokenizer, error) 
 			next++
 		}
 		t.runeToByte[t.byteToRune[b]] = byte(b)
+	}
+	for b := 0; b < 256; b++ { // every byte must encode, or text would lose bytes
+		if _, ok := vocab[string(t.byteToRune[b])]; !ok {
+			return nil, fmt.Errorf("gpt2: the vocabulary has no token for byte %#02x (%q): a byte-level BPE vocabulary needs all 256", b, string(t.byteToRune[b]))
+		}
 	}
 	return t, nil
 }
@@ -238,6 +241,13 @@ func (t *Tokenizer) tokenBytes(id int) []byte {
 	return b
 }
 
+// Cache bounds: words longer than maxCachedWord bytes are never cached (they rarely
+// repeat), and the cache is emptied when its keys and ids exceed maxCacheBytes.
+const (
+	maxCachedWord = 256
+	maxCacheBytes = 8 << 20
+)
+
 // bpe turns one pre-token into ids, through the cache.
 func (t *Tokenizer) bpe(word string) []int {
 	t.mu.RLock()
@@ -246,54 +256,108 @@ func (t *Tokenizer) bpe(word string) []int {
 	if ok {
 		return ids
 	}
-	parts := make([]string, 0, len(word))
-	for i := 0; i < len(word); i++ {
-		parts = append(parts, string(t.byteToRune[word[i]]))
-	}
-	for len(parts) > 1 {
-		best, at := -1, -1
-		for i := 0; i+1 < len(parts); i++ {
-			if r, ok := t.ranks[[2]string{parts[i], parts[i+1]}]; ok && (best < 0 || r < best) {
-				best, at = r, i
-			}
-		}
-		if at < 0 {
-			break
-		}
-		merged := parts[at] + parts[at+1]
-		pair := [2]string{parts[at], parts[at+1]}
-		// Merge every occurrence of the pair, left to right.
-		np := parts[:0:0]
-		for i := 0; i < len(parts); {
-			if i+1 < len(parts) && parts[i] == pair[0] && parts[i+1] == pair[1] {
-				np = append(np, merged)
-				i += 2
-			} else {
-				np = append(np, parts[i])
-				i++
-			}
-		}
-		parts = np
-	}
-	ids = make([]int, 0, len(parts))
-	for _, p := range parts {
+	for _, p := range t.merge(word) {
 		if id, ok := t.encoder[p]; ok {
 			ids = append(ids, id)
 			continue
 		}
-		// Not in the vocabulary (never for GPT-2's, which has all 256 bytes): fall back
-		// to single bytes.
+		// A symbol the vocabulary lacks (never for GPT-2's, which has every merge
+		// result): its single bytes, which NewTokenizer checked are all there.
 		for _, r := range p {
 			ids = append(ids, t.encoder[string(r)])
 		}
 	}
-	t.mu.Lock()
-	if len(t.cache) >= maxCache {
-		clear(t.cache)
+	if len(word) <= maxCachedWord {
+		t.mu.Lock()
+		if t.cacheBytes += len(word) + 8*len(ids); t.cacheBytes > maxCacheBytes {
+			clear(t.cache)
+			t.cacheBytes = len(word) + 8*len(ids)
+		}
+		t.cache[word] = ids
+		t.mu.Unlock()
 	}
-	t.cache[word] = ids
-	t.mu.Unlock()
 	return ids
+}
+
+// symbol is one part of a word during merging: bytes [start, end) of the mapped
+// word, linked to its neighbours (-1 at the ends); start < 0 once merged away.
+type symbol struct{ start, end, prev, next int }
+
+// candidate is a possible merge of symbol left with its right neighbour, valid while
+// both still have the lengths they had when it was found.
+type candidate struct{ rank, left, llen, rlen int }
+
+type candidates []candidate
+
+func (h candidates) Len() int { return len(h) }
+func (h candidates) Less(i, j int) bool {
+	return h[i].rank < h[j].rank || (h[i].rank == h[j].rank && h[i].left < h[j].left)
+}
+func (h candidates) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *candidates) Push(x any)   { *h = append(*h, x.(candidate)) }
+func (h *candidates) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// merge applies the BPE merges to word's bytes: always the lowest-ranked adjacent
+// pair, leftmost first, as Hugging Face's tokenizers do, with a heap of candidate
+// pairs, so a word of n bytes takes O(n log n) rather than O(n²).
+func (t *Tokenizer) merge(word string) []string {
+	var sb strings.Builder
+	sb.Grow(2 * len(word))
+	syms := make([]symbol, len(word))
+	for i := 0; i < len(word); i++ {
+		start := sb.Len()
+		sb.WriteRune(t.byteToRune[word[i]])
+		syms[i] = symbol{start: start, end: sb.Len(), prev: i - 1, next: i + 1}
+	}
+	if len(syms) == 0 {
+		return nil
+	}
+	syms[len(syms)-1].next = -1
+	w := sb.String()
+	text := func(s symbol) string { return w[s.start:s.end] }
+	var h candidates
+	consider := func(l int) {
+		r := syms[l].next
+		if r < 0 {
+			return
+		}
+		if rank, ok := t.ranks[[2]string{text(syms[l]), text(syms[r])}]; ok {
+			heap.Push(&h, candidate{rank, l, syms[l].end - syms[l].start, syms[r].end - syms[r].start})
+		}
+	}
+	for i := range syms {
+		consider(i)
+	}
+	for h.Len() > 0 {
+		c := heap.Pop(&h).(candidate)
+		l := &syms[c.left]
+		if l.start < 0 || l.next < 0 || l.end-l.start != c.llen {
+			continue
+		}
+		r := &syms[l.next]
+		if r.end-r.start != c.rlen {
+			continue
+		}
+		l.end, l.next = r.end, r.next
+		if r.next >= 0 {
+			syms[r.next].prev = c.left
+		}
+		r.start = -1
+		if l.prev >= 0 {
+			consider(l.prev)
+		}
+		consider(c.left)
+	}
+	var parts []string
+	for i := 0; i >= 0; i = syms[i].next {
+		parts = append(parts, text(syms[i]))
+	}
+	return parts
 }
 
 // preToken returns the byte length of the first pre-token of s (s non-empty),

@@ -2,7 +2,10 @@ package gpt2
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -117,4 +120,66 @@ func FuzzTokenizerRoundTrip(f *testing.F) {
 			prev = tk.Start
 		}
 	})
+}
+
+// TestLongWordIsNotQuadratic: one 300,000-letter word (a single pre-token) encodes
+// and decodes back; the merge loop is O(n log n), so this takes well under a second
+// (the former O(n²) loop took minutes at this size).
+func TestLongWordIsNotQuadratic(t *testing.T) {
+	tok := loadTok(t)
+	word := strings.Repeat("abcdefghij", 30_000)
+	ids := tok.Encode(word)
+	require.NotEmpty(t, ids)
+	back, err := tok.Decode(ids)
+	require.NoError(t, err)
+	require.Equal(t, word, back)
+	require.LessOrEqual(t, tok.cacheBytes, maxCacheBytes, "a long word is not cached")
+	_, cached := tok.cache[word]
+	require.False(t, cached)
+}
+
+// TestCacheIsBoundedInBytes: distinct words fill the cache only up to its byte budget.
+func TestCacheIsBoundedInBytes(t *testing.T) {
+	tok := loadTok(t)
+	for i := 0; i < 30_000; i++ { // ~500 bytes each: past the 8 MiB budget
+		tok.Encode(fmt.Sprintf(" %0250d", i)) // 250-digit words: each one pre-token
+	}
+	require.LessOrEqual(t, tok.cacheBytes, maxCacheBytes)
+	require.Less(t, len(tok.cache), 30_000, "the cache was emptied when full")
+	size := 0
+	for w, ids := range tok.cache {
+		size += len(w) + 8*len(ids)
+	}
+	require.Equal(t, tok.cacheBytes, size)
+}
+
+func TestVocabularyChecks(t *testing.T) {
+	good := map[string]int{}
+	tok := loadTok(t)
+	for id := 0; id < 256; id++ { // the 256 byte tokens
+		good[string(tok.byteToRune[id])] = id
+	}
+	good[EndOfText] = 256
+	_, err := NewTokenizer(good, nil)
+	require.NoError(t, err)
+
+	huge := maps.Clone(good)
+	huge[EndOfText] = 1 << 40 // once an out-of-memory crash
+	_, err = NewTokenizer(huge, nil)
+	require.ErrorContains(t, err, "must have ids 0..256")
+	gap := maps.Clone(good)
+	gap[EndOfText] = 300 // ids 257..299 would have no token
+	_, err = NewTokenizer(gap, nil)
+	require.ErrorContains(t, err, "must have ids 0..256")
+	noByte := maps.Clone(good)
+	delete(noByte, string(tok.byteToRune['a']))
+	noByte["zz"] = 'a'
+	_, err = NewTokenizer(noByte, nil)
+	require.ErrorContains(t, err, "no token for byte 0x61")
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.json"), []byte(`{"a":0}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\na b\n"+strings.Repeat("x", 2<<20)+"\n"), 0o644))
+	_, err = LoadTokenizer(dir)
+	require.ErrorContains(t, err, "merges.txt:3: bufio.Scanner: token too long (lines are limited to 1 MiB)")
 }

@@ -74,20 +74,22 @@ func Load(path string, opts ...Option) (*Model, error) {
 func New(src safetensors.Source, file string, opts ...Option) (*Model, error) {
 	vb := nn.NewBuilder(src, file, nn.Options{Model: "lenet"})
 	m := &Model{pool: nn.Apply(opts).Pool()}
-	// conv1: [C1, 1, K, K]; conv2: [C2, C1, K2, K2].
-	C1, K1, C2, K2 := vb.Dim("conv1.weight", 0), vb.Dim("conv1.weight", 2), vb.Dim("conv2.weight", 0), vb.Dim("conv2.weight", 2)
-	m.conv1 = Conv{weight: vb.F32("conv1.weight", -1, 1, -1, -1), bias: vb.F32("conv1.bias", C1)}
-	m.conv2 = Conv{weight: vb.F32("conv2.weight", -1, C1, -1, -1), bias: vb.F32("conv2.bias", C2)}
-	flat := vb.Dim("fc1.weight", 1)
-	m.fc1 = vb.Linear("fc1", -1, -1)
-	m.fc2 = vb.Linear("fc2", -1, vb.Dim("fc1.weight", 0))
-	m.fc3 = vb.Linear("fc3", -1, vb.Dim("fc2.weight", 0))
-	if err := vb.Err(); err != nil {
+	// Everything is checked from the header before any tensor is read: presence,
+	// shapes, the layout they imply, and a size no LeNet exceeds.
+	if err := vb.Check(func(vb *nn.Builder) { (&Model{}).readWeights(vb) }); err != nil {
 		return nil, err
 	}
+	// conv1: [C1, 1, K, K]; conv2: [C2, C1, K2, K2]; fc1: [units, flat]; fc2, fc3 likewise.
+	C1, K1, C2, K2 := vb.Dim("conv1.weight", 0), vb.Dim("conv1.weight", 2), vb.Dim("conv2.weight", 0), vb.Dim("conv2.weight", 2)
 	if vb.Dim("conv1.weight", 3) != K1 || vb.Dim("conv2.weight", 3) != K2 {
 		return nil, fmt.Errorf("lenet: %s: conv1.weight %v / conv2.weight %v: square kernels expected", file, vb.Shape("conv1.weight"), vb.Shape("conv2.weight"))
 	}
+	for _, name := range []string{"conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight", "fc3.weight"} {
+		if s := vb.Shape(name); s[0] > maxWidth || s[1] > maxWidth {
+			return nil, fmt.Errorf("lenet: %s: %s %v: wider than any LeNet (at most %d channels or units)", file, name, s, maxWidth)
+		}
+	}
+	flat := vb.Dim("fc1.weight", 1)
 	m.padding = -1
 	var tried []string
 	for _, pad := range []int{0, 2} {
@@ -111,8 +113,27 @@ func New(src safetensors.Source, file string, opts ...Option) (*Model, error) {
 	if m.padding < 0 {
 		return nil, fmt.Errorf("lenet: %s: fc1.weight %v: its input width %d matches no LeNet layout (%v)", file, vb.Shape("fc1.weight"), flat, tried)
 	}
+	m.readWeights(vb)
+	if err := vb.Err(); err != nil {
+		return nil, err
+	}
 	m.classes = m.fc3.Out()
 	return m, nil
+}
+
+// maxWidth bounds a LeNet's channels and fully connected units (the classic one has
+// at most 120), so that a header claiming an absurd layer is refused before reading.
+const maxWidth = 1 << 14
+
+// readWeights reads the convolutions and the fully connected layers; their shapes
+// must chain (conv2's input channels are conv1's outputs, fc2's inputs fc1's outputs).
+func (m *Model) readWeights(vb *nn.Builder) {
+	C1, C2 := vb.Dim("conv1.weight", 0), vb.Dim("conv2.weight", 0)
+	m.conv1.weight, m.conv1.bias = vb.F32("conv1.weight", -1, 1, -1, -1), vb.F32("conv1.bias", C1)
+	m.conv2.weight, m.conv2.bias = vb.F32("conv2.weight", -1, C1, -1, -1), vb.F32("conv2.bias", C2)
+	m.fc1 = vb.Linear("fc1", -1, -1)
+	m.fc2 = vb.Linear("fc2", -1, vb.Dim("fc1.weight", 0))
+	m.fc3 = vb.Linear("fc3", -1, vb.Dim("fc2.weight", 0))
 }
 
 // Padding returns conv1's padding: 0 for the shipped variant, 2 for classic LeNet-5.

@@ -2,10 +2,14 @@ package lenet
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -280,4 +284,53 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// writeHeaderOnly writes a safetensors file whose header declares F32 tensors of the
+// given shapes and whose data is a hole (a sparse file): huge claims cost nothing.
+func writeHeaderOnly(t *testing.T, path string, shapes map[string][]int) {
+	hdr := map[string]any{}
+	off := int64(0)
+	for _, name := range slices.Sorted(maps.Keys(shapes)) {
+		n := int64(4)
+		for _, d := range shapes[name] {
+			n *= int64(d)
+		}
+		hdr[name] = map[string]any{"dtype": "F32", "shape": shapes[name], "data_offsets": []int64{off, off + n}}
+		off += n
+	}
+	raw, err := json.Marshal(hdr)
+	require.NoError(t, err)
+	for len(raw)%8 != 0 {
+		raw = append(raw, ' ')
+	}
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, binary.Write(f, binary.LittleEndian, uint64(len(raw))))
+	_, err = f.Write(raw)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(8+int64(len(raw))+off))
+}
+
+// TestAbsurdHeadersFailBeforeReading: layers claiming gigabytes are refused from the
+// header, before any tensor is read.
+func TestAbsurdHeadersFailBeforeReading(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct {
+		edit func(map[string][]int)
+		want string
+	}{
+		"fc1 units": {func(s map[string][]int) {
+			s["fc1.weight"], s["fc1.bias"], s["fc2.weight"] = []int{1 << 20, 400}, []int{1 << 20}, []int{84, 1 << 20}
+		}, "fc1.weight [1048576 400]: wider than any LeNet"},
+		"conv1 kernel": {func(s map[string][]int) { s["conv1.weight"] = []int{6, 1, 30000, 30000} }, "matches no LeNet layout"},
+	} {
+		shapes := classicShapes()
+		c.edit(shapes)
+		path := filepath.Join(dir, name+".safetensors")
+		writeHeaderOnly(t, path, shapes)
+		_, err := Load(path)
+		require.ErrorContains(t, err, c.want, name)
+	}
 }

@@ -38,11 +38,12 @@ type Options struct {
 // Builder reads weights under a name prefix. Sub makes builders for nested modules;
 // they share the first error.
 type Builder struct {
-	src    safetensors.Source
-	file   string // how errors name the checkpoint
-	opt    *Options
-	prefix string
-	err    *error
+	src       safetensors.Source
+	file      string // how errors name the checkpoint
+	opt       *Options
+	prefix    string
+	err       *error
+	checkOnly bool // Check's pass: headers only, getters return nil
 }
 
 // NewBuilder reads from src; file names it in error messages (a path, or a
@@ -62,6 +63,20 @@ func (b *Builder) Sub(format string, args ...any) *Builder {
 
 // Err returns the first error any builder sharing this one's root met.
 func (b *Builder) Err() error { return *b.err }
+
+// Check runs build on a builder that checks every tensor build asks for (presence,
+// shape, dtype) from the checkpoint's header alone: its getters read no data and
+// return nil. A model runs its weight reading through Check first, so that a
+// checkpoint missing a tensor, or claiming a huge one where the config says
+// otherwise, fails before anything proportional to it is read or allocated. Check
+// returns that pass's first error; b is untouched.
+func (b *Builder) Check(build func(*Builder)) error {
+	var err error
+	c := *b
+	c.err, c.checkOnly = &err, true
+	build(&c)
+	return err
+}
 
 // fail records the first error, naming the model and the checkpoint.
 func (b *Builder) fail(err error) {
@@ -126,6 +141,12 @@ func (b *Builder) tensor(name string, shape ...int) (*tensor.Tensor, string) {
 		return nil, ""
 	}
 	full, _ := b.resolve(name) // unresolved: the plain name, reported as missing
+	if b.checkOnly {
+		if _, err := safetensors.CheckWeight(b.src, full, shape...); err != nil {
+			b.fail(err)
+		}
+		return nil, ""
+	}
 	t, err := safetensors.Weight(b.src, full, shape...)
 	if err != nil {
 		b.fail(err)
@@ -212,7 +233,7 @@ func (b *Builder) StackedMatrix(names []string, outs []int, in int) *ops.PackedB
 		stacked = append(stacked, b.F32(name, outs[i], in)...)
 		total += outs[i]
 	}
-	if b.Err() != nil {
+	if b.Err() != nil || b.checkOnly {
 		return nil
 	}
 	for _, name := range names {
