@@ -1,21 +1,36 @@
 package server
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // admission bounds the requests in the server: at most workers compute at once and
-// at most queue more wait; beyond that, requests are turned away at once.
+// at most queue more wait; beyond that, requests are turned away at once. Once
+// closed (the server drains), it admits nobody and turns away those still waiting.
 type admission struct {
-	slots chan struct{} // everyone admitted: workers + queue
-	work  chan struct{} // those computing
+	slots     chan struct{} // everyone admitted: workers + queue
+	work      chan struct{} // those computing
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func newAdmission(workers, queue int) *admission {
-	return &admission{slots: make(chan struct{}, workers+queue), work: make(chan struct{}, workers)}
+	return &admission{slots: make(chan struct{}, workers+queue), work: make(chan struct{}, workers), closed: make(chan struct{})}
 }
 
+// close stops admitting; requests waiting for a worker are turned away at once.
+func (a *admission) close() { a.closeOnce.Do(func() { close(a.closed) }) }
+
 // enter admits a request and, with worker, waits for a worker. It returns false when
-// the queue is full (at once) or ctx ends while waiting.
+// the queue is full or the admission closed (at once), or when ctx ends or the
+// admission closes while waiting.
 func (a *admission) enter(ctx context.Context, worker bool) (release func(), ok bool) {
+	select {
+	case <-a.closed:
+		return nil, false
+	default:
+	}
 	select {
 	case a.slots <- struct{}{}:
 	default:
@@ -28,9 +43,10 @@ func (a *admission) enter(ctx context.Context, worker bool) (release func(), ok 
 	case a.work <- struct{}{}:
 		return func() { <-a.work; <-a.slots }, true
 	case <-ctx.Done():
-		<-a.slots
-		return nil, false
+	case <-a.closed:
 	}
+	<-a.slots
+	return nil, false
 }
 
 // waiting is the number of admitted requests without a worker (including those

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -56,6 +58,9 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	if req.Prompt == nil || *req.Prompt == "" {
 		return badRequest(`"prompt" must be a non-empty string`)
 	}
+	if err := checkText(`"prompt"`, *req.Prompt, s.cfg.MaxInputBytes); err != nil {
+		return err
+	}
 	opt := gpt2.GenerateOptions{MaxNewTokens: 16, Temperature: 1, TopK: req.TopK, StopAtEOS: true, Seed: uint64(time.Now().UnixNano())}
 	if req.MaxTokens != nil {
 		opt.MaxNewTokens = *req.MaxTokens
@@ -103,11 +108,15 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	var text []byte
 	flusher, _ := w.(http.Flusher)
 	started := false
+	defer func() { s.met.tokens.WithLabelValues(req.Model).Add(float64(tokens)) }() // however the stream ends
 	for c, err := range m.GenerateText(r.Context(), prompt, opt, stop) {
 		if err != nil {
-			s.met.tokens.WithLabelValues(req.Model).Add(float64(tokens))
-			if started {
-				fmt.Fprintf(w, "data: %s\n\n", mustJSON(map[string]any{"error": map[string]string{"type": "server_error", "message": err.Error()}}))
+			if started { // the status is sent: the stream ends with an error event, then [DONE]
+				typ := "server_error"
+				if errors.Is(err, context.Canceled) {
+					typ = "cancelled"
+				}
+				fmt.Fprintf(w, "data: %s\n\ndata: [DONE]\n\n", mustJSON(map[string]any{"error": map[string]string{"type": typ, "message": err.Error()}}))
 				return nil
 			}
 			return err
@@ -136,7 +145,6 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 			flusher.Flush()
 		}
 	}
-	s.met.tokens.WithLabelValues(req.Model).Add(float64(tokens))
 	finish := "stop"
 	if tokens >= opt.MaxNewTokens {
 		finish = "length"
@@ -182,7 +190,7 @@ func encoderInputs[M Encoder](s *Server, r *http.Request, models map[string]M, k
 	if err != nil {
 		return "", m, nil, 0, err
 	}
-	texts, err := inputs(req.Input, s.cfg.MaxInputs)
+	texts, err := inputs(req.Input, s.cfg.MaxInputs, s.cfg.MaxInputBytes)
 	if err != nil {
 		return "", m, nil, 0, err
 	}
@@ -269,6 +277,9 @@ func (s *Server) qa(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Question == nil || req.Context == nil || *req.Question == "" || *req.Context == "" {
 		return badRequest(`"question" and "context" must be non-empty strings`)
+	}
+	if err := checkText(`"question" plus "context"`, *req.Question+*req.Context, s.cfg.MaxInputBytes); err != nil {
+		return err
 	}
 	if req.MaxAnswerTokens == 0 {
 		req.MaxAnswerTokens = 30

@@ -13,24 +13,33 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"os"
+	"reflect"
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/lumen-ml/lumen/models/nn"
 )
 
 // Config sets the server's limits. Zero fields take the defaults of DefaultConfig.
 type Config struct {
-	MaxBodyBytes  int64         // request body limit
+	MaxBodyBytes  int64         // request body limit (a larger Content-Length is refused before reading)
+	MaxInputBytes int           // bytes per text (prompt, input, question, context), checked before tokenizing
 	MaxInputs     int           // texts per embeddings/classify request
 	MaxTokens     int           // max_tokens ceiling for completions
 	Workers       int           // requests computing at once
@@ -38,12 +47,21 @@ type Config struct {
 	BatchMax      int           // texts per embedding micro-batch
 	BatchWait     time.Duration // how long a micro-batch waits to fill
 	RetryAfterSec int           // Retry-After on 503
+
+	// Connection limits, applied by HTTPServer, Listener and the handler.
+	HeaderTimeout time.Duration // to read a request's headers
+	BodyTimeout   time.Duration // to read a request's whole body, before it is admitted
+	WriteTimeout  time.Duration // for each write of a response (a stalled reader is cut off)
+	IdleTimeout   time.Duration // a keep-alive connection with no request is closed
+	MaxConns      int           // open connections; more wait to be accepted
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 1 << 20, MaxInputs: 64, MaxTokens: 512, Workers: 4, QueueSize: 64,
-		BatchMax: 32, BatchWait: 2 * time.Millisecond, RetryAfterSec: 1}
+	return Config{MaxBodyBytes: 1 << 20, MaxInputBytes: 64 << 10, MaxInputs: 64, MaxTokens: 512, Workers: 4, QueueSize: 64,
+		BatchMax: 32, BatchWait: 2 * time.Millisecond, RetryAfterSec: 1,
+		HeaderTimeout: 10 * time.Second, BodyTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 60 * time.Second, MaxConns: 512}
 }
 
 func (c Config) withDefaults() Config {
@@ -72,6 +90,22 @@ func (c Config) withDefaults() Config {
 	if c.RetryAfterSec <= 0 {
 		c.RetryAfterSec = d.RetryAfterSec
 	}
+	if c.MaxInputBytes <= 0 {
+		c.MaxInputBytes = d.MaxInputBytes
+	}
+	for _, t := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{
+		{&c.HeaderTimeout, d.HeaderTimeout}, {&c.BodyTimeout, d.BodyTimeout}, {&c.WriteTimeout, d.WriteTimeout}, {&c.IdleTimeout, d.IdleTimeout},
+	} {
+		if *t.v <= 0 {
+			*t.v = t.d
+		}
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = d.MaxConns
+	}
 	return c
 }
 
@@ -92,6 +126,10 @@ type Server struct {
 	met         metrics
 	mux         *http.ServeMux
 	ids         atomic.Uint64 // completion ids
+
+	// abort ends when Abort is called: requests still running are cancelled.
+	abort       context.Context
+	cancelAbort context.CancelFunc
 }
 
 type metrics struct {
@@ -109,6 +147,7 @@ func New(cfg Config, models Models) (*Server, error) {
 	s := &Server{cfg: cfg, completers: map[string]Completer{}, embedders: map[string]Embedder{}, classifiers: map[string]Classifier{},
 		answerers: map[string]Answerer{}, batchers: map[string]*batcher{},
 		admit: newAdmission(cfg.Workers, cfg.QueueSize), reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	s.abort, s.cancelAbort = context.WithCancel(context.Background())
 	for name, m := range models {
 		serves := false
 		if c, ok := m.(Completer); ok {
@@ -164,6 +203,28 @@ func (s *Server) Close() {
 	for _, b := range s.batchers {
 		b.close()
 	}
+	s.cancelAbort()
+}
+
+// Drain begins a shutdown: from now on every request, and every one waiting in the
+// queue, is answered 503 at once; requests already computing go on. Pair it with
+// http.Server.Shutdown, which waits for them.
+func (s *Server) Drain() { s.admit.close() }
+
+// Abort cancels the requests still computing (when a drain has run out of time):
+// streams end with an error event and "data: [DONE]", others with a 503.
+func (s *Server) Abort() { s.cancelAbort() }
+
+// HTTPServer returns an http.Server for the handler with the configured header and
+// idle timeouts (the handler applies the body and write timeouts).
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HeaderTimeout, IdleTimeout: s.cfg.IdleTimeout}
+}
+
+// Listener limits ln to the configured number of open connections: more wait in
+// the kernel's accept queue instead of exhausting the process's file descriptors.
+func (s *Server) Listener(ln net.Listener) net.Listener {
+	return netutil.LimitListener(ln, s.cfg.MaxConns)
 }
 
 // apiError is an error with an HTTP status and an OpenAI-style type.
@@ -188,7 +249,10 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 // statusWriter records the status code for the metrics.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	rc      *http.ResponseController
+	timeout time.Duration
+	code    int
+	failed  bool // a write failed: the client got less than the status says
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -198,29 +262,42 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write writes with a deadline: a client that stops reading fails the write after
+// the write timeout instead of holding its handler for ever.
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	n, err := w.ResponseWriter.Write(b)
+	if err != nil {
+		w.failed = true
+	}
+	return n, err
 }
 
 func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	if err := w.rc.Flush(); err != nil {
+		w.failed = true
 	}
 }
 
-// handle wraps an endpoint: POST only, body limit, admission (with a worker when
-// worker is set, else a queue place only), errors, metrics.
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// handle wraps an endpoint: POST only; the body read whole, within the size limit
+// and the body timeout, before admission (so a slow or stalled upload holds no
+// worker, and a client that leaves while queued frees its place at once); admission
+// (with a worker when worker is set, else a queue place only); errors; metrics.
 func (s *Server) handle(path string, worker bool, fn func(w http.ResponseWriter, r *http.Request) error) {
 	s.mux.HandleFunc(path, func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &statusWriter{ResponseWriter: rw}
+		w := &statusWriter{ResponseWriter: rw, rc: http.NewResponseController(rw), timeout: s.cfg.WriteTimeout}
 		defer func() {
 			code := w.code
-			if code == 0 {
-				code = 499 // client went away before anything was written
+			if code == 0 || w.failed {
+				code = 499 // the client went away before, or while, the answer was written
 			}
 			s.met.requests.WithLabelValues(path, strconv.Itoa(code)).Inc()
 			s.met.latency.WithLabelValues(path).Observe(time.Since(start).Seconds())
@@ -230,45 +307,80 @@ func (s *Server) handle(path string, worker bool, fn func(w http.ResponseWriter,
 			writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "use POST")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-		release, ok := s.admit.enter(r.Context(), worker)
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes))
+			return
+		}
+		_ = w.rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("body larger than %d bytes", mbe.Limit))
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			writeError(w, http.StatusRequestTimeout, "invalid_request_error", fmt.Sprintf("the body took longer than %s to arrive", s.cfg.BodyTimeout))
+			return
+		case err != nil:
+			return // the client went away
+		}
+		_ = w.rc.SetReadDeadline(time.Time{})
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		// The request's work ends when its client leaves or the server aborts.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(s.abort, cancel)()
+		r = r.WithContext(ctx)
+
+		release, ok := s.admit.enter(ctx, worker)
 		if !ok {
-			if r.Context().Err() != nil {
+			if ctx.Err() != nil && s.abort.Err() == nil {
 				return // the client left while queued
 			}
 			w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSec))
-			writeError(w, http.StatusServiceUnavailable, "overloaded", "the server is at capacity; retry later")
+			writeError(w, http.StatusServiceUnavailable, "overloaded", "the server is at capacity or shutting down; retry later")
 			return
 		}
 		defer release()
 		if err := fn(w, r); err != nil {
 			var ae *apiError
-			var mbe *http.MaxBytesError
 			switch {
-			case errors.As(err, &mbe):
-				writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("body larger than %d bytes", mbe.Limit))
 			case errors.As(err, &ae):
 				writeError(w, ae.status, ae.typ, ae.msg)
+			case w.code != 0: // the answer had begun; nothing more can be said
+			case s.abort.Err() != nil:
+				w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSec))
+				writeError(w, http.StatusServiceUnavailable, "shutting_down", "the server shut down before the request finished")
 			case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-				if w.code == 0 {
-					writeError(w, 499, "cancelled", err.Error())
-				}
+				writeError(w, 499, "cancelled", err.Error())
 			case errors.Is(err, nn.ErrInput):
-				if w.code == 0 {
-					writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
-				}
+				writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 			default:
-				if w.code == 0 {
-					writeError(w, http.StatusInternalServerError, "server_error", err.Error())
-				}
+				writeError(w, http.StatusInternalServerError, "server_error", err.Error())
 			}
 		}
 	})
 }
 
-// decode reads a JSON body into v; malformed JSON and wrong types are 400s.
+// decode reads a JSON body into v; anything but a JSON object, malformed JSON and
+// wrong types are 400s.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	br := bufio.NewReader(r.Body)
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return badRequest("the body is empty: want a JSON object")
+		}
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			continue
+		}
+		if c != '{' {
+			return badRequest("the body must be a JSON object, not %s", jsonKind(c))
+		}
+		_ = br.UnreadByte()
+		break
+	}
+	dec := json.NewDecoder(br)
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -276,7 +388,7 @@ func decode(r *http.Request, v any) error {
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return badRequest("field %q: want %s, got %s", te.Field, te.Type, te.Value)
+			return badRequest("field %q: want %s, got %s", te.Field, jsonType(te.Type), te.Value)
 		}
 		return badRequest("malformed JSON: %v", err)
 	}
@@ -286,17 +398,51 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// inputs accepts "input" as a string or an array of strings.
-func inputs(raw json.RawMessage, max int) ([]string, error) {
-	if len(raw) == 0 {
-		return nil, badRequest(`"input" is required`)
+// jsonKind names the JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch {
+	case c == '[':
+		return "an array"
+	case c == '"':
+		return "a string"
+	case c == 'n':
+		return "null"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
 	}
-	var one string
-	if err := json.Unmarshal(raw, &one); err == nil {
-		return []string{one}, nil
+	return "valid JSON"
+}
+
+// jsonType names a Go type as the JSON it decodes from.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	return "number"
+}
+
+// inputs accepts "input" as a non-empty string or an array of them, each at most
+// maxBytes long.
+func inputs(raw json.RawMessage, max, maxBytes int) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, badRequest(`"input" is required: a string or an array of strings`)
 	}
 	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil {
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		many = []string{one}
+	} else if err := json.Unmarshal(raw, &many); err != nil {
 		return nil, badRequest(`"input" must be a string or an array of strings`)
 	}
 	if len(many) == 0 {
@@ -305,7 +451,35 @@ func inputs(raw json.RawMessage, max int) ([]string, error) {
 	if len(many) > max {
 		return nil, badRequest(`"input" has %d texts; the limit is %d`, len(many), max)
 	}
+	for i, t := range many {
+		if err := checkText(fmt.Sprintf("input %d", i), t, maxBytes); err != nil {
+			return nil, err
+		}
+	}
 	return many, nil
+}
+
+// checkText refuses an empty text, or one longer than maxBytes, before any tokenizing.
+func checkText(what, text string, maxBytes int) error {
+	switch {
+	case text == "":
+		return badRequest("%s is empty", what)
+	case len(text) > maxBytes:
+		return badRequest("%s is %d bytes; the limit is %d", what, len(text), maxBytes)
+	}
+	return nil
+}
+
+// quoteName quotes a client-given name for a message, cut to 64 bytes.
+func quoteName(name string) string {
+	if len(name) <= 64 {
+		return strconv.Quote(name)
+	}
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return strconv.Quote(name[:cut]) + "…"
 }
 
 // lookup finds the named model among those serving an endpoint.
@@ -313,7 +487,7 @@ func lookup[M any](models map[string]M, name, kind string) (M, error) {
 	m, ok := models[name]
 	if !ok {
 		var zero M
-		return zero, &apiError{http.StatusNotFound, "model_not_found", fmt.Sprintf("no %s model %q", kind, name)}
+		return zero, &apiError{http.StatusNotFound, "model_not_found", fmt.Sprintf("no %s model %s", kind, quoteName(name))}
 	}
 	return m, nil
 }

@@ -52,6 +52,11 @@ func start(t testing.TB, cfg Config, models Models) (*Server, *httptest.Server) 
 
 func post(t testing.TB, url, body string) (int, []byte, http.Header) {
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	return readResponse(t, resp, err)
+}
+
+// readResponse reads a whole response: status, body, headers.
+func readResponse(t testing.TB, resp *http.Response, err error) (int, []byte, http.Header) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -178,6 +183,10 @@ func TestBadRequests(t *testing.T) {
 		{"/v1/completions", `{"model":"gpt2","prompt":"hi"} {}`, 400, "after the request object"},
 		{"/v1/embeddings", `{"model":"minilm","input":[1,2]}`, 400, "string or an array"},
 		{"/v1/embeddings", `{"model":"minilm"}`, 400, "required"},
+		{"/v1/embeddings", `{"model":"minilm","input":null}`, 400, "required"},
+		{"/v1/embeddings", `{"model":"minilm","input":""}`, 400, "input 0 is empty"},
+		{"/v1/embeddings", `{"model":"minilm","input":["a",""]}`, 400, "input 1 is empty"},
+		{"/v1/classify", `null`, 400, "must be a JSON object, not null"},
 		{"/v1/embeddings", `{"model":"minilm","input":["a","b","c"]}`, 400, "limit is 2"},
 		{"/v1/embeddings", `{"model":"gpt2","input":"a"}`, 404, "no embedding model"},
 		{"/v1/embeddings", `{"model":"minilm","input":"` + strings.Repeat("x", 5000) + `"}`, 413, "larger than"},

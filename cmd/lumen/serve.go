@@ -30,13 +30,18 @@ func newServeCmd() *cobra.Command {
 	var models, tokenizers []string
 	var addr string
 	var threads int
+	var drainTimeout time.Duration
 	cfg := server.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "serve --model NAME=DIR ... [--addr 127.0.0.1:8080]",
 		Short: "Serve models over HTTP: /v1/completions, /v1/embeddings, /v1/classify, /v1/qa, /healthz, /metrics",
 		Long: `serve loads each model once (GPT-2 directories serve completions; BERT-family
 directories serve embeddings, classification and question answering, as their heads
-allow) and answers until SIGINT or SIGTERM, then finishes the requests in flight.`,
+allow) and answers until SIGINT or SIGTERM. Then it drains: requests still waiting in
+the queue, and new ones, get 503 at once; those computing have --drain-timeout to
+finish. When the drain runs out, the rest are cancelled (streams end with an error
+event and [DONE]) and serve exits 1; a second signal does that at once. A clean
+drain exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(models) == 0 {
@@ -72,27 +77,20 @@ allow) and answers until SIGINT or SIGTERM, then finishes the requests in flight
 				return err
 			}
 			defer s.Close()
-			srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			srv := s.HTTPServer()
+			signals := make(chan os.Signal, 2)
+			signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(signals)
 			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
+			go func() { errc <- srv.Serve(s.Listener(ln)) }()
 			fmt.Fprintf(cmd.ErrOrStderr(), "listening on http://%s\n", ln.Addr())
 			select {
 			case err := <-errc:
 				return err
-			case <-ctx.Done():
+			case <-signals:
+			case <-cmd.Context().Done():
 			}
-			fmt.Fprintln(cmd.ErrOrStderr(), "shutting down: finishing requests in flight")
-			shutdown, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(shutdown); err != nil {
-				return err
-			}
-			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return drain(cmd.ErrOrStderr(), s, srv, errc, signals, drainTimeout)
 		},
 	}
 	f := cmd.Flags()
@@ -107,7 +105,49 @@ allow) and answers until SIGINT or SIGTERM, then finishes the requests in flight
 	f.IntVar(&cfg.QueueSize, "queue", cfg.QueueSize, "requests waiting before 503")
 	f.IntVar(&cfg.BatchMax, "batch-max", cfg.BatchMax, "texts per embedding micro-batch")
 	f.DurationVar(&cfg.BatchWait, "batch-wait", cfg.BatchWait, "how long a micro-batch waits to fill")
+	f.IntVar(&cfg.MaxInputBytes, "max-input-bytes", cfg.MaxInputBytes, "bytes per text (prompt, input, question + context), refused before tokenizing")
+	f.DurationVar(&cfg.HeaderTimeout, "header-timeout", cfg.HeaderTimeout, "time to read a request's headers")
+	f.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "time to read a request's body, before it takes a queue place")
+	f.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "time for each write of a response (a client that stops reading is cut off)")
+	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "an idle keep-alive connection is closed after this")
+	f.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "open connections at most; more wait to be accepted")
+	f.DurationVar(&drainTimeout, "drain-timeout", 60*time.Second, "on SIGTERM/SIGINT, how long requests in flight have to finish")
 	return cmd
+}
+
+// drain shuts serve down after a signal: queued and new requests get 503 at once,
+// those in flight get timeout to finish, then are cancelled; a second signal cancels
+// them at once. The error says whether the drain was clean.
+func drain(log io.Writer, s *server.Server, srv *http.Server, errc <-chan error, signals <-chan os.Signal, timeout time.Duration) error {
+	fmt.Fprintf(log, "shutting down: refusing new requests, %s for those in flight\n", timeout)
+	s.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-signals:
+			fmt.Fprintln(log, "second signal: cancelling the requests in flight")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := srv.Shutdown(ctx)
+	if err != nil { // out of time, or forced: cancel what runs, give it a moment to say so
+		s.Abort()
+		grace, cancelGrace := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancelGrace()
+		if srv.Shutdown(grace) != nil {
+			srv.Close()
+		}
+		err = fmt.Errorf("drain incomplete: requests still running were cancelled (%w)", err)
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	if err == nil {
+		fmt.Fprintln(log, "drained: every request finished")
+	}
+	return err
 }
 
 func pairs(list []string, flag string) (map[string]string, error) {

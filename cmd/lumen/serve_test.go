@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,19 +21,23 @@ import (
 
 // TestServeLoadAndGracefulShutdown runs the real binary: serve on an ephemeral
 // loopback port, drive it with load, then SIGTERM during a streamed completion.
-func TestServeLoadAndGracefulShutdown(t *testing.T) {
+// startServe builds and starts lumen serve with the tiny GPT-2 and MiniLM fixtures
+// and extra flags; it returns the base URL, the process and a function that returns
+// its whole stderr once it has exited.
+func startServe(t *testing.T, extra ...string) (string, *exec.Cmd, func() string) {
 	bin := filepath.Join(t.TempDir(), "lumen")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
-
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--workers", "2",
-		"--model", "gpt2="+shared.Path(t, "fixtures", "gpt2-tiny"), "--tokenizer", "gpt2="+shared.Path(t, "tokenizers", "gpt2"),
-		"--model", "minilm="+shared.Path(t, "fixtures", "minilm-tiny"), "--tokenizer", "minilm="+shared.Path(t, "tokenizers", "bert-base-uncased"))
-	stderr, err := cmd.StderrPipe()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--workers", "2",
+		"--model", "gpt2=" + shared.Path(t, "fixtures", "gpt2-tiny"), "--tokenizer", "gpt2=" + shared.Path(t, "tokenizers", "gpt2"),
+		"--model", "minilm=" + shared.Path(t, "fixtures", "minilm-tiny"), "--tokenizer", "minilm=" + shared.Path(t, "tokenizers", "bert-base-uncased")}, extra...)
+	cmd := exec.Command(bin, args...)
+	stderr, w, err := os.Pipe() // ours, so that Wait does not close it before we have read it all
 	require.NoError(t, err)
+	cmd.Stderr = w
 	require.NoError(t, cmd.Start())
-	defer cmd.Process.Kill()
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
 	sc := bufio.NewScanner(stderr)
 	var base string
 	for sc.Scan() {
@@ -41,7 +47,73 @@ func TestServeLoadAndGracefulShutdown(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, base, "serve did not report its address")
-	go io.Copy(io.Discard, stderr)
+	var log strings.Builder
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+		}
+	}()
+	return base, cmd, func() string {
+		<-done // EOF: the process has exited
+		return log.String()
+	}
+}
+
+// waitExit waits up to 30 s for the process and returns its error.
+func waitExit(t *testing.T, cmd *exec.Cmd) error {
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit after the signal")
+	}
+	return nil
+}
+
+// startStream starts a 250-token streamed completion and reads its first event.
+func startStream(t *testing.T, base string) *bufio.Reader {
+	resp, err := http.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"model":"gpt2","prompt":"Hello","max_tokens":250,"temperature":0,"stream":true}`))
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	require.Equal(t, 200, resp.StatusCode)
+	br := bufio.NewReader(resp.Body)
+	_, err = br.ReadString('\n')
+	require.NoError(t, err)
+	return br
+}
+
+// TestServeDrainRunsOut: when the drain timeout runs out, the stream in flight ends
+// with an error event and [DONE], and serve exits 1 saying so; a second signal does
+// the same at once.
+func TestServeDrainRunsOut(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		flags  []string
+		second bool
+	}{{"timeout", []string{"--drain-timeout", "1ms"}, false}, {"second signal", []string{"--drain-timeout", "10m"}, true}} {
+		base, cmd, log := startServe(t, c.flags...)
+		br := startStream(t, base)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		if c.second {
+			time.Sleep(20 * time.Millisecond)
+			require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+		}
+		rest, err := io.ReadAll(br)
+		require.NoError(t, err)
+		require.Contains(t, string(rest), `"type":"cancelled"`, c.name)
+		require.True(t, strings.HasSuffix(string(rest), "data: [DONE]\n\n"), c.name)
+		err = waitExit(t, cmd)
+		require.Error(t, err, c.name)
+		require.Contains(t, log(), "error: drain incomplete", c.name)
+	}
+}
+
+func TestServeLoadAndGracefulShutdown(t *testing.T) {
+	base, cmd, _ := startServe(t)
 
 	code, report, errOut := runCLI("load", "--url", base, "--endpoint", "/v1/embeddings", "--model", "minilm", "--concurrency", "8", "--requests", "200")
 	require.Equal(t, 0, code, errOut)
@@ -50,24 +122,13 @@ func TestServeLoadAndGracefulShutdown(t *testing.T) {
 	require.Regexp(t, `p50 \S+  p95 \S+  p99 \S+`, report)
 
 	// A streamed completion in flight when SIGTERM arrives still completes.
-	resp, err := http.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"model":"gpt2","prompt":"Hello","max_tokens":200,"temperature":0,"stream":true}`))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	br := bufio.NewReader(resp.Body)
-	_, err = br.ReadString('\n')
-	require.NoError(t, err)
+	br := startStream(t, base)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	rest, err := io.ReadAll(br)
 	require.NoError(t, err)
 	require.Contains(t, string(rest), "data: [DONE]")
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	select {
-	case err := <-waited:
-		require.NoError(t, err, "serve exits 0 after a graceful shutdown")
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not exit after SIGTERM")
-	}
+	require.NotContains(t, string(rest), `"error"`)
+	require.NoError(t, waitExit(t, cmd), "serve exits 0 after a graceful shutdown")
 }
 
 // TestServeSharesOnePool: serve loads all its models onto one pool of threads.
@@ -82,6 +143,17 @@ func TestServeSharesOnePool(t *testing.T) {
 	require.NotNil(t, a)
 	require.Same(t, a, b, "both models run on the one pool")
 	require.Equal(t, 2, a.Threads())
+}
+
+// TestServeBindsBeforeLoading: a taken address fails before any model is loaded.
+func TestServeBindsBeforeLoading(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	code, _, errOut := runCLI("serve", "--addr", taken.Addr().String(), "--model", "a="+shared.Path(t, "fixtures", "gpt2-tiny"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "address already in use")
+	require.NotContains(t, errOut, "loaded")
 }
 
 func TestServeAndLoadErrors(t *testing.T) {

@@ -297,14 +297,30 @@ func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *pickSc
 		return cmp.Compare(a, b)
 	}
 	idx := scratch.idx[:0]
-	if opt.TopK > 0 && opt.TopK < len(logits) {
+	topP := opt.TopP > 0 && opt.TopP < 1
+	switch {
+	case opt.TopK > 0 && opt.TopK < len(logits):
 		idx = topK(logits, opt.TopK, idx)
-	} else {
+		slices.SortFunc(idx, better)
+	case topP: // the nucleus needs the candidates in order
 		for i := range logits {
 			idx = append(idx, i)
 		}
+		slices.SortFunc(idx, better)
+	default: // plain temperature sampling needs no order: the best first, the rest by id
+		best := 0
+		for i, v := range logits {
+			if v > logits[best] {
+				best = i
+			}
+		}
+		idx = append(idx, best)
+		for i := range logits {
+			if i != best {
+				idx = append(idx, i)
+			}
+		}
 	}
-	slices.SortFunc(idx, better)
 	scratch.idx = idx
 	maxv, temp := float64(logits[idx[0]]), float64(opt.Temperature)
 	var sum float64
@@ -314,7 +330,7 @@ func pick(logits []float32, opt GenerateOptions, rng *rand.Rand, scratch *pickSc
 		probs[i] = math.Exp((float64(logits[j]) - maxv) / temp)
 		sum += probs[i]
 	}
-	if opt.TopP > 0 && opt.TopP < 1 {
+	if topP {
 		var cum float64
 		for i := range probs {
 			cum += probs[i] / sum
