@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -225,11 +226,13 @@ func TestRunnerEndToEnd(t *testing.T) {
 	require.Len(t, rep.Failed(true), 2)
 	require.Empty(t, rep.Failed(false))
 	require.Contains(t, progress.String(), "8/8")
+	require.Contains(t, progress.String(), "limits: DRAM read ")
+	require.NotNil(t, rep.Limits)
 
 	require.NoError(t, rep.Write(out))
 	md, err := os.ReadFile(filepath.Join(out, "report.md"))
 	require.NoError(t, err)
-	for _, want := range []string{"gemm-1x768x2304", "outputs differ", "Not run:", "candle: no candle worker"} {
+	for _, want := range []string{"gemm-1x768x2304", "outputs differ", "Not run:", "candle: no candle worker", "- Machine limits: DRAM read ", "| of limit |"} {
 		require.Contains(t, string(md), want)
 	}
 	for _, f := range []string{"report.json", "latency-gemm-1x768x2304.svg", "throughput-t1.svg", "throughput-t2.svg", "scaling.svg"} {
@@ -275,4 +278,20 @@ func TestPythonWithoutTorchIsUnavailable(t *testing.T) {
 	require.Equal(t, StatusUnavailable, status)
 	require.Contains(t, reason, "cannot import torch")
 	require.Contains(t, reason, "No module named torch")
+}
+
+// TestLimits: the probes measure something, and a run's share of its limit is its
+// rate over the limit that bounds its workload.
+func TestLimits(t *testing.T) {
+	l := MeasureLimits([]int{1}, 50*time.Millisecond)
+	require.Positive(t, l.ReadGBs[1])
+	require.Positive(t, l.PeakGFLOPs[1])
+	l = Limits{ReadGBs: map[int]float64{1: 20}, PeakGFLOPs: map[int]float64{1: 100}}
+	gemm := Workload{Model: GEMM, M: 8, K: 8, N: 8}
+	decode := Workload{Model: GPT2, Seq: 128, Decode: 32}
+	prefill := Workload{Model: GPT2, Seq: 128}
+	require.InDelta(t, 0.5, l.share(gemm, 1, 50, 0), 1e-12)
+	require.InDelta(t, 0.75, l.share(decode, 1, 30, 500_000_000), 1e-12) // 30 tokens/s × 0.5 GB = 15 GB/s of 20
+	require.Zero(t, l.share(prefill, 1, 400, 500_000_000))
+	require.Zero(t, l.share(gemm, 2, 50, 0), "no limit measured at 2 threads")
 }

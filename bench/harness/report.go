@@ -80,6 +80,32 @@ type Report struct {
 	Runs        []Result          `json:"runs"`
 	Comparisons []Comparison      `json:"comparisons"`
 	Alpha       float64           `json:"alpha"`
+	Limits      *Limits           `json:"limits,omitempty"`       // measured at the start (not with CheckOnly)
+	WeightBytes map[string]int64  `json:"weight_bytes,omitempty"` // GPT-2 workloads: the checkpoint's bytes
+}
+
+// limitsLine describes the measured limits in one line.
+func (rep *Report) limitsLine() string {
+	if rep.Limits == nil {
+		return "limits: not measured"
+	}
+	var read, peak []string
+	for _, t := range rep.Threads {
+		read = append(read, fmt.Sprintf("%.1f GB/s at %d thread(s)", rep.Limits.ReadGBs[t], t))
+		peak = append(peak, fmt.Sprintf("%.1f GFLOP/s at %d", rep.Limits.PeakGFLOPs[t], t))
+	}
+	return "limits: DRAM read " + strings.Join(read, ", ") + "; SGEMM micro-kernel peak " + strings.Join(peak, ", ")
+}
+
+// shareOfLimit formats a run's share of its machine limit ("" when it has none).
+func (rep *Report) shareOfLimit(r Result, w Workload) string {
+	if rep.Limits == nil {
+		return ""
+	}
+	if s := rep.Limits.share(w, r.Threads, r.Rate, rep.WeightBytes[w.Name]); s > 0 {
+		return fmt.Sprintf("%.0f %%", 100*s)
+	}
+	return ""
 }
 
 // Machine describes where the report was made.
@@ -232,6 +258,7 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 	}
 	fmt.Fprintf(w, "- Environment of every worker: OMP/MKL/OPENBLAS/RAYON_NUM_THREADS and GOMAXPROCS = threads, %s; each worker pinned with taskset to CPUs 0..threads−1 where available\n",
 		strings.Join(env, " "))
+	fmt.Fprintf(w, "- Machine %s (GPT-2 decode rows: checkpoint bytes × tokens/s ÷ DRAM read bandwidth; GEMM rows: GFLOP/s ÷ micro-kernel peak, in the column \"of limit\")\n", rep.limitsLine())
 	fmt.Fprintf(w, "- Method: each implementation in its own process; output check against the reference first (a disagreeing implementation is not timed); then warm-up and the timed repetitions. Times in the tables are per repetition; CI is the 95 %% percentile bootstrap interval of the mean (2000 resamples). Peak RSS and process CPU cover the whole process (model load included); energy is RAPL package energy of the whole process where readable.\n\n")
 
 	fmt.Fprintf(w, "## Workloads\n\n| workload | model | what one repetition is | reps | warm-up |\n|---|---|---|---|---|\n")
@@ -239,7 +266,7 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 		fmt.Fprintf(w, "| %s | %s | %s | %d | %d |\n", wl.Name, wl.Model, describe(wl), wl.Reps, wl.Warmup)
 	}
 
-	fmt.Fprintf(w, "\n## Results\n\n| workload | threads | impl | status | median | mean [95%% CI] | p95 | p99 | rate (median) | peak RSS | CPU timed / process | energy |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "\n## Results\n\n| workload | threads | impl | status | median | mean [95%% CI] | p95 | p99 | rate (median) | of limit | peak RSS | CPU timed / process | energy |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rep.Runs {
 		wl := rep.workload(r.Workload)
 		if r.Summary == nil {
@@ -247,7 +274,7 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 			if r.Status == StatusFailed || r.Status == StatusDisagree {
 				status += sep(strings.ReplaceAll(firstLine(r.Reason), "|", "\\|"))
 			}
-			fmt.Fprintf(w, "| %s | %d | %s | %s | | | | | | %s | | n/a |\n", r.Workload, r.Threads, r.Impl, status, fmtBytes(r.PeakRSS))
+			fmt.Fprintf(w, "| %s | %d | %s | %s | | | | | | | %s | | n/a |\n", r.Workload, r.Threads, r.Impl, status, fmtBytes(r.PeakRSS))
 			continue
 		}
 		s := r.Summary
@@ -255,9 +282,9 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 		if r.EnergyJ != nil {
 			energy = fmt.Sprintf("%.1f J", *r.EnergyJ)
 		}
-		fmt.Fprintf(w, "| %s | %d | %s | %s%s | %s | %s [%s, %s] | %s | %s | %s %s | %s | %.2f s / %.2f s | %s |\n",
+		fmt.Fprintf(w, "| %s | %d | %s | %s%s | %s | %s [%s, %s] | %s | %s | %s %s | %s | %s | %.2f s / %.2f s | %s |\n",
 			r.Workload, r.Threads, r.Impl, r.Status, describeEq(r), fmtSeconds(s.Median), fmtSeconds(s.Mean), fmtSeconds(s.CILow), fmtSeconds(s.CIHigh),
-			fmtSeconds(s.P95), fmtSeconds(s.P99), fmtRate(r.Rate), wl.Unit(), fmtBytes(r.PeakRSS), r.CPUTimed, r.CPUProcess, energy)
+			fmtSeconds(s.P95), fmtSeconds(s.P99), fmtRate(r.Rate), wl.Unit(), rep.shareOfLimit(r, wl), fmtBytes(r.PeakRSS), r.CPUTimed, r.CPUProcess, energy)
 	}
 
 	var notRun []string

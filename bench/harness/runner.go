@@ -45,6 +45,7 @@ type Options struct {
 
 	Timeout  time.Duration // per worker process (default 20 min)
 	Progress io.Writer     // progress lines (nil: none)
+	NoLimits bool          // skip measuring the machine's limits at the start
 	Command  string        // the command line, recorded in the report
 }
 
@@ -101,6 +102,26 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	models, err := r.prepareModels(ctx, ws)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range ws { // what a decode step streams: every weight, once
+		if w.Model == GPT2 {
+			if st, err := os.Stat(filepath.Join(models[w.Name], "model.safetensors")); err == nil {
+				if rep.WeightBytes == nil {
+					rep.WeightBytes = map[string]int64{}
+				}
+				rep.WeightBytes[w.Name] = st.Size()
+			}
+		}
+	}
+	if !o.CheckOnly && !o.NoLimits {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "measuring this machine's limits (DRAM read bandwidth, micro-kernel peak) at %v threads\n", o.Threads)
+		}
+		l := MeasureLimits(o.Threads, 500*time.Millisecond)
+		rep.Limits = &l
+		if o.Progress != nil {
+			fmt.Fprintln(o.Progress, rep.limitsLine())
+		}
 	}
 	total := 0
 	for _, w := range ws {

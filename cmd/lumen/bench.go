@@ -84,6 +84,7 @@ are written into --models on first use (about 1.2 GB for 124M F32 + BF16 and bas
 	f.StringVar(&threads, "threads", "1", "comma-separated thread counts")
 	f.IntVar(&o.Reps, "reps", 0, "timed repetitions for every workload (0: each workload's default)")
 	f.BoolVar(&o.CheckOnly, "check-only", false, "run the output-equivalence checks only (no timing)")
+	f.BoolVar(&o.NoLimits, "no-limits", false, "skip measuring the machine's limits (DRAM read bandwidth, micro-kernel peak) at the start")
 	f.StringVar(&o.Out, "out", "", "report directory (default bench-out/DATE-TIME)")
 	f.StringVar(&o.Shared, "shared", cmp.Or(os.Getenv("LUMEN_SHARED"), filepath.Join("..", "shared")), "the shared folder (LeNet weights, MNIST)")
 	cache, _ := os.UserCacheDir()
