@@ -3,7 +3,6 @@ package safetensors
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/internal/testfiles"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
@@ -362,34 +362,12 @@ func TestMmapWritesArePrivate(t *testing.T) {
 	require.Equal(t, before, after)
 }
 
-// writeSparse writes a header claiming one F32 tensor of the given shape, and extends
-// the file to the size that implies without writing the data (a sparse file).
-func writeSparse(t *testing.T, path, name string, shape []int) {
-	t.Helper()
-	n := int64(4)
-	for _, d := range shape {
-		n *= int64(d)
-	}
-	hdr, err := json.Marshal(map[string]any{name: map[string]any{"dtype": "F32", "shape": shape, "data_offsets": []int64{0, n}}})
-	require.NoError(t, err)
-	for len(hdr)%8 != 0 {
-		hdr = append(hdr, ' ')
-	}
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, binary.Write(f, binary.LittleEndian, uint64(len(hdr))))
-	_, err = f.Write(hdr)
-	require.NoError(t, err)
-	require.NoError(t, f.Truncate(8+int64(len(hdr))+n))
-}
-
 // TestOpenLargerThanMemory: a 256 GiB file (sparse) is more than the system lets a
 // process map copy-on-write; Open falls back to reading tensors on demand instead of
 // failing with "mmap: cannot allocate memory".
 func TestOpenLargerThanMemory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "huge.safetensors")
-	writeSparse(t, path, "w", []int{1 << 18, 1 << 18})
+	testfiles.HeaderOnly(t, path, map[string][]int{"w": {1 << 18, 1 << 18}})
 	f, err := Open(path)
 	require.NoError(t, err)
 	defer f.Close()

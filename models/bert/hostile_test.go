@@ -1,27 +1,22 @@
 package bert
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/internal/testfiles"
 )
 
+// tinyDir writes a tiny random BERT and returns its directory, after applying edit
+// to its config.json fields.
 func tinyDir(t *testing.T, edit func(cfg map[string]any)) string {
 	dir := t.TempDir()
 	cfg, err := SizeConfig("tiny")
 	require.NoError(t, err)
 	require.NoError(t, WriteRandom(dir, cfg, 1))
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	require.NoError(t, err)
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(raw, &m))
-	edit(m)
-	raw, err = json.Marshal(m)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644))
+	testfiles.EditConfig(t, filepath.Join(dir, "config.json"), edit)
 	return dir
 }
 

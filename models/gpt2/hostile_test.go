@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/internal/testfiles"
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/tensor"
 )
@@ -19,14 +20,7 @@ func tinyDir(t *testing.T, edit func(cfg map[string]any)) string {
 	cfg, err := SizeConfig("tiny")
 	require.NoError(t, err)
 	require.NoError(t, WriteRandom(dir, cfg, tensor.F32, 1))
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	require.NoError(t, err)
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(raw, &m))
-	edit(m)
-	raw, err = json.Marshal(m)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644))
+	testfiles.EditConfig(t, filepath.Join(dir, "config.json"), edit)
 	return dir
 }
 
@@ -53,20 +47,7 @@ func TestHugeTensorWithOthersMissing(t *testing.T) {
 	raw, _ := json.Marshal(map[string]any{"n_layer": cfg.NLayer, "n_head": cfg.NHead, "n_embd": cfg.NEmbd,
 		"n_positions": cfg.NPositions, "vocab_size": cfg.VocabSize})
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644))
-	hdr, _ := json.Marshal(map[string]any{"wte.weight": map[string]any{"dtype": "F32", "shape": []int{cfg.VocabSize, cfg.NEmbd},
-		"data_offsets": []int{0, 4 * cfg.VocabSize * cfg.NEmbd}}})
-	for len(hdr)%8 != 0 {
-		hdr = append(hdr, ' ')
-	}
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	require.NoError(t, err)
-	n := uint64(len(hdr))
-	_, err = f.Write([]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24), 0, 0, 0, 0})
-	require.NoError(t, err)
-	_, err = f.Write(hdr)
-	require.NoError(t, err)
-	require.NoError(t, f.Truncate(int64(8+len(hdr)+4*cfg.VocabSize*cfg.NEmbd)))
-	require.NoError(t, f.Close())
+	testfiles.HeaderOnly(t, filepath.Join(dir, "model.safetensors"), map[string][]int{"wte.weight": {cfg.VocabSize, cfg.NEmbd}})
 	_, err = Load(dir)
 	require.ErrorIs(t, err, safetensors.ErrNotFound)
 	require.ErrorContains(t, err, `missing tensor "wpe.weight"`)

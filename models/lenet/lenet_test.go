@@ -2,20 +2,17 @@ package lenet
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
-	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/assets"
+	"github.com/lumen-ml/lumen/internal/testfiles"
 	"github.com/lumen-ml/lumen/loader/idx"
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/nn"
@@ -286,33 +283,6 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 }
 
-// writeHeaderOnly writes a safetensors file whose header declares F32 tensors of the
-// given shapes and whose data is a hole (a sparse file): huge claims cost nothing.
-func writeHeaderOnly(t *testing.T, path string, shapes map[string][]int) {
-	hdr := map[string]any{}
-	off := int64(0)
-	for _, name := range slices.Sorted(maps.Keys(shapes)) {
-		n := int64(4)
-		for _, d := range shapes[name] {
-			n *= int64(d)
-		}
-		hdr[name] = map[string]any{"dtype": "F32", "shape": shapes[name], "data_offsets": []int64{off, off + n}}
-		off += n
-	}
-	raw, err := json.Marshal(hdr)
-	require.NoError(t, err)
-	for len(raw)%8 != 0 {
-		raw = append(raw, ' ')
-	}
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, binary.Write(f, binary.LittleEndian, uint64(len(raw))))
-	_, err = f.Write(raw)
-	require.NoError(t, err)
-	require.NoError(t, f.Truncate(8+int64(len(raw))+off))
-}
-
 // TestAbsurdHeadersFailBeforeReading: layers claiming gigabytes are refused from the
 // header, before any tensor is read.
 func TestAbsurdHeadersFailBeforeReading(t *testing.T) {
@@ -329,7 +299,7 @@ func TestAbsurdHeadersFailBeforeReading(t *testing.T) {
 		shapes := classicShapes()
 		c.edit(shapes)
 		path := filepath.Join(dir, name+".safetensors")
-		writeHeaderOnly(t, path, shapes)
+		testfiles.HeaderOnly(t, path, shapes)
 		_, err := Load(path)
 		require.ErrorContains(t, err, c.want, name)
 	}
