@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +295,34 @@ func TestLimits(t *testing.T) {
 	require.InDelta(t, 0.75, l.share(decode, 1, 30, 500_000_000), 1e-12) // 30 tokens/s × 0.5 GB = 15 GB/s of 20
 	require.Zero(t, l.share(prefill, 1, 400, 500_000_000))
 	require.Zero(t, l.share(gemm, 2, 50, 0), "no limit measured at 2 threads")
+}
+
+// TestPeakRSSIsTheWorkersOwn: a runner that holds 300 MiB itself still reports a
+// small worker's own peak (the kernel's maxrss would start at the runner's).
+func TestPeakRSSIsTheWorkersOwn(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("VmHWM is Linux's")
+	}
+	t.Setenv("HARNESS_TEST_WORKER", "1")
+	ballast := make([]byte, 300<<20)
+	for i := range ballast {
+		ballast[i] = byte(i)
+	}
+	opts := Options{Suite: "quick", Workloads: "gemm-1x768x2304", Impls: []string{ImplLumen}, Threads: []int{1}, Reps: 3,
+		Out: t.TempDir(), LumenWorker: []string{os.Args[0], "-test.run=^$"}, NoLimits: true, Command: "test"}
+	rep, err := Run(context.Background(), opts)
+	require.NoError(t, err)
+	require.Len(t, rep.Runs, 1)
+	r := rep.Runs[0]
+	require.Equal(t, StatusOK, r.Status, r.Reason)
+	require.False(t, r.PeakRSSInherited)
+	require.Positive(t, r.PeakRSS)
+	require.Less(t, r.PeakRSS, int64(200<<20), "the worker's own peak, not the runner's 300 MiB")
+	runtime.KeepAlive(ballast)
+}
+
+func TestParseVmHWM(t *testing.T) {
+	require.Equal(t, int64(123456)<<10, parseVmHWM("Name:\tx\nVmPeak:\t  999 kB\nVmHWM:\t  123456 kB\nVmRSS:\t 1 kB\n"))
+	require.Zero(t, parseVmHWM("Name:\tx\n"))
+	require.Zero(t, parseVmHWM("VmHWM:\tlots kB\n"))
 }

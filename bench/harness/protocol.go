@@ -53,6 +53,11 @@ type Message struct {
 	Output  *Output   `json:"output,omitempty"`
 	Samples []float64 `json:"samples_s,omitempty"` // seconds per timed repetition
 	CPU     float64   `json:"cpu_s,omitempty"`     // user+system CPU seconds over the timed repetitions
+	// PeakRSS is the worker's own resident high-water mark so far (Linux VmHWM),
+	// sent with "check" and "time". The kernel's rusage cannot serve: a child's
+	// maxrss starts at its parent's at fork and survives exec, so every worker would
+	// report at least the runner's own peak.
+	PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
 	Error   string    `json:"error,omitempty"`
 }
 
@@ -102,7 +107,7 @@ func RunWorker(ctx context.Context, req Request, in io.Reader, out io.Writer) er
 	if err != nil {
 		return fail(fmt.Errorf("check: %w", err))
 	}
-	if err := enc.Encode(Message{Phase: "check", Impl: req.Impl, Version: j.version, Threads: req.Threads, Output: &o}); err != nil {
+	if err := enc.Encode(Message{Phase: "check", Impl: req.Impl, Version: j.version, Threads: req.Threads, Output: &o, PeakRSS: ownPeakRSS()}); err != nil {
 		return err
 	}
 	line, err := bufio.NewReader(in).ReadString('\n')
@@ -127,7 +132,7 @@ func RunWorker(ctx context.Context, req Request, in io.Reader, out io.Writer) er
 		}
 		samples = append(samples, s)
 	}
-	return enc.Encode(Message{Phase: "time", Impl: req.Impl, Samples: samples, CPU: cpuSeconds() - cpu0})
+	return enc.Encode(Message{Phase: "time", Impl: req.Impl, Samples: samples, CPU: cpuSeconds() - cpu0, PeakRSS: ownPeakRSS()})
 }
 
 // IsSkip reports whether err only says the runner declined the timing.

@@ -34,7 +34,10 @@ type Result struct {
 	Rate       float64  `json:"rate"`
 	RateLow    float64  `json:"rate_low"`
 	RateHigh   float64  `json:"rate_high"`
-	PeakRSS    int64    `json:"peak_rss_bytes,omitempty"` // whole process, from the kernel
+	PeakRSS    int64    `json:"peak_rss_bytes,omitempty"` // the worker's own high-water mark (VmHWM)
+	// PeakRSSInherited marks a PeakRSS from the kernel's rusage instead, which
+	// includes the runner's own peak (a child's maxrss starts at its parent's).
+	PeakRSSInherited bool `json:"peak_rss_inherited,omitempty"`
 	CPUTimed   float64  `json:"cpu_timed_s,omitempty"`    // user+sys over the timed repetitions
 	CPUProcess float64  `json:"cpu_process_s,omitempty"`  // user+sys of the whole process
 	Wall       float64  `json:"wall_s,omitempty"`         // whole process, load included
@@ -233,6 +236,14 @@ func fmtRate(r float64) string {
 	return fmt.Sprintf("%.3g", r)
 }
 
+// rssCell formats a run's peak RSS, starred when it is the kernel's inherited figure.
+func rssCell(r Result) string {
+	if r.PeakRSSInherited {
+		return fmtBytes(r.PeakRSS) + "*"
+	}
+	return fmtBytes(r.PeakRSS)
+}
+
 func fmtBytes(b int64) string {
 	if b <= 0 {
 		return "n/a"
@@ -259,7 +270,7 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 	fmt.Fprintf(w, "- Environment of every worker: OMP/MKL/OPENBLAS/RAYON_NUM_THREADS and GOMAXPROCS = threads, %s; each worker pinned with taskset to CPUs 0..threads−1 where available\n",
 		strings.Join(env, " "))
 	fmt.Fprintf(w, "- Machine %s (GPT-2 decode rows: checkpoint bytes × tokens/s ÷ DRAM read bandwidth; GEMM rows: GFLOP/s ÷ micro-kernel peak, in the column \"of limit\")\n", rep.limitsLine())
-	fmt.Fprintf(w, "- Method: each implementation in its own process; output check against the reference first (a disagreeing implementation is not timed); then warm-up and the timed repetitions. Times in the tables are per repetition; CI is the 95 %% percentile bootstrap interval of the mean (2000 resamples). Peak RSS and process CPU cover the whole process (model load included); energy is RAPL package energy of the whole process where readable.\n\n")
+	fmt.Fprintf(w, "- Method: each implementation in its own process; output check against the reference first (a disagreeing implementation is not timed); then warm-up and the timed repetitions. Times in the tables are per repetition; CI is the 95 %% percentile bootstrap interval of the mean (2000 resamples). Peak RSS is each worker's own resident high-water mark (VmHWM, model load included; * marks the kernel's rusage figure, which includes the runner's own peak); process CPU covers the whole process; energy is RAPL package energy of the whole process where readable.\n\n")
 
 	fmt.Fprintf(w, "## Workloads\n\n| workload | model | what one repetition is | reps | warm-up |\n|---|---|---|---|---|\n")
 	for _, wl := range rep.Workloads {
@@ -274,7 +285,7 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 			if r.Status == StatusFailed || r.Status == StatusDisagree {
 				status += sep(strings.ReplaceAll(firstLine(r.Reason), "|", "\\|"))
 			}
-			fmt.Fprintf(w, "| %s | %d | %s | %s | | | | | | | %s | | n/a |\n", r.Workload, r.Threads, r.Impl, status, fmtBytes(r.PeakRSS))
+			fmt.Fprintf(w, "| %s | %d | %s | %s | | | | | | | %s | | n/a |\n", r.Workload, r.Threads, r.Impl, status, rssCell(r))
 			continue
 		}
 		s := r.Summary
@@ -284,7 +295,7 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 		}
 		fmt.Fprintf(w, "| %s | %d | %s | %s%s | %s | %s [%s, %s] | %s | %s | %s %s | %s | %s | %.2f s / %.2f s | %s |\n",
 			r.Workload, r.Threads, r.Impl, r.Status, describeEq(r), fmtSeconds(s.Median), fmtSeconds(s.Mean), fmtSeconds(s.CILow), fmtSeconds(s.CIHigh),
-			fmtSeconds(s.P95), fmtSeconds(s.P99), fmtRate(r.Rate), wl.Unit(), rep.shareOfLimit(r, wl), fmtBytes(r.PeakRSS), r.CPUTimed, r.CPUProcess, energy)
+			fmtSeconds(s.P95), fmtSeconds(s.P99), fmtRate(r.Rate), wl.Unit(), rep.shareOfLimit(r, wl), rssCell(r), r.CPUTimed, r.CPUProcess, energy)
 	}
 
 	var notRun []string

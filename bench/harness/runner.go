@@ -390,7 +390,7 @@ func (r *runner) runOne(ctx context.Context, req Request, ref *Output, refImpl s
 	if err != nil {
 		return fail(err)
 	}
-	run.Version, run.output = msg.Version, msg.Output
+	run.Version, run.output, run.PeakRSS = msg.Version, msg.Output, msg.PeakRSS
 	timeIt := !r.o.CheckOnly
 	if ref != nil {
 		eq, err := equivalent(*ref, *msg.Output, w)
@@ -418,13 +418,16 @@ func (r *runner) runOne(ctx context.Context, req Request, ref *Output, refImpl s
 			return fail(fmt.Errorf("worker sent %d samples for %d repetitions", len(msg.Samples), w.Reps))
 		}
 		run.Samples, run.CPUTimed = msg.Samples, msg.CPU
+		run.PeakRSS = max(run.PeakRSS, msg.PeakRSS)
 	}
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
 		return fail(fmt.Errorf("worker: %w", err))
 	}
 	run.Wall = time.Since(start).Seconds()
-	run.PeakRSS = peakRSS(cmd.ProcessState)
+	if run.PeakRSS == 0 { // a worker that does not report its own (not on Linux)
+		run.PeakRSS, run.PeakRSSInherited = peakRSS(cmd.ProcessState), true
+	}
 	run.CPUProcess = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	if e1, ok := readRAPL(); ok && energyOK && e1 >= e0 {
 		j := float64(e1-e0) / 1e6

@@ -28,3 +28,13 @@ func peakRSS(ps *os.ProcessState) int64 {
 	}
 	return int64(ru.Maxrss) * 1024
 }
+
+// ownPeakRSS is this process's resident high-water mark in bytes, from VmHWM in
+// /proc/self/status (Linux; 0 elsewhere or when unreadable).
+func ownPeakRSS() int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	return parseVmHWM(string(raw))
+}

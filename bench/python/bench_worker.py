@@ -32,6 +32,21 @@ def cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
+def peak_rss_bytes():
+    """This process's own resident high-water mark (VmHWM), 0 where /proc is missing.
+
+    getrusage's ru_maxrss cannot serve: a child's starts at its parent's (the runner's).
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def floats(t):
     return [float(v) for v in t.detach().float().reshape(-1).tolist()]
 
@@ -158,14 +173,15 @@ def main():
             check, rep = jobs[w["Model"]](req, w)
             out = check()
             emit({"phase": "check", "impl": "pytorch", "version": f"torch {torch.__version__} (Python {sys.version.split()[0]})",
-                  "threads": torch.get_num_threads(), "output": out})
+                  "threads": torch.get_num_threads(), "output": out, "peak_rss_bytes": peak_rss_bytes()})
             if sys.stdin.readline().strip() != "time":
                 return 0
             for i in range(w["Warmup"]):
                 rep(i)
             cpu0 = cpu_seconds()
             samples = [rep(w["Warmup"] + i) for i in range(w["Reps"])]
-            emit({"phase": "time", "impl": "pytorch", "samples_s": samples, "cpu_s": cpu_seconds() - cpu0})
+            emit({"phase": "time", "impl": "pytorch", "samples_s": samples, "cpu_s": cpu_seconds() - cpu0,
+                  "peak_rss_bytes": peak_rss_bytes()})
     except Exception as e:  # reported to the runner, which records the failure
         traceback.print_exc()
         emit({"phase": "error", "error": f"{type(e).__name__}: {e}"})

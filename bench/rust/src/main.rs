@@ -69,6 +69,19 @@ fn cpu_seconds() -> f64 {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// This process's own resident high-water mark (VmHWM) in bytes, 0 where /proc is
+/// missing. getrusage's ru_maxrss cannot serve: a child's starts at its parent's.
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn floats(t: &Tensor) -> R<Vec<f32>> {
     Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
 }
@@ -462,7 +475,9 @@ fn run(req: &Request) -> R<()> {
         m => return Err(format!("no {m:?} workloads").into()),
     };
     let out = job.check()?;
-    emit(json!({"phase": "check", "impl": "candle", "version": "candle 0.8 (Rust)", "threads": req.threads, "output": out}));
+    emit(
+        json!({"phase": "check", "impl": "candle", "version": "candle 0.8 (Rust)", "threads": req.threads, "output": out, "peak_rss_bytes": peak_rss_bytes()}),
+    );
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     if line.trim() != "time" {
@@ -476,7 +491,9 @@ fn run(req: &Request) -> R<()> {
     for i in 0..w.Reps {
         samples.push(job.rep(w.Warmup + i)?);
     }
-    emit(json!({"phase": "time", "impl": "candle", "samples_s": samples, "cpu_s": cpu_seconds() - cpu0}));
+    emit(
+        json!({"phase": "time", "impl": "candle", "samples_s": samples, "cpu_s": cpu_seconds() - cpu0, "peak_rss_bytes": peak_rss_bytes()}),
+    );
     Ok(())
 }
 
