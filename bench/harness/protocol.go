@@ -57,8 +57,8 @@ type Message struct {
 	// sent with "check" and "time". The kernel's rusage cannot serve: a child's
 	// maxrss starts at its parent's at fork and survives exec, so every worker would
 	// report at least the runner's own peak.
-	PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
-	Error   string    `json:"error,omitempty"`
+	PeakRSS int64  `json:"peak_rss_bytes,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // errSkip is returned by the worker loop when the runner declines the timing.

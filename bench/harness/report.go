@@ -31,18 +31,18 @@ type Result struct {
 	Summary     *stats.Summary     `json:"summary_s,omitempty"`
 	// Rate is items per second (GFLOP/s for GEMM) at the median repetition;
 	// RateLow/RateHigh come from the bootstrap interval of the mean time.
-	Rate       float64  `json:"rate"`
-	RateLow    float64  `json:"rate_low"`
-	RateHigh   float64  `json:"rate_high"`
-	PeakRSS    int64    `json:"peak_rss_bytes,omitempty"` // the worker's own high-water mark (VmHWM)
+	Rate     float64 `json:"rate"`
+	RateLow  float64 `json:"rate_low"`
+	RateHigh float64 `json:"rate_high"`
+	PeakRSS  int64   `json:"peak_rss_bytes,omitempty"` // the worker's own high-water mark (VmHWM)
 	// PeakRSSInherited marks a PeakRSS from the kernel's rusage instead, which
 	// includes the runner's own peak (a child's maxrss starts at its parent's).
-	PeakRSSInherited bool `json:"peak_rss_inherited,omitempty"`
-	CPUTimed   float64  `json:"cpu_timed_s,omitempty"`    // user+sys over the timed repetitions
-	CPUProcess float64  `json:"cpu_process_s,omitempty"`  // user+sys of the whole process
-	Wall       float64  `json:"wall_s,omitempty"`         // whole process, load included
-	EnergyJ    *float64 `json:"energy_j,omitempty"`       // RAPL package energy of the process; nil: not readable
-	Log        string   `json:"log,omitempty"`
+	PeakRSSInherited bool     `json:"peak_rss_inherited,omitempty"`
+	CPUTimed         float64  `json:"cpu_timed_s,omitempty"`   // user+sys over the timed repetitions
+	CPUProcess       float64  `json:"cpu_process_s,omitempty"` // user+sys of the whole process
+	Wall             float64  `json:"wall_s,omitempty"`        // whole process, load included
+	EnergyJ          *float64 `json:"energy_j,omitempty"`      // RAPL package energy of the process; nil: not readable
+	Log              string   `json:"log,omitempty"`
 
 	output *Output
 }
