@@ -1,10 +1,6 @@
 package nn
 
-import (
-	"slices"
-
-	"github.com/lumen-ml/lumen/ops"
-)
+import "github.com/lumen-ml/lumen/ops"
 
 // Linear is PyTorch's nn.Linear (and GPT-2's Conv1D): y = x·Wᵀ + b, with W packed.
 type Linear struct {
@@ -76,6 +72,3 @@ func (e Embedding) Row(id int) []float32 { return e.Weight[id*e.Dim : (id+1)*e.D
 
 // Bytes returns the memory the table occupies.
 func (e Embedding) Bytes() int { return 4 * len(e.Weight) }
-
-// Clone returns a copy whose table the caller may keep after the source is closed.
-func (e Embedding) Clone() Embedding { return Embedding{Weight: slices.Clone(e.Weight), Dim: e.Dim} }

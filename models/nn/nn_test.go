@@ -149,11 +149,10 @@ func TestOptions(t *testing.T) {
 	require.False(t, ok)
 	_, _, err = nn.LoadTokenizer(nn.Apply([]nn.Option{nn.WithTokenizerDir("empty")}), "has", load) // a named one must load
 	require.ErrorContains(t, err, "no tokenizer in empty")
-	tok, _, err = nn.LoadTokenizer(nn.Apply([]nn.Option{nn.WithTokenizer("given")}), "empty", load)
+	// A tokenizer given with WithTokenizer is New's to take (TokenizerFor): nothing loads.
+	_, ok, err = nn.LoadTokenizer(nn.Apply([]nn.Option{nn.WithTokenizer("given")}), "has", load)
 	require.NoError(t, err)
-	require.Equal(t, "given", tok)
-	_, _, err = nn.LoadTokenizer(nn.Apply([]nn.Option{nn.WithTokenizer(42)}), "empty", load)
-	require.ErrorContains(t, err, "WithTokenizer got a int, want a string")
+	require.False(t, ok)
 }
 
 func ExampleBuilder() {
@@ -183,4 +182,21 @@ func ExampleBuilder() {
 	// Output:
 	// [2 3 5.5]
 	// demo: example.safetensors: safetensors: missing tensor "missing.weight" (want shape [3 2]): no such tensor
+}
+
+type fakeTok int
+
+func (f fakeTok) VocabSize() int { return int(f) }
+
+func TestTokenizerFor(t *testing.T) {
+	tok, err := nn.TokenizerFor[fakeTok](nn.Apply(nil), 10)
+	require.NoError(t, err)
+	require.Zero(t, tok)
+	tok, err = nn.TokenizerFor[fakeTok](nn.Apply([]nn.Option{nn.WithTokenizer(fakeTok(10))}), 10)
+	require.NoError(t, err)
+	require.Equal(t, fakeTok(10), tok)
+	_, err = nn.TokenizerFor[fakeTok](nn.Apply([]nn.Option{nn.WithTokenizer(fakeTok(11))}), 10)
+	require.ErrorContains(t, err, "the tokenizer has 11 ids, the model's vocabulary 10")
+	_, err = nn.TokenizerFor[fakeTok](nn.Apply([]nn.Option{nn.WithTokenizer("words")}), 10)
+	require.ErrorContains(t, err, "WithTokenizer got a string, want a nn_test.fakeTok")
 }

@@ -59,17 +59,14 @@ func (s Settings) Pool() *ops.Pool {
 	return s.pool
 }
 
-// LoadTokenizer returns the tokenizer of a model loaded from dir: the one given with
-// WithTokenizer, else load(the WithTokenizerDir directory, or dir). A model
-// directory without tokenizer files is not an error (ok is false); a directory
-// named with WithTokenizerDir must have them.
+// LoadTokenizer loads the tokenizer of a model loaded from dir: load(the
+// WithTokenizerDir directory, or dir). It loads nothing (ok is false) when one was
+// given with WithTokenizer, which the model's New takes through TokenizerFor. A model
+// directory without tokenizer files is not an error (ok is false); a directory named
+// with WithTokenizerDir must have them.
 func LoadTokenizer[T any](s Settings, dir string, load func(string) (T, error)) (tok T, ok bool, err error) {
 	if s.Tokenizer != nil {
-		t, isT := s.Tokenizer.(T)
-		if !isT {
-			return tok, false, fmt.Errorf("WithTokenizer got a %T, want a %T", s.Tokenizer, tok)
-		}
-		return t, true, nil
+		return tok, false, nil
 	}
 	tok, err = load(cmp.Or(s.TokenizerDir, dir))
 	switch {
@@ -81,13 +78,19 @@ func LoadTokenizer[T any](s Settings, dir string, load func(string) (T, error)) 
 	return tok, false, nil
 }
 
-// TokenizerFor returns the tokenizer given with WithTokenizer when it is a T (the
-// zero T when none was), after checking that the model's vocabulary of vocab ids has
-// an embedding for every id it produces.
+// TokenizerFor returns the tokenizer given with WithTokenizer (the zero T when none
+// was), after checking that it is a T and that the model's vocabulary of vocab ids
+// has an embedding for every id it produces.
 func TokenizerFor[T interface{ VocabSize() int }](s Settings, vocab int) (T, error) {
+	var zero T
+	if s.Tokenizer == nil {
+		return zero, nil
+	}
 	t, ok := s.Tokenizer.(T)
-	if ok && t.VocabSize() > vocab {
-		var zero T
+	switch {
+	case !ok:
+		return zero, fmt.Errorf("WithTokenizer got a %T, want a %T", s.Tokenizer, zero)
+	case t.VocabSize() > vocab:
 		return zero, fmt.Errorf("the tokenizer has %d ids, the model's vocabulary %d", t.VocabSize(), vocab)
 	}
 	return t, nil
