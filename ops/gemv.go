@@ -7,11 +7,17 @@ import (
 	"github.com/lumen-ml/lumen/tensor"
 )
 
-// gemvJob serves M ≤ gemvMaxM: each item is a range of 16-column groups of one row of
-// C, so B streams once per row and the threads split the columns.
+// gemvJob serves M ≤ gemvMaxM. Each item is a range of columns of one row of C, so B
+// streams once per row and the threads split the columns. Over a packed B, a row is
+// summed exactly as the blocked GEMM sums it (KC slices in order, one multiply-add
+// chain per column and slice, slices added), so with alpha 1 and beta 0 — Linear —
+// a row's result is the same bits whatever M is: a sequence decoded alone and in a
+// batch with others gets the same logits. Over an unpacked B, items are 16-column
+// groups summed by Gemv16.
 type gemvJob struct {
 	l           asm.Level
 	packed      *PackedB
+	kc          int // the GEMM's KC for the packed level
 	transB      bool
 	b           []float32
 	ldb         int
@@ -21,7 +27,7 @@ type gemvJob struct {
 	xbuf        []float32
 	c           []float32
 	ldc         int
-	groups      int // 16-column groups per row
+	groups      int // column units per row: 64-column blocks (packed) or 16-column groups
 	chunks      int // items per row
 	scratch     []workerScratch
 }
@@ -48,13 +54,15 @@ func (g *gemvJob) setup(ws *Workspace, transA bool, m, n, k int, alpha float32, 
 	g.groups = (n + 15) / 16
 	g.chunks = min(g.groups, 4*ws.threads())
 	for w := range g.scratch {
-		grow(&g.scratch[w].x, 16)
+		grow(&g.scratch[w].x, 64)
 	}
 }
 
 func (g *gemvJob) runPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
 	g.setup(ws, transA, m, pb.n, pb.k, alpha, a, lda, beta, c, ldc)
-	g.packed, g.l = pb, pb.level
+	g.packed, g.l, g.kc = pb, pb.level, asm.BlockingFor(pb.level).KC
+	g.groups = (pb.n + 63) / 64
+	g.chunks = min(g.groups, 4*ws.threads())
 	ws.run(m*g.chunks, g)
 	g.packed, g.c, g.x = nil, nil, nil
 }
@@ -70,27 +78,20 @@ func (g *gemvJob) Do(w, item int) {
 	row, ch := item/g.chunks, item%g.chunks
 	g0, g1 := ch*g.groups/g.chunks, (ch+1)*g.groups/g.chunks
 	x := g.x[row*g.k : row*g.k+g.k]
-	y := g.scratch[w].x[:16]
+	y := g.scratch[w].x[:64]
 	crow := g.c[row*g.ldc : row*g.ldc+g.n]
+	unit := 16
+	if g.packed != nil {
+		unit = 64
+	}
 	for grp := g0; grp < g1; grp++ {
-		j0 := grp * 16
-		width := min(16, g.n-j0)
+		j0 := grp * unit
+		width := min(unit, g.n-j0)
 		switch {
 		case g.packed != nil && g.packed.nr < 16:
-			gemvNarrowPanels(g.packed, x, j0, width, y)
+			gemvNarrowPanels(g.packed, x, j0, width, g.kc, y)
 		case g.packed != nil:
-			pb := g.packed
-			jp, sub := j0/pb.nr, j0%pb.nr
-			off := jp*pb.k*pb.nr + sub
-			var err error
-			if pb.wt == asm.WeightF32 {
-				err = asm.Gemv16(g.l, pb.wt, g.k, x, pb.f32[off:], nil, pb.nr, y)
-			} else {
-				err = asm.Gemv16(g.l, pb.wt, g.k, x, nil, pb.u16[off:], pb.nr, y)
-			}
-			if err != nil {
-				panic(fmt.Sprintf("ops: internal error: %v", err))
-			}
+			g.packedBlock(x, j0, width, y)
 		case !g.transB && width == 16:
 			if err := asm.Gemv16(g.l, asm.WeightF32, g.k, x, g.b[j0:], nil, g.ldb, y); err != nil {
 				panic(fmt.Sprintf("ops: internal error: %v", err))
@@ -119,30 +120,64 @@ func (g *gemvJob) Do(w, item int) {
 	}
 }
 
-// gemvNarrowPanels computes y[j] = Σ_p x[p]·B[p, j0+j] for panels narrower than the
-// 16-wide kernel (the NEON and generic tiles are 8 wide).
-func gemvNarrowPanels(pb *PackedB, x []float32, j0, width int, y []float32) {
-	clear(y[:width])
+// packedBlock computes y[j] = Σ_p x[p]·B[p, j0+j] for the (up to) 64 columns from j0
+// of a packed B at least 16 wide, KC slice by KC slice as the GEMM does.
+func (g *gemvJob) packedBlock(x []float32, j0, width int, y []float32) {
+	pb := g.packed
+	var off [4]int
+	for q := range off {
+		col := j0 + 16*min(q, (width-1)/16) // past the last group: repeat it
+		off[q] = col/pb.nr*pb.k*pb.nr + col%pb.nr
+	}
+	for pc := 0; pc < pb.k; pc += g.kc {
+		kc := min(g.kc, pb.k-pc)
+		o := off
+		for q := range o {
+			o[q] += pc * pb.nr
+		}
+		if err := asm.Gemv64(g.l, pb.wt, kc, x[pc:pc+kc], pb.f32, pb.u16, o, pb.nr, y, pc > 0); err != nil {
+			panic(fmt.Sprintf("ops: internal error: %v", err))
+		}
+	}
+}
+
+// gemvNarrowPanels computes y[j] = Σ_p x[p]·B[p, j0+j] for panels narrower than 16
+// (the NEON and generic tiles are 8 wide), KC slice by KC slice and one chain per
+// column as their micro-kernels sum.
+func gemvNarrowPanels(pb *PackedB, x []float32, j0, width, kc int, y []float32) {
+	var accBuf [16]float32
 	for j := 0; j < width; {
 		col := j0 + j
 		jp, sub := col/pb.nr, col%pb.nr
-		run := min(pb.nr-sub, width-j)
+		run := min(pb.nr-sub, width-j, len(accBuf))
 		base := jp * pb.k * pb.nr
-		acc := y[j : j+run]
-		for p, xv := range x {
-			off := base + p*pb.nr + sub
-			switch pb.wt {
-			case asm.WeightF32:
-				for q, v := range pb.f32[off : off+run] {
-					acc[q] += xv * v
+		out := y[j : j+run]
+		for pc := 0; pc < pb.k; pc += kc {
+			acc := accBuf[:run]
+			clear(acc)
+			for p := pc; p < min(pc+kc, pb.k); p++ {
+				xv := x[p]
+				off := base + p*pb.nr + sub
+				switch pb.wt {
+				case asm.WeightF32:
+					for q, v := range pb.f32[off : off+run] {
+						acc[q] += xv * v
+					}
+				case asm.WeightBF16:
+					for q, v := range pb.u16[off : off+run] {
+						acc[q] += xv * tensor.BF16ToF32(v)
+					}
+				case asm.WeightF16:
+					for q, v := range pb.u16[off : off+run] {
+						acc[q] += xv * tensor.F16ToF32(v)
+					}
 				}
-			case asm.WeightBF16:
-				for q, v := range pb.u16[off : off+run] {
-					acc[q] += xv * tensor.BF16ToF32(v)
-				}
-			case asm.WeightF16:
-				for q, v := range pb.u16[off : off+run] {
-					acc[q] += xv * tensor.F16ToF32(v)
+			}
+			for q, v := range acc {
+				if pc == 0 {
+					out[q] = v
+				} else {
+					out[q] = v + out[q]
 				}
 			}
 		}

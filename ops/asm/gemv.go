@@ -92,3 +92,77 @@ func Gemv16Go(dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, ld
 	}
 	copy(y[:16], acc[:])
 }
+
+// Gemv64 computes 64 columns of a vector-matrix product over one slice of K, in the
+// order the SGEMM micro-kernels of the same level sum a column:
+//
+//	acc[16g+j] = Σ_{p<k} x[p] · B[off[g] + p*ldb + j]   for g < 4, j < 16
+//	y[16g+j]   = acc[16g+j]            (add false)
+//	y[16g+j]   = acc[16g+j] + y[16g+j] (add true)
+//
+// Each column is one multiply-add chain from zero with p ascending (fused on the
+// assembly levels, as the micro-kernels are), so a caller that walks K in the GEMM's
+// KC slices, adding slice after slice, gets for each row of A exactly what the blocked
+// GEMM computes for it: GEMV and GEMM agree bit for bit, and a row's result does not
+// depend on how many rows share the call. B is b32 (WeightF32) or the bit patterns in
+// b16; the four 16-column groups start at off[0..3] (they may repeat). It returns an
+// error if a slice is too short or l does not run on this CPU.
+func Gemv64(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, off [4]int, ldb int, y []float32, add bool) error {
+	blen := len(b32)
+	if dt != WeightF32 {
+		blen = len(b16)
+	}
+	short := k < 0 || ldb < 16 || len(x) < k || len(y) < 64
+	for _, o := range off {
+		short = short || o < 0 || (k > 0 && blen < o+(k-1)*ldb+16)
+	}
+	if short {
+		return fmt.Errorf("asm: Gemv64(%v, %v) k=%d ldb=%d off=%v: slices too short (x %d, b %d, y %d)", l, dt, k, ldb, off, len(x), blen, len(y))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	gemv64(l, dt, k, x, b32, b16, off, ldb, y, add)
+	return nil
+}
+
+// gemv64 is Gemv64 without the checks.
+func gemv64(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, off [4]int, ldb int, y []float32, add bool) {
+	if k > 0 && gemv64Arch(l, dt, k, x, b32, b16, off, ldb, y, add) {
+		return
+	}
+	Gemv64Go(dt, k, x, b32, b16, off, ldb, y, add)
+}
+
+// Gemv64Go is the pure-Go twin of the Gemv64 kernels; it sums as SgemmKernelGo does.
+func Gemv64Go(dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, off [4]int, ldb int, y []float32, add bool) {
+	var acc [64]float32
+	for g, o := range off {
+		a := acc[16*g : 16*g+16]
+		for p := 0; p < k; p++ {
+			xv := x[p]
+			base := o + p*ldb
+			switch dt {
+			case WeightF32:
+				for j, v := range b32[base : base+16] {
+					a[j] += xv * v
+				}
+			case WeightBF16:
+				for j, v := range b16[base : base+16] {
+					a[j] += xv * math.Float32frombits(uint32(v)<<16)
+				}
+			case WeightF16:
+				for j, v := range b16[base : base+16] {
+					a[j] += xv * tensor.F16ToF32(v)
+				}
+			}
+		}
+	}
+	for j := range acc {
+		if add {
+			y[j] = acc[j] + y[j]
+		} else {
+			y[j] = acc[j]
+		}
+	}
+}

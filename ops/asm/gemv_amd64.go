@@ -27,3 +27,33 @@ func gemv16Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 [
 	}
 	return true
 }
+
+//go:noescape
+func gemv64F32AVX2(k int, x *float32, b0, b1, b2, b3 *float32, ldb int, y *float32, add int)
+
+//go:noescape
+func gemv64BF16AVX2(k int, x *float32, b0, b1, b2, b3 *uint16, ldb int, y *float32, add int)
+
+//go:noescape
+func gemv64F16AVX2(k int, x *float32, b0, b1, b2, b3 *uint16, ldb int, y *float32, add int)
+
+func gemv64Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, off [4]int, ldb int, y []float32, add bool) bool {
+	if l != AVX2 && l != AVX512 {
+		return false
+	}
+	a := 0
+	if add {
+		a = 1
+	}
+	switch dt {
+	case WeightF32:
+		gemv64F32AVX2(k, &x[0], &b32[off[0]], &b32[off[1]], &b32[off[2]], &b32[off[3]], ldb, &y[0], a)
+	case WeightBF16:
+		gemv64BF16AVX2(k, &x[0], &b16[off[0]], &b16[off[1]], &b16[off[2]], &b16[off[3]], ldb, &y[0], a)
+	case WeightF16:
+		gemv64F16AVX2(k, &x[0], &b16[off[0]], &b16[off[1]], &b16[off[2]], &b16[off[3]], ldb, &y[0], a)
+	default:
+		return false
+	}
+	return true
+}
