@@ -116,18 +116,22 @@ func (j *attnJob) Do(w, item int) {
 	qo, kvo, oo := b*s.QSeq+h*d, b*s.KVSeq+h*d, b*s.OutSeq+h*d
 	Sgemm(sw, false, true, tq, tk, d, s.Scale, j.q[qo:], s.QRow, j.k[kvo:], s.KVRow, 0, scores, tk)
 	for i := 0; i < tq; i++ {
+		// A causal query's softmax runs over exactly the keys it sees and the rest are
+		// 0: with the products summed in the GEMM's order whatever the number of
+		// queries, a query's output is the same bits in a whole-prompt prefill, a
+		// chunked one and a decode step.
 		row := scores[i*tk : i*tk+tk]
+		seen := tk
 		if s.Causal {
-			for c := s.Past + i + 1; c < tk; c++ {
-				row[c] = MaskValue
-			}
+			seen = s.Past + i + 1
 		}
 		if j.mask != nil {
-			for c, m := range j.mask[b*s.MaskSeq : b*s.MaskSeq+tk] {
+			for c, m := range j.mask[b*s.MaskSeq : b*s.MaskSeq+seen] {
 				row[c] += m
 			}
 		}
+		Softmax(row[:seen], 1, seen)
+		clear(row[seen:])
 	}
-	Softmax(scores, tq, tk)
 	Sgemm(sw, false, false, tq, d, tk, 1, scores, tk, j.v[kvo:], s.KVRow, 0, j.out[oo:], s.OutRow)
 }

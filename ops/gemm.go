@@ -315,6 +315,7 @@ type workerScratch struct {
 	b    []float32 // a widened F16/BF16 B block, KC×NR
 	tile []float32 // an edge tile, MR×NR
 	x    []float32 // a gathered row of a transposed A, or GEMV partial sums
+	kb   []float32 // GEMV: a KC×64 slice of an unpacked B, columns gathered and zero-padded
 	aKey packKey   // which A block a holds
 	aLo  int       // the packed K columns are [aLo, aHi): [0, aHi) when whole, one slice else
 	aHi  int

@@ -7,17 +7,18 @@ import (
 	"github.com/lumen-ml/lumen/tensor"
 )
 
-// gemvJob serves M ≤ gemvMaxM. Each item is a range of columns of one row of C, so B
-// streams once per row and the threads split the columns. Over a packed B, a row is
-// summed exactly as the blocked GEMM sums it (KC slices in order, one multiply-add
-// chain per column and slice, slices added), so with alpha 1 and beta 0 — Linear —
-// a row's result is the same bits whatever M is: a sequence decoded alone and in a
-// batch with others gets the same logits. Over an unpacked B, items are 16-column
-// groups summed by Gemv16.
+// gemvJob serves M ≤ gemvMaxM. Each item is a range of 64-column blocks of one row
+// of C, so B streams once per row and the threads split the columns. A row is summed
+// exactly as the blocked GEMM sums it: KC slices in order, one multiply-add chain per
+// column and slice, slices added (asm.Gemv64, or the narrow-panel loop for 8-wide
+// tiles). With alpha 1 (or K within one KC slice) and beta 0, a row's result is
+// therefore the same bits whatever M is and whichever path computes it: a sequence
+// decoded alone and in a batch with others gets the same logits, and attention gives a
+// query the same output however many queries share the call.
 type gemvJob struct {
 	l           asm.Level
 	packed      *PackedB
-	kc          int // the GEMM's KC for the packed level
+	kc          int // the GEMM's KC for the level
 	transB      bool
 	b           []float32
 	ldb         int
@@ -27,12 +28,13 @@ type gemvJob struct {
 	xbuf        []float32
 	c           []float32
 	ldc         int
-	groups      int // column units per row: 64-column blocks (packed) or 16-column groups
+	blocks      int // 64-column blocks per row
 	chunks      int // items per row
 	scratch     []workerScratch
 }
 
-func (g *gemvJob) setup(ws *Workspace, transA bool, m, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+func (g *gemvJob) setup(ws *Workspace, l asm.Level, transA bool, m, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+	g.l, g.kc = l, asm.BlockingFor(l).KC
 	g.m, g.n, g.k, g.alpha, g.beta, g.c, g.ldc = m, n, k, alpha, beta, c, ldc
 	g.scratch = ws.scratch
 	switch {
@@ -51,63 +53,47 @@ func (g *gemvJob) setup(ws *Workspace, transA bool, m, n, k int, alpha float32, 
 			copy(g.x[i*k:(i+1)*k], a[i*lda:i*lda+k])
 		}
 	}
-	g.groups = (n + 15) / 16
-	g.chunks = min(g.groups, 4*ws.threads())
+	g.blocks = (n + 63) / 64
+	g.chunks = min(g.blocks, 4*ws.threads())
 	for w := range g.scratch {
 		grow(&g.scratch[w].x, 64)
 	}
 }
 
 func (g *gemvJob) runPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
-	g.setup(ws, transA, m, pb.n, pb.k, alpha, a, lda, beta, c, ldc)
-	g.packed, g.l, g.kc = pb, pb.level, asm.BlockingFor(pb.level).KC
-	g.groups = (pb.n + 63) / 64
-	g.chunks = min(g.groups, 4*ws.threads())
+	g.setup(ws, pb.level, transA, m, pb.n, pb.k, alpha, a, lda, beta, c, ldc)
+	g.packed = pb
 	ws.run(m*g.chunks, g)
 	g.packed, g.c, g.x = nil, nil, nil
 }
 
 func (g *gemvJob) runUnpacked(ws *Workspace, l asm.Level, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	g.setup(ws, transA, m, n, k, alpha, a, lda, beta, c, ldc)
-	g.packed, g.l, g.transB, g.b, g.ldb = nil, l, transB, b, ldb
+	g.setup(ws, l, transA, m, n, k, alpha, a, lda, beta, c, ldc)
+	g.packed, g.transB, g.b, g.ldb = nil, transB, b, ldb
+	for w := range g.scratch {
+		grow(&g.scratch[w].kb, min(g.kc, k)*64)
+	}
 	ws.run(m*g.chunks, g)
 	g.b, g.c, g.x = nil, nil, nil
 }
 
 func (g *gemvJob) Do(w, item int) {
 	row, ch := item/g.chunks, item%g.chunks
-	g0, g1 := ch*g.groups/g.chunks, (ch+1)*g.groups/g.chunks
+	b0, b1 := ch*g.blocks/g.chunks, (ch+1)*g.blocks/g.chunks
 	x := g.x[row*g.k : row*g.k+g.k]
-	y := g.scratch[w].x[:64]
+	s := &g.scratch[w]
+	y := s.x[:64]
 	crow := g.c[row*g.ldc : row*g.ldc+g.n]
-	unit := 16
-	if g.packed != nil {
-		unit = 64
-	}
-	for grp := g0; grp < g1; grp++ {
-		j0 := grp * unit
-		width := min(unit, g.n-j0)
+	for blk := b0; blk < b1; blk++ {
+		j0 := blk * 64
+		width := min(64, g.n-j0)
 		switch {
 		case g.packed != nil && g.packed.nr < 16:
 			gemvNarrowPanels(g.packed, x, j0, width, g.kc, y)
 		case g.packed != nil:
 			g.packedBlock(x, j0, width, y)
-		case !g.transB && width == 16:
-			if err := asm.Gemv16(g.l, asm.WeightF32, g.k, x, g.b[j0:], nil, g.ldb, y); err != nil {
-				panic(fmt.Sprintf("ops: internal error: %v", err))
-			}
-		case !g.transB:
-			for j := 0; j < width; j++ {
-				var s float32
-				for q, xv := range x {
-					s += xv * g.b[q*g.ldb+j0+j]
-				}
-				y[j] = s
-			}
 		default:
-			for j := 0; j < width; j++ {
-				y[j] = dot(x, g.b[(j0+j)*g.ldb:(j0+j)*g.ldb+g.k])
-			}
+			g.unpackedBlock(x, j0, width, s.kb, y)
 		}
 		dst := crow[j0 : j0+width]
 		for j := range dst {
@@ -138,6 +124,42 @@ func (g *gemvJob) packedBlock(x []float32, j0, width int, y []float32) {
 		if err := asm.Gemv64(g.l, pb.wt, kc, x[pc:pc+kc], pb.f32, pb.u16, o, pb.nr, y, pc > 0); err != nil {
 			panic(fmt.Sprintf("ops: internal error: %v", err))
 		}
+	}
+}
+
+// unpackedBlock is packedBlock over op(B) as stored: a block of 64 whole columns of a
+// row-major B is read in place; a transposed B, or the last block, is first gathered
+// slice by slice into kb (KC×64, zero-padded) — the same values the GEMM's packing
+// gives its micro-kernel.
+func (g *gemvJob) unpackedBlock(x []float32, j0, width int, kb, y []float32) {
+	inPlace := !g.transB && width == 64
+	for pc := 0; pc < g.k; pc += g.kc {
+		kc := min(g.kc, g.k-pc)
+		if inPlace {
+			o := pc*g.ldb + j0
+			g.gemv64(kc, x[pc:pc+kc], g.b, [4]int{o, o + 16, o + 32, o + 48}, g.ldb, y, pc > 0)
+			continue
+		}
+		panel := kb[:kc*64]
+		for p := 0; p < kc; p++ {
+			dst := panel[p*64 : p*64+64]
+			if g.transB {
+				for j := 0; j < width; j++ {
+					dst[j] = g.b[(j0+j)*g.ldb+pc+p]
+				}
+			} else {
+				copy(dst, g.b[(pc+p)*g.ldb+j0:(pc+p)*g.ldb+j0+width])
+			}
+			clear(dst[width:])
+		}
+		g.gemv64(kc, x[pc:pc+kc], panel, [4]int{0, 16, 32, 48}, 64, y, pc > 0)
+	}
+}
+
+// gemv64 runs asm.Gemv64 on F32 columns: it sums as the level's micro-kernel does.
+func (g *gemvJob) gemv64(k int, x, b []float32, off [4]int, ldb int, y []float32, add bool) {
+	if err := asm.Gemv64(g.l, asm.WeightF32, k, x, b, nil, off, ldb, y, add); err != nil {
+		panic(fmt.Sprintf("ops: internal error: %v", err))
 	}
 }
 
@@ -183,21 +205,4 @@ func gemvNarrowPanels(pb *PackedB, x []float32, j0, width, kc int, y []float32) 
 		}
 		j += run
 	}
-}
-
-// dot is a four-accumulator dot product (the compiler keeps the sums in registers).
-func dot(x, y []float32) float32 {
-	y = y[:len(x)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * y[i]
-		s1 += x[i+1] * y[i+1]
-		s2 += x[i+2] * y[i+2]
-		s3 += x[i+3] * y[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * y[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
