@@ -74,6 +74,11 @@ type Chunk struct {
 // stop that appears in the generated text (text that might begin a stop string is held
 // back until it is certain not to). An error is yielded last.
 func (m *Model) GenerateText(ctx context.Context, prompt []int, opt GenerateOptions, stop []string) iter.Seq2[Chunk, error] {
+	return m.text(m.Generate(ctx, prompt, opt), stop)
+}
+
+// text turns a stream of token ids into GenerateText's chunks.
+func (m *Model) text(tokens iter.Seq2[int, error], stop []string) iter.Seq2[Chunk, error] {
 	return func(yield func(Chunk, error) bool) {
 		if m.tok == nil {
 			yield(Chunk{Token: -1}, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput))
@@ -90,7 +95,7 @@ func (m *Model) GenerateText(ctx context.Context, prompt []int, opt GenerateOpti
 			emitted = max(upTo, emitted)
 			return text
 		}
-		for id, err := range m.Generate(ctx, prompt, opt) {
+		for id, err := range tokens {
 			if err == nil {
 				var piece string
 				if piece, err = dec.Next(id); err == nil {

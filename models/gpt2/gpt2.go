@@ -258,14 +258,36 @@ type State struct {
 	mask   []float32   // [batch, maxLen] additive key masks (0, or MaskValue at padding)
 	pos    []int       // [batch] position id of each row's next token
 	real   []int       // [batch] real (non-padding) tokens seen
+	act    activations // for T new tokens per row: M = batch·T rows
+	tok    int         // T the activations are sized for
+}
 
-	// Activations for T new tokens per row, M = batch·T rows.
+// activations is the scratch of one forward pass over M token rows.
+type activations struct {
 	x   []float32 // [M, n_embd] the residual stream
 	h   []float32 // [M, n_embd] normalised input of a sublayer, then its output
 	qkv []float32 // [M, 3·n_embd] c_attn's output: q | k | v per row
 	att []float32 // [M, n_embd] attention output, heads side by side
 	mlp []float32 // [M, inner] c_fc's output
-	tok int       // T the activations are sized for
+}
+
+func (a *activations) ensure(cfg Config, M int) {
+	if len(a.x) >= M*cfg.NEmbd {
+		return
+	}
+	M = max(M, 2*len(a.x)/cfg.NEmbd) // grow geometrically: batches change size every step
+	a.x = make([]float32, M*cfg.NEmbd)
+	a.h = make([]float32, M*cfg.NEmbd)
+	a.qkv = make([]float32, M*3*cfg.NEmbd)
+	a.att = make([]float32, M*cfg.NEmbd)
+	a.mlp = make([]float32, M*cfg.Inner())
+}
+
+// attender computes self-attention for layer l: the rows' queries, keys and values are
+// in qkv (M × 3·n_embd); it appends the keys and values to its caches and writes the
+// heads' outputs to att (M × n_embd).
+type attender interface {
+	attend(l int, qkv, att []float32)
 }
 
 // maxStateBytes bounds the cache a single State may ask for, so that an absurd
@@ -301,20 +323,6 @@ func (s *State) Reset() {
 	clear(s.real)
 }
 
-func (s *State) ensureScratch(T int) {
-	if T <= s.tok {
-		return
-	}
-	cfg := s.m.cfg
-	M := s.batch * T
-	s.x = make([]float32, M*cfg.NEmbd)
-	s.h = make([]float32, M*cfg.NEmbd)
-	s.qkv = make([]float32, M*3*cfg.NEmbd)
-	s.att = make([]float32, M*cfg.NEmbd)
-	s.mlp = make([]float32, M*cfg.Inner())
-	s.tok = T
-}
-
 // Forward appends T tokens to every row (ids is batch×T, row-major) and returns the
 // final hidden states after ln_f, batch×T×n_embd. valid (batch×T, or nil for all
 // true) marks real tokens; false marks left padding, which later tokens do not attend
@@ -334,9 +342,10 @@ func (s *State) Forward(ids []int, valid []bool, T int) ([]float32, error) {
 			return nil, fmt.Errorf("%w: token id %d outside the vocabulary [0, %d)", ErrInput, id, cfg.VocabSize)
 		}
 	}
-	s.ensureScratch(T)
 	M := s.batch * T
-	x := s.x[:M*E]
+	s.act.ensure(cfg, M)
+	s.tok = T
+	x := s.act.x[:M*E]
 
 	// Embeddings: wte[token] + wpe[position]; key masks for the new positions.
 	for b := 0; b < s.batch; b++ {
@@ -353,35 +362,59 @@ func (s *State) Forward(ids []int, valid []bool, T int) ([]float32, error) {
 				return nil, fmt.Errorf("%w: position %d is past n_positions %d", ErrInput, pos, cfg.NPositions)
 			}
 			s.mask[b*s.maxLen+s.length+t] = maskv
-			row := x[i*E : (i+1)*E]
-			_ = s.m.wte.Column(ids[i], row)
-			for j, pv := range s.m.wpe.Row(pos) {
-				row[j] += pv
-			}
+			s.m.embed(x[i*E:(i+1)*E], ids[i], pos)
 		}
 	}
 	for l := range s.m.h {
-		s.block(l, T)
+		s.m.h[l].forward(s.ws, s.m.act, &s.act, M, l, s)
 	}
 	s.length += T
-	h := s.h[:M*E]
+	h := s.act.h[:M*E]
 	s.m.lnF.Forward(h, x, M)
 	return h, nil
 }
 
-// block runs GPT2Block l over the T new tokens of every row.
-func (s *State) block(l, T int) {
-	blk := &s.m.h[l]
-	cfg := s.m.cfg
-	E, H := cfg.NEmbd, cfg.NHead
-	M := s.batch * T
-	x, h, qkv, att, mlp := s.x[:M*E], s.h[:M*E], s.qkv[:M*3*E], s.att[:M*E], s.mlp[:M*cfg.Inner()]
+// embed writes wte[id] + wpe[pos] into row (n_embd wide).
+func (m *Model) embed(row []float32, id, pos int) {
+	_ = m.wte.Column(id, row)
+	for j, pv := range m.wpe.Row(pos) {
+		row[j] += pv
+	}
+}
+
+// forward runs GPT2Block over the M rows of a.x (updated in place), layer l of the
+// model; at attends to the rows' own caches. Every operation treats each row on its
+// own and sums in a fixed order, so a row's result does not depend on the other rows:
+// the continuous batcher relies on it.
+func (blk *Block) forward(ws *ops.Workspace, act nn.Activation, a *activations, M, l int, at attender) {
+	E := len(blk.ln1.Weight)
+	I := blk.mlp.cFc.Weight.N()
+	x, h, qkv, att, mlp := a.x[:M*E], a.h[:M*E], a.qkv[:M*3*E], a.att[:M*E], a.mlp[:M*I]
 
 	// x += c_proj(attention(c_attn(ln_1(x))))
 	blk.ln1.Forward(h, x, M)
-	blk.attn.cAttn.Forward(s.ws, qkv, h, M)
+	blk.attn.cAttn.Forward(ws, qkv, h, M)
+	at.attend(l, qkv, att)
+	blk.attn.cProj.Forward(ws, h, att, M)
+	ops.Add(x, x, h)
+
+	// x += c_proj(act(c_fc(ln_2(x))))
+	blk.ln2.Forward(h, x, M)
+	blk.mlp.cFc.Forward(ws, mlp, h, M)
+	for r := 0; r < M; r++ { // row by row: the vector kernels' tails fall the same way for every M
+		act.Forward(mlp[r*I : (r+1)*I])
+	}
+	blk.mlp.cProj.Forward(ws, h, mlp, M)
+	ops.Add(x, x, h)
+}
+
+// attend appends the new keys and values of every row to the cache and attends over
+// it, causally, with the padding masks.
+func (s *State) attend(l int, qkv, att []float32) {
+	cfg := s.m.cfg
+	E, H, T := cfg.NEmbd, cfg.NHead, s.tok
 	kc, vc := s.k[l], s.v[l]
-	for b := 0; b < s.batch; b++ { // append the new keys and values to the cache
+	for b := 0; b < s.batch; b++ {
 		for t := 0; t < T; t++ {
 			src := qkv[(b*T+t)*3*E:]
 			dst := (b*s.maxLen + s.length + t) * E
@@ -394,15 +427,6 @@ func (s *State) block(l, T int) {
 		Causal: true, Past: s.length, Scale: float32(1 / math.Sqrt(float64(E/H))),
 		QRow: 3 * E, QSeq: T * 3 * E, KVRow: E, KVSeq: s.maxLen * E, OutRow: E, OutSeq: T * E, MaskSeq: s.maxLen,
 	}, att, qkv, kc, vc, s.mask)
-	blk.attn.cProj.Forward(s.ws, h, att, M)
-	ops.Add(x, x, h)
-
-	// x += c_proj(act(c_fc(ln_2(x))))
-	blk.ln2.Forward(h, x, M)
-	blk.mlp.cFc.Forward(s.ws, mlp, h, M)
-	s.m.act.Forward(mlp)
-	blk.mlp.cProj.Forward(s.ws, h, mlp, M)
-	ops.Add(x, x, h)
 }
 
 // Logits computes the LM-head logits of the given rows of hidden (each n_embd wide)

@@ -118,7 +118,7 @@ func WriteRandom(dir string, cfg Config, dt tensor.DType, seed uint64) error {
 	raw, _ := json.MarshalIndent(map[string]any{
 		"architectures": []string{"GPT2LMHeadModel"}, "model_type": "gpt2", "activation_function": cfg.Activation,
 		"n_layer": cfg.NLayer, "n_embd": cfg.NEmbd, "n_head": cfg.NHead, "n_positions": cfg.NPositions, "n_ctx": cfg.NPositions,
-		"n_inner": nil, "vocab_size": cfg.VocabSize, "layer_norm_epsilon": cfg.LayerNormEps,
+		"n_inner": cfg.NInner, "vocab_size": cfg.VocabSize, "layer_norm_epsilon": cfg.LayerNormEps,
 		"bos_token_id": 50256, "eos_token_id": 50256, "torch_dtype": torchDtype, "initializer_range": 0.02, "use_cache": true,
 	}, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(raw, '\n'), 0o644); err != nil {
