@@ -49,6 +49,18 @@ func (a *admission) enter(ctx context.Context, worker bool) (release func(), ok 
 	return nil, false
 }
 
+// worker waits for a worker for a request admitted without one. It returns false
+// when ctx ends or the admission closes first.
+func (a *admission) worker(ctx context.Context) (release func(), ok bool) {
+	select {
+	case a.work <- struct{}{}:
+		return func() { <-a.work }, true
+	case <-ctx.Done():
+	case <-a.closed:
+	}
+	return nil, false
+}
+
 // waiting is the number of admitted requests without a worker (including those
 // waiting for an embedding batch).
 func (a *admission) waiting() int { return max(0, len(a.slots)-len(a.work)) }

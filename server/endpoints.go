@@ -95,6 +95,16 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 			return badRequest(`"stop" must be a string or up to 4 strings`)
 		}
 	}
+	if _, batched := m.(BatchingCompleter); !batched {
+		release, ok := s.admit.worker(r.Context())
+		if !ok {
+			if err := r.Context().Err(); err != nil {
+				return err
+			}
+			return errOverloaded
+		}
+		defer release()
+	}
 	prompt, err := m.Encode(*req.Prompt)
 	if err != nil {
 		return err
@@ -109,6 +119,8 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	flusher, _ := w.(http.Flusher)
 	started := false
 	defer func() { s.met.tokens.WithLabelValues(req.Model).Add(float64(tokens)) }() // however the stream ends
+	ttft, itl := s.met.ttft.WithLabelValues(req.Model), s.met.itl.WithLabelValues(req.Model)
+	last := time.Now()
 	for c, err := range m.GenerateText(r.Context(), prompt, opt, stop) {
 		if err != nil {
 			if started { // the status is sent: the stream ends with an error event, then [DONE]
@@ -122,6 +134,13 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if c.Token >= 0 {
+			now := time.Now()
+			if tokens == 0 {
+				ttft.Observe(now.Sub(last).Seconds())
+			} else {
+				itl.Observe(now.Sub(last).Seconds())
+			}
+			last = now
 			tokens++
 		}
 		if !req.Stream {

@@ -24,6 +24,16 @@ type Completer interface {
 	GenerateText(ctx context.Context, prompt []int, opt gpt2.GenerateOptions, stop []string) iter.Seq2[gpt2.Chunk, error]
 }
 
+// BatchingCompleter is a Completer that runs concurrent requests together, in shared
+// decode steps (gpt2.Batcher: continuous batching), and queues them itself: the server
+// holds none of its workers for such a model's requests, and exports its load and
+// steps as metrics.
+type BatchingCompleter interface {
+	Completer
+	Stats() gpt2.BatchStats
+	Observe(gpt2.BatchObserver)
+}
+
 // Encoder tokenizes texts for an encoder model; too long a text is an error unless
 // truncate is set.
 type Encoder interface {

@@ -31,6 +31,9 @@ func newServeCmd() *cobra.Command {
 	var addr string
 	var threads int
 	var drainTimeout time.Duration
+	var batching bool
+	var kvCacheMiB int64
+	var batch gpt2.BatchOptions
 	cfg := server.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "serve --model NAME=DIR ... [--addr 127.0.0.1:8080]",
@@ -67,7 +70,15 @@ drain exits 0.`,
 				return err
 			}
 			defer ln.Close()
-			loaded, closeModels, err := loadModels(cmd.ErrOrStderr(), dirs, tokDirs, threads, dev)
+			if kvCacheMiB < 0 || batch.MaxBatch < 0 || batch.PrefillChunk < 0 {
+				return fmt.Errorf("--kv-cache, --max-batch and --prefill-chunk must not be negative")
+			}
+			batch.KVCacheBytes = kvCacheMiB << 20
+			var opt *gpt2.BatchOptions
+			if batching {
+				opt = &batch
+			}
+			loaded, closeModels, err := loadModels(cmd.ErrOrStderr(), dirs, tokDirs, threads, dev, opt)
 			defer closeModels()
 			if err != nil {
 				return err
@@ -111,6 +122,10 @@ drain exits 0.`,
 	f.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "time for each write of a response (a client that stops reading is cut off)")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "an idle keep-alive connection is closed after this")
 	f.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "open connections at most; more wait to be accepted")
+	f.BoolVar(&batching, "batching", true, "GPT-2 completions run with continuous batching (concurrent requests share each decode step)")
+	f.IntVar(&batch.MaxBatch, "max-batch", 0, "sequences per decode step at most (0: 16 per thread, 16..256)")
+	f.Int64Var(&kvCacheMiB, "kv-cache", 0, "MiB of KV cache for the running sequences of each GPT-2 model (0: 1024)")
+	f.IntVar(&batch.PrefillChunk, "prefill-chunk", 0, "prompt tokens per decode step at most (0: 256)")
 	f.DurationVar(&drainTimeout, "drain-timeout", 60*time.Second, "on SIGTERM/SIGINT, how long requests in flight have to finish")
 	return cmd
 }
@@ -172,9 +187,10 @@ type servedModel interface {
 }
 
 // loadModels loads every NAME=DIR onto one pool of threads threads (0: all CPUs),
-// which all the models share. The returned function closes the models, then the
-// pool; it is valid (and must be called) even when loading failed.
-func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev ops.Device) (server.Models, func(), error) {
+// which all the models share; with batch, GPT-2 models serve through a continuous
+// batcher. The returned function closes the models, then the pool; it is valid (and
+// must be called) even when loading failed.
+func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev ops.Device, batch *gpt2.BatchOptions) (server.Models, func(), error) {
 	pool := ops.NewPool(threads)
 	var opened []servedModel
 	closeAll := func() {
@@ -189,9 +205,16 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 		if err != nil {
 			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 		}
+		how := ""
+		if g, ok := m.(*gpt2.Model); ok && batch != nil {
+			b := batchedGPT2{gpt2.NewBatcher(g, *batch), g}
+			o := b.Options()
+			how = fmt.Sprintf(", continuous batching: %d sequences, %d MiB KV cache, %d-token prefill chunks", o.MaxBatch, o.KVCacheBytes>>20, o.PrefillChunk)
+			m = b
+		}
 		opened = append(opened, m)
 		loaded[name] = m
-		fmt.Fprintf(log, "loaded %s from %s (%T)\n", name, dirs[name], m)
+		fmt.Fprintf(log, "loaded %s from %s (%T%s)\n", name, dirs[name], m, how)
 	}
 	for name := range tokDirs {
 		if _, ok := dirs[name]; !ok {
@@ -200,6 +223,21 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 	}
 	return loaded, closeAll, nil
 }
+
+// batchedGPT2 serves a GPT-2 model's completions through its batcher.
+type batchedGPT2 struct {
+	*gpt2.Batcher
+	m *gpt2.Model
+}
+
+// Close stops the batcher, then frees the model.
+func (b batchedGPT2) Close() {
+	b.Batcher.Close()
+	b.m.Close()
+}
+
+// WorkerPool returns the model's pool.
+func (b batchedGPT2) WorkerPool() *ops.Pool { return b.m.WorkerPool() }
 
 // loadAny loads a model directory as GPT-2 or BERT, by config.json's model_type.
 func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device) (servedModel, error) {

@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/server"
 )
 
 // TestServeLoadAndGracefulShutdown runs the real binary: serve on an ephemeral
@@ -135,7 +137,7 @@ func TestServeLoadAndGracefulShutdown(t *testing.T) {
 func TestServeSharesOnePool(t *testing.T) {
 	dirs := map[string]string{"gpt2": shared.Path(t, "fixtures", "gpt2-tiny"), "minilm": shared.Path(t, "fixtures", "minilm-tiny")}
 	toks := map[string]string{"gpt2": shared.Path(t, "tokenizers", "gpt2"), "minilm": shared.Path(t, "tokenizers", "bert-base-uncased")}
-	models, closeAll, err := loadModels(io.Discard, dirs, toks, 2, nil)
+	models, closeAll, err := loadModels(io.Discard, dirs, toks, 2, nil, &gpt2.BatchOptions{})
 	require.NoError(t, err)
 	defer closeAll()
 	require.Len(t, models, 2)
@@ -143,6 +145,8 @@ func TestServeSharesOnePool(t *testing.T) {
 	require.NotNil(t, a)
 	require.Same(t, a, b, "both models run on the one pool")
 	require.Equal(t, 2, a.Threads())
+	_, batched := models["gpt2"].(server.BatchingCompleter)
+	require.True(t, batched, "GPT-2 serves completions with continuous batching")
 }
 
 // TestServeBindsBeforeLoading: a taken address fails before any model is loaded.
