@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +28,9 @@ func newLoadCmd() *cobra.Command {
 		Short: "A bounded load generator for a local server: QPS, latency percentiles, errors",
 		Long: `load sends requests from N concurrent clients to a server on this machine (loopback
 addresses only) until R requests are done or D has passed, then reports queries per
-second, p50/p95/p99 latency and errors by status.`,
+second, p50/p95/p99 latency and errors by status. Completions are streamed ("stream":
+true is set in the body) so that load also reports generated tokens per second, time
+to first token and the time between streamed events (inter-token latency).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			u, err := url.Parse(target)
@@ -47,7 +52,17 @@ second, p50/p95/p99 latency and errors by status.`,
 			if body == "" {
 				body = defaultBody(endpoint, model)
 			}
-			rep := runLoad(cmd.Context(), u.JoinPath(endpoint).String(), []byte(body), concurrency, requests, duration)
+			stream := endpoint == "/v1/completions"
+			if stream {
+				var fields map[string]any
+				if err := json.Unmarshal([]byte(body), &fields); err != nil {
+					return fmt.Errorf("--body is not a JSON object: %w", err)
+				}
+				fields["stream"] = true
+				raw, _ := json.Marshal(fields)
+				body = string(raw)
+			}
+			rep := runLoad(cmd.Context(), u.JoinPath(endpoint).String(), []byte(body), concurrency, requests, duration, stream)
 			rep.print(cmd.OutOrStdout())
 			return nil
 		},
@@ -89,9 +104,55 @@ type loadReport struct {
 	latencies []time.Duration
 	status    map[int]int
 	netErrors int
+	stream    bool
+	tokens    int             // completion tokens of the successful requests
+	ttft      []time.Duration // request sent to first streamed text
+	itl       []time.Duration // between streamed events
 }
 
-func runLoad(ctx context.Context, target string, body []byte, concurrency, requests int, duration time.Duration) loadReport {
+// streamStats reads a completion's server-sent events: the time to the first event,
+// the gaps between events, and completion_tokens from the final usage.
+func streamStats(r io.Reader, t0 time.Time) (ttft time.Duration, gaps []time.Duration, tokens int, ok bool) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	last := t0
+	for sc.Scan() {
+		data, found := strings.CutPrefix(sc.Text(), "data: ")
+		if !found {
+			continue
+		}
+		if data == "[DONE]" {
+			return ttft, gaps, tokens, ttft > 0
+		}
+		var ev struct {
+			Choices []struct {
+				Text string `json:"text"`
+			} `json:"choices"`
+			Usage *struct {
+				CompletionTokens int `json:"completion_tokens"`
+			} `json:"usage"`
+			Error any `json:"error"`
+		}
+		if json.Unmarshal([]byte(data), &ev) != nil || ev.Error != nil {
+			return 0, nil, 0, false
+		}
+		if ev.Usage != nil {
+			tokens = ev.Usage.CompletionTokens
+		}
+		if len(ev.Choices) == 1 && ev.Choices[0].Text != "" {
+			now := time.Now()
+			if ttft == 0 {
+				ttft = now.Sub(t0)
+			} else {
+				gaps = append(gaps, now.Sub(last))
+			}
+			last = now
+		}
+	}
+	return 0, nil, 0, false
+}
+
+func runLoad(ctx context.Context, target string, body []byte, concurrency, requests int, duration time.Duration, stream bool) loadReport {
 	if duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, duration)
@@ -99,7 +160,7 @@ func runLoad(ctx context.Context, target string, body []byte, concurrency, reque
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 2 * time.Minute}
 	var mu sync.Mutex
-	rep := loadReport{status: map[int]int{}}
+	rep := loadReport{status: map[int]int{}, stream: stream}
 	next := make(chan struct{})
 	go func() {
 		defer close(next)
@@ -122,20 +183,34 @@ func runLoad(ctx context.Context, target string, body []byte, concurrency, reque
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)
+				var ttft time.Duration
+				var gaps []time.Duration
+				tokens, streamed := 0, false
 				if err == nil {
+					if stream && resp.StatusCode == http.StatusOK {
+						ttft, gaps, tokens, streamed = streamStats(resp.Body, t0)
+					}
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 				}
 				d := time.Since(t0)
 				mu.Lock()
-				if err != nil {
+				switch {
+				case err != nil:
 					if ctx.Err() == nil {
 						rep.netErrors++
 					}
-				} else {
+				case stream && resp.StatusCode == http.StatusOK && !streamed:
+					if ctx.Err() == nil {
+						rep.status[-1]++ // a stream that broke off or reported an error
+					}
+				default:
 					rep.status[resp.StatusCode]++
 					if resp.StatusCode == http.StatusOK {
 						rep.latencies = append(rep.latencies, d)
+						rep.tokens += tokens
+						rep.ttft = append(rep.ttft, ttft)
+						rep.itl = append(rep.itl, gaps...)
 					}
 				}
 				mu.Unlock()
@@ -154,6 +229,15 @@ func (r loadReport) print(w io.Writer) {
 	if ok > 0 {
 		fmt.Fprintf(w, "latency   p50 %s  p95 %s  p99 %s  max %s\n", percentile(r.latencies, 0.50), percentile(r.latencies, 0.95), percentile(r.latencies, 0.99), r.latencies[ok-1].Round(time.Microsecond))
 	}
+	if r.stream && ok > 0 {
+		slices.Sort(r.ttft)
+		slices.Sort(r.itl)
+		fmt.Fprintf(w, "tokens    %d generated: %.1f tokens/s\n", r.tokens, float64(r.tokens)/r.elapsed.Seconds())
+		fmt.Fprintf(w, "ttft      p50 %s  p95 %s  p99 %s\n", percentile(r.ttft, 0.50), percentile(r.ttft, 0.95), percentile(r.ttft, 0.99))
+		if len(r.itl) > 0 {
+			fmt.Fprintf(w, "itl       p50 %s  p95 %s  p99 %s\n", percentile(r.itl, 0.50), percentile(r.itl, 0.95), percentile(r.itl, 0.99))
+		}
+	}
 	codes := make([]int, 0, len(r.status))
 	for c := range r.status {
 		codes = append(codes, c)
@@ -161,7 +245,11 @@ func (r loadReport) print(w io.Writer) {
 	sort.Ints(codes)
 	errs := r.netErrors
 	for _, c := range codes {
-		if c != http.StatusOK {
+		switch {
+		case c == -1:
+			errs += r.status[c]
+			fmt.Fprintf(w, "status    broken stream: %d\n", r.status[c])
+		case c != http.StatusOK:
 			errs += r.status[c]
 			fmt.Fprintf(w, "status    %d: %d\n", c, r.status[c])
 		}
