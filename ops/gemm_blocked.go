@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/lumen-ml/lumen/ops/asm"
 	"github.com/lumen-ml/lumen/tensor"
@@ -81,78 +82,125 @@ func (g *gemmJob) Do(w, item int) {
 	if jr0 == jr1 {
 		return
 	}
+	k, kcMax := g.pb.k, g.bl.KC
+	if key := (packKey{g.call, ic}); s.aKey != key {
+		s.aKey, s.aLo, s.aHi = key, 0, 0
+	}
+	if g.wholeA && g.m <= smallM*g.bl.MR {
+		// Few rows (a batch of decode steps): each B panel is read once, top to
+		// bottom — one sequential stream through the weights, the next slice
+		// prefetched while this one is used — with the C tiles kept in L1 across
+		// the slices. The sums are the same: slices in order, added.
+		for jr := jr0; jr < jr1; jr++ {
+			for pc := 0; pc < k; pc += kcMax {
+				g.panelSlice(s, ic, jr, pc, true) // panels are contiguous: the stream goes on
+			}
+		}
+		return
+	}
+	for pc := 0; pc < k; pc += kcMax {
+		for jr := jr0; jr < jr1; jr++ {
+			g.panelSlice(s, ic, jr, pc, false)
+		}
+	}
+}
+
+// smallM is the most MR-row tiles for which Do walks B panel by panel.
+const smallM = 4
+
+// panelSlice multiplies the worker's A block ic by slice pc of B panel jr into C,
+// packing the A slice first if the worker does not hold it. With prefetchNext, the
+// tiles prefetch the stream that follows (F32 panels: half-precision ones are
+// widened first, and prefetching them measured slower).
+func (g *gemmJob) panelSlice(s *workerScratch, ic, jr, pc int, prefetchNext bool) {
 	mr, nr, k := g.bl.MR, g.bl.NR, g.pb.k
+	kc := min(g.bl.KC, k-pc)
 	i0 := ic * g.mc
 	mcur := min(g.mc, g.m-i0)
-	for pc := 0; pc < k; pc += g.bl.KC {
-		kc := min(g.bl.KC, k-pc)
-		betaEff := float32(1)
-		if pc == 0 {
-			betaEff = g.beta
+	betaEff := float32(1)
+	if pc == 0 {
+		betaEff = g.beta
+	}
+	// The worker's A block for ic, slice by slice, packed once per call however many
+	// of ic's items (column chunks, column blocks) this worker runs.
+	var aBlk []float32
+	if g.wholeA {
+		aBlk = s.a[pc*g.mc : pc*g.mc+g.mc*kc]
+		if pc >= s.aHi {
+			packA(aBlk, g.transA, g.a, g.lda, g.m, i0, mcur, pc, kc, mr)
+			s.aHi = pc + kc
 		}
-		// The worker's A block for ic, slice by slice, packed once per call however
-		// many of ic's items (column chunks, column blocks) this worker runs.
-		if key := (packKey{g.call, ic}); s.aKey != key {
-			s.aKey, s.aLo, s.aHi = key, 0, 0
+	} else {
+		aBlk = s.a[:g.mc*kc]
+		if pc != s.aLo || s.aHi != pc+kc {
+			packA(aBlk, g.transA, g.a, g.lda, g.m, i0, mcur, pc, kc, mr)
+			s.aLo, s.aHi = pc, pc+kc
 		}
-		var aBlk []float32
-		if g.wholeA {
-			aBlk = s.a[pc*g.mc : pc*g.mc+g.mc*kc]
-			if pc >= s.aHi {
-				packA(aBlk, g.transA, g.a, g.lda, g.m, i0, mcur, pc, kc, mr)
-				s.aHi = pc + kc
-			}
-		} else {
-			aBlk = s.a[:g.mc*kc]
-			if pc != s.aLo || s.aHi != pc+kc {
-				packA(aBlk, g.transA, g.a, g.lda, g.m, i0, mcur, pc, kc, mr)
-				s.aLo, s.aHi = pc, pc+kc
+	}
+	j0 := g.jc + jr*nr
+	ncur := min(nr, g.pb.n-j0)
+	jp := j0 / nr
+	off := jp*k*nr + pc*nr
+	var bp []float32
+	switch g.pb.wt {
+	case asm.WeightF32:
+		bp = g.pb.f32[off : off+kc*nr]
+	case asm.WeightBF16:
+		bp = s.b[:kc*nr]
+		tensor.BF16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
+	case asm.WeightF16:
+		bp = s.b[:kc*nr]
+		tensor.F16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
+	}
+	var next unsafe.Pointer
+	short := asm.ShortRows(g.pb.level)
+	for r0 := 0; r0 < mcur; r0 += mr {
+		ap := aBlk[r0*kc : (r0+mr)*kc]
+		row := i0 + r0
+		mrows := min(mr, g.m-row)
+		coff := row*g.ldc + j0
+		if prefetchNext && g.pb.wt == asm.WeightF32 {
+			// Every tile prefetches, each from a third further on: the requests are
+			// spread over the slice's whole time instead of crowding its first tile
+			// (measured 54 against 51 GFLOP/s for 16×768×50257 at 1 thread, Zen 3).
+			if o := off + kc*nr + (r0/mr)*kc*nr/3; o < len(g.pb.f32) {
+				next = unsafe.Pointer(&g.pb.f32[o])
 			}
 		}
-		for jr := jr0; jr < jr1; jr++ {
-			j0 := g.jc + jr*nr
-			ncur := min(nr, g.pb.n-j0)
-			jp := j0 / nr
-			off := jp*k*nr + pc*nr
-			var bp []float32
-			switch g.pb.wt {
-			case asm.WeightF32:
-				bp = g.pb.f32[off : off+kc*nr]
-			case asm.WeightBF16:
-				bp = s.b[:kc*nr]
-				tensor.BF16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
-			case asm.WeightF16:
-				bp = s.b[:kc*nr]
-				tensor.F16ToF32Slice(bp, g.pb.u16[off:off+kc*nr])
+		kernel := mustKernel
+		if mrows <= short && short < mr { // an edge tile of few rows: the short kernel
+			kernel = mustShortKernel
+			if mrows == short && ncur == nr {
+				kernel(g.pb.level, kc, ap, bp, g.c[coff:], g.ldc, g.alpha, betaEff, next)
+				continue
 			}
-			for r0 := 0; r0 < mcur; r0 += mr {
-				ap := aBlk[r0*kc : (r0+mr)*kc]
-				row := i0 + r0
-				mrows := min(mr, g.m-row)
-				coff := row*g.ldc + j0
-				if mrows == mr && ncur == nr {
-					mustKernel(g.pb.level, kc, ap, bp, g.c[coff:], g.ldc, g.alpha, betaEff)
-					continue
-				}
-				mustKernel(g.pb.level, kc, ap, bp, s.tile, nr, g.alpha, 0)
-				for i := 0; i < mrows; i++ {
-					dst := g.c[coff+i*g.ldc : coff+i*g.ldc+ncur]
-					src := s.tile[i*nr : i*nr+ncur]
-					if betaEff == 0 {
-						copy(dst, src)
-						continue
-					}
-					for j, v := range src {
-						dst[j] = v + betaEff*dst[j]
-					}
-				}
+		} else if mrows == mr && ncur == nr {
+			kernel(g.pb.level, kc, ap, bp, g.c[coff:], g.ldc, g.alpha, betaEff, next)
+			continue
+		}
+		kernel(g.pb.level, kc, ap, bp, s.tile, nr, g.alpha, 0, next)
+		for i := 0; i < mrows; i++ {
+			dst := g.c[coff+i*g.ldc : coff+i*g.ldc+ncur]
+			src := s.tile[i*nr : i*nr+ncur]
+			if betaEff == 0 {
+				copy(dst, src)
+				continue
+			}
+			for j, v := range src {
+				dst[j] = v + betaEff*dst[j]
 			}
 		}
 	}
 }
 
-func mustKernel(l asm.Level, k int, a, b, c []float32, ldc int, alpha, beta float32) {
-	if err := asm.SgemmKernel(l, k, a, b, c, ldc, alpha, beta); err != nil {
+func mustShortKernel(l asm.Level, k int, a, b, c []float32, ldc int, alpha, beta float32, next unsafe.Pointer) {
+	if err := asm.SgemmKernelShort(l, k, a, b, c, ldc, alpha, beta, next); err != nil {
+		panic(fmt.Sprintf("ops: internal error: %v", err)) // the loop nest sized these slices
+	}
+}
+
+func mustKernel(l asm.Level, k int, a, b, c []float32, ldc int, alpha, beta float32, next unsafe.Pointer) {
+	if err := asm.SgemmKernelPrefetch(l, k, a, b, c, ldc, alpha, beta, next); err != nil {
 		panic(fmt.Sprintf("ops: internal error: %v", err)) // the loop nest sized these slices
 	}
 }

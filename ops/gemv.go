@@ -141,16 +141,22 @@ func (g *gemvJob) unpackedBlock(x []float32, j0, width int, kb, y []float32) {
 			continue
 		}
 		panel := kb[:kc*64]
-		for p := 0; p < kc; p++ {
-			dst := panel[p*64 : p*64+64]
-			if g.transB {
-				for j := 0; j < width; j++ {
-					dst[j] = g.b[(j0+j)*g.ldb+pc+p]
-				}
-			} else {
-				copy(dst, g.b[(pc+p)*g.ldb+j0:(pc+p)*g.ldb+j0+width])
+		if g.transB { // column j of op(B) is row j0+j of B: read rows, write columns
+			if width < 64 {
+				clear(panel)
 			}
-			clear(dst[width:])
+			for j := 0; j < width; j++ {
+				src := g.b[(j0+j)*g.ldb+pc : (j0+j)*g.ldb+pc+kc]
+				for p, v := range src {
+					panel[p*64+j] = v
+				}
+			}
+		} else {
+			for p := 0; p < kc; p++ {
+				dst := panel[p*64 : p*64+64]
+				copy(dst, g.b[(pc+p)*g.ldb+j0:(pc+p)*g.ldb+j0+width])
+				clear(dst[width:])
+			}
 		}
 		g.gemv64(kc, x[pc:pc+kc], panel, [4]int{0, 16, 32, 48}, 64, y, pc > 0)
 	}

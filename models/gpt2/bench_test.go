@@ -2,6 +2,9 @@ package gpt2
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
@@ -88,5 +91,45 @@ func BenchmarkGPT2(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})
 		m.Close()
+	}
+}
+
+// BenchmarkBatcher: N concurrent 32-token greedy completions of a 9-token prompt
+// through one Batcher on 124M random F32 weights (threads from -cpu): aggregate
+// tokens/s and the mean step.
+func BenchmarkBatcher(b *testing.B) {
+	m := random124M(b, tensor.F32, false)
+	defer m.Close()
+	prompt := []int{464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290}
+	for _, n := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("seqs%d", n), func(b *testing.B) {
+			bt := NewBatcher(m, BatchOptions{MaxBatch: 16})
+			defer bt.Close()
+			tokens := 0
+			for b.Loop() {
+				var wg sync.WaitGroup
+				counts := make([]int, n)
+				for i := 0; i < n; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for _, err := range bt.Generate(context.Background(), prompt, GenerateOptions{MaxNewTokens: 32}) {
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							counts[i]++
+						}
+					}()
+				}
+				wg.Wait()
+				for _, c := range counts {
+					tokens += c
+				}
+			}
+			st := bt.Stats()
+			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(st.Steps), "ms/step")
+		})
 	}
 }

@@ -1,6 +1,9 @@
 package asm
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Tile returns the register block MR×NR of level l's single-precision micro-kernel.
 func Tile(l Level) (mr, nr int) {
@@ -24,6 +27,14 @@ func Tile(l Level) (mr, nr int) {
 // already in C does not leak into the result (BLAS semantics). It returns an error if
 // a slice is too short or l does not run on this CPU.
 func SgemmKernel(l Level, k int, a, b, c []float32, ldc int, alpha, beta float32) error {
+	if err := checkKernel(l, k, a, b, c, ldc); err != nil {
+		return err
+	}
+	sgemmKernel(l, k, a, b, c, ldc, alpha, beta, nil)
+	return nil
+}
+
+func checkKernel(l Level, k int, a, b, c []float32, ldc int) error {
 	mr, nr := Tile(l)
 	if k < 0 || len(a) < k*mr || len(b) < k*nr || ldc < nr || len(c) < (mr-1)*ldc+nr {
 		return fmt.Errorf("asm: SgemmKernel(%v) k=%d ldc=%d: slices too short (a %d, b %d, c %d)", l, k, ldc, len(a), len(b), len(c))
@@ -31,13 +42,68 @@ func SgemmKernel(l Level, k int, a, b, c []float32, ldc int, alpha, beta float32
 	if !Available(l) {
 		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
 	}
-	sgemmKernel(l, k, a, b, c, ldc, alpha, beta)
+	return nil
+}
+
+// SgemmKernelPrefetch is SgemmKernel that also prefetches, one cache line per step of
+// k, the memory from next on (the next B panel, whatever its storage type) where the
+// level's kernel supports it: with few rows of A a panel serves only a few tiles, and
+// without the prefetch each panel would wait for DRAM. next may be nil.
+func SgemmKernelPrefetch(l Level, k int, a, b, c []float32, ldc int, alpha, beta float32, next unsafe.Pointer) error {
+	if err := checkKernel(l, k, a, b, c, ldc); err != nil {
+		return err
+	}
+	sgemmKernel(l, k, a, b, c, ldc, alpha, beta, next)
+	return nil
+}
+
+// ShortRows is the rows of level l's short kernel: 4 on AVX2 (whose tile is 6
+// rows), MR elsewhere (no short kernel).
+func ShortRows(l Level) int {
+	if l == AVX2 {
+		return 4
+	}
+	mr, _ := Tile(l)
+	return mr
+}
+
+// SgemmKernelShort is SgemmKernelPrefetch for the first ShortRows(l) rows of the tile
+// only (a is the same MR-row packed panel): an edge tile of few rows costs fewer
+// multiply-adds. Each element is summed exactly as SgemmKernel sums it. C needs
+// ShortRows(l) rows.
+func SgemmKernelShort(l Level, k int, a, b, c []float32, ldc int, alpha, beta float32, next unsafe.Pointer) error {
+	mr, nr := Tile(l)
+	rows := ShortRows(l)
+	if rows == mr {
+		return SgemmKernelPrefetch(l, k, a, b, c, ldc, alpha, beta, next)
+	}
+	if k < 0 || len(a) < k*mr || len(b) < k*nr || ldc < nr || len(c) < (rows-1)*ldc+nr {
+		return fmt.Errorf("asm: SgemmKernelShort(%v) k=%d ldc=%d: slices too short (a %d, b %d, c %d)", l, k, ldc, len(a), len(b), len(c))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	if k > 0 && sgemmShortArch(l, k, a, b, c, ldc, alpha, beta, next) {
+		return nil
+	}
+	var full [32 * 32]float32 // the generic path: the whole tile, then its first rows
+	SgemmKernelGo(mr, nr, k, a, b, full[:], nr, alpha, 0)
+	for i := 0; i < rows; i++ {
+		row := c[i*ldc : i*ldc+nr]
+		for j := range row {
+			if beta == 0 {
+				row[j] = full[i*nr+j]
+			} else {
+				row[j] = full[i*nr+j] + beta*row[j]
+			}
+		}
+	}
 	return nil
 }
 
 // sgemmKernel is SgemmKernel without the checks, for the GEMM loop nest.
-func sgemmKernel(l Level, k int, a, b, c []float32, ldc int, alpha, beta float32) {
-	if k > 0 && sgemmKernelArch(l, k, a, b, c, ldc, alpha, beta) {
+func sgemmKernel(l Level, k int, a, b, c []float32, ldc int, alpha, beta float32, next unsafe.Pointer) {
+	if k > 0 && sgemmKernelArch(l, k, a, b, c, ldc, alpha, beta, next) {
 		return
 	}
 	mr, nr := Tile(l)

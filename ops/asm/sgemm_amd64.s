@@ -140,13 +140,17 @@ nobeta512:
 	VMOVUPS acc1, 32(DI) \
 	ADDQ DX, DI
 
-// func sgemm6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
-TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-48
+// pf is prefetched one cache line per k step: the loop nest points it at the next
+// B panel, so that DRAM streams it while this one is used (decode-sized M, where
+// a panel serves only a few tiles, otherwise waits for memory at every panel).
+// func sgemm6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, pf unsafe.Pointer)
+TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
 	MOVQ c+24(FP), DI
 	MOVQ ldc+32(FP), DX
+	MOVQ pf+48(FP), R9
 	SHLQ $2, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -164,6 +168,8 @@ TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-48
 	JEQ store256
 
 loop256:
+	PREFETCHT1 (R9)
+	ADDQ $64, R9
 	VMOVUPS (BX), Y12
 	VMOVUPS 32(BX), Y13
 	ROW256(0, Y0, Y1)
@@ -199,5 +205,63 @@ nobeta256:
 	STORE256(Y6, Y7)
 	STORE256(Y8, Y9)
 	STORE256(Y10, Y11)
+	VZEROUPPER
+	RET
+
+// The first four rows of a 6-row packed A panel (the same layout, rows 4 and 5
+// ignored): the edge tile of M = 4, 10, 16, ... costs 4 rows instead of 6. Each
+// element is summed exactly as in sgemm6x16AVX2.
+// func sgemm4x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, pf unsafe.Pointer)
+TEXT ·sgemm4x16AVX2(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), DX
+	MOVQ pf+48(FP), R9
+	SHLQ $2, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ CX, CX
+	JEQ store256r4
+
+loop256r4:
+	PREFETCHT1 (R9)
+	ADDQ $64, R9
+	VMOVUPS (BX), Y12
+	VMOVUPS 32(BX), Y13
+	ROW256(0, Y0, Y1)
+	ROW256(4, Y2, Y3)
+	ROW256(8, Y4, Y5)
+	ROW256(12, Y6, Y7)
+	ADDQ $24, AX
+	ADDQ $64, BX
+	DECQ CX
+	JNZ loop256r4
+
+store256r4:
+	VBROADCASTSS alpha+40(FP), Y14
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JEQ nobeta256r4
+	VBROADCASTSS beta+44(FP), Y15
+	STOREBETA256(Y0, Y1)
+	STOREBETA256(Y2, Y3)
+	STOREBETA256(Y4, Y5)
+	STOREBETA256(Y6, Y7)
+	VZEROUPPER
+	RET
+
+nobeta256r4:
+	STORE256(Y0, Y1)
+	STORE256(Y2, Y3)
+	STORE256(Y4, Y5)
+	STORE256(Y6, Y7)
 	VZEROUPPER
 	RET

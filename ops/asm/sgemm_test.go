@@ -122,9 +122,40 @@ func BenchmarkSgemmKernel(b *testing.B) {
 			k := 256
 			a, bb, c := randSlice(r, k*mr), randSlice(r, k*nr), make([]float32, mr*nr)
 			for b.Loop() {
-				sgemmKernel(l, k, a, bb, c, nr, 1, 1)
+				sgemmKernel(l, k, a, bb, c, nr, 1, 1, nil)
 			}
 			b.ReportMetric(float64(2*mr*nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// The short kernel computes the first ShortRows rows of the tile exactly as the full
+// kernel does, and writes no other row.
+func TestSgemmKernelShort(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, l := range Supported() {
+		mr, nr := Tile(l)
+		rows := ShortRows(l)
+		for _, k := range []int{0, 1, 5, 256, 301} {
+			for _, beta := range []float32{0, 1, 0.5} {
+				a, b := randSlice(r, k*mr), randSlice(r, k*nr)
+				ldc := nr + 3
+				c0 := randSlice(r, mr*ldc)
+				full := append([]float32(nil), c0...)
+				short := append([]float32(nil), c0...)
+				require.NoError(t, SgemmKernel(l, k, a, b, full, ldc, 1.5, beta))
+				require.NoError(t, SgemmKernelShort(l, k, a, b, short, ldc, 1.5, beta, nil))
+				for i := 0; i < mr; i++ {
+					for j := 0; j < ldc; j++ {
+						want := c0[i*ldc+j] // untouched: padding columns and rows past the short tile
+						if i < rows && j < nr {
+							want = full[i*ldc+j]
+						}
+						require.Equal(t, math.Float32bits(want), math.Float32bits(short[i*ldc+j]), "%v k=%d beta=%v [%d,%d]", l, k, beta, i, j)
+					}
+				}
+			}
+		}
+		require.Error(t, SgemmKernelShort(l, 4, make([]float32, 4*mr-1), make([]float32, 4*nr), make([]float32, mr*nr), nr, 1, 0, nil))
 	}
 }
