@@ -17,9 +17,11 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	var o harness.Options
-	var impls, threads string
+	var impls, threads, clients, cpus string
+	var serveDuration time.Duration
+	var maxTokens int
 	cmd := &cobra.Command{
-		Use:   "bench [--suite paper|quick] [--impl lumen,gonum,pytorch,candle] [--threads 1,2] [--out DIR]",
+		Use:   "bench [--suite paper|quick|serve] [--impl lumen,gonum,pytorch,candle] [--threads 1,2] [--out DIR]",
 		Short: "Run the paper's benchmark suite across Lumen, gonum, PyTorch and candle, with statistics, a report and plots",
 		Long: `bench runs every workload of the suite in a separate worker process per implementation
 and thread count. Each worker's outputs are checked against the reference (Lumen) before
@@ -30,10 +32,23 @@ disagreement is a result, reported in the tables).
 
 Run it from the repository root (bench/python and bench/rust are found from there), with
 the shared folder at ../shared or --shared. The random full-size GPT-2 and BERT checkpoints
-are written into --models on first use (about 1.2 GB for 124M F32 + BF16 and base).`,
+are written into --models on first use (about 1.2 GB for 124M F32 + BF16 and base).
+
+--suite serve runs the multi-client workload instead: each server (--impl, default
+lumen,lumen-nobatch,pytorch: lumen serve with and without continuous batching, and
+bench/python/serve_torch.py) is started alone on the random GPT-2 checkpoint, with
+--threads compute threads and pinned to --cpus; its greedy completion is checked against
+the first server's; then --clients concurrent clients (1,4,16,64) stream --max-tokens
+completions back to back for --serve-duration each. Writes serve.md and serve.json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
+			if o.Suite == "serve" {
+				if !cmd.Flags().Changed("impl") {
+					impls = "lumen,lumen-nobatch,pytorch"
+				}
+				return runServeSuite(cmd, o, impls, threads, clients, cpus, serveDuration, maxTokens)
+			}
 			if o.Impls, err = splitList(impls); err != nil {
 				return err
 			}
@@ -78,7 +93,11 @@ are written into --models on first use (about 1.2 GB for 124M F32 + BF16 and bas
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Suite, "suite", "paper", "workload suite: paper or quick")
+	f.StringVar(&o.Suite, "suite", "paper", "workload suite: paper, quick, or serve (multi-client completions)")
+	f.StringVar(&clients, "clients", "1,4,16,64", "serve: concurrent client counts")
+	f.DurationVar(&serveDuration, "serve-duration", 20*time.Second, "serve: length of each measurement")
+	f.IntVar(&maxTokens, "max-tokens", 32, "serve: tokens per completion")
+	f.StringVar(&cpus, "cpus", "", "serve: CPU list the servers are pinned to with taskset (e.g. 1; empty: not pinned)")
 	f.StringVar(&o.Workloads, "workloads", "", "only these workloads (comma-separated names or prefixes ending in *)")
 	f.StringVar(&impls, "impl", "lumen,gonum,pytorch,candle", "implementations, the reference first")
 	f.StringVar(&threads, "threads", "1", "comma-separated thread counts")
@@ -96,6 +115,51 @@ are written into --models on first use (about 1.2 GB for 124M F32 + BF16 and bas
 	f.StringVar(&o.CandleBin, "candle", filepath.Join("bench", "rust", "target", "release", "lumen-candle-bench"), "the built candle worker")
 	f.DurationVar(&o.Timeout, "timeout", 20*time.Minute, "limit per worker process")
 	return cmd
+}
+
+// runServeSuite runs harness.RunServe and writes serve.md and serve.json.
+func runServeSuite(cmd *cobra.Command, o harness.Options, impls, threads, clients, cpus string, d time.Duration, maxTokens int) error {
+	so := harness.ServeOptions{Duration: d, MaxTokens: maxTokens, CPUs: cpus, ModelsDir: o.ModelsDir, GPT2Size: o.GPT2Size,
+		Python: o.Python, PythonDir: o.PythonDir, Out: o.Out, Progress: cmd.ErrOrStderr()}
+	var err error
+	if so.Impls, err = splitList(impls); err != nil {
+		return err
+	}
+	if so.Threads, err = strconv.Atoi(threads); err != nil || so.Threads < 1 {
+		return fmt.Errorf("--threads: the serve suite takes one positive thread count, got %q", threads)
+	}
+	for _, c := range strings.Split(clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 || n > 1024 {
+			return fmt.Errorf("--clients: %q is not a client count (1..1024)", c)
+		}
+		so.Clients = append(so.Clients, n)
+	}
+	if maxTokens < 1 || d <= 0 {
+		return fmt.Errorf("--max-tokens and --serve-duration must be positive")
+	}
+	if so.Out == "" {
+		so.Out = filepath.Join("bench-out", "serve-"+time.Now().Format("20060102-150405"))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	so.Lumen = []string{exe}
+	rows, runErr := harness.RunServe(cmd.Context(), so)
+	if len(rows) > 0 {
+		md := fmt.Sprintf("Command: `lumen %s`\n\n%s", strings.Join(os.Args[1:], " "), harness.ServeMarkdown(rows, so))
+		raw, _ := json.MarshalIndent(rows, "", "  ")
+		if err := os.WriteFile(filepath.Join(so.Out, "serve.md"), []byte(md), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(so.Out, "serve.json"), append(raw, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprint(cmd.OutOrStdout(), md)
+		fmt.Fprintf(cmd.OutOrStdout(), "\nreport: %s\n", filepath.Join(so.Out, "serve.md"))
+	}
+	return runErr
 }
 
 // defaultPython prefers Debian's interpreter, where python3-torch installs torch.

@@ -69,3 +69,50 @@ func TestBenchRunsWorkers(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(md), "lumen vs gonum")
 }
+
+// TestBenchServeSuite runs the multi-client workload on the tiny GPT-2: each server
+// started, checked against the first, measured at two client counts. PyTorch's
+// server joins when Debian's torch is there (CI installs it).
+func TestBenchServeSuite(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "lumen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	impls := "lumen,lumen-nobatch"
+	if exec.Command(defaultPython(), "-c", "import torch").Run() == nil {
+		impls += ",pytorch"
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "bench", "--suite", "serve", "--impl", impls, "--gpt2-size", "tiny", "--clients", "1,3",
+		"--serve-duration", "1s", "--max-tokens", "6", "--models", t.TempDir(), "--out", dir, "--python-dir", filepath.Join("..", "..", "bench", "python"))
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	js, err := os.ReadFile(filepath.Join(dir, "serve.json"))
+	require.NoError(t, err)
+	var rows []harness.ServeRow
+	require.NoError(t, json.Unmarshal(js, &rows))
+	require.Len(t, rows, 2*len(strings.Split(impls, ",")), string(out))
+	for _, r := range rows {
+		require.Equal(t, "ok", r.Status, "%s with %d clients", r.Impl, r.Clients)
+		require.Positive(t, r.Tokens)
+		require.Zero(t, r.Errors)
+	}
+	require.Contains(t, string(out), "lumen's aggregate tokens/s relative to each other server")
+}
+
+// A server that cannot start gets rows saying why; the others are still measured.
+func TestBenchServeSuiteServerFails(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "lumen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	dir := t.TempDir()
+	out, err = exec.Command(bin, "bench", "--suite", "serve", "--impl", "lumen,pytorch", "--gpt2-size", "tiny", "--clients", "1",
+		"--serve-duration", "500ms", "--max-tokens", "4", "--models", t.TempDir(), "--out", dir, "--python", filepath.Join(dir, "no-python")).CombinedOutput()
+	require.NoError(t, err, string(out))
+	js, err := os.ReadFile(filepath.Join(dir, "serve.json"))
+	require.NoError(t, err)
+	var rows []harness.ServeRow
+	require.NoError(t, json.Unmarshal(js, &rows))
+	require.Len(t, rows, 2)
+	require.Equal(t, "ok", rows[0].Status)
+	require.Contains(t, rows[1].Status, "no-python")
+}

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,10 +9,9 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/lumen-ml/lumen/bench/harness"
 	"github.com/spf13/cobra"
 )
 
@@ -62,7 +58,7 @@ to first token and the time between streamed events (inter-token latency).`,
 				raw, _ := json.Marshal(fields)
 				body = string(raw)
 			}
-			rep := runLoad(cmd.Context(), u.JoinPath(endpoint).String(), []byte(body), concurrency, requests, duration, stream)
+			rep := loadReport(harness.Load(cmd.Context(), u.JoinPath(endpoint).String(), []byte(body), concurrency, requests, duration, stream))
 			rep.print(cmd.OutOrStdout())
 			return nil
 		},
@@ -99,160 +95,40 @@ func defaultBody(endpoint, model string) string {
 	return fmt.Sprintf(`{"model":%q,"input":"The weather is lovely today."}`, model)
 }
 
-type loadReport struct {
-	elapsed   time.Duration
-	latencies []time.Duration
-	status    map[int]int
-	netErrors int
-	stream    bool
-	tokens    int             // completion tokens of the successful requests
-	ttft      []time.Duration // request sent to first streamed text
-	itl       []time.Duration // between streamed events
-}
-
-// streamStats reads a completion's server-sent events: the time to the first event,
-// the gaps between events, and completion_tokens from the final usage.
-func streamStats(r io.Reader, t0 time.Time) (ttft time.Duration, gaps []time.Duration, tokens int, ok bool) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	last := t0
-	for sc.Scan() {
-		data, found := strings.CutPrefix(sc.Text(), "data: ")
-		if !found {
-			continue
-		}
-		if data == "[DONE]" {
-			return ttft, gaps, tokens, ttft > 0
-		}
-		var ev struct {
-			Choices []struct {
-				Text string `json:"text"`
-			} `json:"choices"`
-			Usage *struct {
-				CompletionTokens int `json:"completion_tokens"`
-			} `json:"usage"`
-			Error any `json:"error"`
-		}
-		if json.Unmarshal([]byte(data), &ev) != nil || ev.Error != nil {
-			return 0, nil, 0, false
-		}
-		if ev.Usage != nil {
-			tokens = ev.Usage.CompletionTokens
-		}
-		if len(ev.Choices) == 1 && ev.Choices[0].Text != "" {
-			now := time.Now()
-			if ttft == 0 {
-				ttft = now.Sub(t0)
-			} else {
-				gaps = append(gaps, now.Sub(last))
-			}
-			last = now
-		}
-	}
-	return 0, nil, 0, false
-}
-
-func runLoad(ctx context.Context, target string, body []byte, concurrency, requests int, duration time.Duration, stream bool) loadReport {
-	if duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, duration)
-		defer cancel()
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 2 * time.Minute}
-	var mu sync.Mutex
-	rep := loadReport{status: map[int]int{}, stream: stream}
-	next := make(chan struct{})
-	go func() {
-		defer close(next)
-		for i := 0; requests <= 0 || i < requests; i++ {
-			select {
-			case next <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for c := 0; c < concurrency; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range next {
-				t0 := time.Now()
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				var ttft time.Duration
-				var gaps []time.Duration
-				tokens, streamed := 0, false
-				if err == nil {
-					if stream && resp.StatusCode == http.StatusOK {
-						ttft, gaps, tokens, streamed = streamStats(resp.Body, t0)
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				d := time.Since(t0)
-				mu.Lock()
-				switch {
-				case err != nil:
-					if ctx.Err() == nil {
-						rep.netErrors++
-					}
-				case stream && resp.StatusCode == http.StatusOK && !streamed:
-					if ctx.Err() == nil {
-						rep.status[-1]++ // a stream that broke off or reported an error
-					}
-				default:
-					rep.status[resp.StatusCode]++
-					if resp.StatusCode == http.StatusOK {
-						rep.latencies = append(rep.latencies, d)
-						rep.tokens += tokens
-						rep.ttft = append(rep.ttft, ttft)
-						rep.itl = append(rep.itl, gaps...)
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	rep.elapsed = time.Since(start)
-	return rep
-}
+// loadReport prints a harness.LoadReport.
+type loadReport harness.LoadReport
 
 func (r loadReport) print(w io.Writer) {
-	slices.Sort(r.latencies)
-	ok := len(r.latencies)
-	fmt.Fprintf(w, "requests  %d ok in %s: %.1f queries/s\n", ok, r.elapsed.Round(time.Millisecond), float64(ok)/r.elapsed.Seconds())
+	slices.Sort(r.Latencies)
+	ok := len(r.Latencies)
+	fmt.Fprintf(w, "requests  %d ok in %s: %.1f queries/s\n", ok, r.Elapsed.Round(time.Millisecond), float64(ok)/r.Elapsed.Seconds())
 	if ok > 0 {
-		fmt.Fprintf(w, "latency   p50 %s  p95 %s  p99 %s  max %s\n", percentile(r.latencies, 0.50), percentile(r.latencies, 0.95), percentile(r.latencies, 0.99), r.latencies[ok-1].Round(time.Microsecond))
+		fmt.Fprintf(w, "latency   p50 %s  p95 %s  p99 %s  max %s\n", percentile(r.Latencies, 0.50), percentile(r.Latencies, 0.95), percentile(r.Latencies, 0.99), r.Latencies[ok-1].Round(time.Microsecond))
 	}
-	if r.stream && ok > 0 {
-		slices.Sort(r.ttft)
-		slices.Sort(r.itl)
-		fmt.Fprintf(w, "tokens    %d generated: %.1f tokens/s\n", r.tokens, float64(r.tokens)/r.elapsed.Seconds())
-		fmt.Fprintf(w, "ttft      p50 %s  p95 %s  p99 %s\n", percentile(r.ttft, 0.50), percentile(r.ttft, 0.95), percentile(r.ttft, 0.99))
-		if len(r.itl) > 0 {
-			fmt.Fprintf(w, "itl       p50 %s  p95 %s  p99 %s\n", percentile(r.itl, 0.50), percentile(r.itl, 0.95), percentile(r.itl, 0.99))
+	if r.Stream && ok > 0 {
+		slices.Sort(r.TTFT)
+		slices.Sort(r.ITL)
+		fmt.Fprintf(w, "tokens    %d generated: %.1f tokens/s\n", r.Tokens, float64(r.Tokens)/r.Elapsed.Seconds())
+		fmt.Fprintf(w, "ttft      p50 %s  p95 %s  p99 %s\n", percentile(r.TTFT, 0.50), percentile(r.TTFT, 0.95), percentile(r.TTFT, 0.99))
+		if len(r.ITL) > 0 {
+			fmt.Fprintf(w, "itl       p50 %s  p95 %s  p99 %s\n", percentile(r.ITL, 0.50), percentile(r.ITL, 0.95), percentile(r.ITL, 0.99))
 		}
 	}
-	codes := make([]int, 0, len(r.status))
-	for c := range r.status {
+	codes := make([]int, 0, len(r.Status))
+	for c := range r.Status {
 		codes = append(codes, c)
 	}
 	sort.Ints(codes)
-	errs := r.netErrors
+	errs := r.NetErrors
 	for _, c := range codes {
 		switch {
 		case c == -1:
-			errs += r.status[c]
-			fmt.Fprintf(w, "status    broken stream: %d\n", r.status[c])
+			errs += r.Status[c]
+			fmt.Fprintf(w, "status    broken stream: %d\n", r.Status[c])
 		case c != http.StatusOK:
-			errs += r.status[c]
-			fmt.Fprintf(w, "status    %d: %d\n", c, r.status[c])
+			errs += r.Status[c]
+			fmt.Fprintf(w, "status    %d: %d\n", c, r.Status[c])
 		}
 	}
-	fmt.Fprintf(w, "errors    %d (network %d)\n", errs, r.netErrors)
+	fmt.Fprintf(w, "errors    %d (network %d)\n", errs, r.NetErrors)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/assets"
+	"github.com/lumen-ml/lumen/bench/harness"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
@@ -38,11 +39,11 @@ func TestLoadCompletions(t *testing.T) {
 	defer ts.Close()
 
 	body := []byte(`{"model":"g","prompt":"The quick brown fox","max_tokens":8,"temperature":0,"stream":true}`)
-	rep := runLoad(context.Background(), ts.URL+"/v1/completions", body, 3, 6, 0, true)
-	require.Len(t, rep.latencies, 6, "every request succeeds: %v", rep.status)
-	require.Len(t, rep.ttft, 6)
-	require.Positive(t, rep.tokens)
-	require.NotEmpty(t, rep.itl)
+	rep := loadReport(harness.Load(context.Background(), ts.URL+"/v1/completions", body, 3, 6, 0, true))
+	require.Len(t, rep.Latencies, 6, "every request succeeds: %v", rep.Status)
+	require.Len(t, rep.TTFT, 6)
+	require.Positive(t, rep.Tokens)
+	require.NotEmpty(t, rep.ITL)
 	var out bytes.Buffer
 	rep.print(&out)
 	require.Contains(t, out.String(), "tokens/s")

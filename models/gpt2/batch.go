@@ -7,6 +7,7 @@ import (
 	"iter"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -469,6 +470,10 @@ func (b *Batcher) step() {
 	if obs := b.obs.Load(); obs != nil {
 		(*obs).Stepped(len(b.parts), prefill, time.Since(start))
 	}
+	// Let the readers of this step's tokens run before the next step: with one P
+	// (GOMAXPROCS=1, a server pinned to one CPU) they would otherwise wait for the
+	// scheduler's preemption, and streams would arrive in bursts.
+	runtime.Gosched()
 }
 
 // attend appends each sequence's new keys and values to its own cache and attends
