@@ -9,6 +9,8 @@
 // GPT2Block, GPT2Attention, GPT2MLP) and their fields the checkpoint's names. Weights
 // are packed once at load (GPT-2's Conv1D weights are [in, out]); a loaded Model is
 // immutable and may be shared by any number of goroutines, each with its own State.
+// A Batcher (batch.go) serves concurrent requests with continuous batching: every
+// running sequence's next token in one forward pass per step.
 package gpt2
 
 import (
