@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lumen-ml/lumen/assets"
@@ -205,7 +204,7 @@ func (o *ServeOptions) serveOne(ctx context.Context, impl, modelDir string, chec
 	defer logFile.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	o.logf("%s: starting %s", impl, strings.Join(argv, " "))
 	if err := cmd.Start(); err != nil {
 		return err
@@ -214,11 +213,11 @@ func (o *ServeOptions) serveOne(ctx context.Context, impl, modelDir string, chec
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
 	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		stopGroup(cmd, false)
 		select {
 		case <-exited:
 		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			stopGroup(cmd, true)
 			<-exited
 		}
 	}()
