@@ -19,20 +19,25 @@ type bertFlags struct {
 }
 
 func (f *bertFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.model, "model", "", "model directory: config.json, weights, vocab.txt or tokenizer.json (required)")
+	cmd.Flags().StringVar(&f.model, "model", "", "model directory (config.json, weights, vocab.txt or tokenizer.json) or Hub id ORG/NAME[@REV] (required)")
 	cmd.Flags().StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory, when the model directory has none")
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "worker threads (0: all CPUs)")
 	_ = cmd.MarkFlagRequired("model")
 }
 
-// load loads the model on a pool of --threads threads; closeAll closes both.
-func (f *bertFlags) load() (m *bert.Model, closeAll func(), err error) {
+// load loads the model (a directory, or a Hub id through the cache) on a pool of
+// --threads threads; closeAll closes both.
+func (f *bertFlags) load(cmd *cobra.Command) (m *bert.Model, closeAll func(), err error) {
+	dir, err := resolveModel(cmd.Context(), cmd.ErrOrStderr(), f.model)
+	if err != nil {
+		return nil, nil, err
+	}
 	dev, err := envDevice()
 	if err != nil {
 		return nil, nil, err
 	}
 	pool := ops.NewPool(f.threads)
-	m, err = bert.Load(f.model, nn.WithPool(pool), nn.WithTokenizerDir(f.tokenizer), nn.WithDevice(dev))
+	m, err = bert.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(f.tokenizer), nn.WithDevice(dev))
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
@@ -58,7 +63,7 @@ Pooling and normalisation follow the model directory's sentence-transformers fil
 without normalisation. --pooling and --normalize override.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, texts []string) error {
-			m, closeAll, err := f.load()
+			m, closeAll, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -117,7 +122,7 @@ func newQACmd() *cobra.Command {
 		Short: "Extractive question answering",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, closeAll, err := f.load()
+			m, closeAll, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -149,7 +154,7 @@ func newClassifyCmd() *cobra.Command {
 		Short: "Sequence classification: labels with softmax scores, best first",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, texts []string) error {
-			m, closeAll, err := f.load()
+			m, closeAll, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -185,7 +190,7 @@ func newFillMaskCmd() *cobra.Command {
 		Short: "Most likely tokens for each [MASK] in TEXT",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, closeAll, err := f.load()
+			m, closeAll, err := f.load(cmd)
 			if err != nil {
 				return err
 			}

@@ -152,11 +152,15 @@ func newGenerateCmd() *cobra.Command {
 			opt.StopAtEOS = true
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			return runGenerate(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), model, tokDir, prompt, stops, opt, threads, half)
+			dir, err := resolveModel(ctx, cmd.ErrOrStderr(), model)
+			if err != nil {
+				return err
+			}
+			return runGenerate(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), dir, tokDir, prompt, stops, opt, threads, half)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "model directory: config.json, weights, tokenizer files (required)")
+	f.StringVar(&model, "model", "", "model directory (config.json, weights, tokenizer files) or Hub id ORG/NAME[@REV] (required)")
 	f.StringVar(&tokDir, "tokenizer", "", "tokenizer directory, when the model directory has none")
 	f.StringVar(&prompt, "prompt", "", "prompt text (required)")
 	f.IntVar(&opt.MaxNewTokens, "max-tokens", 64, "tokens to generate at most")

@@ -55,6 +55,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newFillMaskCmd(), newServeCmd(), newLoadCmd(), newBenchCmd(), newBenchWorkerCmd(), newVersionCmd())
+	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newFillMaskCmd(), newServeCmd(), newPullCmd(), newLoadCmd(), newBenchCmd(), newBenchWorkerCmd(), newVersionCmd())
 	return root
 }

@@ -105,7 +105,7 @@ drain exits 0.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&models, "model", nil, "NAME=DIR, repeatable (required)")
+	f.StringArrayVar(&models, "model", nil, "NAME=DIR or NAME=ORG/NAME[@REV] (a Hub id, through the cache), repeatable (required)")
 	f.StringArrayVar(&tokenizers, "tokenizer", nil, "NAME=DIR: tokenizer directory for a model directory without one")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	f.IntVar(&threads, "threads", 0, "worker threads, shared by all the models (0: all CPUs)")
@@ -201,7 +201,11 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 	}
 	loaded := server.Models{}
 	for _, name := range slices.Sorted(maps.Keys(dirs)) {
-		m, err := loadAny(dirs[name], tokDirs[name], pool, dev)
+		dir, err := resolveModel(context.Background(), log, dirs[name])
+		if err != nil {
+			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
+		}
+		m, err := loadAny(dir, tokDirs[name], pool, dev)
 		if err != nil {
 			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 		}
