@@ -38,9 +38,10 @@ var ErrClosed = errors.New("gpt2: the batcher is closed")
 // BatchOptions configures a Batcher; zero fields take the defaults.
 type BatchOptions struct {
 	// MaxBatch is the most sequences decoded together: 16 per thread of the model's
-	// pool, between 16 and 256 (16 on a 1–2-core machine, 256 on a 16-core one).
-	// Decode is bound by memory bandwidth until M reaches roughly the FLOP/byte
-	// ratio of the machine, so larger batches cost little per step.
+	// pool, between 16 and 256 (16 on one core, 32 on two, 256 from 16 cores). Decode
+	// is bound by memory bandwidth until M nears the machine's FLOP/byte ratio, so a
+	// step of a few sequences costs little more than one of a single sequence; beyond
+	// that, a larger batch trades inter-token latency for throughput.
 	MaxBatch int
 	// KVCacheBytes bounds the keys and values of all running sequences together
 	// (default 1 GiB: about 14 GPT-2 124M sequences of 1,024 positions, 450 of 32).
