@@ -70,8 +70,8 @@ func (g *gemvJob) runPacked(ws *Workspace, transA bool, m int, alpha float32, a 
 func (g *gemvJob) runUnpacked(ws *Workspace, l asm.Level, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	g.setup(ws, l, transA, m, n, k, alpha, a, lda, beta, c, ldc)
 	g.packed, g.transB, g.b, g.ldb = nil, transB, b, ldb
-	for w := range g.scratch {
-		grow(&g.scratch[w].kb, min(g.kc, k)*64)
+	for w := range g.scratch { // one size for every k: a decode step's growing key count allocates nothing
+		grow(&g.scratch[w].kb, g.kc*64)
 	}
 	ws.run(m*g.chunks, g)
 	g.b, g.c, g.x = nil, nil, nil

@@ -24,12 +24,10 @@ func pretrainedSentences() []string {
 	objects := []string{"a red bicycle.", "the new library downtown.", "an ancient map of the city!", "three cups of green tea?",
 		"the broken window in the kitchen.", "a song about the sea."}
 	var out []string
-	for i, s := range subjects {
-		for j, v := range verbs {
-			for k, o := range objects {
-				if (i+j+k)%2 == 0 {
-					out = append(out, s+" "+v+" "+o)
-				}
+	for _, s := range subjects {
+		for _, v := range verbs {
+			for _, o := range objects {
+				out = append(out, s+" "+v+" "+o)
 			}
 		}
 	}
@@ -70,7 +68,7 @@ func TestPretrainedMiniLMMatchesSentenceTransformers(t *testing.T) {
 		t.Skip("needs the real all-MiniLM-L6-v2 (LUMEN_MINILM_DIR) and a Python with sentence-transformers (LUMEN_ST_PYTHON); .ci/run sets both")
 	}
 	sentences := pretrainedSentences()
-	require.Greater(t, len(sentences), 200)
+	require.Greater(t, len(sentences), 300)
 	in, err := json.Marshal(sentences)
 	require.NoError(t, err)
 	cmd := exec.Command(python, filepath.Join("..", "..", "bench", "python", "st_embed.py"), "--model", dir)
