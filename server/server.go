@@ -40,7 +40,7 @@ import (
 	"github.com/lumen-ml/lumen/models/nn"
 )
 
-// errOverloaded ends a request that found no worker before the server began to drain.
+// errOverloaded ends a request still waiting for a worker when the server drains (503).
 var errOverloaded = errors.New("server: no worker")
 
 // Config sets the server's limits. Zero fields take the defaults of DefaultConfig.

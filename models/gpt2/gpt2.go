@@ -261,7 +261,7 @@ type State struct {
 	pos    []int       // [batch] position id of each row's next token
 	real   []int       // [batch] real (non-padding) tokens seen
 	act    activations // for T new tokens per row: M = batch·T rows
-	tok    int         // T the activations are sized for
+	tok    int         // T of the Forward in progress: new tokens per row
 }
 
 // activations is the scratch of one forward pass over M token rows.
