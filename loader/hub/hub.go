@@ -491,7 +491,11 @@ func (c *Client) fetchOnce(ctx context.Context, meta *fileMeta, tmp, repo, file 
 		return fmt.Errorf("hub: %s/%s: unexpected status %s for a range request", repo, file, resp.Status)
 	}
 	w := &progressWriter{w: f, done: have, total: meta.size, file: file, report: c.Progress}
-	n, err := io.Copy(w, resp.Body)
+	body := io.Reader(resp.Body)
+	if meta.size >= 0 { // a server that sends more than it announced cannot fill the disk
+		body = io.LimitReader(body, meta.size-have+1)
+	}
+	n, err := io.Copy(w, body)
 	if err != nil {
 		return fmt.Errorf("hub: %s/%s: the download broke off after %d bytes: %w", repo, file, have+n, err)
 	}

@@ -227,6 +227,17 @@ func TestRetriesResumeAndChecksum(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(cache, "models--org--r", "blobs", sum+".incomplete"))
 	delete(h.Corrupt, store)
 
+	// A store that sends more than the Hub announced is cut off at one byte over.
+	cache = t.TempDir()
+	h.Oversize[store] = 50 << 20
+	_, err = client(h, cache).Snapshot(ctx, "org/r", "main")
+	require.ErrorContains(t, err, "the Hub said")
+	st, err = os.Stat(filepath.Join(cache, "models--org--r", "blobs", sum+".incomplete"))
+	if err == nil {
+		require.LessOrEqual(t, st.Size(), int64(len(repo.Files["model.safetensors"])+1))
+	}
+	delete(h.Oversize, store)
+
 	h.FailWith[store] = []int{503, 503, 503, 503}
 	_, err = client(h, t.TempDir()).Snapshot(ctx, "org/r", "main")
 	require.ErrorContains(t, err, "503")

@@ -45,6 +45,7 @@ type Hub struct {
 	FailWith map[string][]int // statuses to answer before serving (e.g. 503, 429)
 	CutAfter map[string]int   // send this many bytes of the body, then drop the connection (once)
 	Corrupt  map[string]bool  // serve flipped bytes
+	Oversize map[string]int   // serve this many bytes more than the file has
 
 	// What the servers saw.
 	Requests     []string // "METHOD path" on either server, in order
@@ -55,7 +56,7 @@ type Hub struct {
 // New starts a fake Hub with the given repositories; t.Cleanup-style closing is the
 // caller's (Close).
 func New(repos ...*Repo) *Hub {
-	h := &Hub{repos: map[string]*Repo{}, FailWith: map[string][]int{}, CutAfter: map[string]int{}, Corrupt: map[string]bool{}, Token: "hf_test_token"}
+	h := &Hub{repos: map[string]*Repo{}, FailWith: map[string][]int{}, CutAfter: map[string]int{}, Corrupt: map[string]bool{}, Oversize: map[string]int{}, Token: "hf_test_token"}
 	for _, r := range repos {
 		h.repos[r.ID] = r
 	}
@@ -238,6 +239,7 @@ func (h *Hub) serveStore(w http.ResponseWriter, r *http.Request) {
 	cut, cutting := h.CutAfter[r.URL.Path]
 	delete(h.CutAfter, r.URL.Path)
 	corrupt := h.Corrupt[r.URL.Path]
+	extra := h.Oversize[r.URL.Path]
 	h.Unlock()
 	if data == nil {
 		http.NotFound(w, r)
@@ -248,6 +250,12 @@ func (h *Hub) serveStore(w http.ResponseWriter, r *http.Request) {
 		for i := range data {
 			data[i] ^= 0xff
 		}
+	}
+	if extra > 0 { // more than X-Linked-Size said
+		w.WriteHeader(http.StatusOK)
+		w.Write(data)
+		w.Write(make([]byte, extra))
+		return
 	}
 	if cutting { // a partial body, then the connection drops
 		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
