@@ -61,8 +61,11 @@ func resolveModel(ctx context.Context, log io.Writer, arg string) (string, error
 	c.Progress = progressLine(log)
 	dir, err := c.Snapshot(ctx, repo, rev)
 	if err != nil {
-		if errors.Is(err, hub.ErrNotCached) {
+		switch {
+		case errors.Is(err, hub.ErrNotCached):
 			return "", fmt.Errorf("%w (HF_HUB_OFFLINE is set: run lumen pull %s without it first)", err, arg)
+		case errors.Is(err, hub.ErrNotFound):
+			return "", fmt.Errorf("--model %s: no such directory, and %w", arg, err)
 		}
 		return "", err
 	}
