@@ -76,6 +76,26 @@ class ByteBPE:
         return bytes(self.u2b[c] for i in ids for c in self.dec[i])
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no access log, TCP_NODELAY, GET /healthz."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes; without TCP_NODELAY, Nagle's
+        # algorithm and delayed ACKs add ~40 ms to every response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_GET(self):
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.send_header("Content-Length", "3")
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+
+
 def serve_completions(model_dir, cfg, port):
     """The GPT-2 completions endpoint: greedy or temperature sampling, stop at max_tokens."""
     m = gpt2_eager.GPT2(gpt2_eager.read_safetensors(f"{model_dir}/model.safetensors"), cfg)
@@ -96,22 +116,7 @@ def serve_completions(model_dir, cfg, port):
                 yield nxt
                 x = torch.tensor([nxt])
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def setup(self):
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def do_GET(self):
-            self.send_response(200 if self.path == "/healthz" else 404)
-            self.send_header("Content-Length", "3")
-            self.end_headers()
-            self.wfile.write(b"ok\n")
-
+    class Handler(QuietHandler):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             ids = tok.encode(body["prompt"])
@@ -213,24 +218,7 @@ def main():
     w = read_safetensors(f"{a.model}/model.safetensors")
     tok = WordPiece(a.vocab)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def setup(self):
-            super().setup()
-            # Headers and body go out in two writes; without TCP_NODELAY, Nagle's
-            # algorithm and delayed ACKs add ~40 ms to every response.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def do_GET(self):
-            self.send_response(200 if self.path == "/healthz" else 404)
-            self.send_header("Content-Length", "3")
-            self.end_headers()
-            self.wfile.write(b"ok\n")
-
+    class Handler(QuietHandler):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]

@@ -17,13 +17,7 @@ func TestGemv16MatchesTwin(t *testing.T) {
 				ldb := 16 + 16*r.IntN(2) + r.IntN(3)
 				x := randSlice(r, k)
 				b32 := randSlice(r, k*ldb+16)
-				b16 := make([]uint16, len(b32))
-				switch dt {
-				case WeightBF16:
-					tensor.F32ToBF16Slice(b16, b32)
-				case WeightF16:
-					tensor.F32ToF16Slice(b16, b32)
-				}
+				b16 := halfBits(dt, b32)
 				want, got := make([]float32, 16), randSlice(r, 17)
 				Gemv16Go(dt, k, x, b32, b16, ldb, want)
 				require.NoError(t, Gemv16(l, dt, k, x, b32, b16, ldb, got))
@@ -52,13 +46,7 @@ func TestGemv64MatchesTwin(t *testing.T) {
 					ldb := 16 * (1 + r.IntN(3))
 					size := k*ldb + 64
 					b32 := randSlice(r, size)
-					b16 := make([]uint16, len(b32))
-					switch dt {
-					case WeightBF16:
-						tensor.F32ToBF16Slice(b16, b32)
-					case WeightF16:
-						tensor.F32ToF16Slice(b16, b32)
-					}
+					b16 := halfBits(dt, b32)
 					var off [4]int
 					for q := range off {
 						off[q] = r.IntN(ldb - 15) // groups may overlap and repeat
@@ -85,4 +73,16 @@ func TestGemv64Rejects(t *testing.T) {
 	require.Error(t, Gemv64(Best, WeightF32, 8, x, make([]float32, 8*16), nil, [4]int{-1}, 16, y, false))
 	require.Error(t, Gemv64(Best, WeightF32, 8, x, make([]float32, 8*16), nil, [4]int{}, 16, y[:63], false))
 	require.Error(t, Gemv64(Best, WeightBF16, 8, x, nil, make([]uint16, 10), [4]int{}, 16, y, false))
+}
+
+// halfBits returns b32 rounded to dt's 16-bit storage (zeros for WeightF32).
+func halfBits(dt WeightType, b32 []float32) []uint16 {
+	b16 := make([]uint16, len(b32))
+	switch dt {
+	case WeightBF16:
+		tensor.F32ToBF16Slice(b16, b32)
+	case WeightF16:
+		tensor.F32ToF16Slice(b16, b32)
+	}
+	return b16
 }
