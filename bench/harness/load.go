@@ -152,3 +152,13 @@ func Load(ctx context.Context, target string, body []byte, concurrency, requests
 	rep.Elapsed = time.Since(start)
 	return rep
 }
+
+// NearestRank returns the nearest-rank q-quantile (0–1) of sorted durations, 0 when
+// there are none: the percentiles Load's reports quote.
+func NearestRank(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}

@@ -264,13 +264,9 @@ func (o *ServeOptions) serveOne(ctx context.Context, impl, modelDir string, chec
 
 func serveRow(impl string, clients int, rep LoadReport) ServeRow {
 	ms := func(ds []time.Duration, q float64) float64 {
-		if len(ds) == 0 {
-			return 0
-		}
 		s := slices.Clone(ds)
 		slices.Sort(s)
-		i := min(max(int(q*float64(len(s))+0.999999)-1, 0), len(s)-1)
-		return float64(s[i]) / 1e6
+		return float64(NearestRank(s, q)) / 1e6
 	}
 	errs := rep.NetErrors
 	for code, n := range rep.Status {

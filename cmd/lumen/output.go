@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/lumen-ml/lumen/bench/harness"
 )
 
 // printJSON writes v as indented JSON.
@@ -13,11 +15,7 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// percentile returns the nearest-rank percentile of sorted durations.
+// percentile returns the nearest-rank percentile of sorted durations, to the µs.
 func percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)].Round(time.Microsecond)
+	return harness.NearestRank(sorted, q).Round(time.Microsecond)
 }
