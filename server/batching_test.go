@@ -109,6 +109,9 @@ func TestBatchedCompletionsBusy(t *testing.T) {
 	b := gpt2.NewBatcher(m, gpt2.BatchOptions{MaxBatch: 1, MaxWaiting: 1})
 	t.Cleanup(b.Close)
 	_, ts := start(t, Config{}, Models{"gpt2": b})
+	hold := make(stepGate) // replaces the server's observer: the first request stays running
+	b.Observe(hold)
+	t.Cleanup(hold.open) // before b.Close, should the test stop early
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -131,8 +134,24 @@ func TestBatchedCompletionsBusy(t *testing.T) {
 	require.Equal(t, "1", hdr.Get("Retry-After"))
 
 	cancel() // the streaming client leaves: its slot goes to the waiting request
+	hold.open()
 	require.Equal(t, 200, <-waiting)
 	waitUntil(t, func() bool { return b.Stats().Running == 0 })
+}
+
+// stepGate is a gpt2.BatchObserver that holds the scheduler after each step until
+// the channel is closed.
+type stepGate chan struct{}
+
+func (stepGate) Admitted(time.Duration)            {}
+func (g stepGate) Stepped(int, int, time.Duration) { <-g }
+
+func (g stepGate) open() {
+	select {
+	case <-g:
+	default:
+		close(g)
+	}
 }
 
 func waitUntil(t *testing.T, cond func() bool) {

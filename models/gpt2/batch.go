@@ -217,6 +217,10 @@ func (b *Batcher) Generate(ctx context.Context, prompt []int, opt GenerateOption
 		}
 		defer seq.gone.Store(true)
 		for {
+			if err := ctx.Err(); err != nil { // before any token already made
+				yield(-1, err)
+				return
+			}
 			select {
 			case ev, ok := <-seq.out:
 				switch {
@@ -301,12 +305,16 @@ func (b *Batcher) shutdown() {
 	rest := append(b.waiting, b.running...)
 	b.waiting, b.running = nil, nil
 	b.mu.Unlock()
+	b.stats.running.Store(0)
+	b.stats.waiting.Store(0)
 	for _, seq := range rest {
+		if seq.k != nil {
+			b.release(seq)
+		}
 		seq.out <- tokenEvent{tok: -1, err: ErrClosed}
 		close(seq.out)
 	}
-	b.stats.running.Store(0)
-	b.stats.waiting.Store(0)
+	b.stats.kv.Store(b.reserved)
 }
 
 // abandoned reports whether nobody waits for seq's tokens any more.
@@ -353,10 +361,15 @@ func (b *Batcher) admit() {
 
 // finish ends seq (after an error, when err is not nil) and frees its slot.
 func (b *Batcher) finish(seq *sequence, err error) {
+	b.release(seq)
 	if err != nil {
 		seq.out <- tokenEvent{tok: -1, err: err}
 	}
 	close(seq.out)
+}
+
+// release frees seq's KV caches and reservation; the next pass over b.running drops it.
+func (b *Batcher) release(seq *sequence) {
 	seq.k, seq.v = nil, nil
 	b.reserved -= seq.bytes
 }
@@ -437,7 +450,9 @@ func (b *Batcher) step() {
 	b.m.lnF.Forward(last, last, samples)
 	nn.Linear{Weight: b.m.wte}.Forward(b.ws, logits, last, samples)
 
-	// Sample, stream, and let finished sequences go.
+	// Sample, and let finished sequences go: they leave the batch, and its Stats,
+	// before their last token is sent, so a reader that sees its stream end sees a
+	// batch without it.
 	s = 0
 	for _, p := range b.parts {
 		seq := p.seq
@@ -449,9 +464,8 @@ func (b *Batcher) step() {
 		s++
 		seq.made++
 		seq.next = tok
-		seq.out <- tokenEvent{tok: tok}
 		if seq.made == seq.opt.MaxNewTokens || (seq.opt.StopAtEOS && tok == b.eos) {
-			b.finish(seq, nil)
+			b.release(seq)
 		}
 	}
 	live = b.running[:0]
@@ -468,6 +482,14 @@ func (b *Batcher) step() {
 	b.stats.steps.Add(1)
 	b.stats.seqSteps.Add(int64(len(b.parts)))
 	b.stats.tokens.Add(int64(samples))
+	for _, p := range b.parts { // stream
+		if p.sample {
+			p.seq.out <- tokenEvent{tok: p.seq.next}
+			if p.seq.k == nil {
+				close(p.seq.out)
+			}
+		}
+	}
 	if obs := b.obs.Load(); obs != nil {
 		(*obs).Stepped(len(b.parts), prefill, time.Since(start))
 	}

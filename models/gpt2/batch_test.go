@@ -161,6 +161,21 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 	}
 }
 
+// stepGate is a BatchObserver that holds the scheduler after each step until the
+// channel is closed: what runs and what waits stays put while a test looks.
+type stepGate chan struct{}
+
+func (stepGate) Admitted(time.Duration)            {}
+func (g stepGate) Stepped(int, int, time.Duration) { <-g }
+
+func (g stepGate) open() {
+	select {
+	case <-g:
+	default:
+		close(g)
+	}
+}
+
 // Readers that stop or whose context ends free their slots; later requests run.
 func TestBatcherCancellation(t *testing.T) {
 	m := tinyModel(t, tensor.F32, 1)
@@ -202,6 +217,9 @@ func TestBatcherLimits(t *testing.T) {
 	perToken := int64(8 * m.cfg.NLayer * m.cfg.NEmbd)
 	b := NewBatcher(m, BatchOptions{MaxBatch: 4, MaxWaiting: 1, KVCacheBytes: 100 * perToken})
 	defer b.Close()
+	hold := make(stepGate)
+	b.Observe(hold)
+	defer hold.open() // before b.Close, should the test stop early
 
 	_, err := collectFrom(t, b.Generate(context.Background(), []int{1, 2}, GenerateOptions{MaxNewTokens: 99}))
 	require.ErrorIs(t, err, ErrInput)
@@ -224,6 +242,7 @@ func TestBatcherLimits(t *testing.T) {
 	require.ErrorIs(t, err, ErrBusy)
 	cancel()
 	require.ErrorIs(t, <-first, context.Canceled)
+	hold.open() // the scheduler drops the first and admits the second
 	require.NoError(t, <-second)
 }
 
@@ -251,6 +270,7 @@ func TestBatcherBadRequests(t *testing.T) {
 func TestBatcherClose(t *testing.T) {
 	m := tinyModel(t, tensor.F32, 1)
 	b := NewBatcher(m, BatchOptions{MaxBatch: 1})
+	b.Observe(stepGate(b.stop)) // nothing finishes before Close
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() {
