@@ -281,6 +281,32 @@ func TestPythonWithoutTorchIsUnavailable(t *testing.T) {
 	require.Contains(t, reason, "No module named torch")
 }
 
+// A worker that answers "unsupported" makes a row with its reason, not a failure.
+func TestUnsupportedIsARowNotAFailure(t *testing.T) {
+	t.Setenv("HARNESS_TEST_WORKER", "1")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "hf_worker.py"), nil, 0o644))
+	py := filepath.Join(dir, "python")
+	require.NoError(t, os.WriteFile(py, []byte(`#!/bin/sh
+[ "$1" = -c ] && exit 0
+echo '{"phase":"unsupported","error":"transformers has no bare matrix product"}'
+`), 0o755))
+	out := t.TempDir()
+	opts := Options{Suite: "quick", Workloads: "gemm-1x768x2304", Impls: []string{ImplLumen, ImplTransformers}, Threads: []int{1}, Reps: 3,
+		Out: out, LumenWorker: []string{os.Args[0], "-test.run=^$"}, Python: py, PythonDir: dir, NoLimits: true, Command: "test"}
+	rep, err := Run(context.Background(), opts)
+	require.NoError(t, err)
+	require.Len(t, rep.Runs, 2)
+	r := rep.Runs[1]
+	require.Equal(t, StatusUnsupported, r.Status)
+	require.Equal(t, "transformers has no bare matrix product", r.Reason)
+	require.Empty(t, rep.Failed(true))
+	require.NoError(t, rep.Write(out))
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(md), "| transformers | unsupported: transformers has no bare matrix product |")
+}
+
 // TestLimits: the probes measure something, and a run's share of its limit is its
 // rate over the limit that bounds its workload.
 func TestLimits(t *testing.T) {

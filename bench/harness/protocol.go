@@ -44,7 +44,9 @@ type Output struct {
 
 // Message is one line a worker writes on standard output: first a "check" message
 // with its Output, then (after the runner answers "time" on standard input) a "time"
-// message with the samples; "error" at any point ends the run.
+// message with the samples; "error" at any point ends the run. A worker whose
+// implementation has no such model or dtype answers "unsupported" instead of "check",
+// the reason in Error: a row of the report, not a failure.
 type Message struct {
 	Phase   string    `json:"phase"`
 	Impl    string    `json:"impl,omitempty"`

@@ -27,7 +27,7 @@ import (
 type Options struct {
 	Suite     string   // "paper" or "quick"
 	Workloads string   // optional filter for Select
-	Impls     []string // default: lumen, gonum, pytorch, candle
+	Impls     []string // default: Impls
 	Threads   []int    // default: 1
 	Reps      int      // overrides every workload's repetitions when > 0
 	CheckOnly bool     // run the equivalence checks, time nothing
@@ -41,7 +41,9 @@ type Options struct {
 	LumenWorker []string // argv prefix of the Go worker (lumen and gonum); the request follows
 	Python      string   // Python interpreter with torch
 	PythonDir   string   // bench/python
-	CandleBin   string   // the built Rust worker (bench/rust/target/release/lumen-candle-bench)
+	CandleBin   string   // the built Rust worker (default CandleBin())
+	RustDir     string   // bench/rust: with BuildCandle, the worker is built from here when CandleBin is missing
+	BuildCandle bool
 
 	Timeout  time.Duration // per worker process (default 20 min)
 	Progress io.Writer     // progress lines (nil: none)
@@ -63,11 +65,28 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	if len(o.Impls) == 0 {
-		o.Impls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplCandle}
+		o.Impls = Impls
 	}
 	for _, impl := range o.Impls {
-		if !slices.Contains([]string{ImplLumen, ImplGonum, ImplPyTorch, ImplCandle}, impl) {
-			return nil, fmt.Errorf("--impl: unknown implementation %q (want lumen, gonum, pytorch, candle)", impl)
+		if !slices.Contains(Impls, impl) {
+			return nil, fmt.Errorf("--impl: unknown implementation %q (want %s)", impl, strings.Join(Impls, ", "))
+		}
+	}
+	o.CandleBin = cmp.Or(o.CandleBin, CandleBin())
+	if slices.Contains(o.Impls, ImplCandle) && o.BuildCandle && !fileExists(o.CandleBin) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "building the candle worker (first use; minutes): %s\n", CandleBuildCommand)
+		}
+		log := o.Progress
+		if log == nil {
+			log = io.Discard
+		}
+		if bin, err := BuildCandle(ctx, cmp.Or(o.RustDir, filepath.Join("bench", "rust")), log); err != nil {
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "%v: its rows will say not built\n", err)
+			}
+		} else {
+			o.CandleBin = bin
 		}
 	}
 	if len(o.Threads) == 0 {
@@ -164,6 +183,7 @@ const (
 	StatusChecked     = "checked"        // outputs agree; timing not requested
 	StatusDisagree    = "outputs differ" // not timed
 	StatusNotBuilt    = "not built"
+	StatusUnsupported = "unsupported" // the implementation has no such model or dtype (the reason says which)
 	StatusUnavailable = "unavailable"
 	StatusFailed      = "failed"
 )
@@ -171,8 +191,15 @@ const (
 type runner struct {
 	o         Options
 	env       map[string]string
-	torchErr  error // why the interpreter cannot import torch (checked once)
-	torchDone bool
+	importErr map[string]error // per Python implementation: why its imports fail (checked once)
+}
+
+// pythonWorkers are the Python implementations: their worker script in PythonDir and
+// the modules its interpreter must import.
+var pythonWorkers = map[string]struct{ script, imports, install string }{
+	ImplPyTorch:      {"bench_worker.py", "torch, numpy", "apt-get install python3-torch"},
+	ImplTransformers: {"hf_worker.py", "torch, numpy, transformers", "bash bench/setup.sh, then --python ~/.cache/lumen/venv/bin/python"},
+	ImplONNXRuntime:  {"ort_worker.py", "torch, numpy, onnxruntime", "bash bench/setup.sh, then --python ~/.cache/lumen/venv/bin/python"},
 }
 
 // threadEnv is the environment every worker gets besides the thread counts:
@@ -300,31 +327,33 @@ func (r *runner) command(req Request) ([]string, string, string) {
 			return nil, StatusUnavailable, "no Go worker command"
 		}
 		return append(slices.Clone(r.o.LumenWorker), "--request", string(js)), "", ""
-	case ImplPyTorch:
-		script := filepath.Join(r.o.PythonDir, "bench_worker.py")
+	case ImplPyTorch, ImplTransformers, ImplONNXRuntime:
+		pw := pythonWorkers[req.Impl]
+		script := filepath.Join(r.o.PythonDir, pw.script)
 		if _, err := os.Stat(script); err != nil {
 			return nil, StatusUnavailable, fmt.Sprintf("%s not found (set --python-dir)", script)
 		}
-		py := r.o.Python
-		if py == "" {
-			py = "python3"
-		}
+		py := cmp.Or(r.o.Python, "python3")
 		if _, err := exec.LookPath(py); err != nil {
 			return nil, StatusUnavailable, fmt.Sprintf("no Python interpreter %q", py)
 		}
-		if !r.torchDone {
-			r.torchDone = true
-			if out, err := exec.Command(py, "-c", "import torch, numpy").CombinedOutput(); err != nil {
-				r.torchErr = fmt.Errorf("%s cannot import torch and numpy (Debian: apt-get install python3-torch; or pass --python): %s", py, lastLine(string(out)))
-			}
+		if r.importErr == nil {
+			r.importErr = map[string]error{}
 		}
-		if r.torchErr != nil {
-			return nil, StatusUnavailable, r.torchErr.Error()
+		err, checked := r.importErr[req.Impl]
+		if !checked {
+			if out, cerr := exec.Command(py, "-c", "import "+pw.imports).CombinedOutput(); cerr != nil {
+				err = fmt.Errorf("%s cannot import %s (%s): %s", py, pw.imports, pw.install, lastLine(string(out)))
+			}
+			r.importErr[req.Impl] = err
+		}
+		if err != nil {
+			return nil, StatusUnavailable, err.Error()
 		}
 		return []string{py, script, "--request", string(js)}, "", ""
 	case ImplCandle:
 		if _, err := os.Stat(r.o.CandleBin); r.o.CandleBin == "" || err != nil {
-			return nil, StatusNotBuilt, fmt.Sprintf("no candle worker at %q: build it with `cargo build --release` in bench/rust (needs crates.io; see bench/rust/README.md)", r.o.CandleBin)
+			return nil, StatusNotBuilt, fmt.Sprintf("no candle worker at %q: build it with `%s` (or `bash bench/setup.sh`)", r.o.CandleBin, CandleBuildCommand)
 		}
 		return []string{r.o.CandleBin, "--request", string(js)}, "", ""
 	}
@@ -389,6 +418,14 @@ func (r *runner) runOne(ctx context.Context, req Request, ref *Output, refImpl s
 	msg, err := readMessage(br, "check")
 	if err != nil {
 		return fail(err)
+	}
+	if msg.Phase == "unsupported" {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			return fail(fmt.Errorf("worker: %w", err))
+		}
+		run.Status, run.Reason = StatusUnsupported, msg.Error
+		return run
 	}
 	run.Version, run.output, run.PeakRSS = msg.Version, msg.Output, msg.PeakRSS
 	timeIt := !r.o.CheckOnly
@@ -461,6 +498,11 @@ func readMessage(br *bufio.Reader, phase string) (*Message, error) {
 		switch {
 		case m.Phase == "error":
 			return nil, fmt.Errorf("worker: %s", m.Error)
+		case m.Phase == "unsupported" && phase == "check":
+			if m.Error == "" {
+				return nil, errors.New("worker said unsupported without a reason")
+			}
+			return &m, nil
 		case m.Phase != phase:
 			return nil, fmt.Errorf("worker sent %q, want %q", m.Phase, phase)
 		case phase == "check" && (m.Output == nil || len(m.Output.Data) == 0):
@@ -472,12 +514,19 @@ func readMessage(br *bufio.Reader, phase string) (*Message, error) {
 
 // equivalent applies the paper's check: logits by softmax Pearson, argmax and ids;
 // raw values by Pearson and a relative bound (1e-3 for F32, 2e-2 for BF16 weights).
+// BF16 workloads' logits pass with stats' BF16 criterion (Pearson > 0.99 and the first
+// token equal; the report still shows whether the later ids agree): implementations
+// differ there in whether their activations are BF16 too.
 func equivalent(ref, got Output, w Workload) (stats.Equivalence, error) {
 	if ref.Kind != got.Kind || ref.Rows != got.Rows || ref.Cols != got.Cols {
 		return stats.Equivalence{}, fmt.Errorf("output %s %d×%d, reference %s %d×%d", got.Kind, got.Rows, got.Cols, ref.Kind, ref.Rows, ref.Cols)
 	}
 	if ref.Kind == "logits" {
-		return stats.CompareOutputs(ref.Data, got.Data, ref.Rows, ref.Cols, ref.IDs, got.IDs)
+		e, err := stats.CompareOutputs(ref.Data, got.Data, ref.Rows, ref.Cols, ref.IDs, got.IDs)
+		if w.DType == "bf16" {
+			e = e.BF16()
+		}
+		return e, err
 	}
 	tol := 1e-3
 	if w.DType == "bf16" {

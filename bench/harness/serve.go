@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lumen-ml/lumen/assets"
+	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/tensor"
 )
@@ -31,18 +33,27 @@ const (
 	ServePyTorch      = "pytorch"       // bench/python/serve_torch.py: a thread per request under the GIL
 )
 
+// The workloads of the multi-client suite.
+const (
+	ServeCompletions = "completions" // streamed greedy GPT-2 completions
+	ServeEmbeddings  = "embeddings"  // one sentence's BERT embedding per request
+)
+
 // ServeOptions configures RunServe.
 type ServeOptions struct {
+	Workloads []string      // default: completions, embeddings
 	Impls     []string      // servers, the reference first (default: lumen, lumen-nobatch, pytorch)
 	Clients   []int         // concurrent clients of each measurement (default 1, 4, 16, 64)
 	Duration  time.Duration // of each measurement (default 20 s), after one warm-up request
 	MaxTokens int           // per completion (default 32)
 	Prompt    string        // default "The quick brown fox"
+	Sentence  string        // embedded per request (default "The weather is lovely today.")
 	Threads   int           // compute threads of each server (default 1)
 	CPUs      string        // taskset CPU list the servers are pinned to ("": not pinned)
 
-	ModelsDir string   // the random GPT-2 checkpoint is kept (written when missing) here
+	ModelsDir string   // the random checkpoints are kept (written when missing) here
 	GPT2Size  string   // gpt2.SizeConfig name (default "124M")
+	BERTSize  string   // bert.SizeConfig name of the embeddings model (default "minilm-l6")
 	Lumen     []string // argv prefix of the lumen binary ("serve ..." follows)
 	Python    string
 	PythonDir string
@@ -50,8 +61,9 @@ type ServeOptions struct {
 	Progress  io.Writer
 }
 
-// ServeRow is one server at one client count.
+// ServeRow is one server at one client count of one workload.
 type ServeRow struct {
+	Workload     string  `json:"workload"`
 	Impl         string  `json:"impl"`
 	Clients      int     `json:"clients"`
 	Status       string  `json:"status"` // "ok", or why it was not measured
@@ -78,64 +90,100 @@ func (o *ServeOptions) defaults() {
 	}
 	o.Duration = cmp.Or(o.Duration, 20*time.Second)
 	o.MaxTokens = cmp.Or(o.MaxTokens, 32)
+	if len(o.Workloads) == 0 {
+		o.Workloads = []string{ServeCompletions, ServeEmbeddings}
+	}
 	o.Prompt = cmp.Or(o.Prompt, "The quick brown fox")
+	o.Sentence = cmp.Or(o.Sentence, "The weather is lovely today.")
 	o.Threads = cmp.Or(o.Threads, 1)
 	o.GPT2Size = cmp.Or(o.GPT2Size, "124M")
+	o.BERTSize = cmp.Or(o.BERTSize, "minilm-l6")
 }
 
-// RunServe runs the multi-client completions workload: each server in turn is
-// started alone (pinned to CPUs when set) on the same random GPT-2 checkpoint, its
-// greedy completion of the prompt is checked against the reference server's, then
-// for each client count, clients stream completions back to back for Duration.
-// A server that cannot start or disagrees gets a row saying so; the error is for the
-// benchmark itself failing.
+// RunServe runs the multi-client workloads: for each workload, each server in turn is
+// started alone (pinned to CPUs when set) on the same random checkpoint (GPT-2 for
+// completions, a BERT for embeddings), its output is checked against the reference
+// server's (the greedy completion, whole; the sentence's embedding, both L2-normalised,
+// within 1e-3), then for each client count, clients send requests back to back for
+// Duration (completions streamed). A server that cannot start or disagrees gets a row
+// saying so; the error is for the benchmark itself failing. lumen-nobatch differs from
+// lumen in completions only, so it has no embeddings rows.
 func RunServe(ctx context.Context, o ServeOptions) ([]ServeRow, error) {
 	o.defaults()
-	dir := filepath.Join(o.ModelsDir, "gpt2-"+strings.ToLower(o.GPT2Size)+"-f32")
-	err := ensureModel(dir, func(tmp string) error {
-		cfg, err := gpt2.SizeConfig(o.GPT2Size)
-		if err != nil {
-			return err
-		}
-		return gpt2.WriteRandom(tmp, cfg, tensor.F32, 1)
-	})
-	if err == nil {
-		err = writeTokenizer(dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("preparing the GPT-2 checkpoint: %w", err)
-	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
 	var rows []ServeRow
-	ref := ""
-	for i, impl := range o.Impls {
-		if err := ctx.Err(); err != nil {
+	for _, wl := range o.Workloads {
+		dir, err := o.prepareModel(wl)
+		if err != nil {
 			return rows, err
 		}
-		err := o.serveOne(ctx, impl, dir, func(text string) string {
-			if i == 0 {
-				ref = text
-				return ""
+		var ref *serveOutput
+		for i, impl := range o.Impls {
+			if err := ctx.Err(); err != nil {
+				return rows, err
 			}
-			if text != ref {
-				return fmt.Sprintf("outputs differ: %q, reference %q", text, ref)
+			if wl == ServeEmbeddings && impl == ServeLumenNoBatch {
+				continue
 			}
-			return ""
-		}, &rows)
-		if err != nil { // one row per client count, saying why
-			rows = slices.DeleteFunc(rows, func(r ServeRow) bool { return r.Impl == impl })
-			for _, c := range o.Clients {
-				rows = append(rows, ServeRow{Impl: impl, Clients: c, Status: err.Error()})
+			got, err := o.serveOne(ctx, wl, impl, dir, ref, &rows)
+			if i == 0 && got != nil {
+				ref = got
 			}
-			o.logf("%s: %v", impl, err)
-			if i == 0 {
-				return rows, fmt.Errorf("the reference server %s failed: %w", impl, err)
+			if err != nil { // one row per client count, saying why
+				rows = slices.DeleteFunc(rows, func(r ServeRow) bool { return r.Workload == wl && r.Impl == impl })
+				for _, c := range o.Clients {
+					rows = append(rows, ServeRow{Workload: wl, Impl: impl, Clients: c, Status: err.Error()})
+				}
+				o.logf("%s %s: %v", impl, wl, err)
+				if i == 0 {
+					return rows, fmt.Errorf("the reference server %s failed (%s): %w", impl, wl, err)
+				}
 			}
 		}
 	}
 	return rows, nil
+}
+
+// prepareModel writes workload's random checkpoint with its tokenizer (when missing)
+// and returns its directory.
+func (o *ServeOptions) prepareModel(workload string) (string, error) {
+	var dir string
+	var write func(tmp string) error
+	var tok fs.FS
+	switch workload {
+	case ServeCompletions:
+		dir = filepath.Join(o.ModelsDir, "gpt2-"+strings.ToLower(o.GPT2Size)+"-f32")
+		write = func(tmp string) error {
+			cfg, err := gpt2.SizeConfig(o.GPT2Size)
+			if err != nil {
+				return err
+			}
+			return gpt2.WriteRandom(tmp, cfg, tensor.F32, 1)
+		}
+		tok = assets.GPT2Tokenizer()
+	case ServeEmbeddings:
+		dir = filepath.Join(o.ModelsDir, "bert-"+strings.ToLower(o.BERTSize))
+		write = func(tmp string) error {
+			cfg, err := bert.SizeConfig(o.BERTSize)
+			if err != nil {
+				return err
+			}
+			return bert.WriteRandom(tmp, cfg, 1)
+		}
+		tok = assets.BERTUncasedVocab()
+	default:
+		return "", fmt.Errorf("unknown serve workload %q (want %s or %s)", workload, ServeCompletions, ServeEmbeddings)
+	}
+	err := ensureModel(dir, write)
+	if err == nil {
+		err = writeTokenizer(dir, tok)
+	}
+	if err != nil {
+		return "", fmt.Errorf("preparing the %s checkpoint: %w", workload, err)
+	}
+	return dir, nil
 }
 
 func (o *ServeOptions) logf(format string, args ...any) {
@@ -144,14 +192,18 @@ func (o *ServeOptions) logf(format string, args ...any) {
 	}
 }
 
-// writeTokenizer puts the shipped GPT-2 tokenizer beside the weights (Python reads it
-// from there too).
-func writeTokenizer(dir string) error {
-	for _, name := range []string{"vocab.json", "merges.txt"} {
+// writeTokenizer puts a shipped tokenizer's files beside the weights (Python reads
+// them from there too).
+func writeTokenizer(dir string, tok fs.FS) error {
+	names, err := fs.Glob(tok, "*")
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			continue
 		}
-		raw, err := fs.ReadFile(assets.GPT2Tokenizer(), name)
+		raw, err := fs.ReadFile(tok, name)
 		if err != nil {
 			return err
 		}
@@ -162,13 +214,20 @@ func writeTokenizer(dir string) error {
 	return nil
 }
 
-// serveOne starts impl's server, checks its greedy completion with check (which
-// returns why it disagrees, or ""), measures every client count into rows and stops
-// the server.
-func (o *ServeOptions) serveOne(ctx context.Context, impl, modelDir string, check func(string) string, rows *[]ServeRow) error {
+// serveOutput is what a server's check request returned: a completion's text or a
+// sentence's embedding.
+type serveOutput struct {
+	text string
+	emb  []float32
+}
+
+// serveOne starts impl's server for workload, checks its output against ref (nil: it
+// is the reference), measures every client count into rows and stops the server. It
+// returns the check's output.
+func (o *ServeOptions) serveOne(ctx context.Context, workload, impl, modelDir string, ref *serveOutput, rows *[]ServeRow) (*serveOutput, error) {
 	port, err := freePort()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	threads := strconv.Itoa(o.Threads)
@@ -177,37 +236,40 @@ func (o *ServeOptions) serveOne(ctx context.Context, impl, modelDir string, chec
 	switch impl {
 	case ServeLumen, ServeLumenNoBatch:
 		if len(o.Lumen) == 0 {
-			return errors.New("no lumen binary given")
+			return nil, errors.New("no lumen binary given")
 		}
-		argv = append(slices.Clone(o.Lumen), "serve", "--model", "g="+modelDir, "--threads", threads, "--addr", "127.0.0.1:"+strconv.Itoa(port),
+		argv = append(slices.Clone(o.Lumen), "serve", "--model", "m="+modelDir, "--threads", threads, "--addr", "127.0.0.1:"+strconv.Itoa(port),
 			"--max-tokens", strconv.Itoa(max(512, o.MaxTokens)))
 		if impl == ServeLumenNoBatch {
 			argv = append(argv, "--batching=false")
 		}
 	case ServePyTorch:
 		argv = []string{o.Python, filepath.Join(o.PythonDir, "serve_torch.py"), "--model", modelDir, "--port", strconv.Itoa(port), "--threads", threads}
+		if workload == ServeEmbeddings {
+			argv = append(argv, "--vocab", filepath.Join(modelDir, "vocab.txt"))
+		}
 		for k, v := range threadEnv() {
 			env = append(env, k+"="+v)
 		}
-		env = append(env, "OMP_NUM_THREADS="+threads)
+		env = append(env, "OMP_NUM_THREADS="+threads, "OPENBLAS_NUM_THREADS="+threads)
 	default:
-		return fmt.Errorf("unknown server %q (want %s, %s or %s)", impl, ServeLumen, ServeLumenNoBatch, ServePyTorch)
+		return nil, fmt.Errorf("unknown server %q (want %s, %s or %s)", impl, ServeLumen, ServeLumenNoBatch, ServePyTorch)
 	}
 	if o.CPUs != "" {
 		argv = append([]string{"taskset", "-c", o.CPUs}, argv...)
 	}
-	logPath := filepath.Join(o.Out, "serve-"+impl+".log")
+	logPath := filepath.Join(o.Out, "serve-"+workload+"-"+impl+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer logFile.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, logFile, logFile
 	ownGroup(cmd)
-	o.logf("%s: starting %s", impl, strings.Join(argv, " "))
+	o.logf("%s %s: starting %s", impl, workload, strings.Join(argv, " "))
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
 	exited := make(chan struct{}) // closed when the server has exited, with waitErr set
 	var waitErr error
@@ -227,42 +289,100 @@ func (o *ServeOptions) serveOne(ctx context.Context, impl, modelDir string, chec
 			err = fmt.Errorf("%w: %v", err, waitErr)
 		default:
 		}
-		return fmt.Errorf("%w (log: %s)", err, logPath)
+		return nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 
-	// The equivalence check: one greedy completion, whole.
-	body := func(stream bool) []byte {
-		raw, _ := json.Marshal(map[string]any{"model": "g", "prompt": o.Prompt, "max_tokens": o.MaxTokens, "temperature": 0, "stream": stream})
-		return raw
-	}
-	text, err := complete(ctx, base, body(false))
-	if err != nil {
-		return fmt.Errorf("the check request failed: %w", err)
-	}
-	if why := check(text); why != "" {
-		for _, c := range o.Clients {
-			*rows = append(*rows, ServeRow{Impl: impl, Clients: c, Status: why})
+	// The equivalence check, then one warm-up request.
+	var target string
+	var body func(stream bool) []byte
+	var out serveOutput
+	switch workload {
+	case ServeCompletions:
+		target = base + "/v1/completions"
+		body = func(stream bool) []byte {
+			raw, _ := json.Marshal(map[string]any{"model": "m", "prompt": o.Prompt, "max_tokens": o.MaxTokens, "temperature": 0, "stream": stream})
+			return raw
 		}
-		o.logf("%s: %s", impl, why)
-		return nil
+		out.text, err = complete(ctx, target, body(false))
+	case ServeEmbeddings:
+		target = base + "/v1/embeddings"
+		body = func(bool) []byte {
+			raw, _ := json.Marshal(map[string]any{"model": "m", "input": o.Sentence})
+			return raw
+		}
+		out.emb, err = embed(ctx, target, body(false))
 	}
-	if _, err := complete(ctx, base, body(false)); err != nil { // warm-up
-		return err
+	if err != nil {
+		return nil, fmt.Errorf("the check request failed: %w", err)
+	}
+	if ref != nil {
+		if why := differ(*ref, out); why != "" {
+			for _, c := range o.Clients {
+				*rows = append(*rows, ServeRow{Workload: workload, Impl: impl, Clients: c, Status: why})
+			}
+			o.logf("%s %s: %s", impl, workload, why)
+			return &out, nil
+		}
+	}
+	stream := workload == ServeCompletions
+	if r := Load(ctx, target, body(false), 1, 1, 0, false); len(r.Latencies) != 1 { // warm-up
+		return &out, errors.New("the warm-up request failed")
 	}
 	for _, c := range o.Clients {
 		if err := ctx.Err(); err != nil {
-			return err
+			return &out, err
 		}
-		rep := Load(ctx, base+"/v1/completions", body(true), c, 0, o.Duration, true)
-		row := serveRow(impl, c, rep)
+		rep := Load(ctx, target, body(stream), c, 0, o.Duration, stream)
+		row := serveRow(workload, impl, c, rep)
 		*rows = append(*rows, row)
-		o.logf("%s, %d clients: %.1f tokens/s, TTFT p50 %.0f ms, ITL p50 %.1f / p99 %.1f ms, %d errors",
-			impl, c, row.TokensPerSec, row.TTFTP50, row.ITLP50, row.ITLP99, row.Errors)
+		if stream {
+			o.logf("%s, %d clients: %.1f tokens/s, TTFT p50 %.0f ms, ITL p50 %.1f / p99 %.1f ms, %d errors",
+				impl, c, row.TokensPerSec, row.TTFTP50, row.ITLP50, row.ITLP99, row.Errors)
+		} else {
+			o.logf("%s %s, %d clients: %.1f requests/s, p50 %.1f / p99 %.1f ms, %d errors",
+				impl, workload, c, row.QPS, row.LatencyP50, row.LatencyP99, row.Errors)
+		}
 	}
-	return nil
+	return &out, nil
 }
 
-func serveRow(impl string, clients int, rep LoadReport) ServeRow {
+// differ says why got disagrees with the reference's output, or "". Embeddings are
+// compared L2-normalised (servers differ in whether they normalise), within 1e-3.
+func differ(ref, got serveOutput) string {
+	if ref.emb == nil {
+		if got.text != ref.text {
+			return fmt.Sprintf("outputs differ: %q, reference %q", got.text, ref.text)
+		}
+		return ""
+	}
+	if len(got.emb) != len(ref.emb) {
+		return fmt.Sprintf("outputs differ: an embedding of %d values, reference %d", len(got.emb), len(ref.emb))
+	}
+	a, b := unit(ref.emb), unit(got.emb)
+	worst := 0.0
+	for i := range a {
+		worst = max(worst, math.Abs(a[i]-b[i]))
+	}
+	if worst > 1e-3 {
+		return fmt.Sprintf("outputs differ: normalised embeddings %.3g apart (max abs), more than 1e-3", worst)
+	}
+	return ""
+}
+
+func unit(v []float32) []float64 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	n = math.Sqrt(n)
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x) / n
+	}
+	return out
+}
+
+func serveRow(workload, impl string, clients int, rep LoadReport) ServeRow {
 	ms := func(ds []time.Duration, q float64) float64 {
 		s := slices.Clone(ds)
 		slices.Sort(s)
@@ -276,10 +396,13 @@ func serveRow(impl string, clients int, rep LoadReport) ServeRow {
 	}
 	sec := rep.Elapsed.Seconds()
 	status := "ok"
-	if rep.Tokens == 0 {
+	switch {
+	case rep.Stream && rep.Tokens == 0:
 		status = "no token generated in the time"
+	case len(rep.Latencies) == 0:
+		status = "no request answered in the time"
 	}
-	return ServeRow{Impl: impl, Clients: clients, Status: status, Requests: len(rep.Latencies), Errors: errs, Tokens: rep.Tokens, Seconds: sec,
+	return ServeRow{Workload: workload, Impl: impl, Clients: clients, Status: status, Requests: len(rep.Latencies), Errors: errs, Tokens: rep.Tokens, Seconds: sec,
 		TokensPerSec: float64(rep.Tokens) / sec, QPS: float64(len(rep.Latencies)) / sec,
 		TTFTP50: ms(rep.TTFT, 0.5), TTFTP99: ms(rep.TTFT, 0.99), ITLP50: ms(rep.ITL, 0.5), ITLP99: ms(rep.ITL, 0.99),
 		LatencyP50: ms(rep.Latencies, 0.5), LatencyP99: ms(rep.Latencies, 0.99)}
@@ -319,18 +442,44 @@ func waitHealthy(ctx context.Context, base string, exited <-chan struct{}, limit
 	}
 }
 
-// complete runs one non-streamed completion and returns its text.
-func complete(ctx context.Context, base string, body []byte) (string, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/completions", bytes.NewReader(body))
+// post sends one JSON request and returns the 200 response's body.
+func post(ctx context.Context, target string, body []byte) ([]byte, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
+		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	return raw, nil
+}
+
+// embed runs one embeddings request of one text and returns its vector.
+func embed(ctx context.Context, target string, body []byte) ([]float32, error) {
+	raw, err := post(ctx, target, body)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Data []struct {
+			Embedding []float32 `json:"embedding"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil || len(r.Data) != 1 || len(r.Data[0].Embedding) == 0 {
+		return nil, fmt.Errorf("not one embedding: %.200s", raw)
+	}
+	return r.Data[0].Embedding, nil
+}
+
+// complete runs one non-streamed completion and returns its text.
+func complete(ctx context.Context, target string, body []byte) (string, error) {
+	raw, err := post(ctx, target, body)
+	if err != nil {
+		return "", err
 	}
 	var r struct {
 		Choices []struct {
@@ -343,55 +492,89 @@ func complete(ctx context.Context, base string, body []byte) (string, error) {
 	return r.Choices[0].Text, nil
 }
 
-// ServeMarkdown renders the rows as a table, with each server's aggregate tokens/s
-// relative to its own 1-client figure and the reference's relative to every other
-// server at the same client count.
+// ServeMarkdown renders the rows as one table per workload, with each server's
+// aggregate throughput (tokens/s for completions, requests/s for embeddings) relative to
+// its own 1-client figure and the reference's relative to every other server at the
+// same client count.
 func ServeMarkdown(rows []ServeRow, o ServeOptions) string {
 	o.defaults()
 	var b strings.Builder
-	fmt.Fprintf(&b, "### Multi-client completions: GPT-2 %s F32, %d-token greedy completions of %q, %d thread(s) per server, %s per client count\n\n",
-		o.GPT2Size, o.MaxTokens, o.Prompt, o.Threads, o.Duration)
-	b.WriteString("| server | clients | tokens/s | × its 1 client | requests/s | TTFT p50 / p99 ms | ITL p50 / p99 ms | errors | status |\n|---|---|---|---|---|---|---|---|---|\n")
-	one := map[string]float64{}
-	for _, r := range rows {
-		if r.Clients == 1 && r.Status == "ok" {
-			one[r.Impl] = r.TokensPerSec
+	for _, wl := range o.Workloads {
+		var rs []ServeRow
+		for _, r := range rows {
+			if r.Workload == wl {
+				rs = append(rs, r)
+			}
 		}
-	}
-	for _, r := range rows {
-		if r.Status != "ok" {
-			fmt.Fprintf(&b, "| %s | %d | | | | | | | %s |\n", r.Impl, r.Clients, r.Status)
+		if len(rs) == 0 {
 			continue
 		}
-		scale := ""
-		if one[r.Impl] > 0 {
-			scale = fmt.Sprintf("%.2f×", r.TokensPerSec/one[r.Impl])
+		rate := func(r ServeRow) float64 { return r.QPS }
+		if wl == ServeCompletions {
+			rate = func(r ServeRow) float64 { return r.TokensPerSec }
+			fmt.Fprintf(&b, "### Multi-client completions: GPT-2 %s F32, %d-token greedy completions of %q, %d thread(s) per server, %s per client count\n\n",
+				o.GPT2Size, o.MaxTokens, o.Prompt, o.Threads, o.Duration)
+			b.WriteString("| server | clients | tokens/s | × its 1 client | requests/s | TTFT p50 / p99 ms | ITL p50 / p99 ms | errors | status |\n|---|---|---|---|---|---|---|---|---|\n")
+		} else {
+			fmt.Fprintf(&b, "### Multi-client embeddings: BERT %s F32 (random weights, bert-base-uncased vocabulary), one sentence (%q) per request, %d thread(s) per server, %s per client count\n\n",
+				o.BERTSize, o.Sentence, o.Threads, o.Duration)
+			b.WriteString("| server | clients | requests/s | × its 1 client | latency p50 / p99 ms | errors | status |\n|---|---|---|---|---|---|---|\n")
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.1f | %s | %.2f | %.0f / %.0f | %.1f / %.1f | %d | ok |\n",
-			r.Impl, r.Clients, r.TokensPerSec, scale, r.QPS, r.TTFTP50, r.TTFTP99, r.ITLP50, r.ITLP99, r.Errors)
-	}
-	if len(o.Impls) > 1 {
-		fmt.Fprintf(&b, "\n%s's aggregate tokens/s relative to each other server at the same client count:\n\n", o.Impls[0])
+		one := map[string]float64{}
+		for _, r := range rs {
+			if r.Clients == 1 && r.Status == "ok" {
+				one[r.Impl] = rate(r)
+			}
+		}
+		for _, r := range rs {
+			if r.Status != "ok" {
+				if wl == ServeCompletions {
+					fmt.Fprintf(&b, "| %s | %d | | | | | | | %s |\n", r.Impl, r.Clients, r.Status)
+				} else {
+					fmt.Fprintf(&b, "| %s | %d | | | | | %s |\n", r.Impl, r.Clients, r.Status)
+				}
+				continue
+			}
+			scale := ""
+			if one[r.Impl] > 0 {
+				scale = fmt.Sprintf("%.2f×", rate(r)/one[r.Impl])
+			}
+			if wl == ServeCompletions {
+				fmt.Fprintf(&b, "| %s | %d | %.1f | %s | %.2f | %.0f / %.0f | %.1f / %.1f | %d | ok |\n",
+					r.Impl, r.Clients, r.TokensPerSec, scale, r.QPS, r.TTFTP50, r.TTFTP99, r.ITLP50, r.ITLP99, r.Errors)
+			} else {
+				fmt.Fprintf(&b, "| %s | %d | %.1f | %s | %.1f / %.1f | %d | ok |\n", r.Impl, r.Clients, r.QPS, scale, r.LatencyP50, r.LatencyP99, r.Errors)
+			}
+		}
+		unit := "requests/s"
+		if wl == ServeCompletions {
+			unit = "tokens/s"
+		}
+		var lines []string
 		for _, c := range o.Clients {
 			var ref *ServeRow
-			for i := range rows {
-				if rows[i].Impl == o.Impls[0] && rows[i].Clients == c && rows[i].Status == "ok" {
-					ref = &rows[i]
+			for i := range rs {
+				if rs[i].Impl == o.Impls[0] && rs[i].Clients == c && rs[i].Status == "ok" {
+					ref = &rs[i]
 				}
 			}
 			if ref == nil {
 				continue
 			}
 			var parts []string
-			for _, r := range rows {
-				if r.Impl != ref.Impl && r.Clients == c && r.Status == "ok" && r.TokensPerSec > 0 {
-					parts = append(parts, fmt.Sprintf("%.2f× %s", ref.TokensPerSec/r.TokensPerSec, r.Impl))
+			for _, r := range rs {
+				if r.Impl != ref.Impl && r.Clients == c && r.Status == "ok" && rate(r) > 0 {
+					parts = append(parts, fmt.Sprintf("%.2f× %s", rate(*ref)/rate(r), r.Impl))
 				}
 			}
 			if len(parts) > 0 {
-				fmt.Fprintf(&b, "- %d clients: %s\n", c, strings.Join(parts, ", "))
+				lines = append(lines, fmt.Sprintf("- %d clients: %s", c, strings.Join(parts, ", ")))
 			}
 		}
+		if len(lines) > 0 {
+			fmt.Fprintf(&b, "\n%s's aggregate %s relative to each other server at the same client count:\n\n%s\n", o.Impls[0], unit, strings.Join(lines, "\n"))
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

@@ -20,11 +20,16 @@ const (
 // Implementations the runner knows. Lumen is the reference the others are checked
 // against; gonum only runs GEMM workloads (it has no models).
 const (
-	ImplLumen   = "lumen"
-	ImplPyTorch = "pytorch"
-	ImplCandle  = "candle"
-	ImplGonum   = "gonum"
+	ImplLumen        = "lumen"
+	ImplPyTorch      = "pytorch"      // PyTorch eager, the models written on torch's functional API
+	ImplTransformers = "transformers" // Hugging Face transformers (GPT2LMHeadModel.generate, BertModel)
+	ImplONNXRuntime  = "onnxruntime"  // ONNX Runtime, CPU provider, graphs exported from the same weights
+	ImplCandle       = "candle"
+	ImplGonum        = "gonum"
 )
+
+// Impls lists every implementation the runner knows, in the default order.
+var Impls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplTransformers, ImplONNXRuntime, ImplCandle}
 
 // Workload is one measured task. Every implementation runs it on the same inputs:
 // inputs are derived from the parameters by formulas every language reproduces
@@ -120,8 +125,11 @@ func (w Workload) validate() error {
 	return nil
 }
 
-var modelImpls = []string{ImplLumen, ImplPyTorch, ImplCandle}
-var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplCandle}
+// Every implementation is offered every model workload; one without such a model (or
+// dtype) answers "unsupported" with the reason, a row of the report, not a failure.
+// gonum is a matrix library: GEMM only.
+var modelImpls = []string{ImplLumen, ImplPyTorch, ImplTransformers, ImplONNXRuntime, ImplCandle}
+var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplTransformers, ImplONNXRuntime, ImplCandle}
 
 // PaperSuite is the seed paper's workload set at the sizes: LeNet b1 latency
 // and b256 throughput; GPT-2 124M prefill-128 and decode (F32, BF16); BERT-base b1s128

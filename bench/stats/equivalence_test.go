@@ -39,6 +39,23 @@ func TestCompareOutputs(t *testing.T) {
 	_, err = CompareOutputs(a, a[:5], 2, 3, nil, nil)
 	require.ErrorIs(t, err, ErrSample)
 	require.False(t, math.IsNaN(e.Pearson))
+
+	// BF16: later ids may differ; the distributions and the first token may not.
+	e, _ = CompareOutputs(a, a, 2, 3, []int{1, 7}, []int{1, 8})
+	require.False(t, e.Equivalent)
+	require.True(t, e.BF16().Equivalent)
+	require.False(t, e.BF16().TokensEqual, "still reported")
+	e, _ = CompareOutputs(a, c, 2, 3, nil, nil)
+	require.False(t, e.BF16().Equivalent, "the first token moved")
+	d := []float32{1, 2, 3, 5, 0, -1} // row 1's argmax moves the other way: low correlation
+	e, _ = CompareOutputs(a, d, 2, 3, nil, nil)
+	require.False(t, e.BF16().Equivalent)
+	f := []float32{1.5, 2, 3, 0, 5, -1} // close, below the F32 bar, above the BF16 one
+	e, _ = CompareOutputs(a, f, 2, 3, nil, nil)
+	require.Less(t, e.Pearson, PearsonThreshold)
+	require.Greater(t, e.Pearson, BF16PearsonThreshold)
+	require.False(t, e.Equivalent)
+	require.True(t, e.BF16().Equivalent)
 }
 
 func TestCompareValues(t *testing.T) {

@@ -21,31 +21,45 @@ func newBenchCmd() *cobra.Command {
 	var serveDuration time.Duration
 	var maxTokens int
 	cmd := &cobra.Command{
-		Use:   "bench [--suite paper|quick|serve] [--impl lumen,gonum,pytorch,candle] [--threads 1,2] [--out DIR]",
-		Short: "Run the paper's benchmark suite across Lumen, gonum, PyTorch and candle, with statistics, a report and plots",
+		Use:   "bench [--suite paper|quick|serve] [--impl lumen,gonum,pytorch,transformers,onnxruntime,candle] [--threads 1,2] [--out DIR]",
+		Short: "Run the paper's benchmark suite across Lumen, gonum, PyTorch, transformers, ONNX Runtime and candle, with statistics, a report and plots",
 		Long: `bench runs every workload of the suite in a separate worker process per implementation
 and thread count. Each worker's outputs are checked against the reference (Lumen) before
 it is timed; disagreeing implementations are reported and not timed. Writes report.md,
 report.json (every sample), SVG plots and per-worker logs into --out. The exit status is 1
 when a worker fails, and with --check-only also when outputs disagree (without it a
-disagreement is a result, reported in the tables).
+disagreement is a result, reported in the tables). An implementation without a workload's
+model or dtype (transformers has no LeNet, ONNX Runtime's CPU provider no BF16 matrix
+products) gets a row saying so; that is not a failure.
+
+The Python peers run on --python (default: the venv bench/setup.sh makes,
+~/.cache/lumen/venv, when it exists; else /usr/bin/python3, which has PyTorch only).
+The candle worker is built from crates.io into ~/.cache/lumen/candle-target on first use
+(--build-candle=false: report it not built instead).
 
 Run it from the repository root (bench/python and bench/rust are found from there), with
 the shared folder at ../shared or --shared. The random full-size GPT-2 and BERT checkpoints
 are written into --models on first use (about 1.2 GB for 124M F32 + BF16 and base).
 
---suite serve runs the multi-client workload instead: each server (--impl, default
-lumen,lumen-nobatch,pytorch: lumen serve with and without continuous batching, and
-bench/python/serve_torch.py) is started alone on the random GPT-2 checkpoint, with
---threads compute threads and pinned to --cpus; its greedy completion is checked against
-the first server's; then --clients concurrent clients (1,4,16,64) stream --max-tokens
-completions back to back for --serve-duration each. Writes serve.md and serve.json.`,
+--suite serve runs the multi-client workloads instead (--workloads completions,embeddings,
+the default both): each server (--impl, default lumen,lumen-nobatch,pytorch: lumen serve
+with and without continuous batching, and bench/python/serve_torch.py) is started alone
+on the random checkpoint (GPT-2 --gpt2-size for completions; BERT minilm-l6, or
+--bert-size, for embeddings), with --threads compute threads and pinned to --cpus; its
+output is checked against the first server's (the greedy completion; the sentence's
+normalised embedding within 1e-3); then --clients concurrent clients (1,4,16,64) send
+requests back to back for --serve-duration each (completions of --max-tokens, streamed).
+lumen-nobatch has no embeddings rows (--batching is about completions). Writes serve.md
+and serve.json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if o.Suite == "serve" {
 				if !cmd.Flags().Changed("impl") {
 					impls = "lumen,lumen-nobatch,pytorch"
+				}
+				if !cmd.Flags().Changed("bert-size") {
+					o.BERTSize = ""
 				}
 				return runServeSuite(cmd, o, impls, threads, clients, cpus, serveDuration, maxTokens)
 			}
@@ -93,13 +107,13 @@ completions back to back for --serve-duration each. Writes serve.md and serve.js
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Suite, "suite", "paper", "workload suite: paper, quick, or serve (multi-client completions)")
+	f.StringVar(&o.Suite, "suite", "paper", "workload suite: paper, quick, or serve (multi-client completions and embeddings)")
 	f.StringVar(&clients, "clients", "1,4,16,64", "serve: concurrent client counts")
 	f.DurationVar(&serveDuration, "serve-duration", 20*time.Second, "serve: length of each measurement")
 	f.IntVar(&maxTokens, "max-tokens", 32, "serve: tokens per completion")
 	f.StringVar(&cpus, "cpus", "", "serve: CPU list the servers are pinned to with taskset (e.g. 1; empty: not pinned)")
 	f.StringVar(&o.Workloads, "workloads", "", "only these workloads (comma-separated names or prefixes ending in *)")
-	f.StringVar(&impls, "impl", "lumen,gonum,pytorch,candle", "implementations, the reference first")
+	f.StringVar(&impls, "impl", strings.Join(harness.Impls, ","), "implementations, the reference first")
 	f.StringVar(&threads, "threads", "1", "comma-separated thread counts")
 	f.IntVar(&o.Reps, "reps", 0, "timed repetitions for every workload (0: each workload's default)")
 	f.BoolVar(&o.CheckOnly, "check-only", false, "run the output-equivalence checks only (no timing)")
@@ -110,9 +124,10 @@ completions back to back for --serve-duration each. Writes serve.md and serve.js
 	f.StringVar(&o.ModelsDir, "models", filepath.Join(cmp.Or(cache, os.TempDir()), "lumen", "bench-models"), "where the random GPT-2/BERT checkpoints are kept")
 	f.StringVar(&o.GPT2Size, "gpt2-size", "124M", "GPT-2 size of the random checkpoint")
 	f.StringVar(&o.BERTSize, "bert-size", "base", "BERT size of the random checkpoint")
-	f.StringVar(&o.Python, "python", defaultPython(), "Python interpreter with torch")
-	f.StringVar(&o.PythonDir, "python-dir", filepath.Join("bench", "python"), "directory of bench_worker.py")
-	f.StringVar(&o.CandleBin, "candle", filepath.Join("bench", "rust", "target", "release", "lumen-candle-bench"), "the built candle worker")
+	f.StringVar(&o.Python, "python", defaultPython(cache), "Python interpreter with torch (and transformers, onnxruntime)")
+	f.StringVar(&o.PythonDir, "python-dir", filepath.Join("bench", "python"), "directory of the Python workers")
+	f.StringVar(&o.CandleBin, "candle", harness.CandleBin(), "the candle worker")
+	f.BoolVar(&o.BuildCandle, "build-candle", true, "build the candle worker (cargo, crates.io) when --candle is missing")
 	f.DurationVar(&o.Timeout, "timeout", 20*time.Minute, "limit per worker process")
 	return cmd
 }
@@ -120,8 +135,18 @@ completions back to back for --serve-duration each. Writes serve.md and serve.js
 // runServeSuite runs harness.RunServe and writes serve.md and serve.json.
 func runServeSuite(cmd *cobra.Command, o harness.Options, impls, threads, clients, cpus string, d time.Duration, maxTokens int) error {
 	so := harness.ServeOptions{Duration: d, MaxTokens: maxTokens, CPUs: cpus, ModelsDir: o.ModelsDir, GPT2Size: o.GPT2Size,
-		Python: o.Python, PythonDir: o.PythonDir, Out: o.Out, Progress: cmd.ErrOrStderr()}
+		BERTSize: o.BERTSize, Python: o.Python, PythonDir: o.PythonDir, Out: o.Out, Progress: cmd.ErrOrStderr()}
 	var err error
+	if o.Workloads != "" {
+		if so.Workloads, err = splitList(o.Workloads); err != nil {
+			return err
+		}
+		for _, w := range so.Workloads {
+			if w != harness.ServeCompletions && w != harness.ServeEmbeddings {
+				return fmt.Errorf("--workloads: the serve suite has %s and %s, not %q", harness.ServeCompletions, harness.ServeEmbeddings, w)
+			}
+		}
+	}
 	if so.Impls, err = splitList(impls); err != nil {
 		return err
 	}
@@ -162,8 +187,15 @@ func runServeSuite(cmd *cobra.Command, o harness.Options, impls, threads, client
 	return runErr
 }
 
-// defaultPython prefers Debian's interpreter, where python3-torch installs torch.
-func defaultPython() string {
+// defaultPython prefers the venv bench/setup.sh makes (Debian's torch plus pinned
+// transformers and onnxruntime), then Debian's interpreter, where python3-torch
+// installs torch.
+func defaultPython(cache string) string {
+	if venv := filepath.Join(cache, "lumen", "venv", "bin", "python"); cache != "" {
+		if _, err := os.Stat(venv); err == nil {
+			return venv
+		}
+	}
 	if _, err := os.Stat("/usr/bin/python3"); err == nil {
 		return "/usr/bin/python3"
 	}

@@ -45,7 +45,7 @@ func TestBenchRunsWorkers(t *testing.T) {
 	require.NoError(t, err, string(out))
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "bench", "--suite", "quick", "--workloads", "lenet-b256,gemm-1x768x2304", "--impl", "lumen,gonum,candle",
-		"--reps", "3", "--shared", shared.Path(t), "--out", dir, "--candle", filepath.Join(dir, "none"))
+		"--reps", "3", "--shared", shared.Path(t), "--out", dir, "--candle", filepath.Join(dir, "none"), "--build-candle=false")
 	out, err = cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.Contains(t, string(out), "3/5")
@@ -78,11 +78,12 @@ func TestBenchServeSuite(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
 	impls := "lumen,lumen-nobatch"
-	if exec.Command(defaultPython(), "-c", "import torch").Run() == nil {
+	cache, _ := os.UserCacheDir()
+	if exec.Command(defaultPython(cache), "-c", "import torch").Run() == nil {
 		impls += ",pytorch"
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "bench", "--suite", "serve", "--impl", impls, "--gpt2-size", "tiny", "--clients", "1,3",
+	cmd := exec.Command(bin, "bench", "--suite", "serve", "--impl", impls, "--gpt2-size", "tiny", "--bert-size", "tiny", "--clients", "1,3",
 		"--serve-duration", "1s", "--max-tokens", "6", "--models", t.TempDir(), "--out", dir, "--python-dir", filepath.Join("..", "..", "bench", "python"))
 	out, err = cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
@@ -90,13 +91,21 @@ func TestBenchServeSuite(t *testing.T) {
 	require.NoError(t, err)
 	var rows []harness.ServeRow
 	require.NoError(t, json.Unmarshal(js, &rows))
-	require.Len(t, rows, 2*len(strings.Split(impls, ",")), string(out))
+	servers := len(strings.Split(impls, ","))
+	require.Len(t, rows, 2*servers+2*(servers-1), "completions on every server, embeddings on all but lumen-nobatch: %s", out)
 	for _, r := range rows {
-		require.Equal(t, "ok", r.Status, "%s with %d clients", r.Impl, r.Clients)
-		require.Positive(t, r.Tokens)
+		require.Equal(t, "ok", r.Status, "%s %s with %d clients", r.Workload, r.Impl, r.Clients)
+		require.Positive(t, r.Requests)
 		require.Zero(t, r.Errors)
+		if r.Workload == harness.ServeCompletions {
+			require.Positive(t, r.Tokens)
+		} else {
+			require.Equal(t, harness.ServeEmbeddings, r.Workload)
+			require.NotEqual(t, harness.ServeLumenNoBatch, r.Impl)
+		}
 	}
 	require.Contains(t, string(out), "lumen's aggregate tokens/s relative to each other server")
+	require.Contains(t, string(out), "### Multi-client embeddings")
 }
 
 // A server that cannot start gets rows saying why; the others are still measured.
@@ -105,7 +114,7 @@ func TestBenchServeSuiteServerFails(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
 	dir := t.TempDir()
-	out, err = exec.Command(bin, "bench", "--suite", "serve", "--impl", "lumen,pytorch", "--gpt2-size", "tiny", "--clients", "1",
+	out, err = exec.Command(bin, "bench", "--suite", "serve", "--workloads", "completions", "--impl", "lumen,pytorch", "--gpt2-size", "tiny", "--clients", "1",
 		"--serve-duration", "500ms", "--max-tokens", "4", "--models", t.TempDir(), "--out", dir, "--python", filepath.Join(dir, "no-python")).CombinedOutput()
 	require.NoError(t, err, string(out))
 	js, err := os.ReadFile(filepath.Join(dir, "serve.json"))

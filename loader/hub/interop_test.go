@@ -39,7 +39,7 @@ else:                # online: download into the cache for Lumen to find
 func TestPythonInterop(t *testing.T) {
 	python := os.Getenv("LUMEN_HF_PYTHON")
 	if python == "" {
-		t.Skip("needs LUMEN_HF_PYTHON: a Python with huggingface_hub (bench/python/requirements-hub.txt); .ci/run sets it")
+		t.Skip("needs LUMEN_HF_PYTHON: a Python with huggingface_hub (bench/python/requirements.txt); .ci/run sets it")
 	}
 	a, b := bertRepo("org/from-lumen"), bertRepo("org/from-python")
 	b.Files["model.safetensors"] = randomBytes(200_000, 9)

@@ -476,7 +476,7 @@ fn run(req: &Request) -> R<()> {
     };
     let out = job.check()?;
     emit(
-        json!({"phase": "check", "impl": "candle", "version": "candle 0.8 (Rust)", "threads": req.threads, "output": out, "peak_rss_bytes": peak_rss_bytes()}),
+        json!({"phase": "check", "impl": "candle", "version": format!("candle {} (Rust)", env!("CANDLE_VERSION")), "threads": req.threads, "output": out, "peak_rss_bytes": peak_rss_bytes()}),
     );
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
