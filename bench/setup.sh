@@ -9,8 +9,18 @@
 #   - the candle worker, built from crates.io with the committed Cargo.lock and
 #     target-cpu=native into ${XDG_CACHE_HOME:-~/.cache}/lumen/candle-target (incremental:
 #     a second run, or a second clone, takes seconds).
+#   - with --pypi-torch, also PyPI's current torch (bench/python/requirements-pypi-torch.txt,
+#     5.3 GB with the CUDA libraries its wheel pulls) in ${XDG_CACHE_HOME:-~/.cache}/lumen/venv-pypi-torch,
+#     for the pytorch-pypi rows.
 # LUMEN_SETUP_SKIP_CANDLE=1 leaves the Rust build out.
 set -euo pipefail
+pypi_torch=0
+for arg in "$@"; do
+  case "$arg" in
+    --pypi-torch) pypi_torch=1 ;;
+    *) echo "usage: bench/setup.sh [--pypi-torch]"; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/lumen"
 mkdir -p "$cache"
@@ -27,16 +37,23 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-venv="$cache/venv"
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum bench/python/requirements.txt | cut -d' ' -f1)
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "venv: $venv (bench/python/requirements.txt)"
-  /usr/bin/python3 -m venv --system-site-packages "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r bench/python/requirements.txt
-  echo "$want" >"$stamp"
+# venv DIR REQUIREMENTS [--system-site-packages]: (re)creates DIR when the requirements changed.
+venv() {
+  local dir=$1 req=$2; shift 2
+  local want; want=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+    echo "venv: $dir ($req)"
+    /usr/bin/python3 -m venv "$@" "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check -r "$req"
+    echo "$want" >"$dir/.requirements.sha256"
+  fi
+}
+venv "$cache/venv" bench/python/requirements.txt --system-site-packages
+"$cache/venv/bin/python" -c "import torch, transformers, onnxruntime; print('python peers: torch', torch.__version__, '· transformers', transformers.__version__, '· onnxruntime', onnxruntime.__version__)"
+if [ "$pypi_torch" = 1 ]; then
+  venv "$cache/venv-pypi-torch" bench/python/requirements-pypi-torch.txt
+  "$cache/venv-pypi-torch/bin/python" -c "import torch; print('pytorch-pypi: torch', torch.__version__)"
 fi
-"$venv/bin/python" -c "import torch, transformers, onnxruntime; print('python peers: torch', torch.__version__, '· transformers', transformers.__version__, '· onnxruntime', onnxruntime.__version__)"
 
 if [ "${LUMEN_SETUP_SKIP_CANDLE:-}" != 1 ]; then
   PATH="$PATH:$HOME/.cargo/bin"

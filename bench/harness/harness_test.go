@@ -281,6 +281,24 @@ func TestPythonWithoutTorchIsUnavailable(t *testing.T) {
 	require.Contains(t, reason, "No module named torch")
 }
 
+// pytorch-pypi is the PyTorch worker on its own interpreter.
+func TestPyTorchPyPIUsesItsInterpreter(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bench_worker.py"), nil, 0o644))
+	py := filepath.Join(dir, "pypi-python")
+	require.NoError(t, os.WriteFile(py, []byte("#!/bin/sh\nexit 0\n"), 0o755))
+	r := &runner{o: Options{Python: filepath.Join(dir, "missing"), PythonDir: dir}}
+	argv, status, reason := r.command(Request{Impl: ImplPyTorchPyPI})
+	require.Nil(t, argv)
+	require.Equal(t, StatusUnavailable, status)
+	require.Contains(t, reason, "--pypi-torch")
+	r.o.PythonPyPI = py
+	argv, _, reason = r.command(Request{Impl: ImplPyTorchPyPI})
+	require.NotNil(t, argv, reason)
+	require.Equal(t, py, argv[0])
+	require.Equal(t, filepath.Join(dir, "bench_worker.py"), argv[1])
+}
+
 // A worker that answers "unsupported" makes a row with its reason, not a failure.
 func TestUnsupportedIsARowNotAFailure(t *testing.T) {
 	t.Setenv("HARNESS_TEST_WORKER", "1")

@@ -39,7 +39,8 @@ type Options struct {
 	BERTSize  string // bert.SizeConfig name (default "base")
 
 	LumenWorker []string // argv prefix of the Go worker (lumen and gonum); the request follows
-	Python      string   // Python interpreter with torch
+	Python      string   // Python interpreter with torch (and transformers, onnxruntime)
+	PythonPyPI  string   // Python interpreter with PyPI's torch, for pytorch-pypi
 	PythonDir   string   // bench/python
 	CandleBin   string   // the built Rust worker (default CandleBin())
 	RustDir     string   // bench/rust: with BuildCandle, the worker is built from here when CandleBin is missing
@@ -198,6 +199,7 @@ type runner struct {
 // the modules its interpreter must import.
 var pythonWorkers = map[string]struct{ script, imports, install string }{
 	ImplPyTorch:      {"bench_worker.py", "torch, numpy", "apt-get install python3-torch"},
+	ImplPyTorchPyPI:  {"bench_worker.py", "torch, numpy", "bash bench/setup.sh --pypi-torch, then --python-pypi ~/.cache/lumen/venv-pypi-torch/bin/python"},
 	ImplTransformers: {"hf_worker.py", "torch, numpy, transformers", "bash bench/setup.sh, then --python ~/.cache/lumen/venv/bin/python"},
 	ImplONNXRuntime:  {"ort_worker.py", "torch, numpy, onnxruntime", "bash bench/setup.sh, then --python ~/.cache/lumen/venv/bin/python"},
 }
@@ -327,13 +329,19 @@ func (r *runner) command(req Request) ([]string, string, string) {
 			return nil, StatusUnavailable, "no Go worker command"
 		}
 		return append(slices.Clone(r.o.LumenWorker), "--request", string(js)), "", ""
-	case ImplPyTorch, ImplTransformers, ImplONNXRuntime:
+	case ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime:
 		pw := pythonWorkers[req.Impl]
 		script := filepath.Join(r.o.PythonDir, pw.script)
 		if _, err := os.Stat(script); err != nil {
 			return nil, StatusUnavailable, fmt.Sprintf("%s not found (set --python-dir)", script)
 		}
 		py := cmp.Or(r.o.Python, "python3")
+		if req.Impl == ImplPyTorchPyPI {
+			if r.o.PythonPyPI == "" {
+				return nil, StatusUnavailable, "no interpreter with PyPI's torch (" + pw.install + ")"
+			}
+			py = r.o.PythonPyPI
+		}
 		if _, err := exec.LookPath(py); err != nil {
 			return nil, StatusUnavailable, fmt.Sprintf("no Python interpreter %q", py)
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -79,6 +80,9 @@ type ServeRow struct {
 	ITLP99       float64 `json:"itl_p99_ms"`
 	LatencyP50   float64 `json:"latency_p50_ms"`
 	LatencyP99   float64 `json:"latency_p99_ms"`
+	// ErrorKinds breaks Errors down: "network", "broken stream" (ended without [DONE]
+	// or with an error event before the deadline) and HTTP statuses ("503", ...).
+	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
 }
 
 func (o *ServeOptions) defaults() {
@@ -336,14 +340,26 @@ func (o *ServeOptions) serveOne(ctx context.Context, workload, impl, modelDir st
 		row := serveRow(workload, impl, c, rep)
 		*rows = append(*rows, row)
 		if stream {
-			o.logf("%s, %d clients: %.1f tokens/s, TTFT p50 %.0f ms, ITL p50 %.1f / p99 %.1f ms, %d errors",
-				impl, c, row.TokensPerSec, row.TTFTP50, row.ITLP50, row.ITLP99, row.Errors)
+			o.logf("%s, %d clients: %.1f tokens/s, TTFT p50 %.0f ms, ITL p50 %.1f / p99 %.1f ms, %d errors%s",
+				impl, c, row.TokensPerSec, row.TTFTP50, row.ITLP50, row.ITLP99, row.Errors, kindsText(row.ErrorKinds))
 		} else {
-			o.logf("%s %s, %d clients: %.1f requests/s, p50 %.1f / p99 %.1f ms, %d errors",
-				impl, workload, c, row.QPS, row.LatencyP50, row.LatencyP99, row.Errors)
+			o.logf("%s %s, %d clients: %.1f requests/s, p50 %.1f / p99 %.1f ms, %d errors%s",
+				impl, workload, c, row.QPS, row.LatencyP50, row.LatencyP99, row.Errors, kindsText(row.ErrorKinds))
 		}
 	}
 	return &out, nil
+}
+
+// kindsText is " (503: 2, network: 1)" for a row's error kinds, "" for none.
+func kindsText(kinds map[string]int) string {
+	if len(kinds) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, kinds[k]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // differ says why got disagrees with the reference's output, or "". Embeddings are
@@ -389,23 +405,36 @@ func serveRow(workload, impl string, clients int, rep LoadReport) ServeRow {
 		return float64(NearestRank(s, q)) / 1e6
 	}
 	errs := rep.NetErrors
+	kinds := map[string]int{}
+	if rep.NetErrors > 0 {
+		kinds["network"] = rep.NetErrors
+	}
 	for code, n := range rep.Status {
-		if code != http.StatusOK {
+		switch {
+		case code == http.StatusOK:
+		case code == -1:
 			errs += n
+			kinds["broken stream"] += n
+		default:
+			errs += n
+			kinds[strconv.Itoa(code)] += n
 		}
+	}
+	if len(kinds) == 0 {
+		kinds = nil
 	}
 	sec := rep.Elapsed.Seconds()
 	status := "ok"
 	switch {
 	case rep.Stream && rep.Tokens == 0:
 		status = "no token generated in the time"
-	case len(rep.Latencies) == 0:
+	case !rep.Stream && len(rep.Latencies) == 0:
 		status = "no request answered in the time"
 	}
 	return ServeRow{Workload: workload, Impl: impl, Clients: clients, Status: status, Requests: len(rep.Latencies), Errors: errs, Tokens: rep.Tokens, Seconds: sec,
 		TokensPerSec: float64(rep.Tokens) / sec, QPS: float64(len(rep.Latencies)) / sec,
 		TTFTP50: ms(rep.TTFT, 0.5), TTFTP99: ms(rep.TTFT, 0.99), ITLP50: ms(rep.ITL, 0.5), ITLP99: ms(rep.ITL, 0.99),
-		LatencyP50: ms(rep.Latencies, 0.5), LatencyP99: ms(rep.Latencies, 0.99)}
+		LatencyP50: ms(rep.Latencies, 0.5), LatencyP99: ms(rep.Latencies, 0.99), ErrorKinds: kinds}
 }
 
 func freePort() (int, error) {

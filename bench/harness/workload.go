@@ -22,6 +22,7 @@ const (
 const (
 	ImplLumen        = "lumen"
 	ImplPyTorch      = "pytorch"      // PyTorch eager, the models written on torch's functional API
+	ImplPyTorchPyPI  = "pytorch-pypi" // the same worker on PyPI's current torch wheel (bench/setup.sh --pypi-torch)
 	ImplTransformers = "transformers" // Hugging Face transformers (GPT2LMHeadModel.generate, BertModel)
 	ImplONNXRuntime  = "onnxruntime"  // ONNX Runtime, CPU provider, graphs exported from the same weights
 	ImplCandle       = "candle"
@@ -29,7 +30,7 @@ const (
 )
 
 // Impls lists every implementation the runner knows, in the default order.
-var Impls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplTransformers, ImplONNXRuntime, ImplCandle}
+var Impls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
 
 // Workload is one measured task. Every implementation runs it on the same inputs:
 // inputs are derived from the parameters by formulas every language reproduces
@@ -128,8 +129,8 @@ func (w Workload) validate() error {
 // Every implementation is offered every model workload; one without such a model (or
 // dtype) answers "unsupported" with the reason, a row of the report, not a failure.
 // gonum is a matrix library: GEMM only.
-var modelImpls = []string{ImplLumen, ImplPyTorch, ImplTransformers, ImplONNXRuntime, ImplCandle}
-var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplTransformers, ImplONNXRuntime, ImplCandle}
+var modelImpls = []string{ImplLumen, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
+var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
 
 // PaperSuite is the seed paper's workload set at the sizes: LeNet b1 latency
 // and b256 throughput; GPT-2 124M prefill-128 and decode (F32, BF16); BERT-base b1s128

@@ -97,6 +97,6 @@ def setup(threads):
 
 
 if __name__ == "__main__":
-    sys.exit(protocol.main("pytorch", lambda: f"torch {torch.__version__}, BLAS {protocol.blas()} (Python {sys.version.split()[0]})",
+    sys.exit(protocol.main("pytorch", lambda: f"torch {torch.__version__}, BLAS {protocol.torch_blas(torch)} (Python {sys.version.split()[0]})",
                            {"lenet": lenet_job, "gpt2": gpt2_job, "bert": bert_job, "gemm": gemm_job},
                            setup=setup, context=torch.inference_mode))

@@ -93,7 +93,7 @@ def setup(threads):
 if __name__ == "__main__":
     sys.exit(protocol.main(
         "transformers",
-        lambda: f"transformers {transformers.__version__}, torch {torch.__version__}, BLAS {protocol.blas()} (Python {sys.version.split()[0]})",
+        lambda: f"transformers {transformers.__version__}, torch {torch.__version__}, BLAS {protocol.torch_blas(torch)} (Python {sys.version.split()[0]})",
         {"gpt2": gpt2_job, "bert": bert_job,
          "lenet": unsupported("transformers has no LeNet model (see the pytorch row)"),
          "gemm": unsupported("transformers has no bare matrix product (see the pytorch row)")},

@@ -54,12 +54,24 @@ def floats(x):
     return np.asarray(x, dtype=np.float32).reshape(-1).tolist()
 
 
+def torch_blas(torch):
+    """The BLAS torch multiplies with: MKL linked into PyPI's wheels, or for Debian's
+    build (BLAS_INFO=generic) whatever libblas.so.3 points to — OpenBLAS, or the
+    reference BLAS, ~20x slower."""
+    import re
+    m = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    if m and m.group(1) == "mkl":
+        v = re.search(r"Math Kernel Library Version ([\w.]+)", torch.__config__.parallel_info())
+        return "MKL " + (v.group(1) if v else "") + " (linked into torch)"
+    return blas()
+
+
 def blas():
-    """Which BLAS this process has loaded (Debian's torch calls whatever libblas.so.3
-    points to: OpenBLAS, or the reference BLAS, ~20x slower), from /proc/self/maps."""
+    """Which BLAS libraries this process has loaded, from /proc/self/maps."""
     try:
         with open("/proc/self/maps") as f:
-            libs = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
+            libs = {line.split()[-1] for line in f
+                    if "blas" in line.rsplit("/", 1)[-1] and "cublas" not in line and "numpy" not in line}
     except OSError:
         return "unknown"
     names = sorted({os.path.basename(os.path.dirname(os.path.realpath(p))) + "/" + os.path.basename(p) for p in libs})
@@ -148,6 +160,7 @@ def main(impl, version, jobs, setup=None, context=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--request", required=True)
     req = json.loads(ap.parse_args().request)
+    impl = req.get("impl") or impl  # one worker may serve two rows (pytorch, pytorch-pypi)
     try:
         w, threads = req["workload"], int(req["threads"])
         if setup is not None:

@@ -21,7 +21,7 @@ func newBenchCmd() *cobra.Command {
 	var serveDuration time.Duration
 	var maxTokens int
 	cmd := &cobra.Command{
-		Use:   "bench [--suite paper|quick|serve] [--impl lumen,gonum,pytorch,transformers,onnxruntime,candle] [--threads 1,2] [--out DIR]",
+		Use:   "bench [--suite paper|quick|serve] [--impl lumen,gonum,pytorch,pytorch-pypi,transformers,onnxruntime,candle] [--threads 1,2] [--out DIR]",
 		Short: "Run the paper's benchmark suite across Lumen, gonum, PyTorch, transformers, ONNX Runtime and candle, with statistics, a report and plots",
 		Long: `bench runs every workload of the suite in a separate worker process per implementation
 and thread count. Each worker's outputs are checked against the reference (Lumen) before
@@ -33,7 +33,9 @@ model or dtype (transformers has no LeNet, ONNX Runtime's CPU provider no BF16 m
 products) gets a row saying so; that is not a failure.
 
 The Python peers run on --python (default: the venv bench/setup.sh makes,
-~/.cache/lumen/venv, when it exists; else /usr/bin/python3, which has PyTorch only).
+~/.cache/lumen/venv, when it exists; else /usr/bin/python3, which has PyTorch only);
+pytorch-pypi is the PyTorch worker on PyPI's current torch wheel (--python-pypi, made by
+bench/setup.sh --pypi-torch: 5.3 GB with the CUDA libraries the wheel pulls).
 The candle worker is built from crates.io into ~/.cache/lumen/candle-target on first use
 (--build-candle=false: report it not built instead).
 
@@ -125,6 +127,7 @@ and serve.json.`,
 	f.StringVar(&o.GPT2Size, "gpt2-size", "124M", "GPT-2 size of the random checkpoint")
 	f.StringVar(&o.BERTSize, "bert-size", "base", "BERT size of the random checkpoint")
 	f.StringVar(&o.Python, "python", defaultPython(cache), "Python interpreter with torch (and transformers, onnxruntime)")
+	f.StringVar(&o.PythonPyPI, "python-pypi", filepath.Join(cmp.Or(cache, os.TempDir()), "lumen", "venv-pypi-torch", "bin", "python"), "Python interpreter with PyPI's torch, for pytorch-pypi (bench/setup.sh --pypi-torch makes it)")
 	f.StringVar(&o.PythonDir, "python-dir", filepath.Join("bench", "python"), "directory of the Python workers")
 	f.StringVar(&o.CandleBin, "candle", harness.CandleBin(), "the candle worker")
 	f.BoolVar(&o.BuildCandle, "build-candle", true, "build the candle worker (cargo, crates.io) when --candle is missing")
