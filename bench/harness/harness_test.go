@@ -370,3 +370,31 @@ func TestParseVmHWM(t *testing.T) {
 	require.Zero(t, parseVmHWM("Name:\tx\n"))
 	require.Zero(t, parseVmHWM("VmHWM:\tlots kB\n"))
 }
+
+// The serve suite's check: a completion whole; embeddings normalised, within 1e-3.
+func TestServeOutputsDiffer(t *testing.T) {
+	require.Empty(t, differ(serveOutput{text: "a b"}, serveOutput{text: "a b"}))
+	require.Contains(t, differ(serveOutput{text: "a b"}, serveOutput{text: "a c"}), "outputs differ")
+	e := []float32{3, 4, 0}
+	require.Empty(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{0.6, 0.8, 0}}), "one normalises, one does not")
+	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4, 0.1}}), "apart")
+	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4}}), "2 values")
+}
+
+// Each workload gets its table; the relative lines compare with the first server
+// that ran the workload (lumen-nobatch has no embeddings rows).
+func TestServeMarkdown(t *testing.T) {
+	rows := []ServeRow{
+		{Workload: ServeCompletions, Impl: ServeLumenNoBatch, Clients: 1, Status: "ok", TokensPerSec: 30, Requests: 1},
+		{Workload: ServeCompletions, Impl: ServePyTorch, Clients: 1, Status: "ok", TokensPerSec: 10, Requests: 1},
+		{Workload: ServeEmbeddings, Impl: ServeLumen, Clients: 1, Status: "ok", QPS: 100, Requests: 100},
+		{Workload: ServeEmbeddings, Impl: ServePyTorch, Clients: 1, Status: "outputs differ: x"},
+		{Workload: ServeEmbeddings, Impl: ServePyTorch, Clients: 4, Status: "ok", QPS: 50, Requests: 50},
+	}
+	md := ServeMarkdown(rows, ServeOptions{Impls: []string{ServeLumenNoBatch, ServeLumen, ServePyTorch}, Clients: []int{1, 4}})
+	require.Contains(t, md, "### Multi-client completions")
+	require.Contains(t, md, "### Multi-client embeddings")
+	require.Contains(t, md, "lumen-nobatch's aggregate tokens/s relative to each other server at the same client count:\n\n- 1 clients: 3.00× pytorch")
+	require.Contains(t, md, "| pytorch | 1 | | | | | outputs differ: x |")
+	require.NotContains(t, md, "lumen's aggregate requests/s", "no client count where both ran")
+}

@@ -27,7 +27,7 @@ import (
 type Options struct {
 	Suite     string   // "paper" or "quick"
 	Workloads string   // optional filter for Select
-	Impls     []string // default: Impls
+	Impls     []string // default: AllImpls()
 	Threads   []int    // default: 1
 	Reps      int      // overrides every workload's repetitions when > 0
 	CheckOnly bool     // run the equivalence checks, time nothing
@@ -66,11 +66,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	if len(o.Impls) == 0 {
-		o.Impls = Impls
+		o.Impls = AllImpls()
 	}
 	for _, impl := range o.Impls {
-		if !slices.Contains(Impls, impl) {
-			return nil, fmt.Errorf("--impl: unknown implementation %q (want %s)", impl, strings.Join(Impls, ", "))
+		if !slices.Contains(AllImpls(), impl) {
+			return nil, fmt.Errorf("--impl: unknown implementation %q (want %s)", impl, strings.Join(AllImpls(), ", "))
 		}
 	}
 	o.CandleBin = cmp.Or(o.CandleBin, CandleBin())

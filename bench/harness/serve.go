@@ -123,8 +123,9 @@ func RunServe(ctx context.Context, o ServeOptions) ([]ServeRow, error) {
 		if err != nil {
 			return rows, err
 		}
-		var ref *serveOutput
-		for i, impl := range o.Impls {
+		var ref *serveOutput // the first server's output
+		first := true
+		for _, impl := range o.Impls {
 			if err := ctx.Err(); err != nil {
 				return rows, err
 			}
@@ -132,7 +133,7 @@ func RunServe(ctx context.Context, o ServeOptions) ([]ServeRow, error) {
 				continue
 			}
 			got, err := o.serveOne(ctx, wl, impl, dir, ref, &rows)
-			if i == 0 && got != nil {
+			if first && got != nil {
 				ref = got
 			}
 			if err != nil { // one row per client count, saying why
@@ -141,10 +142,11 @@ func RunServe(ctx context.Context, o ServeOptions) ([]ServeRow, error) {
 					rows = append(rows, ServeRow{Workload: wl, Impl: impl, Clients: c, Status: err.Error()})
 				}
 				o.logf("%s %s: %v", impl, wl, err)
-				if i == 0 {
+				if first {
 					return rows, fmt.Errorf("the reference server %s failed (%s): %w", impl, wl, err)
 				}
 			}
+			first = false
 		}
 	}
 	return rows, nil
@@ -579,11 +581,12 @@ func ServeMarkdown(rows []ServeRow, o ServeOptions) string {
 		if wl == ServeCompletions {
 			unit = "tokens/s"
 		}
+		refImpl := rs[0].Impl // the first server that ran this workload
 		var lines []string
 		for _, c := range o.Clients {
 			var ref *ServeRow
 			for i := range rs {
-				if rs[i].Impl == o.Impls[0] && rs[i].Clients == c && rs[i].Status == "ok" {
+				if rs[i].Impl == refImpl && rs[i].Clients == c && rs[i].Status == "ok" {
 					ref = &rs[i]
 				}
 			}
@@ -601,7 +604,7 @@ func ServeMarkdown(rows []ServeRow, o ServeOptions) string {
 			}
 		}
 		if len(lines) > 0 {
-			fmt.Fprintf(&b, "\n%s's aggregate %s relative to each other server at the same client count:\n\n%s\n", o.Impls[0], unit, strings.Join(lines, "\n"))
+			fmt.Fprintf(&b, "\n%s's aggregate %s relative to each other server at the same client count:\n\n%s\n", refImpl, unit, strings.Join(lines, "\n"))
 		}
 		b.WriteString("\n")
 	}

@@ -29,8 +29,10 @@ const (
 	ImplGonum        = "gonum"
 )
 
-// Impls lists every implementation the runner knows, in the default order.
-var Impls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
+// AllImpls lists every implementation the runner knows, in the default order.
+func AllImpls() []string {
+	return []string{ImplLumen, ImplGonum, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
+}
 
 // Workload is one measured task. Every implementation runs it on the same inputs:
 // inputs are derived from the parameters by formulas every language reproduces

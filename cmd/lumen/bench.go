@@ -115,7 +115,7 @@ and serve.json.`,
 	f.IntVar(&maxTokens, "max-tokens", 32, "serve: tokens per completion")
 	f.StringVar(&cpus, "cpus", "", "serve: CPU list the servers are pinned to with taskset (e.g. 1; empty: not pinned)")
 	f.StringVar(&o.Workloads, "workloads", "", "only these workloads (comma-separated names or prefixes ending in *)")
-	f.StringVar(&impls, "impl", strings.Join(harness.Impls, ","), "implementations, the reference first")
+	f.StringVar(&impls, "impl", strings.Join(harness.AllImpls(), ","), "implementations, the reference first")
 	f.StringVar(&threads, "threads", "1", "comma-separated thread counts")
 	f.IntVar(&o.Reps, "reps", 0, "timed repetitions for every workload (0: each workload's default)")
 	f.BoolVar(&o.CheckOnly, "check-only", false, "run the output-equivalence checks only (no timing)")
