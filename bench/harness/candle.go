@@ -10,15 +10,20 @@ import (
 	"path/filepath"
 )
 
-// CandleTargetDir is where the candle worker is built: under the user's cache, so a
-// second clone (CI on the same machine) does not rebuild candle from scratch.
-func CandleTargetDir() string {
+// CacheDir is Lumen's folder in the user's cache (the temporary folder when there is
+// none): the benchmark's random checkpoints, bench/setup.sh's venvs and the candle
+// build live there, shared by every clone on the machine.
+func CacheDir() string {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
 	}
-	return filepath.Join(cache, "lumen", "candle-target")
+	return filepath.Join(cache, "lumen")
 }
+
+// CandleTargetDir is where the candle worker is built: under CacheDir, so a second
+// clone (CI on the same machine) does not rebuild candle from scratch.
+func CandleTargetDir() string { return filepath.Join(CacheDir(), "candle-target") }
 
 // CandleBin is the worker binary a build into CandleTargetDir produces.
 func CandleBin() string {

@@ -264,29 +264,9 @@ func (r *runner) prepareModels(ctx context.Context, ws []Workload) (map[string]s
 		case GEMM:
 			continue
 		case GPT2:
-			size := cmp.Or(r.o.GPT2Size, "124M")
-			dt := tensor.F32
-			if w.DType == "bf16" {
-				dt = tensor.BF16
-			}
-			dir = filepath.Join(r.o.ModelsDir, "gpt2-"+strings.ToLower(size)+"-"+w.DType)
-			err = ensureModel(dir, func(tmp string) error {
-				cfg, err := gpt2.SizeConfig(size)
-				if err != nil {
-					return err
-				}
-				return gpt2.WriteRandom(tmp, cfg, dt, 1)
-			})
+			dir, err = randomGPT2(r.o.ModelsDir, cmp.Or(r.o.GPT2Size, "124M"), w.DType)
 		case BERT:
-			size := cmp.Or(r.o.BERTSize, "base")
-			dir = filepath.Join(r.o.ModelsDir, "bert-"+strings.ToLower(size))
-			err = ensureModel(dir, func(tmp string) error {
-				cfg, err := bert.SizeConfig(size)
-				if err != nil {
-					return err
-				}
-				return bert.WriteRandom(tmp, cfg, 1)
-			})
+			dir, err = randomBERT(r.o.ModelsDir, cmp.Or(r.o.BERTSize, "base"))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("preparing the model of %s: %w", w.Name, err)
@@ -298,6 +278,36 @@ func (r *runner) prepareModels(ctx context.Context, ws []Workload) (map[string]s
 
 // ensureModel writes a checkpoint into dir through a temporary sibling, so an
 // interrupted run never leaves a half-written model behind.
+// randomGPT2 returns the folder of the random GPT-2 checkpoint of size with dtype
+// ("f32" or "bf16") weights under modelsDir, writing it when missing.
+func randomGPT2(modelsDir, size, dtype string) (string, error) {
+	dt := tensor.F32
+	if dtype == "bf16" {
+		dt = tensor.BF16
+	}
+	dir := filepath.Join(modelsDir, "gpt2-"+strings.ToLower(size)+"-"+dtype)
+	return dir, ensureModel(dir, func(tmp string) error {
+		cfg, err := gpt2.SizeConfig(size)
+		if err != nil {
+			return err
+		}
+		return gpt2.WriteRandom(tmp, cfg, dt, 1)
+	})
+}
+
+// randomBERT returns the folder of the random BERT checkpoint of size under
+// modelsDir, writing it when missing.
+func randomBERT(modelsDir, size string) (string, error) {
+	dir := filepath.Join(modelsDir, "bert-"+strings.ToLower(size))
+	return dir, ensureModel(dir, func(tmp string) error {
+		cfg, err := bert.SizeConfig(size)
+		if err != nil {
+			return err
+		}
+		return bert.WriteRandom(tmp, cfg, 1)
+	})
+}
+
 func ensureModel(dir string, write func(tmp string) error) error {
 	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
 		return nil

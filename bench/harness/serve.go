@@ -22,9 +22,6 @@ import (
 	"time"
 
 	"github.com/lumen-ml/lumen/assets"
-	"github.com/lumen-ml/lumen/models/bert"
-	"github.com/lumen-ml/lumen/models/gpt2"
-	"github.com/lumen-ml/lumen/tensor"
 )
 
 // The servers of the multi-client workload (the paper's concurrent clients).
@@ -156,33 +153,18 @@ func RunServe(ctx context.Context, o ServeOptions) ([]ServeRow, error) {
 // and returns its directory.
 func (o *ServeOptions) prepareModel(workload string) (string, error) {
 	var dir string
-	var write func(tmp string) error
+	var err error
 	var tok fs.FS
 	switch workload {
 	case ServeCompletions:
-		dir = filepath.Join(o.ModelsDir, "gpt2-"+strings.ToLower(o.GPT2Size)+"-f32")
-		write = func(tmp string) error {
-			cfg, err := gpt2.SizeConfig(o.GPT2Size)
-			if err != nil {
-				return err
-			}
-			return gpt2.WriteRandom(tmp, cfg, tensor.F32, 1)
-		}
+		dir, err = randomGPT2(o.ModelsDir, o.GPT2Size, "f32")
 		tok = assets.GPT2Tokenizer()
 	case ServeEmbeddings:
-		dir = filepath.Join(o.ModelsDir, "bert-"+strings.ToLower(o.BERTSize))
-		write = func(tmp string) error {
-			cfg, err := bert.SizeConfig(o.BERTSize)
-			if err != nil {
-				return err
-			}
-			return bert.WriteRandom(tmp, cfg, 1)
-		}
+		dir, err = randomBERT(o.ModelsDir, o.BERTSize)
 		tok = assets.BERTUncasedVocab()
 	default:
 		return "", fmt.Errorf("unknown serve workload %q (want %s or %s)", workload, ServeCompletions, ServeEmbeddings)
 	}
-	err := ensureModel(dir, write)
 	if err == nil {
 		err = writeTokenizer(dir, tok)
 	}
@@ -406,24 +388,28 @@ func serveRow(workload, impl string, clients int, rep LoadReport) ServeRow {
 		slices.Sort(s)
 		return float64(NearestRank(s, q)) / 1e6
 	}
-	errs := rep.NetErrors
-	kinds := map[string]int{}
-	if rep.NetErrors > 0 {
-		kinds["network"] = rep.NetErrors
-	}
-	for code, n := range rep.Status {
-		switch {
-		case code == http.StatusOK:
-		case code == -1:
-			errs += n
-			kinds["broken stream"] += n
-		default:
-			errs += n
-			kinds[strconv.Itoa(code)] += n
+	var kinds map[string]int // Errors, by kind
+	add := func(kind string, n int) {
+		if n > 0 {
+			if kinds == nil {
+				kinds = map[string]int{}
+			}
+			kinds[kind] += n
 		}
 	}
-	if len(kinds) == 0 {
-		kinds = nil
+	add("network", rep.NetErrors)
+	for code, n := range rep.Status {
+		switch code {
+		case http.StatusOK:
+		case -1:
+			add("broken stream", n)
+		default:
+			add(strconv.Itoa(code), n)
+		}
+	}
+	errs := 0
+	for _, n := range kinds {
+		errs += n
 	}
 	sec := rep.Elapsed.Seconds()
 	status := "ok"

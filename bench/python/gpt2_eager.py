@@ -25,32 +25,49 @@ class GPT2:
         self.w, self.L, self.H, self.E = w, cfg["n_layer"], cfg["n_head"], cfg["n_embd"]
         self.eps = cfg.get("layer_norm_epsilon", 1e-5)
 
-    def forward(self, ids, cache, past):
+    def layer(self, l, x, past_k, past_v, mask):
+        """Block l over x [T, E] with the layer's cached keys/values [H, P, D] (None: no
+        past) and an additive mask [T, P+T] (None: every key visible); returns x and the
+        block's keys/values [H, P+T, D]. Written for tracing too (ort_worker.py)."""
         w, E, H = self.w, self.E, self.H
         D = E // H
+        T = x.shape[0]
+        p = f"h.{l}."
+        h = F.layer_norm(x, (E,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], self.eps)
+        qkv = torch.addmm(w[p + "attn.c_attn.bias"], h, w[p + "attn.c_attn.weight"])
+        q, k, v = qkv.split(E, dim=1)
+        q, k, v = (t.reshape(T, H, D).transpose(0, 1) for t in (q, k, v))
+        if past_k is not None:
+            k = torch.cat([past_k, k], dim=1)
+            v = torch.cat([past_v, v], dim=1)
+        att = (q @ k.transpose(1, 2)) / math.sqrt(D)
+        if mask is not None:
+            att = att + mask
+        y = (att.softmax(-1) @ v).transpose(0, 1).reshape(T, E)
+        x = x + torch.addmm(w[p + "attn.c_proj.bias"], y, w[p + "attn.c_proj.weight"])
+        h = F.layer_norm(x, (E,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], self.eps)
+        h = F.gelu(torch.addmm(w[p + "mlp.c_fc.bias"], h, w[p + "mlp.c_fc.weight"]), approximate="tanh")
+        return x + torch.addmm(w[p + "mlp.c_proj.bias"], h, w[p + "mlp.c_proj.weight"]), k, v
+
+    def head(self, x):
+        """The last position's logits [1, vocab] from the final hidden states."""
+        w = self.w
+        x = F.layer_norm(x[-1:], (self.E,), w["ln_f.weight"], w["ln_f.bias"], self.eps)
+        return x @ w["wte.weight"].t()
+
+    def forward(self, ids, cache, past):
+        w = self.w
         T = ids.shape[0]
         x = w["wte.weight"][ids] + w["wpe.weight"][past:past + T]
+        mask = None
+        if T > 1:
+            mask = torch.zeros(T, past + T, dtype=x.dtype).masked_fill(
+                ~torch.ones(T, past + T, dtype=torch.bool).tril(past), torch.finfo(x.dtype).min)
         for l in range(self.L):
-            p = f"h.{l}."
-            h = F.layer_norm(x, (E,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], self.eps)
-            qkv = torch.addmm(w[p + "attn.c_attn.bias"], h, w[p + "attn.c_attn.weight"])
-            q, k, v = qkv.split(E, dim=1)
-            q, k, v = (t.view(T, H, D).transpose(0, 1) for t in (q, k, v))
-            if cache[l] is not None:
-                k = torch.cat([cache[l][0], k], dim=1)
-                v = torch.cat([cache[l][1], v], dim=1)
+            pk, pv = cache[l] if cache[l] is not None else (None, None)
+            x, k, v = self.layer(l, x, pk, pv, mask)
             cache[l] = (k, v)
-            att = (q @ k.transpose(1, 2)) / math.sqrt(D)
-            if T > 1:
-                mask = torch.ones(T, past + T, dtype=torch.bool).tril(past)
-                att = att.masked_fill(~mask, torch.finfo(att.dtype).min)
-            y = (att.softmax(-1) @ v).transpose(0, 1).reshape(T, E)
-            x = x + torch.addmm(w[p + "attn.c_proj.bias"], y, w[p + "attn.c_proj.weight"])
-            h = F.layer_norm(x, (E,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], self.eps)
-            h = F.gelu(torch.addmm(w[p + "mlp.c_fc.bias"], h, w[p + "mlp.c_fc.weight"]), approximate="tanh")
-            x = x + torch.addmm(w[p + "mlp.c_proj.bias"], h, w[p + "mlp.c_proj.weight"])
-        x = F.layer_norm(x[-1:], (E,), w["ln_f.weight"], w["ln_f.bias"], self.eps)
-        return x @ w["wte.weight"].t()
+        return self.head(x)
 
 
 def main():

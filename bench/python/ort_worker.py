@@ -20,12 +20,11 @@ import protocol  # noqa: E402
 from protocol import floats, timed  # noqa: E402
 
 OPSET = 17
-THREADS = 1
 
 
-def session(path):
+def session(path, req):
     so = ort.SessionOptions()
-    so.intra_op_num_threads = THREADS
+    so.intra_op_num_threads = int(req["threads"])
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL  # ORT's default, said out loud
@@ -97,7 +96,7 @@ def lenet_job(req, w):
 
         export(LeNet(), (torch.zeros(2, 1, 28, 28),), tmp, ["images"], ["logits"], {"images": {0: "batch"}, "logits": {0: "batch"}})
 
-    s = session(exported(path, build))
+    s = session(exported(path, build), req)
     x = protocol.mnist_images(req["mnist"])
     B = w["Batch"]
 
@@ -115,41 +114,21 @@ def lenet_job(req, w):
 
 # ---------------------------------------------------------------- GPT-2
 
-def gpt2_decoder(weights, cfg):
-    """GPT-2 as one step over a KV cache: (ids [T], positions [T], mask [T, P+T],
-    past_k/past_v [L, H, P, D]) -> (logits of the last position [1, V],
+def gpt2_decoder(m):
+    """gpt2_eager's GPT-2 m as one step over a KV cache: (ids [T], positions [T],
+    mask [T, P+T], past_k/past_v [L, H, P, D]) -> (logits of the last position [1, V],
     present_k/present_v [L, H, P+T, D]). P = 0 is the prefill."""
-    import math
     import torch
-    import torch.nn.functional as F
-
-    L, H, E, eps = cfg["n_layer"], cfg["n_head"], cfg["n_embd"], cfg.get("layer_norm_epsilon", 1e-5)
-    D = E // H
-    w = weights
 
     class Decoder(torch.nn.Module):
         def forward(self, ids, pos, mask, past_k, past_v):
-            T = ids.shape[0]
-            x = w["wte.weight"][ids] + w["wpe.weight"][pos]
+            x = m.w["wte.weight"][ids] + m.w["wpe.weight"][pos]
             ks, vs = [], []
-            for l in range(L):
-                p = f"h.{l}."
-                h = F.layer_norm(x, (E,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
-                qkv = torch.addmm(w[p + "attn.c_attn.bias"], h, w[p + "attn.c_attn.weight"])
-                q, k, v = qkv.split(E, dim=1)
-                q, k, v = (t.reshape(T, H, D).transpose(0, 1) for t in (q, k, v))
-                k = torch.cat([past_k[l], k], dim=1)
-                v = torch.cat([past_v[l], v], dim=1)
+            for l in range(m.L):
+                x, k, v = m.layer(l, x, past_k[l], past_v[l], mask)
                 ks.append(k)
                 vs.append(v)
-                att = (q @ k.transpose(1, 2)) / math.sqrt(D) + mask
-                y = (att.softmax(-1) @ v).transpose(0, 1).reshape(T, E)
-                x = x + torch.addmm(w[p + "attn.c_proj.bias"], y, w[p + "attn.c_proj.weight"])
-                h = F.layer_norm(x, (E,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
-                h = F.gelu(torch.addmm(w[p + "mlp.c_fc.bias"], h, w[p + "mlp.c_fc.weight"]), approximate="tanh")
-                x = x + torch.addmm(w[p + "mlp.c_proj.bias"], h, w[p + "mlp.c_proj.weight"])
-            x = F.layer_norm(x[-1:], (E,), w["ln_f.weight"], w["ln_f.bias"], eps)
-            return x @ w["wte.weight"].t(), torch.stack(ks), torch.stack(vs)
+            return m.head(x), torch.stack(ks), torch.stack(vs)
 
     return Decoder()
 
@@ -166,7 +145,7 @@ def gpt2_job(req, w):
     def build(tmp):
         import torch
         import gpt2_eager
-        m = gpt2_decoder(gpt2_eager.read_safetensors(os.path.join(req["model"], "model.safetensors")), cfg)
+        m = gpt2_decoder(gpt2_eager.GPT2(gpt2_eager.read_safetensors(os.path.join(req["model"], "model.safetensors")), cfg))
         T, Pd = 3, 2
         args = (torch.zeros(T, dtype=torch.int64), torch.arange(Pd, Pd + T), torch.zeros(T, Pd + T),
                 torch.zeros(L, H, Pd, D), torch.zeros(L, H, Pd, D))
@@ -174,7 +153,7 @@ def gpt2_job(req, w):
                {"ids": {0: "T"}, "positions": {0: "T"}, "mask": {0: "T", 1: "S"}, "past_k": {2: "P"}, "past_v": {2: "P"},
                 "present_k": {2: "S"}, "present_v": {2: "S"}})
 
-    s = session(exported(graph_path(os.path.join(req["model"], "model.safetensors"), "gpt2-decoder"), build))
+    s = session(exported(graph_path(os.path.join(req["model"], "model.safetensors"), "gpt2-decoder"), build), req)
     prompt = protocol.gpt2_prompt(P, V)
     empty = np.zeros((L, H, 0, D), dtype=np.float32)
 
@@ -215,7 +194,7 @@ def bert_job(req, w):
         export(Encoder(), (torch.full((2, 5), 1000, dtype=torch.int64),), tmp, ["ids"], ["hidden"],
                {"ids": {0: "B", 1: "T"}, "hidden": {0: "B", 1: "T"}})
 
-    s = session(exported(graph_path(os.path.join(req["model"], "model.safetensors"), "bert-encoder"), build))
+    s = session(exported(graph_path(os.path.join(req["model"], "model.safetensors"), "bert-encoder"), build), req)
     ids = protocol.bert_ids(w["Batch"], w["Seq"], cfg["vocab_size"])
 
     def check():
@@ -242,7 +221,7 @@ def gemm_job(req, w):
 
         export(MatMul(), (torch.zeros(M, K), torch.zeros(K, N)), tmp, ["a", "b"], ["c"])
 
-    s = session(exported(path, build))
+    s = session(exported(path, build), req)
     a, b = protocol.gemm_inputs(M, K, N)
     rows = protocol.gemm_check_rows(M)
 
@@ -256,12 +235,6 @@ def gemm_job(req, w):
     return check, rep
 
 
-def setup(threads):
-    global THREADS
-    THREADS = threads
-    return threads
-
-
 if __name__ == "__main__":
     sys.exit(protocol.main("onnxruntime", lambda: f"onnxruntime {ort.__version__} (Python {sys.version.split()[0]})",
-                           {"lenet": lenet_job, "gpt2": gpt2_job, "bert": bert_job, "gemm": gemm_job}, setup=setup))
+                           {"lenet": lenet_job, "gpt2": gpt2_job, "bert": bert_job, "gemm": gemm_job}))

@@ -122,12 +122,12 @@ and serve.json.`,
 	f.BoolVar(&o.NoLimits, "no-limits", false, "skip measuring the machine's limits (DRAM read bandwidth, micro-kernel peak) at the start")
 	f.StringVar(&o.Out, "out", "", "report directory (default bench-out/DATE-TIME)")
 	f.StringVar(&o.Shared, "shared", cmp.Or(os.Getenv("LUMEN_SHARED"), filepath.Join("..", "shared")), "the shared folder (LeNet weights, MNIST)")
-	cache, _ := os.UserCacheDir()
-	f.StringVar(&o.ModelsDir, "models", filepath.Join(cmp.Or(cache, os.TempDir()), "lumen", "bench-models"), "where the random GPT-2/BERT checkpoints are kept")
+	cache := harness.CacheDir()
+	f.StringVar(&o.ModelsDir, "models", filepath.Join(cache, "bench-models"), "where the random GPT-2/BERT checkpoints are kept")
 	f.StringVar(&o.GPT2Size, "gpt2-size", "124M", "GPT-2 size of the random checkpoint")
 	f.StringVar(&o.BERTSize, "bert-size", "base", "BERT size of the random checkpoint")
 	f.StringVar(&o.Python, "python", defaultPython(cache), "Python interpreter with torch (and transformers, onnxruntime)")
-	f.StringVar(&o.PythonPyPI, "python-pypi", filepath.Join(cmp.Or(cache, os.TempDir()), "lumen", "venv-pypi-torch", "bin", "python"), "Python interpreter with PyPI's torch, for pytorch-pypi (bench/setup.sh --pypi-torch makes it)")
+	f.StringVar(&o.PythonPyPI, "python-pypi", filepath.Join(cache, "venv-pypi-torch", "bin", "python"), "Python interpreter with PyPI's torch, for pytorch-pypi (bench/setup.sh --pypi-torch makes it)")
 	f.StringVar(&o.PythonDir, "python-dir", filepath.Join("bench", "python"), "directory of the Python workers")
 	f.StringVar(&o.CandleBin, "candle", harness.CandleBin(), "the candle worker")
 	f.BoolVar(&o.BuildCandle, "build-candle", true, "build the candle worker (cargo, crates.io) when --candle is missing")
@@ -192,17 +192,20 @@ func runServeSuite(cmd *cobra.Command, o harness.Options, impls, threads, client
 
 // defaultPython prefers the venv bench/setup.sh makes (Debian's torch plus pinned
 // transformers and onnxruntime), then Debian's interpreter, where python3-torch
-// installs torch.
+// installs torch. cache is harness.CacheDir().
 func defaultPython(cache string) string {
-	if venv := filepath.Join(cache, "lumen", "venv", "bin", "python"); cache != "" {
-		if _, err := os.Stat(venv); err == nil {
-			return venv
-		}
+	if venv := filepath.Join(cache, "venv", "bin", "python"); exists(venv) {
+		return venv
 	}
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+	if exists("/usr/bin/python3") {
 		return "/usr/bin/python3"
 	}
 	return "python3"
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func splitList(s string) ([]string, error) {

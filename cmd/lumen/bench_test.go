@@ -78,8 +78,7 @@ func TestBenchServeSuite(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
 	impls := "lumen,lumen-nobatch"
-	cache, _ := os.UserCacheDir()
-	if exec.Command(defaultPython(cache), "-c", "import torch").Run() == nil {
+	if exec.Command(defaultPython(harness.CacheDir()), "-c", "import torch").Run() == nil {
 		impls += ",pytorch"
 	}
 	dir := t.TempDir()
