@@ -3,6 +3,8 @@ package ops
 import (
 	"fmt"
 	"math"
+
+	"github.com/lumen-ml/lumen/ops/asm"
 )
 
 // The backward passes of the layers a convolutional classifier trains with. Each
@@ -115,6 +117,10 @@ func MaxPool2DReLUBackward(dx, x, y, dy []float32, s PoolShape) {
 	oh, ow := s.OH(), s.OW()
 	checkLens("MaxPool2DReLUBackward", [2]int{len(dx), n * c * h * w}, [2]int{len(x), n * c * h * w},
 		[2]int{len(y), n * c * oh * ow}, [2]int{len(dy), n * c * oh * ow})
+	if k == 2 && stride == 2 {
+		maxPool2x2Backward(dx, x, y, dy, n*c, h, w)
+		return
+	}
 	clear(dx[:n*c*h*w])
 	for plane := 0; plane < n*c; plane++ {
 		in := x[plane*h*w : (plane+1)*h*w]
@@ -139,6 +145,58 @@ func MaxPool2DReLUBackward(dx, x, y, dy []float32, s PoolShape) {
 				}
 				din[best] += dout[o]
 			}
+		}
+	}
+}
+
+// maxPool2x2Backward is MaxPool2DReLUBackward's 2×2, stride-2 case: it writes all
+// four positions of every window (no clearing pass), and zeroes the odd last
+// row and column that no window covers.
+func maxPool2x2Backward(dx, x, y, dy []float32, planes, h, w int) {
+	oh, ow := h/2, w/2
+	for plane := 0; plane < planes; plane++ {
+		in := x[plane*h*w : (plane+1)*h*w]
+		din := dx[plane*h*w : (plane+1)*h*w]
+		out := y[plane*oh*ow : (plane+1)*oh*ow]
+		dout := dy[plane*oh*ow : (plane+1)*oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			r0 := in[2*oy*w : 2*oy*w+2*ow]
+			r1 := in[(2*oy+1)*w:][:len(r0)]
+			d0 := din[2*oy*w:][:len(r0)]
+			d1 := din[(2*oy+1)*w:][:len(r0)]
+			o := out[oy*ow : oy*ow+ow]
+			do := dout[oy*ow:][:len(o)]
+			for ox, m := range o {
+				// m is the window's maximum (or 0): pick the first position equal to
+				// it with conditional moves, not branches — which one wins is data.
+				i := 2 * ox
+				if i+1 >= len(r0) {
+					break // never: len(r0) = 2·len(o); tells the compiler so
+				}
+				keep := uint32(0) // all ones when the window passed the ReLU
+				if m > 0 {
+					keep = ^uint32(0)
+				}
+				g := math.Float32frombits(math.Float32bits(do[ox]) & keep)
+				at := 3
+				if r1[i] == m {
+					at = 2
+				}
+				if r0[i+1] == m {
+					at = 1
+				}
+				if r0[i] == m {
+					at = 0
+				}
+				d0[i], d0[i+1], d1[i], d1[i+1] = 0, 0, 0, 0
+				din[(2*oy+at>>1)*w+i+at&1] = g
+			}
+			if w%2 == 1 {
+				din[2*oy*w+w-1], din[(2*oy+1)*w+w-1] = 0, 0
+			}
+		}
+		if h%2 == 1 {
+			clear(din[(h-1)*w:])
 		}
 	}
 }
@@ -183,93 +241,277 @@ func CrossEntropy(dlogits, logits []float32, labels []int, classes int) float64 
 // Conv2DBackward computes the gradients of Conv2D from its output gradient dy
 // (N×OC×OH×OW): the input gradient dx (N×C×H×W; nil to skip), the weight gradient
 // (OC×C×KH×KW) and the bias gradient (OC). x and weight are what the forward pass
-// read. The batch is lowered once (im2col over all N images, C·KH·KW rows of N·OH·OW
-// columns), so each gradient is one GEMM over the whole batch; dx is scattered back
-// from the columns' gradient (col2im).
+// read. Per image, the weight gradient is dy_n (OC×OH·OW) times the transposed
+// lowering of x_n, written straight into the GEMM's panel layout (OH·OW rows of
+// C·KH·KW columns, L2-sized); the input gradient is Wᵀ·dy_n scattered back to the
+// pixels (col2im). Images are split into one contiguous range per thread, each with
+// its own partial weight gradient, summed in a fixed order: the result does not
+// depend on scheduling.
 func Conv2DBackward(ws *Workspace, s ConvShape, dx, x, weight, dy []float32, g ParamGrads) {
+	conv2DBackward(ws, asm.Best, s, dx, x, weight, dy, g)
+}
+
+func conv2DBackward(ws *Workspace, l asm.Level, s ConvShape, dx, x, weight, dy []float32, g ParamGrads) {
 	must(s.check())
 	k := s.C * s.KH * s.KW
 	npix := s.OH() * s.OW()
-	cols := s.N * npix
 	checkLens("Conv2DBackward", [2]int{lenOrNil(dx), s.N * s.C * s.H * s.W}, [2]int{len(x), s.N * s.C * s.H * s.W},
 		[2]int{len(weight), s.OC * k}, [2]int{len(dy), s.N * s.OC * npix},
 		[2]int{lenOrNil(g.Weight), s.OC * k}, [2]int{lenOrNil(g.Bias), s.OC})
-	if s.N == 0 {
-		if g.Weight != nil {
-			clear(g.Weight[:s.OC*k])
+	if g.Bias != nil {
+		db := g.Bias[:s.OC]
+		clear(db)
+		for n := 0; n < s.N; n++ {
+			for oc := range db {
+				var sum float32
+				for _, v := range dy[(n*s.OC+oc)*npix : (n*s.OC+oc+1)*npix] {
+					sum += v
+				}
+				db[oc] += sum
+			}
 		}
-		if g.Bias != nil {
-			clear(g.Bias[:s.OC])
-		}
+	}
+	if g.Weight != nil {
+		clear(g.Weight[:s.OC*k])
+	}
+	if s.N == 0 || (g.Weight == nil && dx == nil) {
 		return
 	}
 	ws = orTemp(ws)
-	// dy as one OC × (N·OH·OW) matrix: image n's block of columns is its OC×npix slice.
-	dyT := grow(&ws.grad.dy, s.OC*cols)
-	for n := 0; n < s.N; n++ {
+	j := &ws.grad
+	if dx != nil && l == asm.Best && asm.HasIndirect(l) && s.Stride == 1 && s.KH == s.KW && s.Padding < s.KH {
+		// The input gradient of a stride-1 convolution is the full convolution of dy
+		// with the kernel flipped and its channel axes swapped:
+		//   dx[c, iy, ix] = Σ_oc,ky,kx W[oc, c, ky, kx] · dy[oc, iy+pad−ky, ix+pad−kx]
+		// — Conv2D with padding KH−1−pad, on the indirect kernel: no column matrix.
+		flip := grow(&j.flip, s.C*s.OC*s.KH*s.KW)
+		k2 := s.KH * s.KW
 		for oc := 0; oc < s.OC; oc++ {
-			copy(dyT[oc*cols+n*npix:oc*cols+(n+1)*npix], dy[(n*s.OC+oc)*npix:(n*s.OC+oc+1)*npix])
-		}
-	}
-	if g.Bias != nil {
-		for oc := range g.Bias[:s.OC] {
-			var sum float32
-			for _, v := range dyT[oc*cols : (oc+1)*cols] {
-				sum += v
+			for c := 0; c < s.C; c++ {
+				src, dst := weight[(oc*s.C+c)*k2:(oc*s.C+c+1)*k2], flip[(c*s.OC+oc)*k2:(c*s.OC+oc+1)*k2]
+				for i, v := range src {
+					dst[k2-1-i] = v
+				}
 			}
-			g.Bias[oc] = sum
+		}
+		t := ConvShape{N: s.N, C: s.OC, H: s.OH(), W: s.OW(), OC: s.C, KH: s.KH, KW: s.KW, Stride: 1, Padding: s.KH - 1 - s.Padding}
+		conv2DIndirect(ws, dx, dy, t, flip, nil)
+		dx = nil
+		if g.Weight == nil {
+			return
 		}
 	}
-	col := grow(&ws.grad.col, k*cols)
-	if g.Weight != nil {
-		im2colBatch(col, x, s)
-		// dW[OC×K] = dy[OC×cols] · colᵀ, col stored K×cols.
-		Sgemm(ws, false, true, s.OC, k, cols, 1, dyT, cols, col, cols, 0, g.Weight, k)
+	j.level, j.s, j.x, j.weight, j.dy, j.dx, j.dw = l, s, x, weight, dy, dx, g.Weight
+	// With the indirect kernel, the weight gradient reads the image in place (see
+	// weightGradIndirect) when a kernel row fits in half a tile.
+	j.indirect = asm.HasIndirect(l) && s.Stride == 1 && s.KW <= 8
+	j.items = min(s.N, ws.threads())
+	if j.indirect {
+		// One offset table per chunk length the items will use.
+		j.hp, j.wp = s.H+2*s.Padding, s.W+2*s.Padding
+		for item := 0; item < j.items; item++ {
+			lo, hi := item*s.N/j.items, (item+1)*s.N/j.items
+			j.table(hi - lo - (hi-lo-1)/gradChunk*gradChunk) // the last chunk's
+			j.table(min(gradChunk, hi-lo))
+		}
 	}
-	if dx != nil {
-		// dcol[K×cols] = Wᵀ · dy, then every column's values go back to their pixels.
-		Sgemm(ws, true, false, k, cols, s.OC, 1, weight, k, dyT, cols, 0, col, cols)
-		col2imBatch(dx, col, s)
+	j.serial = ws.serialWorkspaces()
+	for len(j.part) < j.items {
+		j.part = append(j.part, nil)
+	}
+	if g.Weight != nil {
+		for i := 1; i < j.items; i++ {
+			grow(&j.part[i], s.OC*k)
+		}
+	}
+	for len(j.scratch) < len(j.serial) {
+		j.scratch = append(j.scratch, convGradScratch{})
+	}
+	ws.run(j.items, j)
+	if g.Weight != nil {
+		for i := 1; i < j.items; i++ {
+			for e, v := range j.part[i][:s.OC*k] {
+				g.Weight[e] += v
+			}
+		}
+	}
+	j.x, j.weight, j.dy, j.dx, j.dw = nil, nil, nil, nil, nil
+}
+
+// convGradJob is Conv2DBackward's work: item i takes images [i·N/items, (i+1)·N/items).
+type convGradJob struct {
+	level                 asm.Level
+	indirect              bool
+	tables                []gradTable // pixel p of a chunk ↦ its offset in the padded images
+	hp, wp                int         // padded image height and width
+	flip                  []float32   // [C, OC, KH, KW]: the weight flipped, for the input gradient
+	s                     ConvShape
+	x, weight, dy, dx, dw []float32
+	items                 int
+	part                  [][]float32 // item i > 0 sums its weight gradient here (item 0 into dw)
+	scratch               []convGradScratch
+	serial                []*Workspace
+}
+
+// convGradScratch is one worker's: the transposed lowering of an image as GEMM
+// panels, and an image's column gradient.
+type convGradScratch struct {
+	pb    PackedB
+	buf   []float32
+	dcol  []float32 // [C·KH·KW, OH·OW]
+	img   []float32 // [C, H+2·pad, W+2·pad] + slack: the padded image
+	a     []float32 // dy_n packed into 6-row panels of OH·OW columns
+	tile  []float32 // [6, 16]
+	pbDy  PackedB   // dy_n as the B of Wᵀ·dy_n
+	dyBuf []float32
+}
+
+func (j *convGradJob) Do(w, item int) {
+	s := j.s
+	k, npix := s.C*s.KH*s.KW, s.OH()*s.OW()
+	sc, sws := &j.scratch[w], j.serial[w]
+	dw := j.dw
+	if item > 0 && dw != nil {
+		dw = j.part[item]
+	}
+	lo, hi := item*s.N/j.items, (item+1)*s.N/j.items
+	if dw != nil && !j.indirect {
+		l := j.level
+		_, nr := asm.Tile(l)
+		sc.pb = PackedB{level: l, wt: asm.WeightF32, k: npix, n: k, nr: nr, f32: grow(&sc.buf, (k+nr-1)/nr*nr*npix)}
+		clear(sc.pb.f32) // the last panel's spare columns stay zero
+	}
+	for n := lo; n < hi; n++ {
+		img := j.x[n*s.C*s.H*s.W : (n+1)*s.C*s.H*s.W]
+		dyN := j.dy[n*s.OC*npix : (n+1)*s.OC*npix] // OC × OH·OW
+		if dw != nil && j.indirect && (n-lo)%gradChunk == 0 {
+			if n == lo {
+				clear(dw[:s.OC*k])
+			}
+			j.weightGradIndirect(sc, dw, n, min(gradChunk, hi-n))
+		}
+		if dw != nil && !j.indirect {
+			// dW[OC×K] (+)= dy_n · lowering(x_n)ᵀ
+			im2colPanelsT(&sc.pb, img, s)
+			beta := float32(1)
+			if n == lo {
+				beta = 0
+			}
+			sws.gemm.run(sws, false, s.OC, 1, dyN, npix, &sc.pb, beta, dw, k)
+		}
+		if j.dx != nil {
+			// dcol[K×OH·OW] = Wᵀ · dy_n, then back to the pixels it was read from.
+			dcol := grow(&sc.dcol, k*npix)
+			_, nr := asm.Tile(j.level)
+			pb := &sc.pbDy
+			*pb = PackedB{level: j.level, wt: asm.WeightF32, k: s.OC, n: npix, nr: nr, f32: grow(&sc.dyBuf, (npix+nr-1)/nr*nr*s.OC)}
+			packPanels(pb, pb.f32, false, dyN, npix, 0, panelsOf(pb), same[float32], copyRun[float32])
+			// Wᵀ is the same for every image: the worker packs it once, unless the
+			// weight gradient's products (the lowering path) used the GEMM in between.
+			sws.gemm.runReusingA(sws, n > lo && j.indirect, true, k, 1, j.weight, k, pb, 0, dcol, npix)
+			col2im(j.dx[n*s.C*s.H*s.W:(n+1)*s.C*s.H*s.W], dcol, s)
+		}
 	}
 }
 
-// im2colBatch writes the (C·KH·KW)×(N·OH·OW) lowering of the batch x into col:
-// row (c, ky, kx), column n·OH·OW + oy·OW + ox holds x[n, c, oy·stride−pad+ky,
-// ox·stride−pad+kx], or 0 in the padding. For each row and image, the valid output
-// columns of an output row read a (strided) run of one input row.
-func im2colBatch(col, x []float32, s ConvShape) {
-	oh, ow := s.OH(), s.OW()
-	npix := oh * ow
-	cols := s.N * npix
-	r := 0
-	for c := 0; c < s.C; c++ {
-		for ky := 0; ky < s.KH; ky++ {
-			for kx := 0; kx < s.KW; kx++ {
-				lo := max(0, (s.Padding-kx+s.Stride-1)/s.Stride)
-				hi := min(ow, (s.W+s.Padding-kx+s.Stride-1)/s.Stride)
-				row := col[r*cols : (r+1)*cols]
-				r++
-				for n := 0; n < s.N; n++ {
-					plane := x[(n*s.C+c)*s.H*s.W : (n*s.C+c+1)*s.H*s.W]
-					dst := row[n*npix : (n+1)*npix]
-					for oy := 0; oy < oh; oy++ {
-						d := dst[oy*ow : (oy+1)*ow]
-						iy := oy*s.Stride - s.Padding + ky
-						if iy < 0 || iy >= s.H || hi <= lo {
-							clear(d)
-							continue
-						}
-						clear(d[:lo])
-						clear(d[hi:])
-						src := plane[iy*s.W : (iy+1)*s.W]
-						ix := lo*s.Stride - s.Padding + kx
-						if s.Stride == 1 {
-							copy(d[lo:hi], src[ix:ix+hi-lo])
-							continue
-						}
-						for ox := lo; ox < hi; ox++ {
-							d[ox] = src[ix]
-							ix += s.Stride
+// gradChunk is the number of images whose weight gradient one indirect product
+// covers: long reductions, with the padded images and packed dy still in L2.
+const gradChunk = 16
+
+// table returns the offset table of a chunk of m images, making it if needed (before
+// the job runs: workers only read the tables).
+func (j *convGradJob) table(m int) *asm.Indirect {
+	s := j.s
+	key := [6]int{j.hp, j.wp, s.OH(), s.OW(), s.C, m}
+	for _, t := range j.tables {
+		if t.key == key {
+			return t.ind
+		}
+	}
+	offs := make([]int32, 0, m*s.OH()*s.OW())
+	for n := 0; n < m; n++ {
+		for oy := 0; oy < s.OH(); oy++ {
+			for ox := 0; ox < s.OW(); ox++ {
+				offs = append(offs, int32(n*s.C*j.hp*j.wp+oy*j.wp+ox))
+			}
+		}
+	}
+	ind, _ := asm.NewIndirect(offs) // non-negative by construction
+	if len(j.tables) == maxIndirectTables {
+		j.tables = j.tables[1:]
+	}
+	j.tables = append(j.tables, gradTable{key, ind})
+	return ind
+}
+
+// gradTable is the offset table of one image geometry and chunk length.
+type gradTable struct {
+	key [6]int
+	ind *asm.Indirect
+}
+
+// weightGradIndirect adds the weight gradient of images n0…n0+m−1 to dw with the
+// indirect kernel, reading the padded images in place instead of lowering them:
+//
+//	dW[oc, c, ky, kx] = Σ_p dy[oc, p] · img[c, oy+ky, ox+kx],  p = (image, oy, ox)
+//
+// is a 6×16 tile whose reduction runs over every pixel of the chunk, with A = dy
+// (packed, 6 channels per panel) and B_p[j] = img[c, oy+ky, ox+j] for j < 8 and
+// img[c, oy+ky+1, ox+j−8] for j ≥ 8: one call yields kernel rows ky and ky+1 of
+// channel c in columns 0…KW−1 and 8…8+KW−1 (the other columns are discarded).
+func (j *convGradJob) weightGradIndirect(sc *convGradScratch, dw []float32, n0, m int) {
+	s := j.s
+	npix, plane := s.OH()*s.OW(), j.hp*j.wp
+	ind := j.table(m)
+	imgStride := s.C * plane
+	padded := grow(&sc.img, m*imgStride+j.wp+24) // slack: the last tile's second row and overreach
+	clear(padded)
+	for n := 0; n < m; n++ {
+		img := j.x[(n0+n)*s.C*s.H*s.W:]
+		for c := 0; c < s.C; c++ {
+			for iy := 0; iy < s.H; iy++ {
+				copy(padded[n*imgStride+(c*j.hp+iy+s.Padding)*j.wp+s.Padding:], img[(c*s.H+iy)*s.W:(c*s.H+iy+1)*s.W])
+			}
+		}
+	}
+	// A: panel oc0 holds a[(n·npix+p)·6 + i] = dy[n0+n, oc0+i, p].
+	mp := (s.OC + 5) / 6 * 6
+	kk := m * npix
+	a := grow(&sc.a, mp*kk)
+	for oc0 := 0; oc0 < mp; oc0 += 6 {
+		panel := a[oc0*kk : (oc0+6)*kk]
+		for i := 0; i < 6; i++ {
+			if oc0+i >= s.OC {
+				for q := 0; q < kk; q++ {
+					panel[q*6+i] = 0
+				}
+				continue
+			}
+			for n := 0; n < m; n++ {
+				src := j.dy[((n0+n)*s.OC+oc0+i)*npix:][:npix]
+				dst := panel[n*npix*6+i:]
+				for p, v := range src {
+					dst[p*6] = v
+				}
+			}
+		}
+	}
+	tile := grow(&sc.tile, 6*16)
+	k2 := s.KH * s.KW
+	for oc0 := 0; oc0 < s.OC; oc0 += 6 {
+		rows := min(6, s.OC-oc0)
+		for c := 0; c < s.C; c++ {
+			for ky := 0; ky < s.KH; ky += 2 {
+				mustIndirect(asm.SgemmIndirect(j.level, ind, a[oc0*kk:(oc0+6)*kk], padded[c*plane+ky*j.wp:], j.wp, tile, 16))
+				for i := 0; i < rows; i++ {
+					d := dw[(oc0+i)*s.C*k2+c*k2+ky*s.KW:]
+					t := tile[i*16 : i*16+16]
+					for kx := 0; kx < s.KW; kx++ {
+						d[kx] += t[kx]
+					}
+					if ky+1 < s.KH {
+						for kx := 0; kx < s.KW; kx++ {
+							d[s.KW+kx] += t[8+kx]
 						}
 					}
 				}
@@ -278,53 +520,82 @@ func im2colBatch(col, x []float32, s ConvShape) {
 	}
 }
 
-// col2imBatch is im2colBatch's adjoint: it sets dx to the sum, over every column
-// entry, of the values that came from each input position.
-func col2imBatch(dx, col []float32, s ConvShape) {
-	clear(dx[:s.N*s.C*s.H*s.W])
-	convColumnsAdjoint(dx, col, s)
-}
-
-// convColumnsAdjoint adds every column entry back into the input position it was
-// read from (the walk of convColumns, reversed).
-func convColumnsAdjoint(dx, col []float32, s ConvShape) {
-	oh, ow := s.OH(), s.OW()
-	npix := oh * ow
-	cols := s.N * npix
+// im2colPanelsT writes the transposed lowering of one image into pb's panels: row p
+// is output pixel p, column r = (c, ky, kx) holds img[c, oy·stride−pad+ky,
+// ox·stride−pad+kx] (0 in the padding). Columns past C·KH·KW are left alone.
+func im2colPanelsT(pb *PackedB, img []float32, s ConvShape) {
+	oh, ow, nr, npix := s.OH(), s.OW(), pb.nr, pb.k
+	dst := pb.f32
 	r := 0
 	for c := 0; c < s.C; c++ {
+		plane := img[c*s.H*s.W : (c+1)*s.H*s.W]
+		for ky := 0; ky < s.KH; ky++ {
+			for kx := 0; kx < s.KW; kx++ {
+				base := (r/nr)*npix*nr + r%nr
+				r++
+				for oy := 0; oy < oh; oy++ {
+					iy := oy*s.Stride - s.Padding + ky
+					row := dst[base+oy*ow*nr:]
+					if iy < 0 || iy >= s.H {
+						for ox := 0; ox < ow; ox++ {
+							row[ox*nr] = 0
+						}
+						continue
+					}
+					src := plane[iy*s.W : (iy+1)*s.W]
+					ix := -s.Padding + kx
+					for ox := 0; ox < ow; ox++ {
+						v := float32(0)
+						if ix >= 0 && ix < s.W {
+							v = src[ix]
+						}
+						row[ox*nr] = v
+						ix += s.Stride
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im sets the image gradient dimg (C×H×W) to the sum, over the column gradient
+// dcol (C·KH·KW × OH·OW), of the values that came from each input position.
+func col2im(dimg, dcol []float32, s ConvShape) {
+	oh, ow := s.OH(), s.OW()
+	npix := oh * ow
+	clear(dimg[:s.C*s.H*s.W])
+	r := 0
+	for c := 0; c < s.C; c++ {
+		plane := dimg[c*s.H*s.W : (c+1)*s.H*s.W]
 		for ky := 0; ky < s.KH; ky++ {
 			for kx := 0; kx < s.KW; kx++ {
 				lo := max(0, (s.Padding-kx+s.Stride-1)/s.Stride)
 				hi := min(ow, (s.W+s.Padding-kx+s.Stride-1)/s.Stride)
-				row := col[r*cols : (r+1)*cols]
+				src := dcol[r*npix : (r+1)*npix]
 				r++
 				if hi <= lo {
 					continue
 				}
-				for n := 0; n < s.N; n++ {
-					plane := dx[(n*s.C+c)*s.H*s.W : (n*s.C+c+1)*s.H*s.W]
-					src := row[n*npix : (n+1)*npix]
-					for oy := 0; oy < oh; oy++ {
-						iy := oy*s.Stride - s.Padding + ky
-						if iy < 0 || iy >= s.H {
-							continue
+				for oy := 0; oy < oh; oy++ {
+					iy := oy*s.Stride - s.Padding + ky
+					if iy < 0 || iy >= s.H {
+						continue
+					}
+					d := plane[iy*s.W : (iy+1)*s.W]
+					ix := lo*s.Stride - s.Padding + kx
+					if s.Stride == 1 {
+						d = d[ix : ix+hi-lo]
+						for i, v := range src[oy*ow+lo : oy*ow+hi] {
+							d[i] += v
 						}
-						d := plane[iy*s.W : (iy+1)*s.W]
-						ix := lo*s.Stride - s.Padding + kx
-						for _, v := range src[oy*ow+lo : oy*ow+hi] {
-							d[ix] += v
-							ix += s.Stride
-						}
+						continue
+					}
+					for _, v := range src[oy*ow+lo : oy*ow+hi] {
+						d[ix] += v
+						ix += s.Stride
 					}
 				}
 			}
 		}
 	}
-}
-
-// gradScratch holds Conv2DBackward's batch-wide matrices.
-type gradScratch struct {
-	dy  []float32 // [OC, N·OH·OW]
-	col []float32 // [C·KH·KW, N·OH·OW]: the lowering, then its gradient
 }

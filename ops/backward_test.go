@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/ops/asm"
 )
 
 // requireNear checks got against a float64 reference within tol relative to the
@@ -78,37 +80,41 @@ func TestConv2DBackward(t *testing.T) {
 		{N: 2, C: 2, H: 19, W: 23, OC: 7, KH: 3, KW: 4, Stride: 3, Padding: 2},
 		{N: 1, C: 2, H: 5, W: 5, OC: 13, KH: 5, KW: 5, Stride: 1, Padding: 4}, // padding wider than the image
 		{N: 5, C: 3, H: 11, W: 13, OC: 17, KH: 3, KW: 3, Stride: 1, Padding: 1},
+		{N: 2, C: 2, H: 12, W: 14, OC: 7, KH: 2, KW: 9, Stride: 1, Padding: 1}, // a kernel row wider than half a tile
+		{N: 3, C: 1, H: 10, W: 30, OC: 6, KH: 4, KW: 8, Stride: 1},
 	}
-	for wi, ws := range []*Workspace{nil, NewWorkspace(p)} {
-		for _, s := range shapes {
-			t.Run(fmt.Sprintf("%+v/threads=%d", s, 1+wi), func(t *testing.T) {
-				x := randMat(r, s.N*s.C*s.H*s.W)
-				w := randMat(r, s.OC*s.C*s.KH*s.KW)
-				dy := randMat(r, s.N*s.OC*s.OH()*s.OW())
-				dx := make([]float32, len(x))
-				dw, db := make([]float32, len(w)), make([]float32, s.OC)
-				for i := range dx { // stale values must be overwritten
-					dx[i] = 99
-				}
-				Conv2DBackward(ws, s, dx, x, w, dy, ParamGrads{Weight: dw, Bias: db})
-				wantDx, wantDw, wantDb := naiveConvBackward(x, w, dy, s)
-				requireNear(t, wantDx, dx, 1e-5, "dx")
-				requireNear(t, wantDw, dw, 1e-5, "dweight")
-				requireNear(t, wantDb, db, 1e-5, "dbias")
+	for _, l := range asm.Supported() {
+		for wi, ws := range []*Workspace{nil, NewWorkspace(p)} {
+			for _, s := range shapes {
+				t.Run(fmt.Sprintf("%v/%+v/threads=%d", l, s, 1+wi), func(t *testing.T) {
+					x := randMat(r, s.N*s.C*s.H*s.W)
+					w := randMat(r, s.OC*s.C*s.KH*s.KW)
+					dy := randMat(r, s.N*s.OC*s.OH()*s.OW())
+					dx := make([]float32, len(x))
+					dw, db := make([]float32, len(w)), make([]float32, s.OC)
+					for i := range dx { // stale values must be overwritten
+						dx[i] = 99
+					}
+					conv2DBackward(ws, l, s, dx, x, w, dy, ParamGrads{Weight: dw, Bias: db})
+					wantDx, wantDw, wantDb := naiveConvBackward(x, w, dy, s)
+					requireNear(t, wantDx, dx, 1e-5, "dx")
+					requireNear(t, wantDw, dw, 1e-5, "dweight")
+					requireNear(t, wantDb, db, 1e-5, "dbias")
 
-				// The convolution is bilinear, so the gradients are its adjoints:
-				// ⟨dy, conv(x, w)⟩ = ⟨dx, x⟩ = ⟨dw, w⟩, tying backward to Conv2D itself.
-				y := make([]float32, len(dy))
-				Conv2D(ws, y, x, s, w, nil)
-				l := dot64(dy, y)
-				require.InDelta(t, l, dot64(dx, x), 1e-4*(1+math.Abs(l)))
-				require.InDelta(t, l, dot64(dw, w), 1e-4*(1+math.Abs(l)))
+					// The convolution is bilinear, so the gradients are its adjoints:
+					// ⟨dy, conv(x, w)⟩ = ⟨dx, x⟩ = ⟨dw, w⟩, tying backward to Conv2D itself.
+					y := make([]float32, len(dy))
+					Conv2D(ws, y, x, s, w, nil)
+					ip := dot64(dy, y)
+					require.InDelta(t, ip, dot64(dx, x), 1e-4*(1+math.Abs(ip)))
+					require.InDelta(t, ip, dot64(dw, w), 1e-4*(1+math.Abs(ip)))
 
-				// Only the weight gradients (the first layer): dx stays untouched.
-				clear(dw)
-				Conv2DBackward(ws, s, nil, x, w, dy, ParamGrads{Weight: dw})
-				requireNear(t, wantDw, dw, 1e-5, "dweight alone")
-			})
+					// Only the weight gradients (the first layer): dx stays untouched.
+					clear(dw)
+					conv2DBackward(ws, l, s, nil, x, w, dy, ParamGrads{Weight: dw})
+					requireNear(t, wantDw, dw, 1e-5, "dweight alone")
+				})
+			}
 		}
 	}
 }

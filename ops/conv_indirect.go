@@ -12,11 +12,20 @@ type convJob struct {
 	x, y, bias []float32
 	a          []float32 // the weight packed into 6-row panels
 	ind        *asm.Indirect
-	indKey     [5]int
+	tables     []indirectTable // offset tables of the shapes seen, so that layers alternating in one workspace (training) reuse them
 	abuf       []float32
 	hp, wp     int
 	scratch    []workerScratch
 }
+
+// indirectTable is the offset table of one input geometry (C, padded H, padded W, KH, KW).
+type indirectTable struct {
+	key [5]int
+	ind *asm.Indirect
+}
+
+// maxIndirectTables bounds the tables one workspace keeps (a network's convolutions).
+const maxIndirectTables = 8
 
 // conv2DIndirect is Conv2D for stride 1 on levels with the indirect kernel. The caller
 // has validated the arguments.
@@ -26,7 +35,13 @@ func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []f
 	j.s, j.x, j.y, j.bias, j.scratch = s, x, y, bias, ws.scratch
 	j.hp, j.wp = s.H+2*s.Padding, s.W+2*s.Padding
 	key := [5]int{s.C, j.hp, j.wp, s.KH, s.KW}
-	if j.ind == nil || j.indKey != key {
+	j.ind = nil
+	for _, t := range j.tables {
+		if t.key == key {
+			j.ind = t.ind
+		}
+	}
+	if j.ind == nil {
 		offs := make([]int32, 0, k)
 		for c := 0; c < s.C; c++ {
 			for ky := 0; ky < s.KH; ky++ {
@@ -36,7 +51,10 @@ func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []f
 			}
 		}
 		j.ind, _ = asm.NewIndirect(offs) // offsets are non-negative by construction
-		j.indKey = key
+		if len(j.tables) == maxIndirectTables {
+			j.tables = j.tables[1:]
+		}
+		j.tables = append(j.tables, indirectTable{key, j.ind})
 	}
 	mp := (s.OC + 5) / 6 * 6
 	j.a = grow(&j.abuf, mp*k)

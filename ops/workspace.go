@@ -17,7 +17,7 @@ type Workspace struct {
 	packB   packBJob
 	conv    convJob
 	attn    attnJob
-	grad    gradScratch
+	grad    convGradJob
 	serial  []*Workspace // per worker: single-threaded workspaces for work nested in a task
 }
 

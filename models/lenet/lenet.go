@@ -45,6 +45,8 @@ type Model struct {
 	fc1, fc2     nn.Linear     // fc1, fc2
 	fc3          nn.Linear     // fc3: the class logits
 	classes      int
+	layout       Layout
+	norm         Normalization // how images are normalised (config.json, else MNIST's)
 
 	pool  *ops.Pool // splits batches across threads; nil runs them on the caller
 	works sync.Pool // *workspace
@@ -59,14 +61,28 @@ type Conv struct {
 // Option configures Load and New: nn.WithPool.
 type Option = nn.Option
 
-// Load reads a model from a .safetensors file or a directory holding one.
+// Load reads a model from a .safetensors file or a directory holding one. A
+// directory may also hold a config.json (as Save writes): its layout must agree with
+// the tensors, and its "mean" and "std" replace MNIST's normalisation.
 func Load(path string, opts ...Option) (*Model, error) {
 	src, err := safetensors.OpenModel(path)
 	if err != nil {
 		return nil, fmt.Errorf("lenet: %w", err)
 	}
 	defer src.Close()
-	return New(src, path, opts...)
+	m, err := New(src, path, opts...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := readConfig(path)
+	if err != nil || cfg == nil {
+		return m, err
+	}
+	if l := cfg.layout(); l != m.layout {
+		return nil, fmt.Errorf("lenet: %s: config.json describes %+v but the weights are %+v", path, l, m.layout)
+	}
+	m.norm = Normalization{Mean: cfg.Mean, Std: cfg.Std}
+	return m, nil
 }
 
 // New builds a model from a set of tensors; the model copies what it needs, so src
@@ -118,6 +134,11 @@ func New(src safetensors.Source, file string, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	m.classes = m.fc3.Out()
+	m.layout = Layout{Padding: m.padding, Conv1: C1, Conv2: C2, FC1: m.fc1.Out(), FC2: m.fc2.Out(), Classes: m.classes}
+	m.norm = MNISTNormalization
+	if K1 != Kernel || K2 != Kernel {
+		m.layout = Layout{} // not a layout Train makes; Layout reports it as such
+	}
 	return m, nil
 }
 
@@ -139,6 +160,17 @@ func (m *Model) readWeights(vb *nn.Builder) {
 // Padding returns conv1's padding: 0 for the shipped variant, 2 for classic LeNet-5.
 func (m *Model) Padding() int { return m.padding }
 
+// Layout returns the architecture (zero when the kernels are not 5×5, which this
+// package runs but does not train).
+func (m *Model) Layout() Layout { return m.layout }
+
+// Normalization returns how the model expects its pixels normalised.
+func (m *Model) Normalization() Normalization { return m.norm }
+
+// Preprocess normalises 8-bit pixels into dst (same length) with the model's
+// normalisation.
+func (m *Model) Preprocess(dst []float32, pixels []uint8) { m.norm.Apply(dst, pixels) }
+
 // Classes returns the number of output classes.
 func (m *Model) Classes() int { return m.classes }
 
@@ -146,12 +178,9 @@ func (m *Model) Classes() int { return m.classes }
 // there so that every model is closed the same way.
 func (m *Model) Close() {}
 
-// Preprocess normalises 8-bit pixels into dst (same length) as the model expects.
-func Preprocess(dst []float32, pixels []uint8) {
-	for i, p := range pixels[:len(dst)] {
-		dst[i] = (float32(p)/255 - Mean) / Std
-	}
-}
+// Preprocess normalises 8-bit pixels into dst (same length) as MNIST models expect
+// (MNISTNormalization).
+func Preprocess(dst []float32, pixels []uint8) { MNISTNormalization.Apply(dst, pixels) }
 
 // Logits runs n normalised images (n×1×28×28 values in images) and returns n×Classes
 // logits. Batches are split over the model's threads in chunks; ctx is checked
