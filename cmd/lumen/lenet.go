@@ -54,7 +54,7 @@ MNIST test set that ships with it (10,000 images, split t10k only).`,
 	eval.Flags().IntVar(&batch, "batch", 256, "images per batch")
 	eval.Flags().IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
 	eval.Flags().BoolVar(&quiet, "quiet", false, "no progress bar")
-	cmd.AddCommand(eval)
+	cmd.AddCommand(eval, newLeNetTrainCmd())
 	return cmd
 }
 
@@ -93,7 +93,7 @@ func evalLeNet(ctx context.Context, stdout, stderr io.Writer, modelPath, dataDir
 		return fmt.Errorf("%s: images are %d×%d, LeNet takes %d×%d", dataDir, ds.Rows, ds.Cols, lenet.Side, lenet.Side)
 	}
 	x := make([]float32, len(ds.Images))
-	lenet.Preprocess(x, ds.Images)
+	m.Preprocess(x, ds.Images) // the model's normalisation (config.json's, else MNIST's)
 
 	out := io.Discard
 	if !quiet {

@@ -1,6 +1,7 @@
 // Command lumen is Lumen's command-line tool.
 //
 //	lumen lenet eval [--model DIR] [--data DIR]   LeNet accuracy, throughput and latency on idx data (default: the shipped model and MNIST test set)
+//	lumen lenet train --data DIR --out DIR        train LeNet-5 (SGD or Adam) on idx data; writes model.safetensors + config.json
 //	lumen generate --model DIR --prompt TEXT      stream GPT-2 text; the token rate to stderr
 //	lumen embed --model DIR TEXT...               sentence embeddings (OpenAI-style JSON)
 //	lumen qa --model DIR --question Q --context C extractive question answering

@@ -25,7 +25,21 @@ func newVersionCmd() *cobra.Command {
 }
 
 func printVersion(w io.Writer) {
-	version, revision := "(devel)", ""
+	version, revision := buildVersion()
+	bl := asm.BlockingFor(asm.Best)
+	l1, l2, l3 := asm.CacheSizes()
+	fmt.Fprintf(w, "lumen    %s%s\n", version, revision)
+	fmt.Fprintf(w, "go       %s %s/%s, %d CPUs (GOMAXPROCS %d)\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "cpu      %s\n", cpuid.CPU.BrandName)
+	fmt.Fprintf(w, "kernels  %s; supported: %v\n", asm.BestReason, asm.Supported())
+	fmt.Fprintf(w, "caches   L1d %d KiB, L2 %d KiB, L3 %d KiB\n", l1>>10, l2>>10, l3>>10)
+	fmt.Fprintf(w, "blocking MR %d, NR %d, KC %d, MC %d, NC %d\n", bl.MR, bl.NR, bl.KC, bl.MC, bl.NC)
+}
+
+// buildVersion returns the module version and " REVISION[ (modified)]" from the
+// build information.
+func buildVersion() (version, revision string) {
+	version = "(devel)"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Version != "" {
 			version = bi.Main.Version
@@ -41,12 +55,5 @@ func printVersion(w io.Writer) {
 			}
 		}
 	}
-	bl := asm.BlockingFor(asm.Best)
-	l1, l2, l3 := asm.CacheSizes()
-	fmt.Fprintf(w, "lumen    %s%s\n", version, revision)
-	fmt.Fprintf(w, "go       %s %s/%s, %d CPUs (GOMAXPROCS %d)\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
-	fmt.Fprintf(w, "cpu      %s\n", cpuid.CPU.BrandName)
-	fmt.Fprintf(w, "kernels  %s; supported: %v\n", asm.BestReason, asm.Supported())
-	fmt.Fprintf(w, "caches   L1d %d KiB, L2 %d KiB, L3 %d KiB\n", l1>>10, l2>>10, l3>>10)
-	fmt.Fprintf(w, "blocking MR %d, NR %d, KC %d, MC %d, NC %d\n", bl.MR, bl.NR, bl.KC, bl.MC, bl.NC)
+	return version, revision
 }

@@ -195,7 +195,7 @@ func loadSplit(fsys fs.FS, dir, split string) (*Dataset, error) {
 			a, err := Read(bytes.NewReader(b), name)
 			return a, name, err
 		}
-		return nil, "", fmt.Errorf("idx: %s: no %s or %s.gz", cmp.Or(dir, "."), base, base)
+		return nil, "", fmt.Errorf("idx: %s: no %s or %s.gz: %w", cmp.Or(dir, "."), base, base, fs.ErrNotExist)
 	}
 	img, imagesName, err := read(split + "-images-idx3-ubyte")
 	if err != nil {
