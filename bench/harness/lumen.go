@@ -41,6 +41,8 @@ func lumenJobOn(req Request, pool *ops.Pool) (*job, error) {
 	switch w.Model {
 	case LeNet:
 		return lumenLeNet(req, version, pool)
+	case LeNetTrain:
+		return lumenLeNetTrain(req, version, pool)
 	case GPT2, BERT:
 		// LUMEN_DEVICE puts the models' matrix products on a GPU when asked.
 		dev, err := cuda.FromEnv()

@@ -19,6 +19,16 @@ import (
 //   - GPT-2: prompt token t is (t·7919) mod vocab; greedy decoding.
 //   - BERT: sequence b, position t: 101 at t = 0, 102 at t = T−1, else
 //     1000 + (b·7919 + t·104729) mod (vocab − 1000); all mask 1, token types 0.
+//   - LeNet training: the MNIST training set normalised with Train.Mean and Train.Std;
+//     epoch e visits the examples in the order of the e-th permutation in Train.Order
+//     (60,000 little-endian uint32 per epoch), in consecutive batches of Batch (the
+//     last one smaller); the loss is the mean cross-entropy; the weights start from
+//     Model (a model directory: model.safetensors, PyTorch's names) every repetition,
+//     with a fresh optimiser (torch.optim.SGD with Momentum, or Adam with its
+//     defaults). The check trains epochs 0…CheckEpochs−1 and reports the first
+//     CheckSteps losses and the t10k accuracy after them (Output kind "training").
+//     (After one epoch, float32 runs of the same algorithm already differ by ~0.4
+//     points: SGD amplifies rounding once the loss drops; two epochs narrow that.)
 //   - GEMM: row-major A[i][k] = ((31i + 17k) mod 101 − 50)/100 and
 //     B[k][j] = ((13k + 29j) mod 97 − 48)/100; C = A·B.
 type Request struct {
@@ -29,6 +39,17 @@ type Request struct {
 	// with config.json and model.safetensors (GPT-2, BERT); empty for GEMM.
 	Model string `json:"model"`
 	MNIST string `json:"mnist"` // directory of the idx files (LeNet)
+	// Train is set for LeNetTrain workloads.
+	Train *TrainData `json:"train,omitempty"`
+}
+
+// TrainData is what every implementation trains on, written once by the runner.
+type TrainData struct {
+	Data   string  `json:"data"`   // directory with train-* and t10k-* idx files (gzip or plain)
+	Order  string  `json:"order"`  // the visiting order: Epochs permutations of uint32 LE
+	Epochs int     `json:"epochs"` // permutations the order file holds
+	Mean   float64 `json:"mean"`   // input = (pixel/255 − Mean)/Std
+	Std    float64 `json:"std"`
 }
 
 // Output is what a worker computed for the equivalence check.
@@ -40,6 +61,9 @@ type Output struct {
 	Cols int       `json:"cols,omitempty"`
 	Data []float32 `json:"data"`
 	IDs  []int     `json:"ids,omitempty"`
+	// Accuracy is a training check's test accuracy after its epochs (kind "training",
+	// whose Data are the first steps' losses).
+	Accuracy float64 `json:"accuracy,omitempty"`
 }
 
 // Message is one line a worker writes on standard output: first a "check" message

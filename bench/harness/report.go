@@ -312,9 +312,20 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 	}
 
 	fmt.Fprintf(w, "\n## Output equivalence\n\n| workload | threads | impl | against | max abs diff | Pearson | argmax equal | ids equal | equivalent |\n|---|---|---|---|---|---|---|---|---|\n")
+	var training []Result
 	for _, r := range rep.Runs {
-		if e := r.Equivalence; e != nil {
+		if e := r.Equivalence; e != nil && rep.workload(r.Workload).Model == LeNetTrain {
+			training = append(training, r)
+		} else if e != nil {
 			fmt.Fprintf(w, "| %s | %d | %s | %s | %.3g | %.7f | %v | %v | %v |\n", r.Workload, r.Threads, r.Impl, r.Reference, e.MaxAbsDiff, e.Pearson, e.ArgmaxEqual, e.TokensEqual, e.Equivalent)
+		}
+	}
+	if len(training) > 0 {
+		fmt.Fprintf(w, "\nTraining (same initial weights and data order): the losses of the first steps within %g relative, the test accuracy after the check's epochs (CheckEpochs) within %g points.\n\n", stats.LossTolerance, 100*stats.AccuracyTolerance)
+		fmt.Fprintf(w, "| workload | threads | impl | against | largest loss rel. diff | accuracy diff (points) | equivalent |\n|---|---|---|---|---|---|---|\n")
+		for _, r := range training {
+			e := r.Equivalence
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %.2g | %.2f | %v |\n", r.Workload, r.Threads, r.Impl, r.Reference, e.LossRelDiff, 100*e.AccuracyDiff, e.Equivalent)
 		}
 	}
 
@@ -376,6 +387,15 @@ func describe(w Workload) string {
 	switch w.Model {
 	case LeNet:
 		return fmt.Sprintf("LeNet forward, batch %d MNIST test images", w.Batch)
+	case LeNetTrain:
+		opt := fmt.Sprintf("SGD lr %g momentum %g", w.LR, w.Momentum)
+		if w.Optimizer == "adam" {
+			opt = fmt.Sprintf("Adam lr %g", w.LR)
+		}
+		if w.Target > 0 {
+			return fmt.Sprintf("LeNet training to %.1f%% MNIST test accuracy (at most %d epochs, evaluations timed), %s, batch %d", 100*w.Target, w.Epochs, opt, w.Batch)
+		}
+		return fmt.Sprintf("LeNet training, %d epoch(s) of %d MNIST images, %s, batch %d", w.Epochs, w.TrainImages, opt, w.Batch)
 	case GPT2:
 		if w.Decode > 0 {
 			return fmt.Sprintf("GPT-2 %s: %d greedy tokens after a %d-token prompt (prefill not timed)", strings.ToUpper(w.DType), w.Decode, w.Seq)

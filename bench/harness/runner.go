@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +19,10 @@ import (
 	"time"
 
 	"github.com/lumen-ml/lumen/bench/stats"
+	"github.com/lumen-ml/lumen/loader/idx"
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/lenet"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
@@ -34,6 +37,7 @@ type Options struct {
 	Out       string   // report directory (created)
 
 	Shared    string // the shared directory (LeNet weights, MNIST)
+	TrainData string // MNIST-format training data for LeNetTrain (default: CacheDir()/mnist, which bench/setup.sh links)
 	ModelsDir string // where the random full-size GPT-2/BERT checkpoints live (written when missing)
 	GPT2Size  string // gpt2.SizeConfig name (default "124M")
 	BERTSize  string // bert.SizeConfig name (default "base")
@@ -123,6 +127,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	train, trainErr := r.prepareTraining(ws)
 	for _, w := range ws { // what a decode step streams: every weight, once
 		if w.Model == GPT2 {
 			if st, err := os.Stat(filepath.Join(models[w.Name], "model.safetensors")); err == nil {
@@ -162,7 +167,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				}
 				done++
 				req := Request{Impl: impl, Workload: w, Threads: t, Model: models[w.Name], MNIST: filepath.Join(o.Shared, "data", "mnist")}
-				run := r.runOne(ctx, req, ref, refImpl)
+				var run Result
+				if w.Model == LeNetTrain {
+					req.Model, req.Train = train.init, train.data[w.Name]
+				}
+				if w.Model == LeNetTrain && trainErr != nil {
+					run = Result{Workload: w.Name, Impl: impl, Threads: t, Status: StatusUnavailable, Reason: trainErr.Error()}
+				} else {
+					run = r.runOne(ctx, req, ref, refImpl)
+				}
 				if ref == nil && run.output != nil && run.Status != StatusFailed {
 					ref, refImpl = run.output, impl
 				}
@@ -261,7 +274,7 @@ func (r *runner) prepareModels(ctx context.Context, ws []Workload) (map[string]s
 		case LeNet:
 			paths[w.Name] = filepath.Join(r.o.Shared, "models", "lenet-mnist", "lenet.safetensors")
 			continue
-		case GEMM:
+		case GEMM, LeNetTrain: // training: see prepareTraining
 			continue
 		case GPT2:
 			dir, err = randomGPT2(r.o.ModelsDir, cmp.Or(r.o.GPT2Size, "124M"), w.DType)
@@ -274,6 +287,88 @@ func (r *runner) prepareModels(ctx context.Context, ws []Workload) (map[string]s
 		paths[w.Name] = dir
 	}
 	return paths, nil
+}
+
+// trainSeed seeds the training workloads' initial weights and data order.
+const trainSeed = 1
+
+// training is what the training workloads share: the initial weights (a model
+// directory) and, per workload, the data, normalisation and order.
+type training struct {
+	init string
+	data map[string]*TrainData
+}
+
+// prepareTraining loads the training set once, and writes the initial weights and
+// each workload's visiting order into ModelsDir when they are missing. An error means
+// the training workloads cannot run here (their rows say why).
+func (r *runner) prepareTraining(ws []Workload) (training, error) {
+	t := training{data: map[string]*TrainData{}}
+	need := slices.ContainsFunc(ws, func(w Workload) bool { return w.Model == LeNetTrain })
+	if !need {
+		return t, nil
+	}
+	dir := cmp.Or(r.o.TrainData, filepath.Join(CacheDir(), "mnist"))
+	hint := "run bash bench/setup.sh (it links MNIST from the Go module proxy as ~/.cache/lumen/mnist) or pass --train-data DIR"
+	ds, err := idx.LoadSplit(dir, "train")
+	if err != nil {
+		return t, fmt.Errorf("no training set: %w; %s", err, hint)
+	}
+	if _, err := idx.LoadSplit(dir, "t10k"); err != nil {
+		return t, fmt.Errorf("no test set beside the training set: %w; %s", err, hint)
+	}
+	norm, err := lenet.DataNormalization(ds.Images)
+	if err != nil {
+		return t, fmt.Errorf("%s: %w", dir, err)
+	}
+	t.init = filepath.Join(r.o.ModelsDir, fmt.Sprintf("lenet-train-init-seed%d", trainSeed))
+	err = ensureModel(t.init, func(tmp string) error {
+		w, err := lenet.InitWeights(lenet.DefaultLayout(), trainSeed)
+		if err != nil {
+			return err
+		}
+		return w.Save(tmp, norm, map[string]any{"init": fmt.Sprintf("Kaiming-uniform, seed %d (lenet.InitWeights)", trainSeed)})
+	})
+	if err != nil {
+		return t, fmt.Errorf("writing the initial weights: %w", err)
+	}
+	for _, w := range ws {
+		if w.Model != LeNetTrain {
+			continue
+		}
+		if ds.N != w.TrainImages {
+			return t, fmt.Errorf("%s: %d training images, the workloads are defined on %d", dir, ds.N, w.TrainImages)
+		}
+		epochs := max(w.Epochs, w.CheckEpochs)
+		order := filepath.Join(r.o.ModelsDir, fmt.Sprintf("lenet-train-order-seed%d-n%d-e%d.u32", trainSeed, ds.N, epochs))
+		if err := writeOrder(order, ds.N, epochs); err != nil {
+			return t, fmt.Errorf("writing the data order: %w", err)
+		}
+		t.data[w.Name] = &TrainData{Data: dir, Order: order, Epochs: epochs, Mean: norm.Mean, Std: norm.Std}
+	}
+	return t, nil
+}
+
+// writeOrder writes epochs permutations of n (lenet.Shuffle with trainSeed) as uint32
+// little-endian, unless the file exists.
+func writeOrder(path string, n, epochs int) error {
+	if fileExists(path) {
+		return nil
+	}
+	b := make([]byte, 0, 4*n*epochs)
+	for e := 0; e < epochs; e++ {
+		for _, i := range lenet.Shuffle(n, trainSeed, e) {
+			b = binary.LittleEndian.AppendUint32(b, uint32(i))
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // ensureModel writes a checkpoint into dir through a temporary sibling, so an
@@ -538,6 +633,9 @@ func readMessage(br *bufio.Reader, phase string) (*Message, error) {
 func equivalent(ref, got Output, w Workload) (stats.Equivalence, error) {
 	if ref.Kind != got.Kind || ref.Rows != got.Rows || ref.Cols != got.Cols {
 		return stats.Equivalence{}, fmt.Errorf("output %s %d×%d, reference %s %d×%d", got.Kind, got.Rows, got.Cols, ref.Kind, ref.Rows, ref.Cols)
+	}
+	if ref.Kind == "training" {
+		return stats.CompareTraining(ref.Data, got.Data, ref.Accuracy, got.Accuracy)
 	}
 	if ref.Kind == "logits" {
 		e, err := stats.CompareOutputs(ref.Data, got.Data, ref.Rows, ref.Cols, ref.IDs, got.IDs)

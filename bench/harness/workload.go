@@ -12,9 +12,11 @@ type Model string
 // The model families of the paper's workloads.
 const (
 	LeNet Model = "lenet"
-	GPT2  Model = "gpt2"
-	BERT  Model = "bert"
-	GEMM  Model = "gemm"
+	// LeNetTrain trains LeNet on the MNIST training set (see Request.Train).
+	LeNetTrain Model = "lenet-train"
+	GPT2       Model = "gpt2"
+	BERT       Model = "bert"
+	GEMM       Model = "gemm"
 )
 
 // Implementations the runner knows. Lumen is the reference the others are checked
@@ -48,9 +50,21 @@ type Workload struct {
 	Decode  int    // GPT-2: tokens generated per repetition (0: prefill workload)
 	DType   string // weights: "f32" or "bf16"
 	M, K, N int    // GEMM shape
-	Reps    int    // timed repetitions
-	Warmup  int    // untimed repetitions first
-	Impls   []string
+	// Training (LeNetTrain): each repetition starts from the same initial weights and
+	// trains Epochs epochs, or with Target > 0 evaluates the test accuracy after every
+	// epoch and stops once it reaches Target (at most Epochs epochs). The check trains
+	// CheckEpochs epochs and reports the first CheckSteps losses and the test accuracy.
+	Epochs      int
+	CheckEpochs int
+	Target      float64 // test accuracy in (0, 1), or 0
+	Optimizer   string  // "sgd" (with Momentum) or "adam" (PyTorch's betas and eps)
+	LR          float64
+	Momentum    float64
+	CheckSteps  int
+	TrainImages int // the training set's size (MNIST: 60,000)
+	Reps        int // timed repetitions
+	Warmup      int // untimed repetitions first
+	Impls       []string
 }
 
 // Items is the number of items one repetition handles: images, sequences, generated
@@ -64,6 +78,11 @@ func (w Workload) Items() float64 {
 			return float64(w.Decode)
 		}
 		return float64(w.Seq) // prompt tokens
+	case LeNetTrain:
+		if w.Target > 0 {
+			return 1 // one run to the target accuracy
+		}
+		return float64(w.Epochs * w.TrainImages)
 	default:
 		return float64(w.Batch)
 	}
@@ -77,6 +96,11 @@ func (w Workload) Unit() string {
 	case GPT2:
 		return "tokens/s"
 	case LeNet:
+		return "images/s"
+	case LeNetTrain:
+		if w.Target > 0 {
+			return "runs/s"
+		}
 		return "images/s"
 	default:
 		return "sequences/s"
@@ -118,6 +142,23 @@ func (w Workload) validate() error {
 		if w.Batch < 1 || w.Seq < 2 || w.Seq > 512 {
 			return bad(fmt.Sprintf("batch %d of %d tokens (BERT has 512 positions)", w.Batch, w.Seq))
 		}
+	case LeNetTrain:
+		switch {
+		case w.Batch < 1 || w.TrainImages < w.Batch:
+			return bad(fmt.Sprintf("batch %d of a training set of %d", w.Batch, w.TrainImages))
+		case w.Epochs < 1 || w.Epochs > 50:
+			return bad(fmt.Sprintf("%d epochs (want 1..50)", w.Epochs))
+		case w.Optimizer != "sgd" && w.Optimizer != "adam":
+			return bad(fmt.Sprintf("optimizer %q (want sgd or adam)", w.Optimizer))
+		case !(w.LR > 0) || w.Momentum < 0 || w.Momentum >= 1:
+			return bad(fmt.Sprintf("learning rate %v, momentum %v", w.LR, w.Momentum))
+		case w.CheckSteps < 1 || w.CheckSteps*w.Batch > w.TrainImages:
+			return bad(fmt.Sprintf("%d check steps", w.CheckSteps))
+		case w.CheckEpochs < 1 || w.CheckEpochs > 50:
+			return bad(fmt.Sprintf("%d check epochs (want 1..50)", w.CheckEpochs))
+		case w.Target < 0 || w.Target >= 1:
+			return bad(fmt.Sprintf("target accuracy %v (want a fraction below 1, or 0)", w.Target))
+		}
 	case GEMM:
 		if w.M < 1 || w.K < 1 || w.N < 1 || float64(w.M)*float64(w.K)+float64(w.K)*float64(w.N)+float64(w.M)*float64(w.N) > 1<<28 {
 			return bad(fmt.Sprintf("shape %d×%d×%d (each dimension ≥ 1, at most 2^28 values in all)", w.M, w.K, w.N))
@@ -135,12 +176,17 @@ var modelImpls = []string{ImplLumen, ImplPyTorch, ImplPyTorchPyPI, ImplTransform
 var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
 
 // PaperSuite is the seed paper's workload set at the issue's sizes: LeNet b1 latency
-// and b256 throughput; GPT-2 124M prefill-128 and decode (F32, BF16); BERT-base b1s128
+// and b256 throughput; LeNet training (one epoch of SGD, batch 64; and the time to
+// 98.5 % test accuracy); GPT-2 124M prefill-128 and decode (F32, BF16); BERT-base b1s128
 // latency and b8s128 throughput; the GEMM shapes of the GEMM issue.
 func PaperSuite() []Workload {
 	return []Workload{
 		{Name: "lenet-b1", Model: LeNet, Latency: true, Batch: 1, DType: "f32", Reps: 1000, Warmup: 100, Impls: modelImpls},
 		{Name: "lenet-b256", Model: LeNet, Batch: 256, DType: "f32", Reps: 30, Warmup: 5, Impls: modelImpls},
+		{Name: "lenet-train-epoch", Model: LeNetTrain, Batch: 64, Epochs: 1, Optimizer: "sgd", LR: 0.01, Momentum: 0.9, CheckSteps: 10,
+			CheckEpochs: 2, TrainImages: 60000, DType: "f32", Reps: 3, Impls: modelImpls},
+		{Name: "lenet-train-to-98.5", Model: LeNetTrain, Latency: true, Batch: 64, Epochs: 6, Target: 0.985, Optimizer: "sgd", LR: 0.01,
+			Momentum: 0.9, CheckSteps: 10, CheckEpochs: 2, TrainImages: 60000, DType: "f32", Reps: 3, Impls: modelImpls},
 		{Name: "gpt2-prefill128", Model: GPT2, Latency: true, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
 		{Name: "gpt2-decode", Model: GPT2, Seq: 128, Decode: 32, DType: "f32", Reps: 10, Warmup: 1, Impls: modelImpls},
 		{Name: "gpt2-decode-bf16", Model: GPT2, Seq: 128, Decode: 32, DType: "bf16", Reps: 10, Warmup: 1, Impls: modelImpls},

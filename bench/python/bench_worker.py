@@ -8,6 +8,7 @@ formulas: protocol.py.
 """
 import os, sys, time
 
+import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,6 +32,63 @@ def lenet_job(req, w):
         s = protocol.lenet_batch_start(i, B)
         xb = x[s:s + B]
         return timed(lambda: lenet_eager.forward(weights, xb))
+
+    return check, rep
+
+
+def lenet_train_job(req, w):
+    """LeNet training from the request's initial weights (see harness.Request): the check
+    trains w["CheckEpochs"] epochs and reports the first losses and the test accuracy; a
+    repetition starts over and trains w["Epochs"] epochs, or until the test accuracy
+    reaches w["Target"]. protocol.main runs jobs in inference mode: training leaves it."""
+    import torch.nn.functional as F
+    grad = lambda: torch.inference_mode(False)  # noqa: E731
+    with grad():
+        init = lenet_eager.read_safetensors(os.path.join(req["model"], "model.safetensors"))
+        x, y, xt, yt, order = (torch.from_numpy(np.ascontiguousarray(a)) for a in protocol.train_set(req))
+    B, n = w["Batch"], len(y)
+
+    def fresh():
+        params = {k: v.clone().requires_grad_(True) for k, v in init.items()}
+        if w["Optimizer"] == "adam":
+            return params, torch.optim.Adam(params.values(), lr=w["LR"])
+        return params, torch.optim.SGD(params.values(), lr=w["LR"], momentum=w["Momentum"])
+
+    def epoch(params, opt, e, on_step=None):
+        perm = order[e]
+        for s, lo in enumerate(range(0, n, B)):
+            idx = perm[lo:lo + B]
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(lenet_eager.forward(params, x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            if on_step is not None:
+                on_step(s, loss)
+
+    def accuracy(params):
+        with torch.no_grad():
+            return (lenet_eager.forward(params, xt).argmax(1) == yt).double().mean().item()
+
+    def check():
+        with grad(), torch.enable_grad():
+            params, opt = fresh()
+            losses = []
+            epoch(params, opt, 0, lambda s, loss: losses.append(loss.item()) if s < w["CheckSteps"] else None)
+            for e in range(1, w["CheckEpochs"]):
+                epoch(params, opt, e)
+            return {"kind": "training", "rows": 1, "cols": len(losses), "data": losses, "accuracy": accuracy(params)}
+
+    def rep(_):
+        with grad(), torch.enable_grad():
+            params, opt = fresh()
+            t0 = time.perf_counter()
+            for e in range(w["Epochs"]):
+                epoch(params, opt, e)
+                if w["Target"] > 0 and accuracy(params) >= w["Target"]:
+                    return time.perf_counter() - t0
+            if w["Target"] > 0:
+                raise RuntimeError(f"test accuracy below {100 * w['Target']:.2f}% after {w['Epochs']} epochs")
+            return time.perf_counter() - t0
 
     return check, rep
 
@@ -98,5 +156,5 @@ def setup(threads):
 
 if __name__ == "__main__":
     sys.exit(protocol.main("pytorch", lambda: f"torch {torch.__version__}, BLAS {protocol.torch_blas(torch)} (Python {sys.version.split()[0]})",
-                           {"lenet": lenet_job, "gpt2": gpt2_job, "bert": bert_job, "gemm": gemm_job},
+                           {"lenet": lenet_job, "lenet-train": lenet_train_job, "gpt2": gpt2_job, "bert": bert_job, "gemm": gemm_job},
                            setup=setup, context=torch.inference_mode))

@@ -89,6 +89,38 @@ def mnist_images(mnist_dir):
     return ((px.astype(np.float32) / 255) - 0.1307) / 0.3081
 
 
+def idx_split(data_dir, split):
+    """An idx split (gzip or plain): uint8 images [N, 1, 28, 28] and int64 labels [N]."""
+    def read(base):
+        for name in (base + ".gz", base):
+            path = os.path.join(data_dir, name)
+            if os.path.exists(path):
+                with (gzip.open if name.endswith(".gz") else open)(path, "rb") as f:
+                    return f.read()
+        raise FileNotFoundError(f"{data_dir}: no {base}[.gz]")
+    img, lab = read(f"{split}-images-idx3-ubyte"), read(f"{split}-labels-idx1-ubyte")
+    n = int.from_bytes(img[4:8], "big")
+    if img[:4] != b"\x00\x00\x08\x03" or len(img) != 16 + n * 784 or len(lab) != 8 + n:
+        raise ValueError(f"{data_dir}: {split} is not {n} images of 28×28 with labels")
+    return np.frombuffer(img, np.uint8, offset=16).reshape(n, 1, 28, 28), np.frombuffer(lab, np.uint8, offset=8).astype(np.int64)
+
+
+def train_set(req):
+    """A training workload's data (see harness.Request): normalised float32 training and
+    test images, their labels, and the visiting order [epochs, N] (int64). The
+    normalisation is float32 arithmetic, (pixel/255 − mean)/std, as Lumen's."""
+    t = req["train"]
+    mean, std = np.float32(t["mean"]), np.float32(t["std"])
+    norm = lambda px: (px.astype(np.float32) / np.float32(255) - mean) / std  # noqa: E731
+    px, y = idx_split(t["data"], "train")
+    pxt, yt = idx_split(t["data"], "t10k")
+    n = len(y)
+    order = np.fromfile(t["order"], dtype="<u4")
+    if order.size != t["epochs"] * n:
+        raise ValueError(f"{t['order']}: {order.size} entries, want {t['epochs']} epochs of {n}")
+    return norm(px), y, norm(pxt), yt, order.reshape(t["epochs"], n).astype(np.int64)
+
+
 def lenet_batch_start(i, batch):
     """The first image of repetition i's batch."""
     return (i * batch) % (10000 - batch + 1)

@@ -23,6 +23,39 @@ type Equivalence struct {
 	ArgmaxEqual bool    // every row's argmax agrees
 	TokensEqual bool    // generated ids agree (true when none are compared)
 	Equivalent  bool    // Pearson > PearsonThreshold, argmax and tokens equal
+	// Training checks (CompareTraining) fill these instead of the above.
+	LossRelDiff  float64 `json:",omitempty"` // largest relative difference of the first steps' losses
+	AccuracyDiff float64 `json:",omitempty"` // |difference| of the test accuracies after the epoch
+}
+
+// Training equivalence (CompareTraining): the losses of the first steps from the same
+// weights and batches, and the test accuracy after the same epoch.
+const (
+	LossTolerance     = 1e-4  // relative, per step
+	AccuracyTolerance = 0.005 // absolute: half a percentage point
+)
+
+// CompareTraining compares two training runs from the same initial weights and data
+// order: each of the first steps' losses within LossTolerance relative, the test
+// accuracies after the epoch within AccuracyTolerance. Pearson, ArgmaxEqual and
+// TokensEqual are set to their neutral values (1, true, true).
+func CompareTraining(lossA, lossB []float32, accA, accB float64) (Equivalence, error) {
+	if len(lossA) == 0 || len(lossA) != len(lossB) {
+		return Equivalence{}, fmt.Errorf("%w: %d and %d losses", ErrSample, len(lossA), len(lossB))
+	}
+	e := Equivalence{Pearson: 1, ArgmaxEqual: true, TokensEqual: true}
+	for i := range lossA {
+		a, b := float64(lossA[i]), float64(lossB[i])
+		d := math.Abs(a-b) / math.Max(math.Abs(a), 1e-30)
+		if d != d {
+			d = math.Inf(1)
+		}
+		e.LossRelDiff = math.Max(e.LossRelDiff, d)
+		e.MaxAbsDiff = math.Max(e.MaxAbsDiff, math.Abs(a-b))
+	}
+	e.AccuracyDiff = math.Abs(accA - accB)
+	e.Equivalent = e.LossRelDiff <= LossTolerance && e.AccuracyDiff <= AccuracyTolerance
+	return e, nil
 }
 
 // CompareOutputs compares rows×cols logits from two implementations (row-major), and

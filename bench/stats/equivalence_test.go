@@ -87,3 +87,24 @@ func TestCompareValues(t *testing.T) {
 	_, err = CompareValues(nil, nil, 1e-3)
 	require.ErrorIs(t, err, ErrSample)
 }
+
+func TestCompareTraining(t *testing.T) {
+	a := []float32{2.31, 2.25, 2.1}
+	e, err := CompareTraining(a, []float32{2.31, 2.2500001, 2.1}, 0.981, 0.984)
+	require.NoError(t, err)
+	require.True(t, e.Equivalent)
+	require.InDelta(t, 0.003, e.AccuracyDiff, 1e-12)
+	require.Less(t, e.LossRelDiff, 1e-6)
+
+	e, err = CompareTraining(a, []float32{2.31, 2.2503, 2.1}, 0.981, 0.981)
+	require.NoError(t, err)
+	require.False(t, e.Equivalent, "a loss 1.3e-4 off")
+	e, err = CompareTraining(a, a, 0.981, 0.975)
+	require.NoError(t, err)
+	require.False(t, e.Equivalent, "accuracy 0.6 pp off")
+	e, err = CompareTraining(a, []float32{2.31, float32(math.NaN()), 2.1}, 0.981, 0.981)
+	require.NoError(t, err)
+	require.False(t, e.Equivalent, "a NaN loss")
+	_, err = CompareTraining(a, a[:2], 0.9, 0.9)
+	require.ErrorIs(t, err, ErrSample)
+}

@@ -124,6 +124,7 @@ and serve.json.`,
 	f.StringVar(&o.Shared, "shared", cmp.Or(os.Getenv("LUMEN_SHARED"), filepath.Join("..", "shared")), "the shared folder (LeNet weights, MNIST)")
 	cache := harness.CacheDir()
 	f.StringVar(&o.ModelsDir, "models", filepath.Join(cache, "bench-models"), "where the random GPT-2/BERT checkpoints are kept")
+	f.StringVar(&o.TrainData, "train-data", filepath.Join(cache, "mnist"), "MNIST-format train and t10k idx files for the training workloads (bench/setup.sh links MNIST there; Fashion-MNIST: /usr/share/datasets/fashion-mnist)")
 	f.StringVar(&o.GPT2Size, "gpt2-size", "124M", "GPT-2 size of the random checkpoint")
 	f.StringVar(&o.BERTSize, "bert-size", "base", "BERT size of the random checkpoint")
 	f.StringVar(&o.Python, "python", defaultPython(cache), "Python interpreter with torch (and transformers, onnxruntime)")

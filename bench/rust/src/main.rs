@@ -36,6 +36,31 @@ struct Workload {
     Reps: usize,
     #[serde(default)]
     Warmup: usize,
+    // Training workloads (lenet-train).
+    #[serde(default)]
+    Epochs: usize,
+    #[serde(default)]
+    Target: f64,
+    #[serde(default)]
+    Optimizer: String,
+    #[serde(default)]
+    LR: f64,
+    #[serde(default)]
+    Momentum: f64,
+    #[serde(default)]
+    CheckSteps: usize,
+    #[serde(default)]
+    CheckEpochs: usize,
+}
+
+/// What a training workload trains on (harness.TrainData).
+#[derive(Deserialize)]
+struct TrainData {
+    data: String,
+    order: String,
+    epochs: usize,
+    mean: f64,
+    std: f64,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +71,8 @@ struct Request {
     model: String,
     #[serde(default)]
     mnist: String,
+    #[serde(default)]
+    train: Option<TrainData>,
 }
 
 trait Job {
@@ -181,6 +208,240 @@ impl Job for LeNet {
         let x = self.x.narrow(0, s, self.batch)?;
         let t0 = Instant::now();
         self.forward(&x)?;
+        Ok(t0.elapsed().as_secs_f64())
+    }
+}
+
+// ---------------------------------------------------------------- LeNet training
+
+/// An idx split (gzip or plain) of 28×28 images: pixels and labels.
+fn idx_split(dir: &str, split: &str) -> R<(Vec<u8>, Vec<u8>)> {
+    let read = |base: String| -> R<Vec<u8>> {
+        for name in [format!("{base}.gz"), base.clone()] {
+            let path = format!("{dir}/{name}");
+            if let Ok(f) = std::fs::File::open(&path) {
+                let mut raw = Vec::new();
+                if name.ends_with(".gz") {
+                    flate2::read::GzDecoder::new(f).read_to_end(&mut raw)?;
+                } else {
+                    std::io::BufReader::new(f).read_to_end(&mut raw)?;
+                }
+                return Ok(raw);
+            }
+        }
+        Err(format!("{dir}: no {base}[.gz]").into())
+    };
+    let img = read(format!("{split}-images-idx3-ubyte"))?;
+    let lab = read(format!("{split}-labels-idx1-ubyte"))?;
+    let n = u32::from_be_bytes([img[4], img[5], img[6], img[7]]) as usize;
+    if img[..4] != [0, 0, 8, 3] || img.len() != 16 + n * 784 || lab.len() != 8 + n {
+        return Err(format!("{dir}: {split} is not {n} images of 28×28 with labels").into());
+    }
+    Ok((img[16..].to_vec(), lab[8..].to_vec()))
+}
+
+/// LeNet trained with candle-nn's autograd from the request's initial weights: SGD
+/// with momentum written out as torch.optim.SGD defines it (candle-nn's SGD has no
+/// momentum), or candle-nn's AdamW with no weight decay (Adam).
+struct LeNetTrain {
+    init: HashMap<String, Tensor>,
+    x: Tensor,  // N×1×28×28, normalised
+    y: Tensor,  // N labels (u32)
+    xt: Tensor, // 10000×1×28×28
+    yt: Vec<u8>,
+    order: Vec<Vec<u32>>,
+    w: TrainParams,
+}
+
+struct TrainParams {
+    batch: usize,
+    epochs: usize,
+    target: f64,
+    adam: bool,
+    lr: f64,
+    momentum: f64,
+    check_steps: usize,
+    check_epochs: usize,
+}
+
+const NAMES: [&str; 10] = [
+    "conv1.weight",
+    "conv1.bias",
+    "conv2.weight",
+    "conv2.bias",
+    "fc1.weight",
+    "fc1.bias",
+    "fc2.weight",
+    "fc2.bias",
+    "fc3.weight",
+    "fc3.bias",
+];
+
+enum Opt {
+    Sgd { lr: f64, mu: f64, bufs: Vec<Option<Tensor>> },
+    Adam(candle_nn::AdamW),
+}
+
+impl LeNetTrain {
+    fn new(req: &Request) -> R<Self> {
+        let t = req.train.as_ref().ok_or("a training workload without its training data")?;
+        let w = &req.workload;
+        let init = load(&format!("{}/model.safetensors", req.model), "", DType::F32)?;
+        let (mean, std) = (t.mean as f32, t.std as f32);
+        let norm = |px: &[u8]| -> Vec<f32> { px.iter().map(|&p| (p as f32 / 255.0 - mean) / std).collect() };
+        let (px, y) = idx_split(&t.data, "train")?;
+        let (pxt, yt) = idx_split(&t.data, "t10k")?;
+        let (n, nt) = (y.len(), yt.len());
+        let raw = std::fs::read(&t.order)?;
+        if raw.len() != 4 * n * t.epochs || t.epochs < w.Epochs.max(w.CheckEpochs) {
+            return Err(format!("{}: want {} epochs of {n} uint32", t.order, t.epochs).into());
+        }
+        let order = (0..t.epochs)
+            .map(|e| {
+                (0..n)
+                    .map(|i| u32::from_le_bytes(raw[4 * (e * n + i)..4 * (e * n + i) + 4].try_into().unwrap()))
+                    .collect()
+            })
+            .collect();
+        let dev = &Device::Cpu;
+        Ok(LeNetTrain {
+            init,
+            x: Tensor::from_vec(norm(&px), (n, 1, 28, 28), dev)?,
+            y: Tensor::from_vec(y.iter().map(|&l| l as u32).collect::<Vec<u32>>(), n, dev)?,
+            xt: Tensor::from_vec(norm(&pxt), (nt, 1, 28, 28), dev)?,
+            yt,
+            order,
+            w: TrainParams {
+                batch: w.Batch,
+                epochs: w.Epochs,
+                target: w.Target,
+                adam: w.Optimizer == "adam",
+                lr: w.LR,
+                momentum: w.Momentum,
+                check_steps: w.CheckSteps,
+                check_epochs: w.CheckEpochs,
+            },
+        })
+    }
+
+    fn fresh(&self) -> R<(Vec<candle_core::Var>, Opt)> {
+        let mut vars = Vec::new();
+        for name in NAMES {
+            vars.push(candle_core::Var::from_tensor(get(&self.init, name)?)?);
+        }
+        let opt = if self.w.adam {
+            use candle_nn::Optimizer;
+            let p = candle_nn::ParamsAdamW {
+                lr: self.w.lr,
+                weight_decay: 0.0,
+                ..Default::default()
+            };
+            Opt::Adam(candle_nn::AdamW::new(vars.clone(), p)?)
+        } else {
+            Opt::Sgd {
+                lr: self.w.lr,
+                mu: self.w.momentum,
+                bufs: vec![None; vars.len()],
+            }
+        };
+        Ok((vars, opt))
+    }
+
+    /// 2×2 max pooling whose gradient goes to the first maximum of each window, as
+    /// PyTorch's (and Lumen's) does. candle's max_pool2d splits it among tied maxima
+    /// (backprop.rs), and MNIST's blank background makes ties common (equal conv
+    /// outputs over blank pixels): with it the losses drift from PyTorch's by 1e-5 after
+    /// one step and 1e-2 after forty. argmax (the first maximum) and gather, whose
+    /// gradient is a scatter to that index, compute the same function and gradient.
+    fn max_pool2x2(x: &Tensor) -> R<Tensor> {
+        let (n, c, h, w) = x.dims4()?;
+        let win = x
+            .reshape((n, c, h / 2, 2, w / 2, 2))?
+            .permute((0, 1, 2, 4, 3, 5))?
+            .contiguous()?
+            .reshape((n, c, h / 2, w / 2, 4))?;
+        let first = win.argmax_keepdim(4)?;
+        Ok(win.gather(&first, 4)?.squeeze(4)?)
+    }
+
+    fn forward(v: &[candle_core::Var], x: &Tensor) -> R<Tensor> {
+        let conv = |x: &Tensor, w: &Tensor, b: &Tensor| -> R<Tensor> {
+            let y = x.conv2d(w, 0, 1, 1, 1)?.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?)?;
+            Ok(Self::max_pool2x2(&y)?.relu()?)
+        };
+        let x = conv(x, v[0].as_tensor(), v[1].as_tensor())?;
+        let x = conv(&x, v[2].as_tensor(), v[3].as_tensor())?.flatten_from(1)?;
+        let x = linear_t(&x, v[4].as_tensor(), v[5].as_tensor())?.relu()?;
+        let x = linear_t(&x, v[6].as_tensor(), v[7].as_tensor())?.relu()?;
+        linear_t(&x, v[8].as_tensor(), v[9].as_tensor())
+    }
+
+    /// One epoch in order e; on_step sees each step's loss tensor.
+    fn epoch(&self, vars: &[candle_core::Var], opt: &mut Opt, e: usize, mut on_step: impl FnMut(usize, &Tensor) -> R<()>) -> R<()> {
+        let perm = &self.order[e];
+        for (s, idx) in perm.chunks(self.w.batch).enumerate() {
+            let idx = Tensor::from_slice(idx, idx.len(), &Device::Cpu)?;
+            let logits = Self::forward(vars, &self.x.index_select(&idx, 0)?)?;
+            let loss = candle_nn::loss::cross_entropy(&logits, &self.y.index_select(&idx, 0)?)?;
+            match opt {
+                Opt::Adam(a) => {
+                    use candle_nn::Optimizer;
+                    a.backward_step(&loss)?
+                }
+                Opt::Sgd { lr, mu, bufs } => {
+                    // torch.optim.SGD: b = g (first step) or μ·b + g; p −= lr·b.
+                    let grads = loss.backward()?;
+                    for (v, buf) in vars.iter().zip(bufs.iter_mut()) {
+                        let g = grads.get(v.as_tensor()).ok_or("a parameter without a gradient")?;
+                        let b = match buf.take() {
+                            None => g.clone(),
+                            Some(b) => (b.affine(*mu, 0.0)? + g)?,
+                        };
+                        v.set(&(v.as_tensor() - b.affine(*lr, 0.0)?)?)?;
+                        *buf = Some(b);
+                    }
+                }
+            }
+            on_step(s, &loss)?;
+        }
+        Ok(())
+    }
+
+    fn accuracy(&self, vars: &[candle_core::Var]) -> R<f64> {
+        let pred = Self::forward(vars, &self.xt)?.argmax(1)?.to_vec1::<u32>()?;
+        let correct = pred.iter().zip(&self.yt).filter(|(p, l)| **p == **l as u32).count();
+        Ok(correct as f64 / self.yt.len() as f64)
+    }
+}
+
+impl Job for LeNetTrain {
+    fn check(&mut self) -> R<Value> {
+        let (vars, mut opt) = self.fresh()?;
+        let mut losses = Vec::new();
+        let steps = self.w.check_steps;
+        self.epoch(&vars, &mut opt, 0, |s, loss| {
+            if s < steps {
+                losses.push(loss.to_scalar::<f32>()?);
+            }
+            Ok(())
+        })?;
+        for e in 1..self.w.check_epochs {
+            self.epoch(&vars, &mut opt, e, |_, _| Ok(()))?;
+        }
+        Ok(json!({"kind": "training", "rows": 1, "cols": losses.len(), "data": losses, "accuracy": self.accuracy(&vars)?}))
+    }
+    fn rep(&mut self, _: usize) -> R<f64> {
+        let (vars, mut opt) = self.fresh()?;
+        let t0 = Instant::now();
+        for e in 0..self.w.epochs {
+            self.epoch(&vars, &mut opt, e, |_, _| Ok(()))?;
+            if self.w.target > 0.0 && self.accuracy(&vars)? >= self.w.target {
+                return Ok(t0.elapsed().as_secs_f64());
+            }
+        }
+        if self.w.target > 0.0 {
+            return Err(format!("test accuracy below {:.2}% after {} epochs", 100.0 * self.w.target, self.w.epochs).into());
+        }
         Ok(t0.elapsed().as_secs_f64())
     }
 }
@@ -469,6 +730,7 @@ fn run(req: &Request) -> R<()> {
     let w = &req.workload;
     let mut job: Box<dyn Job> = match w.Model.as_str() {
         "lenet" => Box::new(LeNet::new(req)?),
+        "lenet-train" => Box::new(LeNetTrain::new(req)?),
         "gpt2" => Box::new(Gpt2::new(req)?),
         "bert" => Box::new(Bert::new(req)?),
         "gemm" => Box::new(Gemm::new(w)?),
