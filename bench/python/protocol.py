@@ -105,13 +105,17 @@ def idx_split(data_dir, split):
     return np.frombuffer(img, np.uint8, offset=16).reshape(n, 1, 28, 28), np.frombuffer(lab, np.uint8, offset=8).astype(np.int64)
 
 
+def normalise(px, mean, std):
+    """(pixel/255 − mean)/std in float32 arithmetic, as Lumen computes it."""
+    return (px.astype(np.float32) / np.float32(255) - np.float32(mean)) / np.float32(std)
+
+
 def train_set(req):
     """A training workload's data (see harness.Request): normalised float32 training and
     test images, their labels, and the visiting order [epochs, N] (int64). The
     normalisation is float32 arithmetic, (pixel/255 − mean)/std, as Lumen's."""
     t = req["train"]
-    mean, std = np.float32(t["mean"]), np.float32(t["std"])
-    norm = lambda px: (px.astype(np.float32) / np.float32(255) - mean) / std  # noqa: E731
+    norm = lambda px: normalise(px, t["mean"], t["std"])  # noqa: E731
     px, y = idx_split(t["data"], "train")
     pxt, yt = idx_split(t["data"], "t10k")
     n = len(y)
