@@ -173,23 +173,29 @@ func maxPool2x2Backward(dx, x, y, dy []float32, planes, h, w int) {
 				if i+1 >= len(r0) {
 					break // never: len(r0) = 2·len(o); tells the compiler so
 				}
-				keep := uint32(0) // all ones when the window passed the ReLU
+				// Masks of all ones: e0…e3 mark the first position equal to m; the
+				// gradient passes only when the window passed the ReLU.
+				var keep, e0, e1, e2 uint32
 				if m > 0 {
 					keep = ^uint32(0)
 				}
-				g := math.Float32frombits(math.Float32bits(do[ox]) & keep)
-				at := 3
-				if r1[i] == m {
-					at = 2
+				if r0[i] == m {
+					e0 = ^uint32(0)
 				}
 				if r0[i+1] == m {
-					at = 1
+					e1 = ^uint32(0)
 				}
-				if r0[i] == m {
-					at = 0
+				if r1[i] == m {
+					e2 = ^uint32(0)
 				}
-				d0[i], d0[i+1], d1[i], d1[i+1] = 0, 0, 0, 0
-				din[(2*oy+at>>1)*w+i+at&1] = g
+				e1 &^= e0
+				e2 &^= e0 | e1
+				e3 := ^(e0 | e1 | e2)
+				g := math.Float32bits(do[ox]) & keep
+				d0[i] = math.Float32frombits(g & e0)
+				d0[i+1] = math.Float32frombits(g & e1)
+				d1[i] = math.Float32frombits(g & e2)
+				d1[i+1] = math.Float32frombits(g & e3)
 			}
 			if w%2 == 1 {
 				din[2*oy*w+w-1], din[(2*oy+1)*w+w-1] = 0, 0
@@ -263,11 +269,7 @@ func conv2DBackward(ws *Workspace, l asm.Level, s ConvShape, dx, x, weight, dy [
 		clear(db)
 		for n := 0; n < s.N; n++ {
 			for oc := range db {
-				var sum float32
-				for _, v := range dy[(n*s.OC+oc)*npix : (n*s.OC+oc+1)*npix] {
-					sum += v
-				}
-				db[oc] += sum
+				db[oc] += sum32(dy[(n*s.OC+oc)*npix : (n*s.OC+oc+1)*npix])
 			}
 		}
 	}
@@ -474,24 +476,31 @@ func (j *convGradJob) weightGradIndirect(sc *convGradScratch, dw []float32, n0, 
 			}
 		}
 	}
-	// A: panel oc0 holds a[(n·npix+p)·6 + i] = dy[n0+n, oc0+i, p].
+	// A: panel oc0 holds a[(n·npix+p)·6 + i] = dy[n0+n, oc0+i, p]: six rows of dy read
+	// side by side, the panel written in order.
 	mp := (s.OC + 5) / 6 * 6
 	kk := m * npix
 	a := grow(&sc.a, mp*kk)
-	for oc0 := 0; oc0 < mp; oc0 += 6 {
-		panel := a[oc0*kk : (oc0+6)*kk]
-		for i := 0; i < 6; i++ {
-			if oc0+i >= s.OC {
-				for q := 0; q < kk; q++ {
-					panel[q*6+i] = 0
+	for n := 0; n < m; n++ {
+		dyN := j.dy[(n0+n)*s.OC*npix : (n0+n+1)*s.OC*npix]
+		for oc0 := 0; oc0 < mp; oc0 += 6 {
+			panel := a[oc0*kk+n*npix*6 : oc0*kk+(n+1)*npix*6]
+			if oc0+6 <= s.OC {
+				r0, r1, r2 := dyN[oc0*npix:][:npix], dyN[(oc0+1)*npix:][:npix], dyN[(oc0+2)*npix:][:npix]
+				r3, r4, r5 := dyN[(oc0+3)*npix:][:npix], dyN[(oc0+4)*npix:][:npix], dyN[(oc0+5)*npix:][:npix]
+				for p := range r0 {
+					q := panel[p*6 : p*6+6 : p*6+6]
+					q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 				}
 				continue
 			}
-			for n := 0; n < m; n++ {
-				src := j.dy[((n0+n)*s.OC+oc0+i)*npix:][:npix]
-				dst := panel[n*npix*6+i:]
-				for p, v := range src {
-					dst[p*6] = v
+			for p := 0; p < npix; p++ {
+				for i := 0; i < 6; i++ {
+					v := float32(0)
+					if oc0+i < s.OC {
+						v = dyN[(oc0+i)*npix+p]
+					}
+					panel[p*6+i] = v
 				}
 			}
 		}
@@ -598,4 +607,22 @@ func col2im(dimg, dcol []float32, s ConvShape) {
 			}
 		}
 	}
+}
+
+// sum32 adds x up with four independent accumulators (a single chain waits on each
+// add's latency).
+func sum32(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		q := x[i : i+4 : i+4]
+		s0 += q[0]
+		s1 += q[1]
+		s2 += q[2]
+		s3 += q[3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }

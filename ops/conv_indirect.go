@@ -12,10 +12,22 @@ type convJob struct {
 	x, y, bias []float32
 	a          []float32 // the weight packed into 6-row panels
 	ind        *asm.Indirect
-	tables     []indirectTable // offset tables of the shapes seen, so that layers alternating in one workspace (training) reuse them
-	abuf       []float32
-	hp, wp     int
-	scratch    []workerScratch
+	// With padding, output rows near the top and bottom read kernel rows that fall
+	// entirely in the zero border: rows[oy] is a reduction over the kernel rows
+	// [lo, hi) that can be non-zero (its own table and packed weight subset).
+	rows    []int           // per output row, the index of its plan in plans (empty without padding)
+	plans   []rowPlan       // the distinct ones; buffers reused across calls
+	tables  []indirectTable // offset tables of the shapes seen, so that layers alternating in one workspace (training) reuse them
+	abuf    []float32
+	hp, wp  int
+	scratch []workerScratch
+}
+
+// rowPlan is a reduction restricted to kernel rows [lo, hi).
+type rowPlan struct {
+	lo, hi int
+	ind    *asm.Indirect
+	a      []float32 // the weight's panels restricted to those rows
 }
 
 // indirectTable is the offset table of one input geometry (C, padded H, padded W, KH, KW).
@@ -24,8 +36,8 @@ type indirectTable struct {
 	ind *asm.Indirect
 }
 
-// maxIndirectTables bounds the tables one workspace keeps (a network's convolutions).
-const maxIndirectTables = 8
+// maxIndirectTables bounds the tables one workspace keeps: a network's convolutions, and per padded one a table for each range of kernel rows its output rows read.
+const maxIndirectTables = 64
 
 // conv2DIndirect is Conv2D for stride 1 on levels with the indirect kernel. The caller
 // has validated the arguments.
@@ -34,31 +46,14 @@ func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []f
 	k := s.C * s.KH * s.KW
 	j.s, j.x, j.y, j.bias, j.scratch = s, x, y, bias, ws.scratch
 	j.hp, j.wp = s.H+2*s.Padding, s.W+2*s.Padding
-	key := [5]int{s.C, j.hp, j.wp, s.KH, s.KW}
-	j.ind = nil
-	for _, t := range j.tables {
-		if t.key == key {
-			j.ind = t.ind
-		}
-	}
-	if j.ind == nil {
-		offs := make([]int32, 0, k)
-		for c := 0; c < s.C; c++ {
-			for ky := 0; ky < s.KH; ky++ {
-				for kx := 0; kx < s.KW; kx++ {
-					offs = append(offs, int32(c*j.hp*j.wp+ky*j.wp+kx))
-				}
-			}
-		}
-		j.ind, _ = asm.NewIndirect(offs) // offsets are non-negative by construction
-		if len(j.tables) == maxIndirectTables {
-			j.tables = j.tables[1:]
-		}
-		j.tables = append(j.tables, indirectTable{key, j.ind})
-	}
+	j.ind = j.table(0, s.KH)
 	mp := (s.OC + 5) / 6 * 6
 	j.a = grow(&j.abuf, mp*k)
 	packA(j.a, false, weight, k, s.OC, 0, mp, 0, k, 6)
+	j.rows = j.rows[:0]
+	if s.Padding > 0 {
+		j.planRows(mp)
+	}
 	for w := range j.scratch {
 		// Padded image plus slack for the last tiles' reads past the final row.
 		grow(&j.scratch[w].x, s.C*j.hp*j.wp+j.wp+24)
@@ -66,6 +61,90 @@ func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []f
 	}
 	ws.run(s.N, j)
 	j.x, j.y, j.bias = nil, nil, nil
+}
+
+// table returns the offset table of kernel rows [lo, hi) for the current geometry.
+func (j *convJob) table(lo, hi int) *asm.Indirect {
+	s := j.s
+	key := [5]int{s.C, j.hp, j.wp, s.KH*64 + lo, s.KW*64 + hi}
+	for _, t := range j.tables {
+		if t.key == key {
+			return t.ind
+		}
+	}
+	offs := make([]int32, 0, s.C*(hi-lo)*s.KW)
+	for c := 0; c < s.C; c++ {
+		for ky := lo; ky < hi; ky++ {
+			for kx := 0; kx < s.KW; kx++ {
+				offs = append(offs, int32(c*j.hp*j.wp+ky*j.wp+kx))
+			}
+		}
+	}
+	ind, _ := asm.NewIndirect(offs) // offsets are non-negative by construction
+	if len(j.tables) == maxIndirectTables {
+		j.tables = j.tables[1:]
+	}
+	j.tables = append(j.tables, indirectTable{key, ind})
+	return ind
+}
+
+// planRows sets rows[oy] for a padded convolution: output row oy reads input rows
+// oy+ky − pad, which exist for ky in [pad−oy, pad+H−oy); the other kernel rows only
+// ever multiply the zero border. A narrow tile (OW ≤ 8) covers rows oy and oy+1 and
+// takes the union. Each distinct range gets its table and the packed weight's rows
+// for it (mp rows of panels), repacked every call since the weight may change.
+func (j *convJob) planRows(mp int) {
+	s := j.s
+	k := s.C * s.KH * s.KW
+	rng := func(oy int) (int, int) {
+		lo, hi := max(0, s.Padding-oy), min(s.KH, s.Padding+s.H-oy)
+		if s.OW() <= 8 && oy+1 < s.OH() {
+			lo = max(0, s.Padding-oy-1)
+		}
+		if hi <= lo { // every kernel row reads the border: any one row gives the zeros
+			return 0, 1
+		}
+		return lo, hi
+	}
+	n := 0
+	for oy := 0; oy < s.OH(); oy++ {
+		lo, hi := rng(oy)
+		i := 0
+		for i < n && (j.plans[i].lo != lo || j.plans[i].hi != hi) {
+			i++
+		}
+		if i == n {
+			if n == len(j.plans) {
+				j.plans = append(j.plans, rowPlan{})
+			}
+			p := &j.plans[n]
+			n++
+			p.lo, p.hi, p.ind = lo, hi, j.table(lo, hi)
+			// Panel rows keep their order: c, then ky in [lo, hi), then kx.
+			kk := s.C * (hi - lo) * s.KW
+			p.a = grow(&p.a, mp*kk)
+			for oc0 := 0; oc0 < mp; oc0 += 6 {
+				src, dst := j.a[oc0*k:(oc0+6)*k], p.a[oc0*kk:(oc0+6)*kk]
+				q := 0
+				for c := 0; c < s.C; c++ {
+					for ky := lo; ky < hi; ky++ {
+						r := (c*s.KH + ky) * s.KW
+						q += copy(dst[q:], src[r*6:(r+s.KW)*6])
+					}
+				}
+			}
+		}
+		j.rows = append(j.rows, i)
+	}
+}
+
+// plan returns the table and packed weight for a tile whose first output row is oy.
+func (j *convJob) plan(oy int) (*asm.Indirect, []float32) {
+	if len(j.rows) == 0 {
+		return j.ind, j.a
+	}
+	p := &j.plans[j.rows[oy]]
+	return p.ind, p.a
 }
 
 func (j *convJob) Do(w, n int) {
@@ -83,21 +162,26 @@ func (j *convJob) Do(w, n int) {
 	oh, ow := s.OH(), s.OW()
 	npix := oh * ow
 	out := j.y[n*s.OC*npix : (n+1)*s.OC*npix]
-	k := j.ind.K()
 	for oc0 := 0; oc0 < s.OC; oc0 += 6 {
 		rows := min(6, s.OC-oc0)
-		a := j.a[oc0*k : (oc0+6)*k]
+		// The reduction of a tile starting at output row oy: its table and panel.
+		panel := func(oy int) (*asm.Indirect, []float32) {
+			ind, a := j.plan(oy)
+			k := ind.K()
+			return ind, a[oc0*k : (oc0+6)*k]
+		}
 		if ow > 8 {
 			// Tiles of 16 pixels along each output row; the last one overlaps its
 			// neighbour rather than running past the row (C is overwritten, so
 			// computing a pixel twice is harmless).
 			for oy := 0; oy < oh; oy++ {
+				ind, a := panel(oy)
 				for ox0 := 0; ox0 < ow; ox0 += 16 {
 					if ow >= 16 {
 						ox0 = min(ox0, ow-16)
 					}
 					cols := min(16, ow-ox0)
-					j.tile(ws, a, img[oy*j.wp+ox0:], 8, out, oc0, rows, cols, func(q int) int { return oy*ow + ox0 + q })
+					j.tile(ws, ind, a, img[oy*j.wp+ox0:], 8, out, oc0, rows, cols, func(q int) int { return oy*ow + ox0 + q })
 				}
 			}
 			continue
@@ -120,7 +204,8 @@ func (j *convJob) Do(w, n int) {
 			if ow != 8 || oy+1 >= oh {
 				full = 0 // not one contiguous run of 16 outputs
 			}
-			j.tile(ws, a, img[oy*j.wp:], j.wp, out, oc0, rows, full, pix)
+			ind, a := panel(oy)
+			j.tile(ws, ind, a, img[oy*j.wp:], j.wp, out, oc0, rows, full, pix)
 		}
 	}
 	if j.bias != nil {
@@ -135,18 +220,19 @@ func (j *convJob) Do(w, n int) {
 }
 
 // tile computes output channels oc0..oc0+rows-1 for 16 pixels whose B rows start at
-// base (second half at base+gap). When rows is 6 and cols is 16 the pixels are one
+// base (second half at base+gap), reducing over ind's kernel positions with the
+// matching weight panel a. When rows is 6 and cols is 16 the pixels are one
 // contiguous run starting at pix(0) and the kernel stores straight into out;
 // otherwise it goes through the worker's tile buffer and pix maps each of the 16
 // positions to an output pixel (or -1 to drop it).
-func (j *convJob) tile(ws *workerScratch, a, base []float32, gap int, out []float32, oc0, rows, cols int, pix func(int) int) {
+func (j *convJob) tile(ws *workerScratch, ind *asm.Indirect, a, base []float32, gap int, out []float32, oc0, rows, cols int, pix func(int) int) {
 	npix := j.s.OH() * j.s.OW()
 	if rows == 6 && cols == 16 {
-		mustIndirect(asm.SgemmIndirect(asm.Best, j.ind, a, base, gap, out[oc0*npix+pix(0):], npix))
+		mustIndirect(asm.SgemmIndirect(asm.Best, ind, a, base, gap, out[oc0*npix+pix(0):], npix))
 		return
 	}
 	t := ws.tile[:6*16]
-	mustIndirect(asm.SgemmIndirect(asm.Best, j.ind, a, base, gap, t, 16))
+	mustIndirect(asm.SgemmIndirect(asm.Best, ind, a, base, gap, t, 16))
 	for q := 0; q < 16; q++ {
 		o := pix(q)
 		if o < 0 || (cols > 0 && q >= cols) {

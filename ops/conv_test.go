@@ -53,6 +53,9 @@ func TestConv2D(t *testing.T) {
 		{N: 2, C: 3, H: 17, W: 13, OC: 13, KH: 3, KW: 3, Stride: 1, Padding: 1},
 		{N: 3, C: 2, H: 9, W: 10, OC: 12, KH: 3, KW: 3, Stride: 1, Padding: 0}, // 7×8 output: odd row pairs
 		{N: 1, C: 1, H: 40, W: 40, OC: 6, KH: 5, KW: 5, Stride: 1, Padding: 0}, // 36 columns: overlapping last tile
+		{N: 2, C: 2, H: 3, W: 4, OC: 7, KH: 2, KW: 2, Stride: 1, Padding: 3},   // output rows that read only the border
+		{N: 2, C: 16, H: 8, W: 8, OC: 6, KH: 5, KW: 5, Stride: 1, Padding: 4},  // LeNet conv2's input gradient (the flipped full convolution)
+		{N: 1, C: 3, H: 6, W: 20, OC: 8, KH: 3, KW: 3, Stride: 1, Padding: 2},  // wide rows with border rows
 	}
 	for _, s := range shapes {
 		x := randMat(r, s.N*s.C*s.H*s.W)

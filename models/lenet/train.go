@@ -177,10 +177,12 @@ func DataNormalization(pixels []uint8) (Normalization, error) {
 	return Normalization{Mean: math.Round(mean*1e4) / 1e4, Std: math.Round(std*1e4) / 1e4}, nil
 }
 
-// Check reports a normalisation that cannot be applied.
+// Check reports a normalisation no image data has: pixels/255 lie in [0, 1], so
+// their mean does too and their standard deviation is at most 1 (and a std below
+// 1e-4 would blow rounding up 10,000-fold).
 func (n Normalization) Check() error {
-	if !(n.Std > 0) || math.IsInf(n.Std, 0) || math.IsNaN(n.Mean) || math.IsInf(n.Mean, 0) {
-		return fmt.Errorf("%w: normalisation mean %v, std %v: need a finite mean and a positive std", ErrInput, n.Mean, n.Std)
+	if !(n.Mean >= 0 && n.Mean <= 1 && n.Std >= 1e-4 && n.Std <= 1) {
+		return fmt.Errorf("%w: normalisation mean %v, std %v: want a mean in [0, 1] and a std in [1e-4, 1] (statistics of pixels/255)", ErrInput, n.Mean, n.Std)
 	}
 	return nil
 }

@@ -212,7 +212,8 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ config, want string }{
 		{`{"model_type":"bert","kernel":5,"mean":0.1,"std":0.3}`, `model_type "bert"`},
 		{`{"model_type":"lenet","kernel":3,"mean":0.1,"std":0.3}`, "kernel 3"},
-		{`{"model_type":"lenet","kernel":5,"mean":0.1,"std":0}`, "positive std"},
+		{`{"model_type":"lenet","kernel":5,"mean":0.1,"std":0}`, "std in [1e-4, 1]"},
+		{`{"model_type":"lenet","kernel":5,"mean":1e308,"std":0.3}`, "mean in [0, 1]"},
 		{`{"model_type":"lenet","kernel":5,"padding":2,"conv1":6,"conv2":16,"fc1":120,"fc2":84,"classes":10,"mean":0.1,"std":0.3}`, "config.json describes"},
 		{`{"model_type":`, "unexpected end"},
 	} {
@@ -261,4 +262,37 @@ func TestStepErrorsAndAllocations(t *testing.T) {
 	require.ErrorIs(t, err, ErrInput)
 	_, err = NewTrainer(w, 8, func(ps []optim.Param) (optim.Optimizer, error) { return optim.NewSGD(ps, optim.SGDConfig{}) }, nil)
 	require.ErrorContains(t, err, "learning rate")
+}
+
+// FuzzLoadConfig feeds config.json arbitrary bytes beside valid weights: Load either
+// returns a model whose layout and normalisation are usable or an error, never a
+// panic.
+func FuzzLoadConfig(f *testing.F) {
+	w, err := InitWeights(DefaultLayout(), 1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	dir := f.TempDir()
+	if err := w.Save(dir, MNISTNormalization, map[string]any{"epochs": 1}); err != nil {
+		f.Fatal(err)
+	}
+	valid, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(valid)
+	f.Add([]byte(`{"model_type":"lenet","kernel":5,"mean":1e308,"std":1e-308}`))
+	f.Add([]byte(`{"model_type":"lenet","kernel":5,"padding":-1,"conv1":-6,"mean":0.1,"std":0.3}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, config []byte) {
+		if err := os.WriteFile(filepath.Join(dir, ConfigFile), config, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(dir)
+		if err != nil {
+			return
+		}
+		require.Equal(t, DefaultLayout(), m.Layout())
+		require.NoError(t, m.Normalization().Check())
+	})
 }

@@ -71,40 +71,54 @@ func NewSGD(params []Param, cfg SGDConfig) (*SGD, error) {
 	return &SGD{cfg: cfg, params: params, bufs: make([][]float32, len(params))}, nil
 }
 
-// Step applies one update.
+// Step applies one update. The common cases (no weight decay) run branch-free loops.
 func (o *SGD) Step() {
 	lr, mu := float32(-o.cfg.LR), float32(o.cfg.Momentum)
 	wd, damp := float32(o.cfg.WeightDecay), float32(1-o.cfg.Dampening)
 	for i, p := range o.params {
-		if o.cfg.Momentum == 0 {
-			for j, g := range p.Grad {
-				if wd != 0 {
-					g += wd * p.Value[j]
-				}
-				p.Value[j] += lr * g
-			}
-			continue
+		v, g := p.Value, p.Grad[:len(p.Value)]
+		first := o.bufs[i] == nil
+		if first && o.cfg.Momentum != 0 {
+			o.bufs[i] = make([]float32, len(v))
 		}
 		buf := o.bufs[i]
-		first := buf == nil
-		if first {
-			buf = make([]float32, len(p.Value))
-			o.bufs[i] = buf
-		}
-		for j, g := range p.Grad {
-			if wd != 0 {
-				g += wd * p.Value[j]
+		switch {
+		case wd != 0 || o.cfg.Nesterov:
+			for j := range v {
+				d := g[j]
+				if wd != 0 {
+					d += wd * v[j]
+				}
+				if o.cfg.Momentum != 0 {
+					if first {
+						buf[j] = d
+					} else {
+						buf[j] = buf[j]*mu + damp*d
+					}
+					if o.cfg.Nesterov {
+						d += mu * buf[j]
+					} else {
+						d = buf[j]
+					}
+				}
+				v[j] += lr * d
 			}
-			if first {
-				buf[j] = g
-			} else {
-				buf[j] = buf[j]*mu + damp*g
+		case o.cfg.Momentum == 0:
+			for j := range v {
+				v[j] += lr * g[j]
 			}
-			d := buf[j]
-			if o.cfg.Nesterov {
-				d = g + mu*buf[j]
+		case first: // b = g
+			buf = buf[:len(v)]
+			for j := range v {
+				buf[j] = g[j]
+				v[j] += lr * g[j]
 			}
-			p.Value[j] += lr * d
+		default: // b = μ·b + (1−τ)·g; p −= lr·b
+			buf = buf[:len(v)]
+			for j := range v {
+				buf[j] = buf[j]*mu + damp*g[j]
+				v[j] += lr * buf[j]
+			}
 		}
 	}
 }

@@ -389,13 +389,15 @@ impl LeNetTrain {
                     a.backward_step(&loss)?
                 }
                 Opt::Sgd { lr, mu, bufs } => {
-                    // torch.optim.SGD: b = g (first step) or μ·b + g; p −= lr·b.
+                    // torch.optim.SGD: b = g (first step) or μ·b + g; p −= lr·b. The
+                    // gradients carry their backward graph (they are computed from the
+                    // variables): detached, the buffers do not chain every step's tensors.
                     let grads = loss.backward()?;
                     for (v, buf) in vars.iter().zip(bufs.iter_mut()) {
-                        let g = grads.get(v.as_tensor()).ok_or("a parameter without a gradient")?;
+                        let g = grads.get(v.as_tensor()).ok_or("a parameter without a gradient")?.detach();
                         let b = match buf.take() {
-                            None => g.clone(),
-                            Some(b) => (b.affine(*mu, 0.0)? + g)?,
+                            None => g,
+                            Some(b) => (b.affine(*mu, 0.0)? + g)?.detach(),
                         };
                         v.set(&(v.as_tensor() - b.affine(*lr, 0.0)?)?)?;
                         *buf = Some(b);
