@@ -126,3 +126,33 @@ func TestLinear(t *testing.T) {
 	}
 	require.ErrorIs(t, panicked(func() { Linear(nil, nil, nil, 1, nil, nil) }), ErrArgs)
 }
+
+// The integer fast path of the fused 2×2 pool + ReLU agrees bit for bit with the
+// float one on hostile values: signed zeros, infinities, subnormals, NaNs of either
+// sign, ties, and odd sizes.
+func TestMaxPool2x2ReLUMatchesFloatMax(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45,
+		math.Float32frombits(0x7fc00000), math.Float32frombits(0xffc00000), 3, -3, math.MaxFloat32, -math.MaxFloat32}
+	for _, sz := range [][2]int{{24, 24}, {7, 9}, {2, 2}, {3, 5}} {
+		h, w := sz[0], sz[1]
+		x := make([]float32, 3*h*w)
+		for i := range x {
+			if r.IntN(3) == 0 {
+				x[i] = special[r.IntN(len(special))]
+			} else {
+				x[i] = float32(r.NormFloat64())
+			}
+		}
+		want, got := make([]float32, 3*(h/2)*(w/2)), make([]float32, 3*(h/2)*(w/2))
+		maxPool2x2(want, x, 3, h, w, true)
+		maxPool2x2ReLU(got, x, 3, h, w)
+		for i := range want {
+			if math.IsNaN(float64(want[i])) {
+				require.True(t, math.IsNaN(float64(got[i])), "window %d", i)
+				continue
+			}
+			require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "window %d: %v vs %v", i, want[i], got[i])
+		}
+	}
+}
