@@ -247,12 +247,14 @@ func CrossEntropy(dlogits, logits []float32, labels []int, classes int) float64 
 // Conv2DBackward computes the gradients of Conv2D from its output gradient dy
 // (N×OC×OH×OW): the input gradient dx (N×C×H×W; nil to skip), the weight gradient
 // (OC×C×KH×KW) and the bias gradient (OC). x and weight are what the forward pass
-// read. Per image, the weight gradient is dy_n (OC×OH·OW) times the transposed
-// lowering of x_n, written straight into the GEMM's panel layout (OH·OW rows of
-// C·KH·KW columns, L2-sized); the input gradient is Wᵀ·dy_n scattered back to the
-// pixels (col2im). Images are split into one contiguous range per thread, each with
-// its own partial weight gradient, summed in a fixed order: the result does not
-// depend on scheduling.
+// read. On levels with the indirect kernel (AVX2, AVX-512) and stride 1, the weight
+// gradient reads the images in place over chunks of 16 (weightGradIndirect), and the
+// input gradient of a square kernel is the flipped full convolution (Conv2D itself).
+// Otherwise, per image, the weight gradient is dy_n (OC×OH·OW) times the transposed
+// lowering of x_n, written straight into the GEMM's panel layout, and the input
+// gradient is Wᵀ·dy_n scattered back to the pixels (col2im). Images are split into
+// one contiguous range per thread, each with its own partial weight gradient, summed
+// in a fixed order: the result does not depend on scheduling.
 func Conv2DBackward(ws *Workspace, s ConvShape, dx, x, weight, dy []float32, g ParamGrads) {
 	conv2DBackward(ws, asm.Best, s, dx, x, weight, dy, g)
 }
