@@ -64,6 +64,11 @@ func readConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lenet: %w", err)
 	}
+	return parseConfig(raw, file)
+}
+
+// parseConfig checks a config.json's bytes; file names it in errors.
+func parseConfig(raw []byte, file string) (*Config, error) {
 	if len(raw) > maxConfigBytes {
 		return nil, fmt.Errorf("lenet: %s: %d bytes, more than a LeNet config's %d", file, len(raw), maxConfigBytes)
 	}

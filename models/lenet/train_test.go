@@ -264,10 +264,10 @@ func TestStepErrorsAndAllocations(t *testing.T) {
 	require.ErrorContains(t, err, "learning rate")
 }
 
-// FuzzLoadConfig feeds config.json arbitrary bytes beside valid weights: Load either
-// returns a model whose layout and normalisation are usable or an error, never a
-// panic.
-func FuzzLoadConfig(f *testing.F) {
+// FuzzParseConfig feeds the config.json parser arbitrary bytes: an error, or a
+// config whose type, kernel and normalisation Load can use — never a panic.
+// (TestConfigErrors runs Load itself on bad configs beside real weights.)
+func FuzzParseConfig(f *testing.F) {
 	w, err := InitWeights(DefaultLayout(), 1)
 	if err != nil {
 		f.Fatal(err)
@@ -285,14 +285,13 @@ func FuzzLoadConfig(f *testing.F) {
 	f.Add([]byte(`{"model_type":"lenet","kernel":5,"padding":-1,"conv1":-6,"mean":0.1,"std":0.3}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, config []byte) {
-		if err := os.WriteFile(filepath.Join(dir, ConfigFile), config, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		m, err := Load(dir)
+		cfg, err := parseConfig(config, "config.json")
 		if err != nil {
+			require.ErrorContains(t, err, "config.json")
 			return
 		}
-		require.Equal(t, DefaultLayout(), m.Layout())
-		require.NoError(t, m.Normalization().Check())
+		require.Equal(t, "lenet", cfg.ModelType)
+		require.Equal(t, Kernel, cfg.Kernel)
+		require.NoError(t, Normalization{Mean: cfg.Mean, Std: cfg.Std}.Check())
 	})
 }
