@@ -30,13 +30,15 @@ type rowPlan struct {
 	a      []float32 // the weight's panels restricted to those rows
 }
 
-// indirectTable is the offset table of one input geometry (C, padded H, padded W, KH, KW).
+// indirectTable is the offset table of one input geometry and range of kernel rows:
+// (C, padded H, padded W, KH, KW, first row, end row).
 type indirectTable struct {
-	key [5]int
+	key [7]int
 	ind *asm.Indirect
 }
 
-// maxIndirectTables bounds the tables one workspace keeps: a network's convolutions, and per padded one a table for each range of kernel rows its output rows read.
+// maxIndirectTables bounds the tables one workspace keeps: a network's convolutions,
+// and per padded one a table for each range of kernel rows its output rows read.
 const maxIndirectTables = 64
 
 // conv2DIndirect is Conv2D for stride 1 on levels with the indirect kernel. The caller
@@ -66,7 +68,7 @@ func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []f
 // table returns the offset table of kernel rows [lo, hi) for the current geometry.
 func (j *convJob) table(lo, hi int) *asm.Indirect {
 	s := j.s
-	key := [5]int{s.C, j.hp, j.wp, s.KH*64 + lo, s.KW*64 + hi}
+	key := [7]int{s.C, j.hp, j.wp, s.KH, s.KW, lo, hi}
 	for _, t := range j.tables {
 		if t.key == key {
 			return t.ind

@@ -11,7 +11,14 @@
 //
 // (ReLU and max-pooling commute, so this also runs checkpoints trained as
 // conv → ReLU → pool.) The padding is inferred from the tensor shapes: fc1's input
-// width must equal C2·S·S for the spatial size S that the padding produces.
+// width must equal C2·S·S for the spatial size S that the padding produces. A model
+// directory's config.json (checkpoint.go), when present, must agree with that layout
+// and sets the normalisation.
+//
+// train.go trains the same network: seeded initialisation and shuffling, a Trainer
+// whose backward pass is written out layer by layer on ops' backward kernels, and
+// torch.optim's SGD and Adam (package ops/optim); Weights.Save writes the model
+// directory that Load, lumen lenet eval and PyTorch read.
 package lenet
 
 import (
