@@ -172,7 +172,7 @@ func maxPool2D(y, x []float32, s PoolShape, relu bool) {
 		return
 	}
 	if k == 2 && stride == 2 {
-		maxPool2x2(y, x, n*c, h, w, relu)
+		maxPool2x2(y, x, n*c, h, w)
 		return
 	}
 	for plane := 0; plane < n*c; plane++ {
@@ -198,13 +198,8 @@ func maxPool2D(y, x []float32, s PoolShape, relu bool) {
 	}
 }
 
-// maxPool2x2 is MaxPool2D's 2×2, stride-2 case; the builtin max propagates NaN, and
-// the ReLU floor (max with 0) keeps it too.
-func maxPool2x2(y, x []float32, planes, h, w int, relu bool) {
-	floor := float32(math.Inf(-1))
-	if relu {
-		floor = 0
-	}
+// maxPool2x2 is MaxPool2D's 2×2, stride-2 case; the builtin max propagates NaN.
+func maxPool2x2(y, x []float32, planes, h, w int) {
 	oh, ow := h/2, w/2
 	for plane := 0; plane < planes; plane++ {
 		in := x[plane*h*w : (plane+1)*h*w]
@@ -214,7 +209,7 @@ func maxPool2x2(y, x []float32, planes, h, w int, relu bool) {
 			r1 := in[(2*oy+1)*w : (2*oy+1)*w+2*ow]
 			o := out[oy*ow : oy*ow+ow]
 			for ox := range o {
-				o[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1], floor)
+				o[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
 			}
 		}
 	}
