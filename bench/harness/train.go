@@ -94,17 +94,7 @@ func lumenLeNetTrain(req Request, version string, pool *ops.Pool) (*job, error) 
 		if err != nil {
 			return 0, err
 		}
-		pred, err := m.Predict(ctx, ts.xt, ts.test.N)
-		if err != nil {
-			return 0, err
-		}
-		correct := 0
-		for i, p := range pred {
-			if p == int(ts.test.Labels[i]) {
-				correct++
-			}
-		}
-		return float64(correct) / float64(ts.test.N), nil
+		return m.Accuracy(ctx, ts.xt, ts.test.Labels)
 	}
 	epoch := func(ctx context.Context, tr *lenet.Trainer, e int, onStep func(int, float64)) error {
 		_, err := tr.Epoch(ctx, ts.x, ts.train.Labels, ts.order[e], onStep)

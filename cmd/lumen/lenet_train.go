@@ -251,17 +251,7 @@ func accuracy(ctx context.Context, w *lenet.Weights, norm lenet.Normalization, p
 	if err != nil {
 		return 0, err
 	}
-	pred, err := m.Predict(ctx, x, ds.N)
-	if err != nil {
-		return 0, err
-	}
-	correct := 0
-	for i, p := range pred {
-		if p == int(ds.Labels[i]) {
-			correct++
-		}
-	}
-	return float64(correct) / float64(ds.N), nil
+	return m.Accuracy(ctx, x, ds.Labels)
 }
 
 func lumenVersion() string {

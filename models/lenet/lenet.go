@@ -229,6 +229,22 @@ func (m *Model) Predict(ctx context.Context, images []float32, n int) ([]int, er
 	return pred, nil
 }
 
+// Accuracy returns the fraction of n = len(labels) normalised images whose predicted
+// class is their label.
+func (m *Model) Accuracy(ctx context.Context, images []float32, labels []uint8) (float64, error) {
+	pred, err := m.Predict(ctx, images, len(labels))
+	if err != nil {
+		return 0, err
+	}
+	correct := 0
+	for i, p := range pred {
+		if p == int(labels[i]) {
+			correct++
+		}
+	}
+	return float64(correct) / float64(len(labels)), nil
+}
+
 // chunkSize is the number of images one worker runs at a time: the fully connected
 // layers then multiply chunkSize rows at once.
 const chunkSize = 64

@@ -124,6 +124,8 @@ func TestTrainLearns(t *testing.T) {
 	require.Less(t, losses[1], losses[0])
 	m, err := w.Model(MNISTNormalization)
 	require.NoError(t, err)
+	acc, err := m.Accuracy(context.Background(), x[train*784:], ds.Labels[train:])
+	require.NoError(t, err)
 	pred, err := m.Predict(context.Background(), x[train*784:], ds.N-train)
 	require.NoError(t, err)
 	correct := 0
@@ -132,7 +134,7 @@ func TestTrainLearns(t *testing.T) {
 			correct++
 		}
 	}
-	acc := float64(correct) / float64(len(pred))
+	require.Equal(t, float64(correct)/float64(len(pred)), acc)
 	t.Logf("losses %v, held-out accuracy %.2f%%", losses, 100*acc)
 	require.Greater(t, acc, 0.93)
 }
