@@ -39,13 +39,14 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
-// BenchmarkSgemmPacked: C = A·W with W packed once, as models use their weights.
+// BenchmarkSgemmPacked: C = A·W with W packed once, as models use their weights
+// (I8: int8 weights, each call quantising A; GFLOP/s counts the same 2·M·K·N).
 func BenchmarkSgemmPacked(b *testing.B) {
 	p := NewPool(runtime.GOMAXPROCS(0))
 	defer p.Close()
 	ws := NewWorkspace(p)
 	r := rand.New(rand.NewPCG(2, 2))
-	for _, wt := range []tensor.DType{tensor.F32, tensor.BF16, tensor.F16} {
+	for _, wt := range []tensor.DType{tensor.F32, tensor.BF16, tensor.F16, tensor.I8} {
 		for _, s := range benchShapes {
 			m, k, n := s[0], s[1], s[2]
 			if wt != tensor.F32 && m > 128 {

@@ -27,6 +27,7 @@ type PackedB struct {
 	nr    int
 	f32   []float32
 	u16   []uint16
+	q     *quantized  // int8 storage (tensor.I8), nil otherwise
 	dev   *deviceCopy // resident copy on an accelerator (UploadTo), nil on the CPU
 }
 
@@ -43,6 +44,8 @@ func (pb *PackedB) DType() tensor.DType {
 		return tensor.BF16
 	case asm.WeightF16:
 		return tensor.F16
+	case asm.WeightI8:
+		return tensor.I8
 	}
 	return tensor.F32
 }
@@ -56,8 +59,10 @@ func weightType(dt tensor.DType) (asm.WeightType, error) {
 		return asm.WeightBF16, nil
 	case tensor.F16:
 		return asm.WeightF16, nil
+	case tensor.I8:
+		return asm.WeightI8, nil
 	}
-	return 0, fmt.Errorf("%w: packed weights are F32, BF16 or F16, not %v", ErrArgs, dt)
+	return 0, fmt.Errorf("%w: packed weights are F32, BF16, F16 or I8, not %v", ErrArgs, dt)
 }
 
 // Column writes column j of the packed k×n matrix (k values, widened to float32)
@@ -66,6 +71,10 @@ func weightType(dt tensor.DType) (asm.WeightType, error) {
 func (pb *PackedB) Column(j int, dst []float32) error {
 	if j < 0 || j >= pb.n || len(dst) < pb.k {
 		return fmt.Errorf("%w: Column %d of a %d×%d matrix into %d values", ErrArgs, j, pb.k, pb.n, len(dst))
+	}
+	if pb.q != nil {
+		pb.q.column(j, pb.k, dst)
+		return nil
 	}
 	base, stride := (j/pb.nr)*pb.k*pb.nr+j%pb.nr, pb.nr
 	switch pb.wt {
@@ -86,13 +95,15 @@ func (pb *PackedB) Column(j int, dst []float32) error {
 }
 
 // Bytes returns the memory the packed panels occupy.
-func (pb *PackedB) Bytes() int { return 4*len(pb.f32) + 2*len(pb.u16) }
+func (pb *PackedB) Bytes() int { return 4*len(pb.f32) + 2*len(pb.u16) + pb.q.bytes() }
 
 // PackB packs op(B) for the best kernel level. op(B) is k×n: B itself (k×n, row
 // stride ldb: GPT-2's Conv1D weight [in,out]) or, when transB, B is n×k (PyTorch's
 // Linear weight [out,in]) and is read transposed without a copy. dt chooses the
 // storage: tensor.F32, or tensor.BF16 and tensor.F16, which round to nearest-even and
-// halve the bytes that decode streams.
+// halve the bytes that decode streams, or tensor.I8: symmetric int8 per column with
+// float32 scales (a quarter of the bytes), whose products quantise each row of A to
+// 7 bits at run time and sum exactly in int32 (see the int8 kernels in ops/asm).
 func PackB(transB bool, k, n int, b []float32, ldb int, dt tensor.DType) (*PackedB, error) {
 	wt, err := weightType(dt)
 	if err != nil {
@@ -132,11 +143,14 @@ func packB(l asm.Level, transB bool, k, n int, b []float32, ldb int, wt asm.Weig
 	if err := checkMatrix("B", transB, k, n, len(b), ldb); err != nil {
 		return nil, err
 	}
-	if wt < asm.WeightF32 || wt > asm.WeightF16 {
+	if wt < asm.WeightF32 || wt > asm.WeightI8 {
 		return nil, fmt.Errorf("%w: unknown weight type %v", ErrArgs, wt)
 	}
 	if !asm.Available(l) {
 		return nil, fmt.Errorf("%w: level %v is not supported by this CPU", ErrArgs, l)
+	}
+	if wt == asm.WeightI8 {
+		return packI8(l, transB, k, n, b, ldb)
 	}
 	pb := newPackedB(l, wt, k, n)
 	switch wt {
@@ -252,6 +266,10 @@ func SgemmPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, 
 		return
 	}
 	ws = orTemp(ws)
+	if pb.q != nil {
+		ws.i8.run(ws, transA, m, alpha, a, lda, pb, nil, beta, c, ldc)
+		return
+	}
 	if m <= gemvMaxM {
 		ws.gemv.runPacked(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
 		return
@@ -311,14 +329,15 @@ func grow(buf *[]float32, n int) []float32 {
 
 // workerScratch is one worker's private buffers, reused across calls.
 type workerScratch struct {
-	a    []float32 // packed A block: MC×K (one MC×KC panel set per KC slice), or one slice
-	b    []float32 // a widened F16/BF16 B block, KC×NR
-	tile []float32 // an edge tile, MR×NR
-	x    []float32 // a gathered row of a transposed A, or GEMV partial sums
-	kb   []float32 // GEMV: a KC×64 slice of an unpacked B, columns gathered and zero-padded
-	aKey packKey   // which A block a holds
-	aLo  int       // the packed K columns are [aLo, aHi): [0, aHi) when whole, one slice else
-	aHi  int
+	a      []float32   // packed A block: MC×K (one MC×KC panel set per KC slice), or one slice
+	b      []float32   // a widened F16/BF16 B block, KC×NR
+	tile   []float32   // an edge tile, MR×NR
+	x      []float32   // a gathered row of a transposed A, or GEMV partial sums
+	kb     []float32   // GEMV: a KC×64 slice of an unpacked B, columns gathered and zero-padded
+	bias16 [16]float32 // int8: the bias of a partial panel, zero-padded
+	aKey   packKey     // which A block a holds
+	aLo    int         // the packed K columns are [aLo, aHi): [0, aHi) when whole, one slice else
+	aHi    int
 }
 
 type packKey struct {

@@ -14,6 +14,7 @@ type Workspace struct {
 	scratch []workerScratch // one per worker the pool may run
 	gemm    gemmJob
 	gemv    gemvJob
+	i8      i8Job
 	packB   packBJob
 	conv    convJob
 	attn    attnJob

@@ -173,7 +173,7 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 	}
 	set := nn.Apply(opts)
 	vb := nn.NewBuilder(src, file, nn.Options{Model: "bert", Prefixes: []string{"bert."},
-		Aliases: map[string]string{"weight": "gamma", "bias": "beta"}})
+		Aliases: map[string]string{"weight": "gamma", "bias": "beta"}, Int8: set.Quantize == nn.Int8})
 	m := &Model{cfg: cfg, pool: set.Pool()}
 	m.act, _ = nn.ParseActivation(cfg.HiddenAct) // validated
 	// Every tensor's presence, shape and dtype first, from the header alone.

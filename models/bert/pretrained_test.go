@@ -13,6 +13,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/stretchr/testify/require"
 )
 
@@ -125,4 +126,26 @@ func TestPretrainedMiniLMMatchesSentenceTransformers(t *testing.T) {
 		return idx
 	}
 	require.Equal(t, rank(refSims), rank(lumenSims), "similarities rank alike: %v vs %v", fmt.Sprint(lumenSims), fmt.Sprint(refSims))
+
+	// Int8 (dynamic quantisation) on the real weights: every embedding within cosine
+	// 0.99 of sentence-transformers' float32 one, and every paraphrase still nearer.
+	q, err := Load(dir, nn.WithQuantization(nn.Int8))
+	require.NoError(t, err)
+	defer q.Close()
+	got8, err := q.Embed(context.Background(), encs)
+	require.NoError(t, err)
+	worstCos, sumCos, worstAt := 1.0, 0.0, 0
+	for i := range sentences {
+		c := cosine(got8[i], ref.Embeddings[i])
+		sumCos += c
+		if c < worstCos {
+			worstCos, worstAt = c, i
+		}
+	}
+	t.Logf("int8: cosine to sentence-transformers f32: worst %.5f (sentence %d), mean %.5f", worstCos, worstAt, sumCos/float64(len(sentences)))
+	require.GreaterOrEqual(t, worstCos, 0.99, "sentence %q", sentences[worstAt])
+	for k := range paraphraseTriples {
+		a, p, u := base+3*k, base+3*k+1, base+3*k+2
+		require.Greater(t, cosine(got8[a], got8[p]), cosine(got8[a], got8[u]), "int8: %q nearer %q than %q", sentences[a], sentences[p], sentences[u])
+	}
 }

@@ -87,14 +87,18 @@ func LoadConfig(path string) (Config, error) {
 // Model is GPT2LMHeadModel: the transformer (wte, wpe, h, ln_f) and the LM head,
 // tied to wte. It is immutable and safe for concurrent use.
 type Model struct {
-	cfg  Config
-	act  nn.Activation
-	wte  *ops.PackedB // [vocab, n_embd] packed transposed: the LM head, and the token embeddings (Column)
-	wpe  nn.Embedding // [n_positions, n_embd]
-	h    []Block      // n_layer
-	lnF  nn.LayerNorm // ln_f
-	pool *ops.Pool
-	tok  *Tokenizer // nil when the directory has no tokenizer files
+	cfg Config
+	act nn.Activation
+	wte *ops.PackedB // [vocab, n_embd] packed transposed: the LM head, and the token embeddings (Column)
+	// tokens is wte as stored, [vocab, n_embd], kept beside an int8 LM head so that
+	// the embeddings stay exact; empty otherwise.
+	tokens nn.Embedding
+	quant  nn.Quantization
+	wpe    nn.Embedding // [n_positions, n_embd]
+	h      []Block      // n_layer
+	lnF    nn.LayerNorm // ln_f
+	pool   *ops.Pool
+	tok    *Tokenizer // nil when the directory has no tokenizer files
 }
 
 // Block is GPT2Block (modeling_gpt2.py): pre-norm attention and MLP, each added back.
@@ -119,7 +123,7 @@ type MLP struct {
 }
 
 // Option configures Load and New: nn.WithPool, nn.WithDevice, nn.WithTokenizerDir,
-// nn.WithHalfWeights, WithTokenizer.
+// nn.WithHalfWeights, nn.WithQuantization, WithTokenizer.
 type Option = nn.Option
 
 // WithTokenizer gives the model a tokenizer already loaded (for example with
@@ -160,11 +164,11 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 	}
 	set := nn.Apply(opts)
 	E, V := cfg.NEmbd, cfg.VocabSize
-	vb := nn.NewBuilder(src, file, nn.Options{Model: "gpt2", Prefixes: []string{"transformer."}, KeepHalf: set.KeepHalf})
-	m := &Model{cfg: cfg, pool: set.Pool()}
+	vb := nn.NewBuilder(src, file, nn.Options{Model: "gpt2", Prefixes: []string{"transformer."}, KeepHalf: set.KeepHalf, Int8: set.Quantize == nn.Int8})
+	m := &Model{cfg: cfg, pool: set.Pool(), quant: set.Quantize}
 	m.act, _ = nn.ParseActivation(cfg.Activation) // validated
 	// Every tensor's presence, shape and dtype first, from the header alone.
-	if err := vb.Check(func(vb *nn.Builder) { (&Model{cfg: cfg}).readWeights(vb) }); err != nil {
+	if err := vb.Check(func(vb *nn.Builder) { (&Model{cfg: cfg, quant: m.quant}).readWeights(vb) }); err != nil {
 		return nil, err
 	}
 	m.readWeights(vb)
@@ -188,6 +192,9 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 func (m *Model) readWeights(vb *nn.Builder) {
 	cfg := m.cfg
 	E, V, P, I := cfg.NEmbd, cfg.VocabSize, cfg.NPositions, cfg.Inner()
+	if m.quant == nn.Int8 {
+		m.tokens = vb.Embedding("wte", V, E)
+	}
 	m.wte = vb.Matrix("wte.weight", true, V, E)
 	m.wpe = vb.Embedding("wpe", P, E)
 	for l := 0; l < cfg.NLayer && vb.Err() == nil; l++ { // a missing layer stops the loop
@@ -235,7 +242,7 @@ func (m *Model) WorkerPool() *ops.Pool { return m.pool }
 
 // WeightBytes returns the memory held by the model's weights.
 func (m *Model) WeightBytes() int {
-	n := m.wte.Bytes() + m.wpe.Bytes() + m.lnF.Bytes()
+	n := m.wte.Bytes() + m.tokens.Bytes() + m.wpe.Bytes() + m.lnF.Bytes()
 	for _, b := range m.h {
 		n += b.ln1.Bytes() + b.attn.cAttn.Bytes() + b.attn.cProj.Bytes() + b.ln2.Bytes() + b.mlp.cFc.Bytes() + b.mlp.cProj.Bytes()
 	}
@@ -378,7 +385,11 @@ func (s *State) Forward(ids []int, valid []bool, T int) ([]float32, error) {
 
 // embed writes wte[id] + wpe[pos] into row (n_embd wide).
 func (m *Model) embed(row []float32, id, pos int) {
-	_ = m.wte.Column(id, row)
+	if m.tokens.Weight != nil {
+		copy(row, m.tokens.Row(id))
+	} else {
+		_ = m.wte.Column(id, row)
+	}
 	for j, pv := range m.wpe.Row(pos) {
 		row[j] += pv
 	}

@@ -36,14 +36,14 @@ type variant struct {
 	device       bool // matrix products on ops.ReferenceDevice (the device dispatch path)
 }
 
-func loadVariant(t testing.TB, v variant) *Model {
+func loadVariant(t testing.TB, v variant, extra ...Option) *Model {
 	dir := shared.Path(t, "fixtures", "gpt2-tiny")
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	require.NoError(t, err)
 	src, err := safetensors.Open(filepath.Join(dir, v.file))
 	require.NoError(t, err)
 	defer src.Close()
-	opts := []Option{nn.WithHalfWeights(v.keepHalf)}
+	opts := append([]Option{nn.WithHalfWeights(v.keepHalf)}, extra...)
 	if v.device {
 		opts = append(opts, nn.WithDevice(ops.ReferenceDevice(nil)))
 	}

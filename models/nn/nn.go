@@ -33,6 +33,9 @@ type Options struct {
 	// KeepHalf keeps F16/BF16 matrices in their type when packing (half the bytes
 	// decode streams) instead of widening them to F32.
 	KeepHalf bool
+	// Int8 quantises every matrix (Matrix, StackedMatrix) to int8 per output column
+	// (ops.PackB with tensor.I8).
+	Int8 bool
 }
 
 // Builder reads weights under a name prefix. Sub makes builders for nested modules;
@@ -182,7 +185,7 @@ func (b *Builder) evict(full string) {
 // Matrix packs the stored rows×cols matrix name as a GEMM right-hand operand:
 // transposed (a PyTorch Linear weight [out, in] or an embedding table used as an LM
 // head: op(B) is cols×rows) or as stored (GPT-2's Conv1D [in, out]). F16/BF16 stay
-// half with KeepHalf. rows or cols may be -1 (any size). The tensor's file pages are
+// half with KeepHalf; with Int8 every matrix is quantised. rows or cols may be -1 (any size). The tensor's file pages are
 // dropped afterwards.
 func (b *Builder) Matrix(name string, transposed bool, rows, cols int) *ops.PackedB {
 	t, full := b.tensor(name, rows, cols)
@@ -197,7 +200,15 @@ func (b *Builder) Matrix(name string, transposed bool, rows, cols int) *ops.Pack
 	}
 	var pb *ops.PackedB
 	var err error
-	if b.opt.KeepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
+	if b.opt.Int8 {
+		f, e := t.Float32s()
+		if e != nil {
+			if f = b.F32(name, rows, cols); f == nil {
+				return nil
+			}
+		}
+		pb, err = ops.PackB(transposed, k, n, f, cols, tensor.I8)
+	} else if b.opt.KeepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
 		bits, e := t.Uint16s() // aliasing the mapped file when aligned: no copy
 		if e != nil {
 			bits, e = t.Clone().Uint16s()
@@ -240,7 +251,11 @@ func (b *Builder) StackedMatrix(names []string, outs []int, in int) *ops.PackedB
 		full, _ := b.resolve(name)
 		b.evict(full)
 	}
-	pb, err := ops.PackB(true, in, total, stacked, in, tensor.F32)
+	dt := tensor.F32
+	if b.opt.Int8 {
+		dt = tensor.I8
+	}
+	pb, err := ops.PackB(true, in, total, stacked, in, dt)
 	if err != nil {
 		b.fail(fmt.Errorf("packing %s: %w", strings.Join(names, "+"), err))
 	}

@@ -19,6 +19,42 @@ type Settings struct {
 	TokenizerDir string     // "": the model directory
 	Tokenizer    any        // a tokenizer already loaded, of the model's own type
 	KeepHalf     bool
+	Quantize     Quantization
+}
+
+// Quantization says how a model stores and multiplies its Linear weights.
+type Quantization int
+
+const (
+	// NoQuantization keeps the checkpoint's weights (F32, or F16/BF16 with
+	// WithHalfWeights).
+	NoQuantization Quantization = iota
+	// Int8 quantises every Linear weight at load to int8 per output channel
+	// (symmetric, F32 scales); each product quantises its input rows to 7 bits at
+	// run time, sums in int32 and dequantises, adding the bias, in the same pass.
+	// Embeddings, layer norms, softmax and the attention products stay F32.
+	Int8
+)
+
+func (q Quantization) String() string {
+	switch q {
+	case NoQuantization:
+		return "none"
+	case Int8:
+		return "int8"
+	}
+	return fmt.Sprintf("Quantization(%d)", int(q))
+}
+
+// ParseQuantization reads a --quantize flag: "" or "none", or "int8".
+func ParseQuantization(s string) (Quantization, error) {
+	switch s {
+	case "", "none":
+		return NoQuantization, nil
+	case "int8":
+		return Int8, nil
+	}
+	return NoQuantization, fmt.Errorf("unknown quantization %q (want none or int8)", s)
 }
 
 // WithPool runs the model's parallel work on p, which any number of models may
@@ -41,6 +77,9 @@ func WithTokenizer(t any) Option { return func(s *Settings) { s.Tokenizer = t } 
 // streamed per decoded token) instead of widening them to F32 at load. Computation
 // is F32 either way.
 func WithHalfWeights(on bool) Option { return func(s *Settings) { s.KeepHalf = on } }
+
+// WithQuantization stores the Linear weights as q says (NoQuantization, Int8).
+func WithQuantization(q Quantization) Option { return func(s *Settings) { s.Quantize = q } }
 
 // Apply returns the settings opts make.
 func Apply(opts []Option) Settings {

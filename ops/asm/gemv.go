@@ -10,11 +10,13 @@ import (
 // WeightType is the storage type of a packed weight panel.
 type WeightType int
 
-// The weight storage types: F32, or bfloat16 / IEEE half widened to F32 in registers.
+// The weight storage types: F32, or bfloat16 / IEEE half widened to F32 in registers,
+// or int8 with per-column scales (the I8Kernel layout, read only by the int8 kernels).
 const (
 	WeightF32 WeightType = iota
 	WeightBF16
 	WeightF16
+	WeightI8
 )
 
 func (w WeightType) String() string {
@@ -25,14 +27,19 @@ func (w WeightType) String() string {
 		return "bf16"
 	case WeightF16:
 		return "f16"
+	case WeightI8:
+		return "i8"
 	}
 	return fmt.Sprintf("WeightType(%d)", int(w))
 }
 
 // Size is the number of bytes per stored weight.
 func (w WeightType) Size() int {
-	if w == WeightF32 {
+	switch w {
+	case WeightF32:
 		return 4
+	case WeightI8:
+		return 1
 	}
 	return 2
 }

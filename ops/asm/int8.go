@@ -1,0 +1,197 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+)
+
+// Int8 products: activations are quantised per row to 7-bit unsigned values with a
+// zero point, weights per output column to signed 8-bit values in [-127, 127], and
+// the products are summed exactly in int32.
+//
+// Seven-bit activations are the AVX2 trick PyTorch's fbgemm also uses ("reduce
+// range"): vpmaddubsw multiplies unsigned by signed bytes and adds adjacent pairs
+// into a saturating int16, and 2·127·127 = 32258 fits where 2·255·127 would not, so
+// no sum ever saturates and the assembly is exact. The zero point is compensated in
+// the epilogue with the weight column sums.
+//
+// Layouts:
+//   - A: row-major uint8 rows of K4·4 bytes (K padded with anything: the weights
+//     there are zero), row stride lda ≥ K4·4.
+//   - B: one 16-column panel is K4 groups of 64 bytes; group q holds, for columns
+//     j = 0..15, the four weights of rows 4q..4q+3 of column j (bytes 4j..4j+3).
+
+// I8MR is the number of rows of the int8 GEMM tile; I8NR the number of columns.
+const (
+	I8MR = 6
+	I8NR = 16
+)
+
+// I8Epilogue turns a tile's int32 sums into float32 outputs:
+//
+//	c[i][j] = float32(acc[i][j])·ColScale[j]·RowScale[i] + Bias[j] − RowZero[i]·ColSum[j]
+//
+// evaluated in that order, each operation rounded to float32 (no fused
+// multiply-add), so the assembly and the Go twin agree bit for bit. RowScale and
+// RowZero have one entry per tile row (the activation scale and scale·zero point);
+// ColScale, ColSum (weight scale · Σ_k w[k][j]) and Bias have 16. A nil *I8Epilogue
+// asks for the raw sums: c then receives the int32 bit patterns.
+type I8Epilogue struct {
+	RowScale, RowZero      []float32
+	ColScale, ColSum, Bias []float32
+}
+
+// i8Args is the epilogue as the assembly reads it (fixed offsets).
+type i8Args struct {
+	rowScale, rowZero, colScale, colSum, bias *float32
+	raw                                       int
+}
+
+var zeros16 [16]float32
+
+// I8Kernel computes one mr×16 tile (mr is I8MR or 1, the GEMV case):
+//
+//	acc[i][j] = Σ_{p<4·k4} int(a[i*lda+p]) · int(b[p/4*64 + 4j + p%4])
+//
+// with a's bytes at most 127 (7-bit activations), then applies ep and writes c[i*ldc+j]
+// (as float32 values, or as int32 bits when ep is nil). It returns an error if a slice
+// is too short, mr is not supported, or l does not run on this CPU.
+func I8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) error {
+	if mr != I8MR && mr != 1 {
+		return fmt.Errorf("asm: I8Kernel with %d rows (want %d or 1)", mr, I8MR)
+	}
+	if k4 < 1 || lda < 4*k4 || len(a) < (mr-1)*lda+4*k4 || len(b) < 64*k4 || ldc < 16 || len(c) < (mr-1)*ldc+16 {
+		return fmt.Errorf("asm: I8Kernel(%v) mr=%d k4=%d lda=%d ldc=%d: slices too short (a %d, b %d, c %d)", l, mr, k4, lda, ldc, len(a), len(b), len(c))
+	}
+	if ep != nil && (len(ep.RowScale) < mr || len(ep.RowZero) < mr || len(ep.ColScale) < 16 || len(ep.ColSum) < 16 || (ep.Bias != nil && len(ep.Bias) < 16)) {
+		return fmt.Errorf("asm: I8Kernel epilogue too short (row %d/%d, col %d/%d/%d)", len(ep.RowScale), len(ep.RowZero), len(ep.ColScale), len(ep.ColSum), len(ep.Bias))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	i8Kernel(l, mr, k4, a, lda, b, c, ldc, ep)
+	return nil
+}
+
+// i8Kernel is I8Kernel without the checks.
+func i8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) {
+	var args i8Args
+	if ep == nil {
+		args.raw = 1
+	} else {
+		args = i8Args{rowScale: &ep.RowScale[0], rowZero: &ep.RowZero[0], colScale: &ep.ColScale[0], colSum: &ep.ColSum[0], bias: &zeros16[0]}
+		if ep.Bias != nil {
+			args.bias = &ep.Bias[0]
+		}
+	}
+	if i8KernelArch(l, mr, k4, a, lda, b, c, ldc, &args) {
+		return
+	}
+	I8KernelGo(mr, k4, a, lda, b, c, ldc, ep)
+}
+
+// I8KernelGo is the pure-Go twin of the I8Kernel assembly: the oracle its tests
+// compare against, bit for bit.
+func I8KernelGo(mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) {
+	var acc [I8MR][16]int32
+	for i := 0; i < mr; i++ {
+		row := a[i*lda : i*lda+4*k4]
+		for q := 0; q < k4; q++ {
+			g := b[q*64 : q*64+64]
+			a0, a1, a2, a3 := int32(row[4*q]), int32(row[4*q+1]), int32(row[4*q+2]), int32(row[4*q+3])
+			for j := 0; j < 16; j++ {
+				acc[i][j] += a0*int32(g[4*j]) + a1*int32(g[4*j+1]) + a2*int32(g[4*j+2]) + a3*int32(g[4*j+3])
+			}
+		}
+	}
+	for i := 0; i < mr; i++ {
+		out := c[i*ldc : i*ldc+16]
+		if ep == nil {
+			for j := range out {
+				out[j] = math.Float32frombits(uint32(acc[i][j]))
+			}
+			continue
+		}
+		rs, rz := ep.RowScale[i], ep.RowZero[i]
+		for j := range out {
+			t := float32(float32(acc[i][j]) * ep.ColScale[j])
+			t = float32(t * rs)
+			if ep.Bias != nil {
+				t = float32(t + ep.Bias[j])
+			} else {
+				t = float32(t + 0)
+			}
+			u := float32(rz * ep.ColSum[j])
+			out[j] = t - u
+		}
+	}
+}
+
+// I8MaxK is the largest K whose int32 sums cannot overflow: 127·127 per product.
+const I8MaxK = math.MaxInt32 / (127 * 127)
+
+// I8QuantizeRow quantises x to 7-bit unsigned values in dst (len(dst) ≥ len(x)):
+// with lo = min(min x, 0), hi = max(max x, 0), scale = (hi−lo)/127 and
+// zero = round(−lo/scale), dst[p] = clamp(round(x[p]/scale) + zero, 0, 127), rounding
+// half to even; x[p] ≈ scale·(dst[p] − zero). An all-zero row gets scale 1, zero 0;
+// a row holding a NaN or an infinity gets a NaN scale, so that its products are NaN.
+// The assembly and the Go twin agree bit for bit on finite input.
+func I8QuantizeRow(l Level, dst []uint8, x []float32) (scale float32, zero int32) {
+	if len(dst) < len(x) {
+		panic(fmt.Sprintf("asm: I8QuantizeRow into %d bytes from %d values", len(dst), len(x)))
+	}
+	lo, hi := i8MinMax(l, x)
+	scale, inv, zero := i8Params(lo, hi)
+	n := len(x)
+	done := 0
+	if n >= 32 {
+		done = i8QuantizeArch(l, dst[:n], x, inv, zero)
+	}
+	I8QuantizeGo(dst[done:n], x[done:], inv, zero)
+	return scale, zero
+}
+
+// i8MinMax returns min(min x, 0) and max(max x, 0).
+func i8MinMax(l Level, x []float32) (lo, hi float32) {
+	done := 0
+	if len(x) >= 32 {
+		done, lo, hi = i8MinMaxArch(l, x)
+	}
+	for _, v := range x[done:] {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
+// i8Params returns the scale, its inverse and the zero point for the range [lo, hi]
+// (lo ≤ 0 ≤ hi).
+func i8Params(lo, hi float32) (scale, inv float32, zero int32) {
+	scale = (hi - lo) / 127
+	switch {
+	case math.IsNaN(float64(scale)) || math.IsInf(float64(scale), 0):
+		// A NaN or an infinity in the row: the products are NaN, as in float32.
+		return float32(math.NaN()), 0, 0
+	case scale == 0: // an all-zero row
+		return 1, 1, 0
+	}
+	inv = 1 / scale
+	zero = int32(math.RoundToEven(float64(float32(-lo * inv))))
+	return scale, inv, min(max(zero, 0), 127)
+}
+
+// I8QuantizeGo is the pure-Go twin of the quantisation assembly: dst[p] =
+// clamp(round(x[p]·inv) + zero, 0, 127).
+func I8QuantizeGo(dst []uint8, x []float32, inv float32, zero int32) {
+	for p, v := range x {
+		q := int32(math.RoundToEven(float64(float32(v*inv)))) + zero
+		dst[p] = uint8(min(max(q, 0), 127))
+	}
+}
+
+// I8MinMaxGo is the pure-Go twin of the range assembly: min(min x, 0), max(max x, 0).
+func I8MinMaxGo(x []float32) (lo, hi float32) {
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}

@@ -1,0 +1,57 @@
+//go:build !purego
+
+package asm
+
+import "math"
+
+//go:noescape
+func i8Kernel6x16AVX2(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, args *i8Args)
+
+//go:noescape
+func i8Kernel1x16AVX2(k4 int, a *uint8, b *int8, c *float32, args *i8Args)
+
+//go:noescape
+func i8MinMaxAVX2(n int, x *float32, out *[24]float32)
+
+//go:noescape
+func i8QuantizeAVX2(n int, x *float32, dst *uint8, inv float32, zero int32)
+
+// The AVX-512 level runs the AVX2 int8 kernels (no VNNI kernel yet).
+func i8Level(l Level) bool { return l == AVX2 || l == AVX512 }
+
+func i8KernelArch(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, args *i8Args) bool {
+	if !i8Level(l) {
+		return false
+	}
+	if mr == 1 {
+		i8Kernel1x16AVX2(k4, &a[0], &b[0], &c[0], args)
+	} else {
+		i8Kernel6x16AVX2(k4, &a[0], lda, &b[0], &c[0], ldc, args)
+	}
+	return true
+}
+
+func i8MinMaxArch(l Level, x []float32) (done int, lo, hi float32) {
+	if !i8Level(l) {
+		return 0, 0, 0
+	}
+	var out [24]float32
+	done = len(x) &^ 31
+	i8MinMaxAVX2(done, &x[0], &out)
+	lo, hi = I8MinMaxGo(out[:16])
+	for _, v := range out[16:] {
+		if v != 0 { // a NaN lane (all bits set)
+			return done, lo, float32(math.NaN())
+		}
+	}
+	return done, lo, hi
+}
+
+func i8QuantizeArch(l Level, dst []uint8, x []float32, inv float32, zero int32) int {
+	if !i8Level(l) {
+		return 0
+	}
+	done := len(x) &^ 31
+	i8QuantizeAVX2(done, &x[0], &dst[0], inv, zero)
+	return done
+}

@@ -1,0 +1,226 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/lumen-ml/lumen/ops/asm"
+)
+
+// quantized is the storage of an int8 PackedB: ⌈n/16⌉ panels of ⌈k/4⌉ groups of 64
+// bytes (asm.I8Kernel's layout; rows past k and columns past n are zero), and per
+// column (padded to whole panels) the scale and the scale times the column's sum.
+type quantized struct {
+	k4       int
+	w        []int8
+	colScale []float32
+	colSum   []float32
+}
+
+func (q *quantized) bytes() int {
+	if q == nil {
+		return 0
+	}
+	return len(q.w) + 4*(len(q.colScale)+len(q.colSum))
+}
+
+// column writes the dequantised column j (k values).
+func (q *quantized) column(j, k int, dst []float32) {
+	panel := q.w[j/asm.I8NR*q.k4*64:]
+	s := q.colScale[j]
+	for p := range k {
+		dst[p] = float32(panel[p/4*64+4*(j%asm.I8NR)+p%4]) * s
+	}
+}
+
+// packI8 quantises op(B) (k×n) per column: scale = max|column|/127, values rounded
+// half to even into [-127, 127].
+func packI8(l asm.Level, transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
+	if k > asm.I8MaxK {
+		return nil, fmt.Errorf("%w: an int8 matrix holds at most K = %d rows (the int32 sums), not %d", ErrArgs, asm.I8MaxK, k)
+	}
+	at := func(p, j int) float32 {
+		if transB {
+			return b[j*ldb+p]
+		}
+		return b[p*ldb+j]
+	}
+	panels := (n + asm.I8NR - 1) / asm.I8NR
+	q := &quantized{k4: (k + 3) / 4}
+	q.w = make([]int8, panels*q.k4*64)
+	q.colScale = make([]float32, panels*asm.I8NR)
+	q.colSum = make([]float32, panels*asm.I8NR)
+	for j := range n {
+		var peak float32
+		for p := range k {
+			v := at(p, j)
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("%w: int8 quantisation of a matrix holding %v (row %d, column %d)", ErrArgs, v, p, j)
+			}
+			peak = max(peak, float32(math.Abs(float64(v))))
+		}
+		scale := peak / 127
+		inv := float32(0)
+		if scale > 0 {
+			inv = 1 / scale
+		}
+		panel := q.w[j/asm.I8NR*q.k4*64:]
+		sum := int32(0)
+		for p := range k {
+			v := int32(math.RoundToEven(float64(at(p, j) * inv)))
+			v = min(max(v, -127), 127)
+			panel[p/4*64+4*(j%asm.I8NR)+p%4] = int8(v)
+			sum += v
+		}
+		q.colScale[j] = scale
+		q.colSum[j] = scale * float32(sum)
+	}
+	_, nr := asm.Tile(l)
+	return &PackedB{level: l, wt: asm.WeightI8, k: k, n: n, nr: nr, q: q}, nil
+}
+
+// i8Job runs a product with an int8 B in two passes: the rows of op(A) are quantised
+// (one item per row), then tiles of I8MR rows × 16 columns are multiplied, items
+// being a block of rows × a range of panels as in the blocked GEMM. The sums are
+// exact, so a row's result is the same bits whatever M is and however the work is
+// split: the one-row kernel (M ≤ gemvMaxM) and the six-row one agree.
+type i8Job struct {
+	quantize            bool
+	l                   asm.Level
+	transA              bool
+	x                   []float32
+	ldx                 int
+	pb                  *PackedB
+	bias                []float32
+	alpha, beta         float32
+	c                   []float32
+	ldc, m, lda         int
+	a                   []uint8   // quantised rows: mPad × lda
+	rowScale, rowZero   []float32 // mPad
+	mc, nIC, chunks, np int
+	scratch             []workerScratch
+}
+
+// i8RowBlock is the rows of A (a multiple of I8MR) one item multiplies.
+const i8RowBlock = 8 * asm.I8MR
+
+func (g *i8Job) run(ws *Workspace, transA bool, m int, alpha float32, x []float32, ldx int, pb *PackedB, bias []float32, beta float32, c []float32, ldc int) {
+	g.l, g.transA, g.x, g.ldx, g.pb, g.bias = pb.level, transA, x, ldx, pb, bias
+	g.alpha, g.beta, g.c, g.ldc, g.m = alpha, beta, c, ldc, m
+	g.scratch = ws.scratch
+	g.lda = pb.q.k4 * 4
+	mPad := (m + asm.I8MR - 1) / asm.I8MR * asm.I8MR
+	if cap(g.a) < mPad*g.lda {
+		g.a = make([]uint8, mPad*g.lda)
+	}
+	g.a = g.a[:mPad*g.lda]
+	g.rowScale = grow(&g.rowScale, mPad)
+	g.rowZero = grow(&g.rowZero, mPad)
+	for w := range g.scratch {
+		s := &g.scratch[w]
+		grow(&s.tile, max(len(s.tile), asm.I8MR*asm.I8NR))
+		if transA {
+			grow(&s.x, max(len(s.x), pb.k))
+		}
+	}
+	// Pass 1: quantise the rows (pad rows: zero, their results are dropped).
+	g.quantize = true
+	ws.run(m, g)
+	clear(g.a[m*g.lda:])
+	clear(g.rowScale[m:])
+	clear(g.rowZero[m:])
+	// Pass 2: multiply.
+	g.quantize = false
+	g.np = (pb.n + asm.I8NR - 1) / asm.I8NR
+	if m <= gemvMaxM {
+		g.mc, g.nIC = mPad, 1
+	} else {
+		g.mc = min(i8RowBlock, mPad)
+		g.nIC = (mPad + g.mc - 1) / g.mc
+	}
+	g.chunks = 1
+	if want := 2 * ws.threads(); g.nIC < want {
+		g.chunks = min(g.np, (want+g.nIC-1)/g.nIC)
+	}
+	ws.run(g.nIC*g.chunks, g)
+	g.x, g.c, g.pb, g.bias = nil, nil, nil, nil
+}
+
+func (g *i8Job) Do(w, item int) {
+	s := &g.scratch[w]
+	if g.quantize {
+		g.quantizeRow(s, item)
+		return
+	}
+	ic, ch := item/g.chunks, item%g.chunks
+	jp0, jp1 := ch*g.np/g.chunks, (ch+1)*g.np/g.chunks
+	i0 := ic * g.mc
+	rows := min(g.mc, len(g.rowScale)-i0)
+	q := g.pb.q
+	for jp := jp0; jp < jp1; jp++ {
+		j0 := jp * asm.I8NR
+		ncur := min(asm.I8NR, g.pb.n-j0)
+		ep := asm.I8Epilogue{ColScale: q.colScale[j0 : j0+asm.I8NR], ColSum: q.colSum[j0 : j0+asm.I8NR]}
+		if g.bias != nil {
+			if ncur == asm.I8NR {
+				ep.Bias = g.bias[j0 : j0+asm.I8NR]
+			} else {
+				ep.Bias = s.bias16[:]
+				clear(ep.Bias)
+				copy(ep.Bias, g.bias[j0:j0+ncur])
+			}
+		}
+		b := q.w[jp*q.k4*64 : (jp+1)*q.k4*64]
+		mr := asm.I8MR
+		if g.m <= gemvMaxM {
+			mr = 1
+		}
+		for r0 := i0; r0 < i0+rows && r0 < g.m; r0 += mr {
+			mrows := min(mr, g.m-r0)
+			ep.RowScale, ep.RowZero = g.rowScale[r0:r0+mr], g.rowZero[r0:r0+mr]
+			a := g.a[r0*g.lda : (r0+mr-1)*g.lda+g.lda]
+			if mrows == mr && ncur == asm.I8NR && g.beta == 0 {
+				mustI8(g.l, mr, q.k4, a, g.lda, b, g.c[r0*g.ldc+j0:], g.ldc, &ep)
+				continue
+			}
+			mustI8(g.l, mr, q.k4, a, g.lda, b, s.tile, asm.I8NR, &ep)
+			for i := range mrows {
+				dst := g.c[(r0+i)*g.ldc+j0 : (r0+i)*g.ldc+j0+ncur]
+				src := s.tile[i*asm.I8NR : i*asm.I8NR+ncur]
+				if g.beta == 0 {
+					copy(dst, src)
+					continue
+				}
+				for j, v := range src {
+					dst[j] = v + g.beta*dst[j]
+				}
+			}
+		}
+	}
+}
+
+// quantizeRow quantises row i of op(A) into g.a, folding alpha into its scale.
+func (g *i8Job) quantizeRow(s *workerScratch, i int) {
+	k := g.pb.k
+	var row []float32
+	if g.transA { // row i of op(A) is column i of A
+		row = s.x[:k]
+		for p := range row {
+			row[p] = g.x[p*g.ldx+i]
+		}
+	} else {
+		row = g.x[i*g.ldx : i*g.ldx+k]
+	}
+	dst := g.a[i*g.lda : (i+1)*g.lda]
+	scale, zero := asm.I8QuantizeRow(g.l, dst, row)
+	clear(dst[k:]) // the padding of K: its weights are zero
+	scale *= g.alpha
+	g.rowScale[i] = scale
+	g.rowZero[i] = scale * float32(zero)
+}
+
+func mustI8(l asm.Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *asm.I8Epilogue) {
+	if err := asm.I8Kernel(l, mr, k4, a, lda, b, c, ldc, ep); err != nil {
+		panic(fmt.Sprintf("ops: internal error: %v", err)) // the job sized these slices
+	}
+}
