@@ -157,6 +157,23 @@ func (g *i8Job) Do(w, item int) {
 	i0 := ic * g.mc
 	rows := min(g.mc, len(g.rowScale)-i0)
 	q := g.pb.q
+	if g.m <= gemvMaxM && g.beta == 0 {
+		// Decode: four panels at a time, four weight streams.
+		for ; jp0+4 <= jp1 && (jp0+4)*asm.I8NR <= g.pb.n; jp0 += 4 {
+			j0 := jp0 * asm.I8NR
+			ep := asm.I8Epilogue{ColScale: q.colScale[j0 : j0+64], ColSum: q.colSum[j0 : j0+64]}
+			if g.bias != nil {
+				ep.Bias = g.bias[j0 : j0+64]
+			}
+			b := q.w[jp0*q.k4*64 : (jp0+4)*q.k4*64]
+			for r := range g.m {
+				ep.RowScale, ep.RowZero = g.rowScale[r:r+1], g.rowZero[r:r+1]
+				if err := asm.I8Gemv64(g.l, q.k4, g.a[r*g.lda:(r+1)*g.lda], b, q.k4*64, g.c[r*g.ldc+j0:r*g.ldc+j0+64], &ep); err != nil {
+					panic(fmt.Sprintf("ops: internal error: %v", err))
+				}
+			}
+		}
+	}
 	for jp := jp0; jp < jp1; jp++ {
 		j0 := jp * asm.I8NR
 		ncur := min(asm.I8NR, g.pb.n-j0)

@@ -6,9 +6,10 @@ import (
 	"testing"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
-func randomModel(b *testing.B, size string) *Model {
+func randomModel(b *testing.B, size string, opts ...Option) *Model {
 	cfg, err := SizeConfig(size)
 	if err != nil {
 		b.Fatal(err)
@@ -25,7 +26,7 @@ func randomModel(b *testing.B, size string) *Model {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := New(cfg, src, "random-"+size)
+	m, err := New(cfg, src, "random-"+size, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,15 +44,22 @@ func randomBatch(B, T int) Batch {
 }
 
 // BenchmarkBERT: bert-base b1s128 latency and b8s128 throughput; minilm-l6 b32s64.
-// Threads from -cpu. Encoder forward only (last hidden state), as in the paper.
+// Threads from -cpu. Encoder forward only (last hidden state), as in the paper. The
+// int8 rows quantise every Linear weight (nn.WithQuantization(nn.Int8)).
 func BenchmarkBERT(b *testing.B) {
 	for _, c := range []struct {
 		size string
 		B, T int
-	}{{"base", 1, 128}, {"base", 8, 128}, {"minilm-l6", 32, 64}} {
-		m := randomModel(b, c.size)
+		q    nn.Quantization
+	}{{"base", 1, 128, nn.NoQuantization}, {"base", 8, 128, nn.NoQuantization}, {"minilm-l6", 32, 64, nn.NoQuantization},
+		{"base", 1, 128, nn.Int8}, {"base", 8, 128, nn.Int8}, {"minilm-l6", 32, 64, nn.Int8}} {
+		m := randomModel(b, c.size, nn.WithQuantization(c.q))
 		batch := randomBatch(c.B, c.T)
-		b.Run(fmt.Sprintf("%s/b%ds%d", c.size, c.B, c.T), func(b *testing.B) {
+		name := fmt.Sprintf("%s/b%ds%d", c.size, c.B, c.T)
+		if c.q != nn.NoQuantization {
+			name = c.q.String() + "/" + name
+		}
+		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := m.Forward(batch); err != nil {
 					b.Fatal(err)

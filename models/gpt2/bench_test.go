@@ -13,7 +13,7 @@ import (
 )
 
 // random124M builds GPT-2 124M with random weights in memory.
-func random124M(b *testing.B, dt tensor.DType, half bool) *Model {
+func random124M(b *testing.B, dt tensor.DType, half bool, opts ...Option) *Model {
 	cfg, err := SizeConfig("124M")
 	if err != nil {
 		b.Fatal(err)
@@ -30,7 +30,7 @@ func random124M(b *testing.B, dt tensor.DType, half bool) *Model {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := New(cfg, src, "random-124M", nn.WithHalfWeights(half))
+	m, err := New(cfg, src, "random-124M", append([]Option{nn.WithHalfWeights(half)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,14 +39,15 @@ func random124M(b *testing.B, dt tensor.DType, half bool) *Model {
 
 // BenchmarkGPT2 on 124M random weights: prefill128 (128-token prompt through the
 // whole model plus last-token logits) and decode (one token with 128 cached),
-// threads from -cpu.
+// threads from -cpu; int8 quantises the F32 weights' matrices at load.
 func BenchmarkGPT2(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		dt   tensor.DType
 		half bool
-	}{{"f32", tensor.F32, false}, {"bf16", tensor.BF16, true}} {
-		m := random124M(b, c.dt, c.half)
+		q    nn.Quantization
+	}{{"f32", tensor.F32, false, nn.NoQuantization}, {"bf16", tensor.BF16, true, nn.NoQuantization}, {"int8", tensor.F32, false, nn.Int8}} {
+		m := random124M(b, c.dt, c.half, nn.WithQuantization(c.q))
 		prompt := make([]int, 128)
 		for i := range prompt {
 			prompt[i] = (i * 7919) % 50257

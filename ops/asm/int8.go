@@ -47,7 +47,10 @@ type i8Args struct {
 	raw                                       int
 }
 
-var zeros16 [16]float32
+var (
+	zeros16 [16]float32
+	zeros64 [64]float32
+)
 
 // I8Kernel computes one mr×16 tile (mr is I8MR or 1, the GEMV case):
 //
@@ -124,6 +127,51 @@ func I8KernelGo(mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, 
 			u := float32(rz * ep.ColSum[j])
 			out[j] = t - u
 		}
+	}
+}
+
+// I8Gemv64 is I8Kernel with one row over four panels at once — 64 columns, four
+// weight streams, as decode wants: panel q (q < 4) starts at b[q*pstride]; the
+// epilogue's column arrays and c hold 64 values. It returns an error if a slice is
+// too short or l does not run on this CPU.
+func I8Gemv64(l Level, k4 int, a []uint8, b []int8, pstride int, c []float32, ep *I8Epilogue) error {
+	if k4 < 1 || pstride < 64*k4 || len(a) < 4*k4 || len(b) < 3*pstride+64*k4 || len(c) < 64 {
+		return fmt.Errorf("asm: I8Gemv64(%v) k4=%d pstride=%d: slices too short (a %d, b %d, c %d)", l, k4, pstride, len(a), len(b), len(c))
+	}
+	if ep != nil && (len(ep.RowScale) < 1 || len(ep.RowZero) < 1 || len(ep.ColScale) < 64 || len(ep.ColSum) < 64 || (ep.Bias != nil && len(ep.Bias) < 64)) {
+		return fmt.Errorf("asm: I8Gemv64 epilogue too short (row %d/%d, col %d/%d/%d)", len(ep.RowScale), len(ep.RowZero), len(ep.ColScale), len(ep.ColSum), len(ep.Bias))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	var args i8Args
+	if ep == nil {
+		args.raw = 1
+	} else {
+		args = i8Args{rowScale: &ep.RowScale[0], rowZero: &ep.RowZero[0], colScale: &ep.ColScale[0], colSum: &ep.ColSum[0], bias: &zeros64[0]}
+		if ep.Bias != nil {
+			args.bias = &ep.Bias[0]
+		}
+	}
+	if i8Gemv64Arch(l, k4, a, b, pstride, c, &args) {
+		return nil
+	}
+	I8Gemv64Go(k4, a, b, pstride, c, ep)
+	return nil
+}
+
+// I8Gemv64Go is the pure-Go twin of the I8Gemv64 assembly: four one-row tiles.
+func I8Gemv64Go(k4 int, a []uint8, b []int8, pstride int, c []float32, ep *I8Epilogue) {
+	for q := range 4 {
+		var sub *I8Epilogue
+		if ep != nil {
+			sub = &I8Epilogue{RowScale: ep.RowScale, RowZero: ep.RowZero,
+				ColScale: ep.ColScale[16*q : 16*q+16], ColSum: ep.ColSum[16*q : 16*q+16]}
+			if ep.Bias != nil {
+				sub.Bias = ep.Bias[16*q : 16*q+16]
+			}
+		}
+		I8KernelGo(1, k4, a, 4*k4, b[q*pstride:], c[16*q:], 16, sub)
 	}
 }
 

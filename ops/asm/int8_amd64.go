@@ -11,6 +11,17 @@ func i8Kernel6x16AVX2(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, a
 func i8Kernel1x16AVX2(k4 int, a *uint8, b *int8, c *float32, args *i8Args)
 
 //go:noescape
+func i8Kernel1x64AVX2(k4 int, a *uint8, b *int8, pstride int, c *float32, args *i8Args)
+
+func i8Gemv64Arch(l Level, k4 int, a []uint8, b []int8, pstride int, c []float32, args *i8Args) bool {
+	if !i8Level(l) {
+		return false
+	}
+	i8Kernel1x64AVX2(k4, &a[0], &b[0], pstride, &c[0], args)
+	return true
+}
+
+//go:noescape
 func i8MinMaxAVX2(n int, x *float32, out *[24]float32)
 
 //go:noescape

@@ -115,7 +115,8 @@ raw6:
 	VZEROUPPER
 	RET
 
-#define PFDIST 2048
+#define PFDIST 1024
+#define PFDIST64 256
 
 // One row (decode): two groups per iteration into two accumulator pairs.
 // func i8Kernel1x16AVX2(k4 int, a *uint8, b *int8, c *float32, args *i8Args)
@@ -176,6 +177,99 @@ sum1:
 
 raw1:
 	I8RAW(Y0, Y1)
+	VZEROUPPER
+	RET
+
+// The epilogue of one row for 16 columns at byte offset col of the column arrays
+// and of c (the 1x64 kernel's four panels).
+#define I8EPICOL(col, accL, accR) \
+	VCVTDQ2PS accL, accL \
+	VCVTDQ2PS accR, accR \
+	VMULPS col(R12), accL, accL \
+	VMULPS col+32(R12), accR, accR \
+	VMULPS Y14, accL, accL \
+	VMULPS Y14, accR, accR \
+	VADDPS col(R9), accL, accL \
+	VADDPS col+32(R9), accR, accR \
+	VMULPS col(R13), Y13, Y12 \
+	VSUBPS Y12, accL, accL \
+	VMULPS col+32(R13), Y13, Y12 \
+	VSUBPS Y12, accR, accR \
+	VMOVUPS accL, col(DI) \
+	VMOVUPS accR, col+32(DI)
+
+#define I8PANEL(ptr, accL, accR) \
+	VPMADDUBSW (ptr), Y14, Y12 \
+	VPMADDUBSW 32(ptr), Y14, Y13 \
+	VPMADDWD Y15, Y12, Y12 \
+	VPMADDWD Y15, Y13, Y13 \
+	VPADDD Y12, accL, accL \
+	VPADDD Y13, accR, accR
+
+// One row against four consecutive panels (64 columns): four weight streams at once.
+// The epilogue arrays and c are 64 wide.
+// func i8Kernel1x64AVX2(k4 int, a *uint8, b *int8, pstride int, c *float32, args *i8Args)
+TEXT ·i8Kernel1x64AVX2(SB), NOSPLIT, $0-48
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), BX
+	MOVQ pstride+24(FP), DX
+	LEAQ (BX)(DX*1), R8
+	LEAQ (BX)(DX*2), R10
+	LEAQ (R8)(DX*2), R11
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+loop64:
+	PREFETCHT0 PFDIST64(BX)
+	PREFETCHT0 PFDIST64(R8)
+	PREFETCHT0 PFDIST64(R10)
+	PREFETCHT0 PFDIST64(R11)
+	VPBROADCASTD (SI), Y14
+	I8PANEL(BX, Y0, Y1)
+	I8PANEL(R8, Y2, Y3)
+	I8PANEL(R10, Y4, Y5)
+	I8PANEL(R11, Y6, Y7)
+	ADDQ $4, SI
+	ADDQ $64, BX
+	ADDQ $64, R8
+	ADDQ $64, R10
+	ADDQ $64, R11
+	DECQ CX
+	JNZ loop64
+
+	MOVQ c+32(FP), DI
+	MOVQ args+40(FP), AX
+	MOVQ 40(AX), R9
+	TESTQ R9, R9
+	JNE raw64
+	I8LOADEPI
+	VBROADCASTSS (R10), Y14
+	VBROADCASTSS (R11), Y13
+	I8EPICOL(0, Y0, Y1)
+	I8EPICOL(64, Y2, Y3)
+	I8EPICOL(128, Y4, Y5)
+	I8EPICOL(192, Y6, Y7)
+	VZEROUPPER
+	RET
+
+raw64:
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	VMOVDQU Y4, 128(DI)
+	VMOVDQU Y5, 160(DI)
+	VMOVDQU Y6, 192(DI)
+	VMOVDQU Y7, 224(DI)
 	VZEROUPPER
 	RET
 

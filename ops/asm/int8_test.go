@@ -171,3 +171,38 @@ func BenchmarkI8Kernel6x16(b *testing.B) {
 		i8Kernel(Best, I8MR, k4, a, 4*k4, w, c, 16, ep)
 	}
 }
+
+func TestI8Gemv64MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, l := range Supported() {
+		for _, k4 := range []int{1, 2, 3, 5, 64, 193} {
+			for _, mode := range []string{"raw", "epilogue", "bias", "extreme"} {
+				pstride := 64*k4 + 64*r.IntN(2)
+				a, _ := i8Operands(r, 1, k4, 4*k4, mode == "extreme")
+				_, b := i8Operands(r, 1, (3*pstride+64*k4)/64, 4, mode == "extreme")
+				var ep *I8Epilogue
+				if mode == "epilogue" || mode == "bias" {
+					ep = &I8Epilogue{}
+					for range 4 {
+						e := i8Epi(r, 1, mode == "bias")
+						ep.RowScale, ep.RowZero = e.RowScale, e.RowZero
+						ep.ColScale = append(ep.ColScale, e.ColScale...)
+						ep.ColSum = append(ep.ColSum, e.ColSum...)
+						if e.Bias != nil {
+							ep.Bias = append(ep.Bias, e.Bias...)
+						}
+					}
+				}
+				want, got := make([]float32, 65), make([]float32, 65)
+				got[64] = 42
+				I8Gemv64Go(k4, a, b, pstride, want, ep)
+				require.NoError(t, I8Gemv64(l, k4, a, b, pstride, got, ep))
+				for j := range 64 {
+					require.Equal(t, math.Float32bits(want[j]), math.Float32bits(got[j]), "%v/%s k4=%d col %d", l, mode, k4, j)
+				}
+				require.Equal(t, float32(42), got[64])
+			}
+		}
+	}
+	require.Error(t, I8Gemv64(Best, 2, make([]uint8, 8), make([]int8, 3*128+127), 128, make([]float32, 64), nil))
+}
