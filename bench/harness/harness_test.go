@@ -73,7 +73,7 @@ func TestSuites(t *testing.T) {
 	for _, w := range got {
 		names = append(names, w.Name)
 	}
-	require.Equal(t, []string{"gpt2-prefill128", "gpt2-decode", "gpt2-decode-bf16", "gemm-1024"}, names)
+	require.Equal(t, []string{"gpt2-prefill128", "gpt2-decode", "gpt2-decode-bf16", "gpt2-decode-int8", "gemm-1024"}, names)
 	_, err = Select(paper, "resnet")
 	require.ErrorContains(t, err, "matches no workload")
 
@@ -89,6 +89,9 @@ func TestSuites(t *testing.T) {
 		{Name: "bert", Model: BERT, Batch: 1, Seq: 513, DType: "f32", Reps: 3},
 		{Name: "lenet", Model: LeNet, Batch: 10001, DType: "f32", Reps: 3},
 		{Name: "model", Model: "resnet", DType: "f32", Reps: 3},
+		{Name: "int4", Model: BERT, Batch: 1, Seq: 8, DType: "f32", Quantize: "int4", Reps: 3},
+		{Name: "int8-bf16", Model: GPT2, Seq: 8, DType: "bf16", Quantize: "int8", Reps: 3},
+		{Name: "int8-lenet", Model: LeNet, Batch: 1, DType: "f32", Quantize: "int8", Reps: 3},
 	} {
 		require.Error(t, bad.validate(), bad.Name)
 	}
@@ -397,4 +400,30 @@ func TestServeMarkdown(t *testing.T) {
 	require.Contains(t, md, "lumen-nobatch's aggregate tokens/s relative to each other server at the same client count:\n\n- 1 clients: 3.00× pytorch")
 	require.Contains(t, md, "| pytorch | 1 | | | | | outputs differ: x |")
 	require.NotContains(t, md, "lumen's aggregate requests/s", "no client count where both ran")
+}
+
+// TestInt8Workloads: an int8 workload's reference run is compared with the F32 run of
+// the same workload (VsF32), and the report sets Lumen int8 against Lumen F32.
+func TestInt8Workloads(t *testing.T) {
+	t.Setenv("HARNESS_TEST_WORKER", "1")
+	out := t.TempDir()
+	opts := Options{Suite: "paper", Workloads: "bert-b1s128,bert-b1s128-int8", Impls: []string{ImplLumen}, Threads: []int{1}, Reps: 3,
+		Out: out, LumenWorker: []string{os.Args[0], "-test.run=^$"}, ModelsDir: t.TempDir(), BERTSize: "tiny", NoLimits: true, Command: "test"}
+	rep, err := Run(context.Background(), opts)
+	require.NoError(t, err)
+	require.Len(t, rep.Runs, 2)
+	f32, i8 := rep.Runs[0], rep.Runs[1]
+	require.Equal(t, StatusOK, f32.Status, f32.Reason)
+	require.Equal(t, StatusOK, i8.Status, i8.Reason)
+	require.Nil(t, f32.VsF32)
+	require.NotNil(t, i8.VsF32)
+	require.Greater(t, i8.VsF32.Pearson, 0.99)
+	require.Less(t, i8.VsF32.Pearson, 1.0, "int8 is not F32")
+	require.Len(t, rep.Comparisons, 1)
+	require.Equal(t, "lumen f32", rep.Comparisons[0].B)
+	require.NoError(t, rep.Write(out))
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(md), "| bert-b1s128-int8 | 1 | lumen | bert-b1s128 |")
+	require.Contains(t, string(md), "int8 dynamic quantisation")
 }

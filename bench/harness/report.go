@@ -26,6 +26,10 @@ type Result struct {
 	Version     string             `json:"version,omitempty"`
 	Reference   string             `json:"reference,omitempty"` // the implementation the outputs were checked against
 	Equivalence *stats.Equivalence `json:"equivalence,omitempty"`
+	// VsF32 compares an int8 workload's output with the reference's output of the
+	// F32 workload it quantises (same name without "-int8"), when that ran too: the
+	// accuracy that int8 costs.
+	VsF32 *stats.Equivalence `json:"vs_f32,omitempty"`
 	Pinned      string             `json:"pinned,omitempty"`
 	Samples     []float64          `json:"samples_s,omitempty"` // every timed repetition, seconds
 	Summary     *stats.Summary     `json:"summary_s,omitempty"`
@@ -182,6 +186,24 @@ func (rep *Report) compare() {
 		rep.Comparisons = append(rep.Comparisons, Comparison{Workload: p.a.Workload, Threads: p.a.Threads, A: p.a.Impl, B: p.b.Impl,
 			Comparison: c, SpeedupA: p.b.Summary.Median / p.a.Summary.Median})
 	}
+	// Each int8 reference against its own F32 run of the same workload: what int8 buys.
+	for i := range rep.Runs {
+		a := &rep.Runs[i]
+		if a.Status != StatusOK || a.Reference != "" || !strings.HasSuffix(a.Workload, "-int8") {
+			continue
+		}
+		for j := range rep.Runs {
+			b := &rep.Runs[j]
+			if b.Impl == a.Impl && b.Workload == strings.TrimSuffix(a.Workload, "-int8") && b.Threads == a.Threads && b.Status == StatusOK {
+				c, err := stats.Compare(a.Samples, b.Samples, rep.Alpha, len(pairs))
+				if err != nil {
+					continue
+				}
+				rep.Comparisons = append(rep.Comparisons, Comparison{Workload: a.Workload, Threads: a.Threads, A: a.Impl, B: b.Impl + " f32",
+					Comparison: c, SpeedupA: b.Summary.Median / a.Summary.Median})
+			}
+		}
+	}
 }
 
 // Failed returns the runs whose worker failed and, with disagreements set, those whose
@@ -320,6 +342,20 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 			fmt.Fprintf(w, "| %s | %d | %s | %s | %.3g | %.7f | %v | %v | %v |\n", r.Workload, r.Threads, r.Impl, r.Reference, e.MaxAbsDiff, e.Pearson, e.ArgmaxEqual, e.TokensEqual, e.Equivalent)
 		}
 	}
+	var int8Rows []Result
+	for _, r := range rep.Runs {
+		if r.VsF32 != nil {
+			int8Rows = append(int8Rows, r)
+		}
+	}
+	if len(int8Rows) > 0 {
+		fmt.Fprintf(w, "\nInt8 workloads pass the check against the reference with Pearson > %g (softmax rows for logits, the values for hidden states), the argmax and ids shown but not required. Their accuracy against the reference's F32 output of the same workload without int8:\n\n", stats.Int8PearsonThreshold)
+		fmt.Fprintf(w, "| workload | threads | impl | against F32 of | max abs diff | Pearson | argmax equal | ids equal |\n|---|---|---|---|---|---|---|---|\n")
+		for _, r := range int8Rows {
+			e := r.VsF32
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %.3g | %.5f | %v | %v |\n", r.Workload, r.Threads, r.Impl, strings.TrimSuffix(r.Workload, "-int8"), e.MaxAbsDiff, e.Pearson, e.ArgmaxEqual, e.TokensEqual)
+		}
+	}
 	if len(training) > 0 {
 		fmt.Fprintf(w, "\nTraining (same initial weights and data order): the losses of the first steps within %g relative, the test accuracy after the check's epochs (CheckEpochs) within %g points.\n\n", stats.LossTolerance, 100*stats.AccuracyTolerance)
 		fmt.Fprintf(w, "| workload | threads | impl | against | largest loss rel. diff | accuracy diff (points) | equivalent |\n|---|---|---|---|---|---|---|\n")
@@ -397,11 +433,17 @@ func describe(w Workload) string {
 		}
 		return fmt.Sprintf("LeNet training, %d epoch(s) of %d MNIST images, %s, batch %d", w.Epochs, w.TrainImages, opt, w.Batch)
 	case GPT2:
+		if w.Decode > 0 && w.Quantize != "" {
+			return fmt.Sprintf("GPT-2 %s (%s dynamic quantisation): %d greedy tokens after a %d-token prompt (prefill not timed)", strings.ToUpper(w.DType), w.Quantize, w.Decode, w.Seq)
+		}
 		if w.Decode > 0 {
 			return fmt.Sprintf("GPT-2 %s: %d greedy tokens after a %d-token prompt (prefill not timed)", strings.ToUpper(w.DType), w.Decode, w.Seq)
 		}
 		return fmt.Sprintf("GPT-2 %s: prefill of %d tokens, last-position logits", strings.ToUpper(w.DType), w.Seq)
 	case BERT:
+		if w.Quantize != "" {
+			return fmt.Sprintf("BERT encoder, batch %d × %d tokens, %s dynamic quantisation", w.Batch, w.Seq, w.Quantize)
+		}
 		return fmt.Sprintf("BERT encoder, batch %d × %d tokens", w.Batch, w.Seq)
 	case GEMM:
 		return fmt.Sprintf("SGEMM %d×%d×%d (M×K×N), row-major, B not pre-packed", w.M, w.K, w.N)

@@ -158,6 +158,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	done := 0
 	for _, t := range o.Threads {
+		f32Refs := map[string]*Output{} // the reference output of each workload at t threads
 		for _, w := range ws {
 			var ref *Output
 			refImpl := ""
@@ -178,6 +179,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				}
 				if ref == nil && run.output != nil && run.Status != StatusFailed {
 					ref, refImpl = run.output, impl
+					f32Refs[w.Name] = ref
+				}
+				if base, ok := f32Refs[strings.TrimSuffix(w.Name, "-int8")]; ok && w.Quantize != "" && run.output != nil {
+					if e, err := equivalent(*base, *run.output, Workload{DType: "f32"}); err == nil {
+						run.VsF32 = &e
+					}
 				}
 				rep.Runs = append(rep.Runs, run)
 				r.progress(done, total, run)
@@ -627,6 +634,8 @@ func readMessage(br *bufio.Reader, phase string) (*Message, error) {
 
 // equivalent applies the paper's check: logits by softmax Pearson, argmax and ids;
 // raw values by Pearson and a relative bound (1e-3 for F32, 2e-2 for BF16 weights).
+// Int8 workloads pass with Pearson > stats.Int8PearsonThreshold alone: two
+// implementations' quantisation noise differs, and so may near-tied argmaxes.
 // BF16 workloads' logits pass with stats' BF16 criterion (Pearson > 0.99 and the first
 // token equal; the report still shows whether the later ids agree): implementations
 // differ there in whether their activations are BF16 too.
@@ -639,7 +648,10 @@ func equivalent(ref, got Output, w Workload) (stats.Equivalence, error) {
 	}
 	if ref.Kind == "logits" {
 		e, err := stats.CompareOutputs(ref.Data, got.Data, ref.Rows, ref.Cols, ref.IDs, got.IDs)
-		if w.DType == "bf16" {
+		switch {
+		case w.Quantize != "":
+			e = e.Int8()
+		case w.DType == "bf16":
 			e = e.BF16()
 		}
 		return e, err
@@ -648,7 +660,11 @@ func equivalent(ref, got Output, w Workload) (stats.Equivalence, error) {
 	if w.DType == "bf16" {
 		tol = 2e-2
 	}
-	return stats.CompareValues(ref.Data, got.Data, tol)
+	e, err := stats.CompareValues(ref.Data, got.Data, tol)
+	if w.Quantize != "" {
+		e = e.Int8()
+	}
+	return e, err
 }
 
 func logTail(path string) string {

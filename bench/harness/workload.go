@@ -49,6 +49,12 @@ type Workload struct {
 	Seq     int    // tokens per sequence (BERT) or prompt length (GPT-2)
 	Decode  int    // GPT-2: tokens generated per repetition (0: prefill workload)
 	DType   string // weights: "f32" or "bf16"
+	// Quantize "int8": dynamic int8 quantisation of every Linear weight (activations
+	// per row at run time), each implementation's own (Lumen's, PyTorch's
+	// quantize_dynamic, ONNX Runtime's quantize_dynamic); the outputs are checked with
+	// the int8 criterion (stats.Equivalence.Int8) and against the F32 workload of the
+	// same name without "-int8" (Result.VsF32).
+	Quantize string `json:",omitempty"`
 	M, K, N int    // GEMM shape
 	// Training (LeNetTrain): each repetition starts from the same initial weights and
 	// trains Epochs epochs, or with Target > 0 evaluates the test accuracy after every
@@ -128,6 +134,8 @@ func (w Workload) validate() error {
 		return bad("negative warm-up")
 	case w.DType != "f32" && w.DType != "bf16":
 		return bad(fmt.Sprintf("dtype %q (want f32 or bf16)", w.DType))
+	case w.Quantize != "" && (w.Quantize != "int8" || w.DType != "f32" || (w.Model != GPT2 && w.Model != BERT)):
+		return bad(fmt.Sprintf("quantize %q of %s %s weights (want int8 of F32 GPT-2 or BERT weights)", w.Quantize, w.DType, w.Model))
 	}
 	switch w.Model {
 	case LeNet:
@@ -178,7 +186,8 @@ var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplPyTorchPyPI, Imp
 // PaperSuite is the seed paper's workload set at the issue's sizes: LeNet b1 latency
 // and b256 throughput; LeNet training (one epoch of SGD, batch 64; and the time to
 // 98.5 % test accuracy); GPT-2 124M prefill-128 and decode (F32, BF16); BERT-base b1s128
-// latency and b8s128 throughput; the GEMM shapes of the GEMM issue.
+// latency and b8s128 throughput; GPT-2 decode and the BERT workloads again with
+// dynamic int8 quantisation; the GEMM shapes of the GEMM issue.
 func PaperSuite() []Workload {
 	return []Workload{
 		{Name: "lenet-b1", Model: LeNet, Latency: true, Batch: 1, DType: "f32", Reps: 1000, Warmup: 100, Impls: modelImpls},
@@ -190,8 +199,11 @@ func PaperSuite() []Workload {
 		{Name: "gpt2-prefill128", Model: GPT2, Latency: true, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
 		{Name: "gpt2-decode", Model: GPT2, Seq: 128, Decode: 32, DType: "f32", Reps: 10, Warmup: 1, Impls: modelImpls},
 		{Name: "gpt2-decode-bf16", Model: GPT2, Seq: 128, Decode: 32, DType: "bf16", Reps: 10, Warmup: 1, Impls: modelImpls},
+		{Name: "gpt2-decode-int8", Model: GPT2, Seq: 128, Decode: 32, DType: "f32", Quantize: "int8", Reps: 10, Warmup: 1, Impls: modelImpls},
 		{Name: "bert-b1s128", Model: BERT, Latency: true, Batch: 1, Seq: 128, DType: "f32", Reps: 30, Warmup: 3, Impls: modelImpls},
 		{Name: "bert-b8s128", Model: BERT, Batch: 8, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
+		{Name: "bert-b1s128-int8", Model: BERT, Latency: true, Batch: 1, Seq: 128, DType: "f32", Quantize: "int8", Reps: 30, Warmup: 3, Impls: modelImpls},
+		{Name: "bert-b8s128-int8", Model: BERT, Batch: 8, Seq: 128, DType: "f32", Quantize: "int8", Reps: 10, Warmup: 2, Impls: modelImpls},
 		{Name: "gemm-1024", Model: GEMM, M: 1024, K: 1024, N: 1024, DType: "f32", Reps: 30, Warmup: 3, Impls: gemmImpls},
 		{Name: "gemm-128x768x3072", Model: GEMM, M: 128, K: 768, N: 3072, DType: "f32", Reps: 30, Warmup: 3, Impls: gemmImpls},
 		{Name: "gemm-1x768x2304", Model: GEMM, M: 1, K: 768, N: 2304, DType: "f32", Reps: 200, Warmup: 20, Impls: gemmImpls},

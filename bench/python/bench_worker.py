@@ -16,6 +16,7 @@ import bert_eager  # noqa: E402
 import gpt2_eager  # noqa: E402
 import lenet_eager  # noqa: E402
 import protocol  # noqa: E402
+import quant  # noqa: E402
 from protocol import floats, timed  # noqa: E402
 
 
@@ -100,6 +101,8 @@ def gpt2_job(req, w):
         # PyTorch's way to run BF16: the whole model in bfloat16 (weights and activations).
         weights = {k: (v.to(torch.bfloat16) if v.is_floating_point() else v) for k, v in weights.items()}
     m = gpt2_eager.GPT2(weights, cfg)
+    if w.get("Quantize") == "int8":
+        m = gpt2_eager.GPT2(weights, cfg, quant.int8_linears(m.linear_specs()))
     V, P, D = cfg["vocab_size"], w["Seq"], w["Decode"]
     if P + D > cfg["n_positions"]:
         raise ValueError(f"{P} + {D} positions exceed n_positions {cfg['n_positions']}")
@@ -123,12 +126,15 @@ def bert_job(req, w):
     cfg = protocol.config(req["model"])
     weights = bert_eager.read_safetensors(os.path.join(req["model"], "model.safetensors"))
     ids = torch.from_numpy(protocol.bert_ids(w["Batch"], w["Seq"], cfg["vocab_size"]))
+    linears = None
+    if w.get("Quantize") == "int8":
+        linears = quant.int8_linears({n: (weights[n + ".weight"], weights[n + ".bias"]) for n in bert_eager.linear_names(cfg)})
 
     def check():
-        return protocol.bert_check(bert_eager.encode(weights, cfg, ids).numpy())
+        return protocol.bert_check(bert_eager.encode(weights, cfg, ids, linears=linears).numpy())
 
     def rep(_):
-        return timed(lambda: bert_eager.encode(weights, cfg, ids))
+        return timed(lambda: bert_eager.encode(weights, cfg, ids, linears=linears))
 
     return check, rep
 
@@ -155,6 +161,6 @@ def setup(threads):
 
 
 if __name__ == "__main__":
-    sys.exit(protocol.main("pytorch", lambda: f"torch {torch.__version__}, BLAS {protocol.torch_blas(torch)} (Python {sys.version.split()[0]})",
+    sys.exit(protocol.main("pytorch", lambda: f"torch {torch.__version__}, BLAS {protocol.torch_blas(torch)}, quantized engine {quant.engine()} (Python {sys.version.split()[0]})",
                            {"lenet": lenet_job, "lenet-train": lenet_train_job, "gpt2": gpt2_job, "bert": bert_job, "gemm": gemm_job},
                            setup=setup, context=torch.inference_mode))

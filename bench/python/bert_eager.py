@@ -17,26 +17,44 @@ def read_safetensors(path):
     return st_reader.read(path, "bert.")
 
 
-def encode(w, cfg, ids, mask=None):
+def linear_names(cfg):
+    """The encoder's Linear layers (weight [out, in] and bias), by name prefix."""
+    out = []
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"encoder.layer.{l}."
+        out += [p + n for n in ("attention.self.query", "attention.self.key", "attention.self.value",
+                                "attention.output.dense", "intermediate.dense", "output.dense")]
+    return out
+
+
+def encode(w, cfg, ids, mask=None, linears=None):
+    """The last hidden state [B, T, E]. linears maps a Linear's name prefix to a module
+    that replaces F.linear with its weights (quant.int8_linears); None: F.linear."""
     E, H, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
+
+    def lin(name, x):
+        if linears is not None:
+            return linears[name](x)
+        return F.linear(x, w[name + ".weight"], w[name + ".bias"])
+
     eps, D = cfg.get("layer_norm_eps", 1e-12), E // H
     B, T = ids.shape
     x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:T] + w["embeddings.token_type_embeddings.weight"][0]
     x = F.layer_norm(x, (E,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
     for l in range(L):
         p = f"encoder.layer.{l}."
-        q = F.linear(x, w[p + "attention.self.query.weight"], w[p + "attention.self.query.bias"]).view(B, T, H, D).transpose(1, 2)
-        k = F.linear(x, w[p + "attention.self.key.weight"], w[p + "attention.self.key.bias"]).view(B, T, H, D).transpose(1, 2)
-        v = F.linear(x, w[p + "attention.self.value.weight"], w[p + "attention.self.value.bias"]).view(B, T, H, D).transpose(1, 2)
+        q = lin(p + "attention.self.query", x).view(B, T, H, D).transpose(1, 2)
+        k = lin(p + "attention.self.key", x).view(B, T, H, D).transpose(1, 2)
+        v = lin(p + "attention.self.value", x).view(B, T, H, D).transpose(1, 2)
         att = (q @ k.transpose(-1, -2)) / math.sqrt(D)
         if mask is not None:  # additive key mask, as HF does
             att = att + (1 - mask)[:, None, None, :] * torch.finfo(att.dtype).min
         att = att.softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, E)
-        x = F.layer_norm(x + F.linear(y, w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"]), (E,),
+        x = F.layer_norm(x + lin(p + "attention.output.dense", y), (E,),
                          w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], eps)
-        h = F.gelu(F.linear(x, w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"]))
-        x = F.layer_norm(x + F.linear(h, w[p + "output.dense.weight"], w[p + "output.dense.bias"]), (E,),
+        h = F.gelu(lin(p + "intermediate.dense", x))
+        x = F.layer_norm(x + lin(p + "output.dense", h), (E,),
                          w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
     return x
 

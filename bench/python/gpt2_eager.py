@@ -21,9 +21,28 @@ def read_safetensors(path):
 
 
 class GPT2:
-    def __init__(self, w, cfg):
+    def __init__(self, w, cfg, linears=None):
+        """linears maps a Conv1D's name prefix (and "lm_head") to a module that replaces
+        its product (quant.int8_linears); None: torch.addmm on the weights."""
         self.w, self.L, self.H, self.E = w, cfg["n_layer"], cfg["n_head"], cfg["n_embd"]
         self.eps = cfg.get("layer_norm_epsilon", 1e-5)
+        self.linears = linears
+
+    def conv1d(self, name, x):
+        if self.linears is not None:
+            return self.linears[name](x)
+        return torch.addmm(self.w[name + ".bias"], x, self.w[name + ".weight"])
+
+    def linear_specs(self):
+        """Every product's weight as a Linear [out, in] and its bias, by name: the
+        Conv1D weights [in, out] transposed, and the LM head (wte, no bias)."""
+        w = self.w
+        out = {"lm_head": (w["wte.weight"], None)}
+        for l in range(self.L):
+            for n in ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"):
+                p = f"h.{l}.{n}"
+                out[p] = (w[p + ".weight"].t(), w[p + ".bias"])
+        return out
 
     def layer(self, l, x, past_k, past_v, mask):
         """Block l over x [T, E] with the layer's cached keys/values [H, P, D] (None: no
@@ -34,7 +53,7 @@ class GPT2:
         T = x.shape[0]
         p = f"h.{l}."
         h = F.layer_norm(x, (E,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], self.eps)
-        qkv = torch.addmm(w[p + "attn.c_attn.bias"], h, w[p + "attn.c_attn.weight"])
+        qkv = self.conv1d(p + "attn.c_attn", h)
         q, k, v = qkv.split(E, dim=1)
         q, k, v = (t.reshape(T, H, D).transpose(0, 1) for t in (q, k, v))
         if past_k is not None:
@@ -44,15 +63,17 @@ class GPT2:
         if mask is not None:
             att = att + mask
         y = (att.softmax(-1) @ v).transpose(0, 1).reshape(T, E)
-        x = x + torch.addmm(w[p + "attn.c_proj.bias"], y, w[p + "attn.c_proj.weight"])
+        x = x + self.conv1d(p + "attn.c_proj", y)
         h = F.layer_norm(x, (E,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], self.eps)
-        h = F.gelu(torch.addmm(w[p + "mlp.c_fc.bias"], h, w[p + "mlp.c_fc.weight"]), approximate="tanh")
-        return x + torch.addmm(w[p + "mlp.c_proj.bias"], h, w[p + "mlp.c_proj.weight"]), k, v
+        h = F.gelu(self.conv1d(p + "mlp.c_fc", h), approximate="tanh")
+        return x + self.conv1d(p + "mlp.c_proj", h), k, v
 
     def head(self, x):
         """The last position's logits [1, vocab] from the final hidden states."""
         w = self.w
         x = F.layer_norm(x[-1:], (self.E,), w["ln_f.weight"], w["ln_f.bias"], self.eps)
+        if self.linears is not None:
+            return self.linears["lm_head"](x)
         return x @ w["wte.weight"].t()
 
     def forward(self, ids, cache, past):

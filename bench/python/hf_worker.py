@@ -38,9 +38,29 @@ class Stamps:
         pass
 
 
+def int8(m):
+    """PyTorch's dynamic quantisation, as users apply it to a transformers model:
+    torch.ao.quantization.quantize_dynamic on every nn.Linear (int8 weights with the
+    default per-tensor qconfig, activations quantised per call). GPT-2's Conv1D layers
+    (weight [in, out]) first become the nn.Linear they compute, or quantize_dynamic would
+    leave them F32."""
+    from transformers.pytorch_utils import Conv1D
+    for mod in list(m.modules()):
+        for name, child in list(mod.named_children()):
+            if isinstance(child, Conv1D):
+                lin = torch.nn.Linear(child.weight.shape[0], child.weight.shape[1])
+                with torch.no_grad():
+                    lin.weight.copy_(child.weight.t())
+                    lin.bias.copy_(child.bias)
+                setattr(mod, name, lin)
+    return torch.ao.quantization.quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def gpt2_job(req, w):
     dtype = torch.bfloat16 if w["DType"] == "bf16" else torch.float32
     m = GPT2LMHeadModel.from_pretrained(req["model"], torch_dtype=dtype).eval()
+    if w.get("Quantize") == "int8":
+        m = int8(m)
     cfg = m.config
     V, P, D = cfg.vocab_size, w["Seq"], w["Decode"]
     if P + D + 1 > cfg.n_positions:
@@ -66,6 +86,8 @@ def gpt2_job(req, w):
 
 def bert_job(req, w):
     m = BertModel.from_pretrained(req["model"], add_pooling_layer=False).eval()
+    if w.get("Quantize") == "int8":
+        m = int8(m)
     ids = torch.from_numpy(protocol.bert_ids(w["Batch"], w["Seq"], m.config.vocab_size))
     mask = torch.ones_like(ids)
 
@@ -93,7 +115,7 @@ def setup(threads):
 if __name__ == "__main__":
     sys.exit(protocol.main(
         "transformers",
-        lambda: f"transformers {transformers.__version__}, torch {torch.__version__}, BLAS {protocol.torch_blas(torch)} (Python {sys.version.split()[0]})",
+        lambda: f"transformers {transformers.__version__}, torch {torch.__version__}, BLAS {protocol.torch_blas(torch)}, quantized engine {torch.backends.quantized.engine} (Python {sys.version.split()[0]})",
         {"gpt2": gpt2_job, "bert": bert_job,
          "lenet": unsupported("transformers has no LeNet model (see the pytorch row)"),
          "gemm": unsupported("transformers has no bare matrix product (see the pytorch row)")},

@@ -6,8 +6,9 @@ optimisations (ORT_ENABLE_ALL), intra-op threads set like every other implementa
 The graphs are exported once from the same safetensors files with torch.onnx.export
 (the hand-written models of bench_worker.py, whose weights become initializers) and
 kept beside the runner's checkpoints (DIR/onnx/NAME-SIZE-MTIME.onnx; LeNet's and
-GEMM's in the temporary folder); timing runs without torch. BF16 weights are
-unsupported: ORT's CPU provider has no bfloat16 MatMul kernel (checked with onnxruntime
+GEMM's in the temporary folder); timing runs without torch. Int8 workloads run
+the F32 graph through onnxruntime.quantization.quantize_dynamic (int8 weights). BF16
+weights are unsupported: ORT's CPU provider has no bfloat16 MatMul kernel (checked with onnxruntime
 1.32). Protocol and input formulas: protocol.py.
 """
 import os, sys, tempfile, time
@@ -71,6 +72,26 @@ def graph_path(weights, stem, beside=True):
     name = f"{stem}-{st.st_size}-{int(st.st_mtime)}.onnx"
     folder = os.path.join(os.path.dirname(os.path.abspath(weights)), "onnx") if beside else os.path.join(tempfile.gettempdir(), "lumen-onnx")
     return os.path.join(folder, name)
+
+
+def int8_graph(path, build):
+    """The int8 graph of the F32 graph at path (exported by build when missing):
+    onnxruntime.quantization.quantize_dynamic with int8 weights (its defaults: per
+    tensor, uint8 activations quantised at run time), kept beside it."""
+    f32 = exported(path, build)
+
+    def quantize(tmp):
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        quantize_dynamic(f32, tmp, weight_type=QuantType.QInt8)
+
+    return exported(path[:-len(".onnx")] + "-int8.onnx", quantize)
+
+
+def graph(path, build, w):
+    """The workload's graph: path's F32 graph, or its int8 quantisation."""
+    if w.get("Quantize") == "int8":
+        return int8_graph(path, build)
+    return exported(path, build)
 
 
 def export(module, args, path, inputs, outputs, dynamic_axes=None):
@@ -153,7 +174,7 @@ def gpt2_job(req, w):
                {"ids": {0: "T"}, "positions": {0: "T"}, "mask": {0: "T", 1: "S"}, "past_k": {2: "P"}, "past_v": {2: "P"},
                 "present_k": {2: "S"}, "present_v": {2: "S"}})
 
-    s = session(exported(graph_path(os.path.join(req["model"], "model.safetensors"), "gpt2-decoder"), build), req)
+    s = session(graph(graph_path(os.path.join(req["model"], "model.safetensors"), "gpt2-decoder"), build, w), req)
     prompt = protocol.gpt2_prompt(P, V)
     empty = np.zeros((L, H, 0, D), dtype=np.float32)
 
@@ -194,7 +215,7 @@ def bert_job(req, w):
         export(Encoder(), (torch.full((2, 5), 1000, dtype=torch.int64),), tmp, ["ids"], ["hidden"],
                {"ids": {0: "B", 1: "T"}, "hidden": {0: "B", 1: "T"}})
 
-    s = session(exported(graph_path(os.path.join(req["model"], "model.safetensors"), "bert-encoder"), build), req)
+    s = session(graph(graph_path(os.path.join(req["model"], "model.safetensors"), "bert-encoder"), build, w), req)
     ids = protocol.bert_ids(w["Batch"], w["Seq"], cfg["vocab_size"])
 
     def check():

@@ -89,6 +89,20 @@ func (e Equivalence) BF16() Equivalence {
 	return e
 }
 
+// Int8PearsonThreshold is the bar for an int8 run (dynamic quantisation) against
+// another implementation's int8 run or against F32: the distributions (or values)
+// correlate above it.
+const Int8PearsonThreshold = 0.99
+
+// Int8 applies the criterion for int8 runs to a CompareOutputs or CompareValues
+// result: Pearson above Int8PearsonThreshold. The argmax and ids are reported, not
+// required: each implementation rounds its activations and weights its own way, and
+// a near-tie may fall either side.
+func (e Equivalence) Int8() Equivalence {
+	e.Equivalent = e.Pearson > Int8PearsonThreshold
+	return e
+}
+
 // CompareValues compares two implementations' raw outputs that are not logits (hidden
 // states, a matrix product): the Pearson correlation of the values themselves must
 // exceed PearsonThreshold and the largest absolute difference must stay within

@@ -108,3 +108,22 @@ func TestCompareTraining(t *testing.T) {
 	_, err = CompareTraining(a, a[:2], 0.9, 0.9)
 	require.ErrorIs(t, err, ErrSample)
 }
+
+func TestInt8Criterion(t *testing.T) {
+	a := []float32{1, 2, 3, 0, 5, -1}
+	near := []float32{1.2, 2, 2.9, 0.1, 5, -1}
+	e, err := CompareOutputs(a, near, 2, 3, []int{1, 2}, []int{1, 3})
+	require.NoError(t, err)
+	require.False(t, e.Equivalent)
+	require.True(t, e.Int8().Equivalent, "Pearson %v", e.Pearson)
+	require.False(t, e.Int8().TokensEqual, "still reported")
+	far := []float32{3, 2, 1, 5, 0, -1}
+	e, _ = CompareOutputs(a, far, 2, 3, nil, nil)
+	require.False(t, e.Int8().Equivalent)
+	v, err := CompareValues([]float32{10, -20, 30, 0.5}, []float32{10.5, -19.5, 29, 0.9}, 1e-3)
+	require.NoError(t, err)
+	require.False(t, v.Equivalent)
+	require.True(t, v.Int8().Equivalent)
+	v, _ = CompareValues([]float32{10, -20, 30, 0.5}, []float32{-10, 20, 30, 0.5}, 1e-3)
+	require.False(t, v.Int8().Equivalent)
+}
