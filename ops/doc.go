@@ -1,5 +1,6 @@
 // Package ops holds Lumen's operators on float32 slices, in the vocabulary of the
-// models that call them: Linear (with pre-packed F32/BF16/F16 weights), Attention
+// models that call them: Linear (with pre-packed F32/BF16/F16 weights, or int8 ones
+// whose products quantise their input rows at run time), Attention
 // (AttentionShape), Conv2D (ConvShape), MaxPool2D (PoolShape), softmax, layer norm,
 // GELU, bias and residual adds; and, beneath them, SGEMM and GEMV with BLAS-style
 // arguments. Operators know nothing of models; the CPU-specific kernels live in

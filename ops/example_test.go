@@ -27,6 +27,21 @@ func ExampleLinear() {
 	// Output: [2 3 5.5]
 }
 
+func ExampleLinear_int8() {
+	// The same Linear with int8 weights (one scale per output column): each call
+	// quantises the input rows to 7 bits, sums the products exactly in int32 and
+	// dequantises, adding the bias, in the kernels' epilogue.
+	w := []float32{1, 0, 0, 1, 1, 1}
+	pw, err := ops.PackB(true, 2, 3, w, 2, tensor.I8)
+	if err != nil {
+		panic(err)
+	}
+	y := make([]float32, 3)
+	ops.Linear(nil, y, []float32{2, 3}, 1, pw, []float32{0, 0, 0.5})
+	fmt.Printf("%.2f %v %d bytes\n", y, pw.DType(), pw.Bytes())
+	// Output: [2.01 3.00 5.51] I8 192 bytes
+}
+
 func ExampleAttention() {
 	// One sequence, one head of size 2, two positions, causal: the first query sees
 	// only the first key; the second sees both (equal scores, so the mean value).

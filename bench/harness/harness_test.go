@@ -76,6 +76,22 @@ func TestSuites(t *testing.T) {
 	require.Equal(t, []string{"gpt2-prefill128", "gpt2-decode", "gpt2-decode-bf16", "gpt2-decode-int8", "gemm-1024"}, names)
 	_, err = Select(paper, "resnet")
 	require.ErrorContains(t, err, "matches no workload")
+	bert, err := Select(paper, "bert-*")
+	require.NoError(t, err)
+	for q, want := range map[string][]string{"": {"bert-b1s128", "bert-b8s128", "bert-b1s128-int8", "bert-b8s128-int8"},
+		"none": {"bert-b1s128", "bert-b8s128"}, "int8": {"bert-b1s128-int8", "bert-b8s128-int8"}} {
+		got, err := SelectQuantized(bert, q)
+		require.NoError(t, err)
+		var names []string
+		for _, w := range got {
+			names = append(names, w.Name)
+		}
+		require.Equal(t, want, names, q)
+	}
+	_, err = SelectQuantized(bert, "int4")
+	require.ErrorContains(t, err, "want none or int8")
+	_, err = SelectQuantized(got[:1], "int8") // gpt2-prefill128 alone
+	require.ErrorContains(t, err, "no workload")
 
 	w := Workload{Name: "g", Model: GEMM, M: 2, K: 3, N: 4, DType: "f32", Reps: 3}
 	require.NoError(t, w.validate())
@@ -376,12 +392,17 @@ func TestParseVmHWM(t *testing.T) {
 
 // The serve suite's check: a completion whole; embeddings normalised, within 1e-3.
 func TestServeOutputsDiffer(t *testing.T) {
-	require.Empty(t, differ(serveOutput{text: "a b"}, serveOutput{text: "a b"}))
-	require.Contains(t, differ(serveOutput{text: "a b"}, serveOutput{text: "a c"}), "outputs differ")
+	require.Empty(t, differ(serveOutput{text: "a b"}, serveOutput{text: "a b"}, false))
+	require.Contains(t, differ(serveOutput{text: "a b"}, serveOutput{text: "a c"}, false), "outputs differ")
 	e := []float32{3, 4, 0}
-	require.Empty(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{0.6, 0.8, 0}}), "one normalises, one does not")
-	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4, 0.1}}), "apart")
-	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4}}), "2 values")
+	require.Empty(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{0.6, 0.8, 0}}, false), "one normalises, one does not")
+	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4, 0.1}}, false), "apart")
+	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4}}, false), "2 values")
+	// Int8 servers of another implementation: the first word, cosine 0.99.
+	require.Empty(t, differ(serveOutput{text: " the cat sat"}, serveOutput{text: " the dog ran"}, true))
+	require.Contains(t, differ(serveOutput{text: " the cat"}, serveOutput{text: " a cat"}, true), "begins unlike")
+	require.Empty(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4, 0.1}}, true))
+	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4, 4}}, true), "cosine")
 }
 
 // Each workload gets its table; the relative lines compare with the first server

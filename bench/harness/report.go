@@ -29,10 +29,10 @@ type Result struct {
 	// VsF32 compares an int8 workload's output with the reference's output of the
 	// F32 workload it quantises (same name without "-int8"), when that ran too: the
 	// accuracy that int8 costs.
-	VsF32 *stats.Equivalence `json:"vs_f32,omitempty"`
-	Pinned      string             `json:"pinned,omitempty"`
-	Samples     []float64          `json:"samples_s,omitempty"` // every timed repetition, seconds
-	Summary     *stats.Summary     `json:"summary_s,omitempty"`
+	VsF32   *stats.Equivalence `json:"vs_f32,omitempty"`
+	Pinned  string             `json:"pinned,omitempty"`
+	Samples []float64          `json:"samples_s,omitempty"` // every timed repetition, seconds
+	Summary *stats.Summary     `json:"summary_s,omitempty"`
 	// Rate is items per second (GFLOP/s for GEMM) at the median repetition;
 	// RateLow/RateHigh come from the bootstrap interval of the mean time.
 	Rate     float64 `json:"rate"`

@@ -34,7 +34,10 @@ type Options struct {
 	Threads   []int    // default: 1
 	Reps      int      // overrides every workload's repetitions when > 0
 	CheckOnly bool     // run the equivalence checks, time nothing
-	Out       string   // report directory (created)
+	// Quantize keeps the workloads with this dynamic quantisation: "int8" those with
+	// it, "none" those without; "" keeps both.
+	Quantize string
+	Out      string // report directory (created)
 
 	Shared    string // the shared directory (LeNet weights, MNIST)
 	TrainData string // MNIST-format training data for LeNetTrain (default: CacheDir()/mnist, which bench/setup.sh links)
@@ -67,6 +70,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	if ws, err = Select(ws, o.Workloads); err != nil {
+		return nil, err
+	}
+	if ws, err = SelectQuantized(ws, o.Quantize); err != nil {
 		return nil, err
 	}
 	if len(o.Impls) == 0 {

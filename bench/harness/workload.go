@@ -55,7 +55,7 @@ type Workload struct {
 	// the int8 criterion (stats.Equivalence.Int8) and against the F32 workload of the
 	// same name without "-int8" (Result.VsF32).
 	Quantize string `json:",omitempty"`
-	M, K, N int    // GEMM shape
+	M, K, N  int    // GEMM shape
 	// Training (LeNetTrain): each repetition starts from the same initial weights and
 	// trains Epochs epochs, or with Target > 0 evaluates the test accuracy after every
 	// epoch and stops once it reaches Target (at most Epochs epochs). The check trains
@@ -262,6 +262,31 @@ func Select(ws []Workload, filter string) ([]Workload, error) {
 		if n == 0 {
 			return nil, fmt.Errorf("--workloads: %q matches no workload of the suite", pat)
 		}
+	}
+	return out, nil
+}
+
+// SelectQuantized keeps the workloads with quantisation q ("int8"), or those without
+// any ("none"); "" keeps every workload. None left is an error.
+func SelectQuantized(ws []Workload, q string) ([]Workload, error) {
+	want := q
+	switch q {
+	case "":
+		return ws, nil
+	case "none":
+		want = ""
+	case "int8":
+	default:
+		return nil, fmt.Errorf("--quantize: %q (want none or int8)", q)
+	}
+	var out []Workload
+	for _, w := range ws {
+		if w.Quantize == want {
+			out = append(out, w)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--quantize %s: no workload of the selection has it", q)
 	}
 	return out, nil
 }

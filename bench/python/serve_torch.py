@@ -19,8 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import torch
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
-from bert_eager import encode, read_safetensors  # noqa: E402
+from bert_eager import encode, linear_names, read_safetensors  # noqa: E402
 import gpt2_eager  # noqa: E402
+import quant  # noqa: E402
 
 
 def bytes_to_unicode():
@@ -96,9 +97,12 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"ok\n")
 
 
-def serve_completions(model_dir, cfg, port):
-    """The GPT-2 completions endpoint: greedy or temperature sampling, stop at max_tokens."""
+def serve_completions(model_dir, cfg, port, int8=False):
+    """The GPT-2 completions endpoint: greedy or temperature sampling, stop at max_tokens.
+    int8: every product (and the LM head) through quantize_dynamic's modules."""
     m = gpt2_eager.GPT2(gpt2_eager.read_safetensors(f"{model_dir}/model.safetensors"), cfg)
+    if int8:
+        m = gpt2_eager.GPT2(m.w, cfg, quant.int8_linears(m.linear_specs()))
     tok = ByteBPE(model_dir)
 
     def generate(ids, max_tokens, temperature, seed):
@@ -207,15 +211,20 @@ def main():
     ap.add_argument("--vocab", help="BERT: vocab.txt (GPT-2 reads vocab.json and merges.txt from --model)")
     ap.add_argument("--port", type=int, default=8090)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quantize", choices=["none", "int8"], default="none",
+                    help="int8: torch.ao.quantization.quantize_dynamic over every product's weights")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = json.load(open(f"{a.model}/config.json"))
     if cfg.get("model_type") == "gpt2":
-        serve_completions(a.model, cfg, a.port)
+        serve_completions(a.model, cfg, a.port, a.quantize == "int8")
         return
     if not a.vocab:
         ap.error("--vocab is required for a BERT model")
     w = read_safetensors(f"{a.model}/model.safetensors")
+    linears = None
+    if a.quantize == "int8":
+        linears = quant.int8_linears({n: (w[n + ".weight"], w[n + ".bias"]) for n in linear_names(cfg)})
     tok = WordPiece(a.vocab)
 
     class Handler(QuietHandler):
@@ -227,7 +236,7 @@ def main():
             ids = torch.tensor([s + [0] * (T - len(s)) for s in seqs])
             mask = torch.tensor([[1] * len(s) + [0] * (T - len(s)) for s in seqs], dtype=torch.float32)
             with torch.no_grad():
-                h = encode(w, cfg, ids, mask)
+                h = encode(w, cfg, ids, mask, linears)
                 emb = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
                 emb = torch.nn.functional.normalize(emb, dim=-1)
             out = json.dumps({"object": "list", "data": [{"object": "embedding", "index": i, "embedding": e.tolist()} for i, e in enumerate(emb)]}).encode()

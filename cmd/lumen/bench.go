@@ -119,6 +119,7 @@ and serve.json.`,
 	f.StringVar(&threads, "threads", "1", "comma-separated thread counts")
 	f.IntVar(&o.Reps, "reps", 0, "timed repetitions for every workload (0: each workload's default)")
 	f.BoolVar(&o.CheckOnly, "check-only", false, "run the output-equivalence checks only (no timing)")
+	f.StringVar(&o.Quantize, "quantize", "", "int8: only the workloads with dynamic int8 quantisation (serve suite: the servers quantise); none: only those without; empty: both")
 	f.BoolVar(&o.NoLimits, "no-limits", false, "skip measuring the machine's limits (DRAM read bandwidth, micro-kernel peak) at the start")
 	f.StringVar(&o.Out, "out", "", "report directory (default bench-out/DATE-TIME)")
 	f.StringVar(&o.Shared, "shared", cmp.Or(os.Getenv("LUMEN_SHARED"), filepath.Join("..", "shared")), "the shared folder (LeNet weights, MNIST)")
@@ -140,6 +141,13 @@ and serve.json.`,
 func runServeSuite(cmd *cobra.Command, o harness.Options, impls, threads, clients, cpus string, d time.Duration, maxTokens int) error {
 	so := harness.ServeOptions{Duration: d, MaxTokens: maxTokens, CPUs: cpus, ModelsDir: o.ModelsDir, GPT2Size: o.GPT2Size,
 		BERTSize: o.BERTSize, Python: o.Python, PythonDir: o.PythonDir, Out: o.Out, Progress: cmd.ErrOrStderr()}
+	switch o.Quantize {
+	case "", "none":
+	case "int8":
+		so.Quantize = o.Quantize
+	default:
+		return fmt.Errorf("--quantize: %q (want none or int8)", o.Quantize)
+	}
 	var err error
 	if o.Workloads != "" {
 		if so.Workloads, err = splitList(o.Workloads); err != nil {

@@ -16,12 +16,14 @@ import (
 type bertFlags struct {
 	model, tokenizer string
 	threads          int
+	quantize         quantizeFlag
 }
 
 func (f *bertFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.model, "model", "", "model directory (config.json, weights, vocab.txt or tokenizer.json) or Hub id ORG/NAME[@REV] (required)")
 	cmd.Flags().StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory, when the model directory has none")
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "worker threads (0: all CPUs)")
+	f.quantize.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 }
 
@@ -37,7 +39,7 @@ func (f *bertFlags) load(cmd *cobra.Command) (m *bert.Model, closeAll func(), er
 		return nil, nil, err
 	}
 	pool := ops.NewPool(f.threads)
-	m, err = bert.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(f.tokenizer), nn.WithDevice(dev))
+	m, err = bert.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(f.tokenizer), nn.WithDevice(dev), f.quantize.option())
 	if err != nil {
 		pool.Close()
 		return nil, nil, err

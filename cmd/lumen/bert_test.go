@@ -53,6 +53,23 @@ func TestEmbedCommand(t *testing.T) {
 	code, _, errOut = runCLI("embed", "--model", model, "x")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "no tokenizer")
+
+	// --quantize int8: the same embeddings within cosine 0.99; an unknown scheme is refused.
+	code, out, errOut = runCLI(append([]string{"embed", "--model", model, "--tokenizer", tok, "--quantize", "int8"}, texts...)...)
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &resp))
+	for i, d := range resp.Data {
+		var ab, aa, bb float64
+		for j, v := range d.Embedding {
+			w := float64(want[i*96+j])
+			ab, aa, bb = ab+w*float64(v), aa+w*w, bb+float64(v)*float64(v)
+		}
+		require.GreaterOrEqual(t, ab/math.Sqrt(aa*bb), 0.99, "text %d", i)
+		require.NotEqual(t, want[i*96:i*96+96], d.Embedding, "int8 is not F32")
+	}
+	code, _, errOut = runCLI("embed", "--model", model, "--tokenizer", tok, "--quantize", "int4", "x")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "unknown quantization")
 }
 
 func TestQAClassifyFillMaskCommands(t *testing.T) {

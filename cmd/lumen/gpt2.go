@@ -137,6 +137,7 @@ func newGenerateCmd() *cobra.Command {
 	var seed int64
 	var threads int
 	var half bool
+	var quantize quantizeFlag
 	cmd := &cobra.Command{
 		Use:   "generate --model DIR --prompt TEXT",
 		Short: "Generate text with GPT-2, streaming it to stdout; the token rate goes to stderr",
@@ -156,7 +157,7 @@ func newGenerateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runGenerate(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), dir, tokDir, prompt, stops, opt, threads, half)
+			return runGenerate(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), dir, tokDir, prompt, stops, opt, threads, nn.WithHalfWeights(half), quantize.option())
 		},
 	}
 	f := cmd.Flags()
@@ -171,19 +172,20 @@ func newGenerateCmd() *cobra.Command {
 	f.StringArrayVar(&stops, "stop", nil, "stop when the generated text contains this string (repeatable)")
 	f.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
 	f.BoolVar(&half, "half", true, "keep F16/BF16 weights in half precision")
+	quantize.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("prompt")
 	return cmd
 }
 
-func runGenerate(ctx context.Context, stdout, stderr io.Writer, dir, tokDir, prompt string, stops []string, opt gpt2.GenerateOptions, threads int, half bool) error {
+func runGenerate(ctx context.Context, stdout, stderr io.Writer, dir, tokDir, prompt string, stops []string, opt gpt2.GenerateOptions, threads int, load ...nn.Option) error {
 	dev, err := envDevice()
 	if err != nil {
 		return err
 	}
 	pool := ops.NewPool(threads)
 	defer pool.Close()
-	m, err := gpt2.Load(dir, nn.WithPool(pool), nn.WithHalfWeights(half), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev))
+	m, err := gpt2.Load(dir, append([]nn.Option{nn.WithPool(pool), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev)}, load...)...)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lumen-ml/lumen/bench/harness"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/spf13/cobra"
 )
 
@@ -132,3 +133,25 @@ func (r loadReport) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "errors    %d (network %d)\n", errs, r.NetErrors)
 }
+
+// quantizeFlag is --quantize: none or int8 (nn.ParseQuantization).
+type quantizeFlag struct{ q nn.Quantization }
+
+func (f *quantizeFlag) String() string { return f.q.String() }
+func (f *quantizeFlag) Type() string   { return "none|int8" }
+func (f *quantizeFlag) Set(s string) error {
+	q, err := nn.ParseQuantization(s)
+	if err != nil {
+		return err
+	}
+	f.q = q
+	return nil
+}
+
+// register adds --quantize to cmd.
+func (f *quantizeFlag) register(cmd *cobra.Command) {
+	cmd.Flags().Var(f, "quantize", "int8: quantise every Linear weight to int8 at load (dynamic quantisation: inputs per row at run time); none: as stored")
+}
+
+// option is the flag as a model option.
+func (f *quantizeFlag) option() nn.Option { return nn.WithQuantization(f.q) }

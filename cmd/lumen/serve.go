@@ -34,6 +34,7 @@ func newServeCmd() *cobra.Command {
 	var batching bool
 	var kvCacheMiB int64
 	var batch gpt2.BatchOptions
+	var quantize quantizeFlag
 	cfg := server.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "serve --model NAME=DIR ... [--addr 127.0.0.1:8080]",
@@ -78,7 +79,7 @@ drain exits 0.`,
 			if batching {
 				opt = &batch
 			}
-			loaded, closeModels, err := loadModels(cmd.ErrOrStderr(), dirs, tokDirs, threads, dev, opt)
+			loaded, closeModels, err := loadModels(cmd.ErrOrStderr(), dirs, tokDirs, threads, dev, opt, quantize.option())
 			defer closeModels()
 			if err != nil {
 				return err
@@ -126,6 +127,7 @@ drain exits 0.`,
 	f.IntVar(&batch.MaxBatch, "max-batch", 0, "sequences per decode step at most (0: 16 per thread, 16..256)")
 	f.Int64Var(&kvCacheMiB, "kv-cache", 0, "MiB of KV cache for the running sequences of each GPT-2 model (0: 1024)")
 	f.IntVar(&batch.PrefillChunk, "prefill-chunk", 0, "prompt tokens per decode step at most (0: 256)")
+	quantize.register(cmd)
 	f.DurationVar(&drainTimeout, "drain-timeout", 60*time.Second, "on SIGTERM/SIGINT, how long requests in flight have to finish")
 	return cmd
 }
@@ -190,7 +192,7 @@ type servedModel interface {
 // which all the models share; with batch, GPT-2 models serve through a continuous
 // batcher. The returned function closes the models, then the pool; it is valid (and
 // must be called) even when loading failed.
-func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev ops.Device, batch *gpt2.BatchOptions) (server.Models, func(), error) {
+func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev ops.Device, batch *gpt2.BatchOptions, load ...nn.Option) (server.Models, func(), error) {
 	pool := ops.NewPool(threads)
 	var opened []servedModel
 	closeAll := func() {
@@ -205,7 +207,7 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 		if err != nil {
 			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 		}
-		m, err := loadAny(dir, tokDirs[name], pool, dev)
+		m, err := loadAny(dir, tokDirs[name], pool, dev, load...)
 		if err != nil {
 			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 		}
@@ -244,7 +246,7 @@ func (b batchedGPT2) Close() {
 func (b batchedGPT2) WorkerPool() *ops.Pool { return b.m.WorkerPool() }
 
 // loadAny loads a model directory as GPT-2 or BERT, by config.json's model_type.
-func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device) (servedModel, error) {
+func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device, load ...nn.Option) (servedModel, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
@@ -255,7 +257,7 @@ func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device) (servedModel, e
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
 	}
-	opts := []nn.Option{nn.WithPool(pool), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev)}
+	opts := append([]nn.Option{nn.WithPool(pool), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev)}, load...)
 	switch cfg.ModelType {
 	case "gpt2":
 		return gpt2.Load(dir, append(opts, nn.WithHalfWeights(true))...)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -17,7 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/server"
 )
 
@@ -147,6 +151,27 @@ func TestServeSharesOnePool(t *testing.T) {
 	require.Equal(t, 2, a.Threads())
 	_, batched := models["gpt2"].(server.BatchingCompleter)
 	require.True(t, batched, "GPT-2 serves completions with continuous batching")
+
+	// serve --quantize int8 loads every model with int8 weights.
+	q, closeQ, err := loadModels(io.Discard, dirs, toks, 1, nil, nil, nn.WithQuantization(nn.Int8))
+	require.NoError(t, err)
+	defer closeQ()
+	f32, i8 := models["minilm"].(*bert.Model), q["minilm"].(*bert.Model)
+	encs, err := f32.Encode([]string{"The weather is lovely today."}, false)
+	require.NoError(t, err)
+	want, err := f32.Embed(context.Background(), encs)
+	require.NoError(t, err)
+	got, err := i8.Embed(context.Background(), encs)
+	require.NoError(t, err)
+	var ab, aa, bb float64
+	for j, v := range got[0] {
+		w := float64(want[0][j])
+		ab, aa, bb = ab+w*float64(v), aa+w*w, bb+float64(v)*float64(v)
+	}
+	require.Greater(t, ab/math.Sqrt(aa*bb), 0.99)
+	require.NotEqual(t, want[0], got[0], "the int8 model is not the F32 one")
+	require.Equal(t, nn.Int8, q["gpt2"].(*gpt2.Model).Quantization())
+	require.Equal(t, nn.NoQuantization, models["gpt2"].(batchedGPT2).m.Quantization())
 }
 
 // TestServeBindsBeforeLoading: a taken address fails before any model is loaded.

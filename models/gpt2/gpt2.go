@@ -221,6 +221,9 @@ func (m *Model) matrices() []*ops.PackedB {
 // Config returns the model's configuration.
 func (m *Model) Config() Config { return m.cfg }
 
+// Quantization returns how the model's matrices are stored (nn.WithQuantization).
+func (m *Model) Quantization() nn.Quantization { return m.quant }
+
 // Tokenizer returns the tokenizer loaded with the model, or nil.
 func (m *Model) Tokenizer() *Tokenizer { return m.tok }
 

@@ -25,6 +25,7 @@ func TestInt8Accuracy(t *testing.T) {
 	m := loadVariant(t, variant{file: "model.safetensors", prefix: "f32"})
 	q := loadVariant(t, variant{file: "model.safetensors", prefix: "f32"}, nn.WithQuantization(nn.Int8))
 	require.Equal(t, tensor.I8, q.wte.DType())
+	require.Equal(t, nn.Int8, q.Quantization())
 	// The int8 matrices plus the F32 embedding table kept for the lookups.
 	require.Less(t, q.WeightBytes(), m.WeightBytes()*3/2)
 	V := q.cfg.VocabSize

@@ -8,6 +8,11 @@
 // path can be exercised on one machine. Functions also take an explicit Level, so
 // tests can run each level in turn within one process.
 //
+// The int8 kernels (I8Kernel, I8Gemv64, I8QuantizeRow) multiply 7-bit activations by
+// int8 weights with exact int32 sums: vpmaddubsw/vpmaddwd on AVX2 (the AVX-512 level
+// runs them too), SDOT where arm64 has the dot-product extension; their twins are
+// bit-exact oracles.
+//
 // Kernels work on raw slices in the packed layouts documented on each function;
 // loop nests, blocking and threading live in package ops.
 package asm

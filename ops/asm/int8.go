@@ -3,6 +3,7 @@ package asm
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Int8 products: activations are quantised per row to 7-bit unsigned values with a
@@ -96,35 +97,53 @@ func i8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ld
 // I8KernelGo is the pure-Go twin of the I8Kernel assembly: the oracle its tests
 // compare against, bit for bit.
 func I8KernelGo(mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) {
-	var acc [I8MR][16]int32
+	var acc [I8MR * 16]int32
+	i8Accumulate(&acc, mr, 0, k4, a, lda, b)
+	args := i8Args{raw: 1}
+	if ep != nil {
+		args = i8Args{rowScale: &ep.RowScale[0], rowZero: &ep.RowZero[0], colScale: &ep.ColScale[0], colSum: &ep.ColSum[0], bias: &zeros16[0]}
+		if ep.Bias != nil {
+			args.bias = &ep.Bias[0]
+		}
+	}
+	i8Epilogue(&acc, mr, c, ldc, &args)
+}
+
+// i8Accumulate adds groups q0..q1-1 of the tile's products to acc (row-major mr×16).
+func i8Accumulate(acc *[I8MR * 16]int32, mr, q0, q1 int, a []uint8, lda int, b []int8) {
 	for i := 0; i < mr; i++ {
-		row := a[i*lda : i*lda+4*k4]
-		for q := 0; q < k4; q++ {
+		row := a[i*lda : i*lda+4*q1]
+		sums := acc[i*16 : i*16+16]
+		for q := q0; q < q1; q++ {
 			g := b[q*64 : q*64+64]
 			a0, a1, a2, a3 := int32(row[4*q]), int32(row[4*q+1]), int32(row[4*q+2]), int32(row[4*q+3])
-			for j := 0; j < 16; j++ {
-				acc[i][j] += a0*int32(g[4*j]) + a1*int32(g[4*j+1]) + a2*int32(g[4*j+2]) + a3*int32(g[4*j+3])
+			for j := range sums {
+				sums[j] += a0*int32(g[4*j]) + a1*int32(g[4*j+1]) + a2*int32(g[4*j+2]) + a3*int32(g[4*j+3])
 			}
 		}
 	}
+}
+
+// i8Epilogue writes the tile's sums to c as args says (I8Epilogue; raw: the bits).
+func i8Epilogue(acc *[I8MR * 16]int32, mr int, c []float32, ldc int, args *i8Args) {
+	if args.raw != 0 {
+		for i := 0; i < mr; i++ {
+			for j, v := range acc[i*16 : i*16+16] {
+				c[i*ldc+j] = math.Float32frombits(uint32(v))
+			}
+		}
+		return
+	}
+	rowScale, rowZero := unsafe.Slice(args.rowScale, mr), unsafe.Slice(args.rowZero, mr)
+	colScale, colSum, bias := unsafe.Slice(args.colScale, 16), unsafe.Slice(args.colSum, 16), unsafe.Slice(args.bias, 16)
 	for i := 0; i < mr; i++ {
 		out := c[i*ldc : i*ldc+16]
-		if ep == nil {
-			for j := range out {
-				out[j] = math.Float32frombits(uint32(acc[i][j]))
-			}
-			continue
-		}
-		rs, rz := ep.RowScale[i], ep.RowZero[i]
+		rs, rz := rowScale[i], rowZero[i]
 		for j := range out {
-			t := float32(float32(acc[i][j]) * ep.ColScale[j])
+			t := float32(float32(acc[i*16+j]) * colScale[j])
 			t = float32(t * rs)
-			if ep.Bias != nil {
-				t = float32(t + ep.Bias[j])
-			} else {
-				t = float32(t + 0)
-			}
-			u := float32(rz * ep.ColSum[j])
+			t = float32(t + bias[j])
+			u := float32(rz * colSum[j])
 			out[j] = t - u
 		}
 	}
