@@ -132,6 +132,10 @@ func (g *gemvJob) packedBlock(x []float32, j0, width int, y []float32) {
 // slice by slice into kb (KC×64, zero-padded) — the same values the GEMM's packing
 // gives its micro-kernel.
 func (g *gemvJob) unpackedBlock(x []float32, j0, width int, kb, y []float32) {
+	if g.transB && asm.HasGemvT8(g.l) {
+		g.transposedBlock(x, j0, width, kb, y)
+		return
+	}
 	inPlace := !g.transB && width == 64
 	for pc := 0; pc < g.k; pc += g.kc {
 		kc := min(g.kc, g.k-pc)
@@ -159,6 +163,38 @@ func (g *gemvJob) unpackedBlock(x []float32, j0, width int, kb, y []float32) {
 			}
 		}
 		g.gemv64(kc, x[pc:pc+kc], panel, [4]int{0, 16, 32, 48}, 64, y, pc > 0)
+	}
+}
+
+// transposedBlock is unpackedBlock for a transposed B on levels with asm.GemvT8: the
+// columns of op(B) are rows of B, eight dot products at a time read in place (the last
+// group of fewer rows copied into kb), each summed as the micro-kernel sums a column.
+func (g *gemvJob) transposedBlock(x []float32, j0, width int, kb, y []float32) {
+	var acc [8]float32
+	for pc := 0; pc < g.k; pc += g.kc {
+		kc := min(g.kc, g.k-pc)
+		for jj := 0; jj < width; jj += 8 {
+			rows := min(8, width-jj)
+			src, ldb := g.b[(j0+jj)*g.ldb+pc:], g.ldb
+			if rows < 8 {
+				blk := kb[:8*kc]
+				clear(blk[rows*kc:])
+				for r := range rows {
+					copy(blk[r*kc:(r+1)*kc], g.b[(j0+jj+r)*g.ldb+pc:])
+				}
+				src, ldb = blk, kc
+			}
+			if err := asm.GemvT8(g.l, kc, x[pc:pc+kc], src, ldb, acc[:]); err != nil {
+				panic(fmt.Sprintf("ops: internal error: %v", err))
+			}
+			for r, v := range acc[:rows] {
+				if pc == 0 {
+					y[jj+r] = v
+				} else {
+					y[jj+r] = v + y[jj+r]
+				}
+			}
+		}
 	}
 }
 

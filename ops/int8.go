@@ -192,7 +192,17 @@ func (g *i8Job) Do(w, item int) {
 		if g.m <= gemvMaxM {
 			mr = 1
 		}
-		for r0 := i0; r0 < i0+rows && r0 < g.m; r0 += mr {
+		r0 := i0
+		if full := min(i0+rows, g.m) - i0; mr == asm.I8MR && ncur == asm.I8NR && g.beta == 0 && full >= asm.I8MR {
+			// The whole tiles of the block in one call.
+			tiles := full / asm.I8MR
+			ep.RowScale, ep.RowZero = g.rowScale[i0:i0+tiles*mr], g.rowZero[i0:i0+tiles*mr]
+			if err := asm.I8Tiles(g.l, tiles, q.k4, g.a[i0*g.lda:(i0+tiles*mr)*g.lda], g.lda, b, g.c[i0*g.ldc+j0:], g.ldc, &ep); err != nil {
+				panic(fmt.Sprintf("ops: internal error: %v", err))
+			}
+			r0 += tiles * mr
+		}
+		for ; r0 < i0+rows && r0 < g.m; r0 += mr {
 			mrows := min(mr, g.m-r0)
 			ep.RowScale, ep.RowZero = g.rowScale[r0:r0+mr], g.rowZero[r0:r0+mr]
 			a := g.a[r0*g.lda : (r0+mr-1)*g.lda+g.lda]

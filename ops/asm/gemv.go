@@ -173,3 +173,40 @@ func Gemv64Go(dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, of
 		}
 	}
 }
+
+// GemvT8 computes eight dot products with rows of B (a transposed B, as attention's
+// q·kᵀ has it):
+//
+//	y[j] = Σ_{p<k} x[p] · B[j*ldb + p]   for j < 8
+//
+// each as one multiply-add chain from zero with p ascending (fused on the assembly
+// levels): what the level's micro-kernel computes for a column of op(B), so GEMV over
+// a transposed B agrees bit for bit with the GEMM. It returns an error if a slice is
+// too short or l does not run on this CPU.
+func GemvT8(l Level, k int, x, b []float32, ldb int, y []float32) error {
+	if k < 1 || ldb < k || len(x) < k || len(y) < 8 || len(b) < 7*ldb+k {
+		return fmt.Errorf("asm: GemvT8(%v) k=%d ldb=%d: slices too short (x %d, b %d, y %d)", l, k, ldb, len(x), len(b), len(y))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	if !gemvT8Arch(l, k, x, b, ldb, y) {
+		GemvT8Go(k, x, b, ldb, y)
+	}
+	return nil
+}
+
+// GemvT8Go is the pure-Go twin of the GemvT8 kernels.
+func GemvT8Go(k int, x, b []float32, ldb int, y []float32) {
+	for j := range 8 {
+		var acc float32
+		for p, v := range b[j*ldb : j*ldb+k] {
+			acc += x[p] * v
+		}
+		y[j] = acc
+	}
+}
+
+// HasGemvT8 reports whether l has a GemvT8 kernel (the other levels gather the
+// columns and use Gemv64, which sums as their micro-kernels do).
+func HasGemvT8(l Level) bool { return l == AVX2 || l == AVX512 }

@@ -57,3 +57,14 @@ func gemv64Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 [
 	}
 	return true
 }
+
+//go:noescape
+func gemv8TAVX2(k int, x *float32, b *float32, ldb int, y *float32)
+
+func gemvT8Arch(l Level, k int, x, b []float32, ldb int, y []float32) bool {
+	if l != AVX2 && l != AVX512 {
+		return false
+	}
+	gemv8TAVX2(k, &x[0], &b[0], ldb, &y[0])
+	return true
+}

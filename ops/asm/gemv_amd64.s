@@ -459,3 +459,141 @@ store_gemv64F16AVX2:
 	VMOVUPS Y7, 224(DI)
 	VZEROUPPER
 	RET
+
+DATA gemvtmask<>+0(SB)/4, $0xffffffff
+DATA gemvtmask<>+4(SB)/4, $0xffffffff
+DATA gemvtmask<>+8(SB)/4, $0xffffffff
+DATA gemvtmask<>+12(SB)/4, $0xffffffff
+DATA gemvtmask<>+16(SB)/4, $0xffffffff
+DATA gemvtmask<>+20(SB)/4, $0xffffffff
+DATA gemvtmask<>+24(SB)/4, $0xffffffff
+DATA gemvtmask<>+28(SB)/4, $0xffffffff
+DATA gemvtmask<>+32(SB)/4, $0
+DATA gemvtmask<>+36(SB)/4, $0
+DATA gemvtmask<>+40(SB)/4, $0
+DATA gemvtmask<>+44(SB)/4, $0
+DATA gemvtmask<>+48(SB)/4, $0
+DATA gemvtmask<>+52(SB)/4, $0
+DATA gemvtmask<>+56(SB)/4, $0
+DATA gemvtmask<>+60(SB)/4, $0
+GLOBL gemvtmask<>(SB), RODATA|NOPTR, $64
+
+// Transposes the 8x8 block in Y0-Y7 (row j in Yj) into columns: column p ends in
+// Y10, Y11, Y12, Y13, Y3, Y5, Y6, Y7 for p = 0..7.
+#define TRANSPOSE8 \
+	VUNPCKLPS Y1, Y0, Y8 \
+	VUNPCKHPS Y1, Y0, Y9 \
+	VUNPCKLPS Y3, Y2, Y0 \
+	VUNPCKHPS Y3, Y2, Y1 \
+	VUNPCKLPS Y5, Y4, Y2 \
+	VUNPCKHPS Y5, Y4, Y3 \
+	VUNPCKLPS Y7, Y6, Y4 \
+	VUNPCKHPS Y7, Y6, Y5 \
+	VSHUFPS $0x44, Y0, Y8, Y6 \
+	VSHUFPS $0xEE, Y0, Y8, Y7 \
+	VSHUFPS $0x44, Y1, Y9, Y8 \
+	VSHUFPS $0xEE, Y1, Y9, Y0 \
+	VSHUFPS $0x44, Y4, Y2, Y9 \
+	VSHUFPS $0xEE, Y4, Y2, Y1 \
+	VSHUFPS $0x44, Y5, Y3, Y2 \
+	VSHUFPS $0xEE, Y5, Y3, Y4 \
+	VPERM2F128 $0x20, Y9, Y6, Y10 \
+	VPERM2F128 $0x20, Y1, Y7, Y11 \
+	VPERM2F128 $0x20, Y2, Y8, Y12 \
+	VPERM2F128 $0x20, Y4, Y0, Y13 \
+	VPERM2F128 $0x31, Y9, Y6, Y3 \
+	VPERM2F128 $0x31, Y1, Y7, Y5 \
+	VPERM2F128 $0x31, Y2, Y8, Y6 \
+	VPERM2F128 $0x31, Y4, Y0, Y7
+
+#define GEMVTSTEP(off, col) \
+	VBROADCASTSS off(DI), Y14 \
+	VFMADD231PS Y14, col, Y15
+
+// Eight dot products over rows of B, each one fused multiply-add chain in p order —
+// what the GEMM computes for a column of a transposed B:
+// y[j] = sum_p x[p] * b[j*ldb + p], j < 8. Blocks of 8x8 are transposed in registers;
+// the last k%8 values are loaded under a mask.
+// func gemv8TAVX2(k int, x *float32, b *float32, ldb int, y *float32)
+TEXT ·gemv8TAVX2(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), DI
+	MOVQ b+16(FP), SI
+	MOVQ ldb+24(FP), DX
+	SHLQ $2, DX
+	LEAQ (SI)(DX*2), R8
+	ADDQ DX, R8 // row 3
+	LEAQ (R8)(DX*2), R9
+	ADDQ DX, R9 // row 6
+	VXORPS Y15, Y15, Y15
+	CMPQ CX, $8
+	JLT tailT
+
+loopT:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(DX*1), Y1
+	VMOVUPS (SI)(DX*2), Y2
+	VMOVUPS (R8), Y3
+	VMOVUPS (SI)(DX*4), Y4
+	VMOVUPS (R8)(DX*2), Y5
+	VMOVUPS (R9), Y6
+	VMOVUPS (R9)(DX*1), Y7
+	TRANSPOSE8
+	GEMVTSTEP(0, Y10)
+	GEMVTSTEP(4, Y11)
+	GEMVTSTEP(8, Y12)
+	GEMVTSTEP(12, Y13)
+	GEMVTSTEP(16, Y3)
+	GEMVTSTEP(20, Y5)
+	GEMVTSTEP(24, Y6)
+	GEMVTSTEP(28, Y7)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, DI
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JGE loopT
+
+tailT:
+	TESTQ CX, CX
+	JEQ doneT
+	// Mask of the first CX lanes: the table from index 8-CX.
+	MOVQ $8, AX
+	SUBQ CX, AX
+	LEAQ gemvtmask<>(SB), BX
+	VMOVDQU (BX)(AX*4), Y14
+	VMASKMOVPS (SI), Y14, Y0
+	VMASKMOVPS (SI)(DX*1), Y14, Y1
+	VMASKMOVPS (SI)(DX*2), Y14, Y2
+	VMASKMOVPS (R8), Y14, Y3
+	VMASKMOVPS (SI)(DX*4), Y14, Y4
+	VMASKMOVPS (R8)(DX*2), Y14, Y5
+	VMASKMOVPS (R9), Y14, Y6
+	VMASKMOVPS (R9)(DX*1), Y14, Y7
+	TRANSPOSE8
+	GEMVTSTEP(0, Y10)
+	DECQ CX
+	JEQ doneT
+	GEMVTSTEP(4, Y11)
+	DECQ CX
+	JEQ doneT
+	GEMVTSTEP(8, Y12)
+	DECQ CX
+	JEQ doneT
+	GEMVTSTEP(12, Y13)
+	DECQ CX
+	JEQ doneT
+	GEMVTSTEP(16, Y3)
+	DECQ CX
+	JEQ doneT
+	GEMVTSTEP(20, Y5)
+	DECQ CX
+	JEQ doneT
+	GEMVTSTEP(24, Y6)
+
+doneT:
+	MOVQ y+32(FP), DI
+	VMOVUPS Y15, (DI)
+	VZEROUPPER
+	RET

@@ -9,3 +9,5 @@ func gemv16Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 [
 func gemv64Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, off [4]int, ldb int, y []float32, add bool) bool {
 	return false
 }
+
+func gemvT8Arch(l Level, k int, x, b []float32, ldb int, y []float32) bool { return false }

@@ -86,3 +86,21 @@ func halfBits(dt WeightType, b32 []float32) []uint16 {
 	}
 	return b16
 }
+
+func TestGemvT8MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, l := range Supported() {
+		for _, k := range []int{1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 64, 65, 100} {
+			ldb := k + r.IntN(3)
+			x := randSlice(r, k)
+			b := randSlice(r, 7*ldb+k)
+			want, got := make([]float32, 8), randSlice(r, 9)
+			GemvT8Go(k, x, b, ldb, want)
+			require.NoError(t, GemvT8(l, k, x, b, ldb, got))
+			closeTo(t, want, got[:8], k, l.String())
+			require.NotZero(t, got[8], "wrote past y[8]")
+		}
+	}
+	require.Error(t, GemvT8(Best, 8, make([]float32, 8), make([]float32, 7*8+7), 8, make([]float32, 8)))
+	require.Error(t, GemvT8(Best, 8, make([]float32, 8), make([]float32, 64), 7, make([]float32, 8)))
+}

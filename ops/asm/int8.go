@@ -77,6 +77,33 @@ func I8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ld
 	return nil
 }
 
+// I8Tiles is I8Kernel over tiles consecutive six-row tiles of one panel: tile t
+// reads rows 6t.. of a (stride lda), writes rows 6t.. of c (stride ldc), and takes its
+// RowScale and RowZero from entry 6t on; the column arrays serve every tile. One
+// check for the lot: the loop nest calls it once per panel and row block.
+func I8Tiles(l Level, tiles, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) error {
+	if tiles < 1 {
+		return fmt.Errorf("asm: I8Tiles with %d tiles", tiles)
+	}
+	rows := I8MR * tiles
+	if k4 < 1 || lda < 4*k4 || len(a) < (rows-1)*lda+4*k4 || len(b) < 64*k4 || ldc < 16 || len(c) < (rows-1)*ldc+16 {
+		return fmt.Errorf("asm: I8Tiles(%v) tiles=%d k4=%d lda=%d ldc=%d: slices too short (a %d, b %d, c %d)", l, tiles, k4, lda, ldc, len(a), len(b), len(c))
+	}
+	if ep == nil || len(ep.RowScale) < rows || len(ep.RowZero) < rows || len(ep.ColScale) < 16 || len(ep.ColSum) < 16 || (ep.Bias != nil && len(ep.Bias) < 16) {
+		return fmt.Errorf("asm: I8Tiles needs an epilogue for %d rows", rows)
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	tile := *ep
+	for t := range tiles {
+		r := I8MR * t
+		tile.RowScale, tile.RowZero = ep.RowScale[r:r+I8MR], ep.RowZero[r:r+I8MR]
+		i8Kernel(l, I8MR, k4, a[r*lda:], lda, b, c[r*ldc:], ldc, &tile)
+	}
+	return nil
+}
+
 // i8Kernel is I8Kernel without the checks.
 func i8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) {
 	var args i8Args

@@ -206,3 +206,40 @@ func TestI8Gemv64MatchesTwin(t *testing.T) {
 	}
 	require.Error(t, I8Gemv64(Best, 2, make([]uint8, 8), make([]int8, 3*128+127), 128, make([]float32, 64), nil))
 }
+
+func BenchmarkI8QuantizeRow(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, 768)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	dst := make([]uint8, 768)
+	b.SetBytes(4 * 768)
+	for b.Loop() {
+		I8QuantizeRow(Best, dst, x)
+	}
+}
+
+func TestI8TilesIsTheKernelPerTile(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, l := range Supported() {
+		tiles, k4, lda, ldc := 3, 37, 4*37+8, 20
+		a, b := i8Operands(r, tiles*I8MR, k4, lda, false)
+		ep := i8Epi(r, tiles*I8MR, true)
+		got := make([]float32, (tiles*I8MR-1)*ldc+16)
+		require.NoError(t, I8Tiles(l, tiles, k4, a, lda, b, got, ldc, ep))
+		for tt := range tiles {
+			row := I8MR * tt
+			sub := *ep
+			sub.RowScale, sub.RowZero = ep.RowScale[row:], ep.RowZero[row:]
+			want := make([]float32, (I8MR-1)*ldc+16)
+			I8KernelGo(I8MR, k4, a[row*lda:], lda, b, want, ldc, &sub)
+			for i := range I8MR {
+				require.Equal(t, want[i*ldc:i*ldc+16], got[(row+i)*ldc:(row+i)*ldc+16], "%v tile %d row %d", l, tt, i)
+			}
+		}
+		require.Error(t, I8Tiles(l, 0, k4, a, lda, b, got, ldc, ep))
+		require.Error(t, I8Tiles(l, tiles+1, k4, a, lda, b, got, ldc, ep))
+		require.Error(t, I8Tiles(l, tiles, k4, a, lda, b, got, ldc, nil))
+	}
+}
