@@ -291,7 +291,7 @@ func (rep *Report) Markdown(w io.Writer, plots []string) {
 	}
 	fmt.Fprintf(w, "- Environment of every worker: OMP/MKL/OPENBLAS/RAYON_NUM_THREADS and GOMAXPROCS = threads, %s; each worker pinned with taskset to CPUs 0..threads−1 where available\n",
 		strings.Join(env, " "))
-	fmt.Fprintf(w, "- Machine %s (GPT-2 decode rows: checkpoint bytes × tokens/s ÷ DRAM read bandwidth; GEMM rows: GFLOP/s ÷ micro-kernel peak, in the column \"of limit\")\n", rep.limitsLine())
+	fmt.Fprintf(w, "- Machine %s (GPT-2 decode rows: checkpoint bytes × tokens/s ÷ DRAM read bandwidth, a quarter of the F32 checkpoint's bytes for int8 rows; GEMM rows: GFLOP/s ÷ micro-kernel peak, in the column \"of limit\")\n", rep.limitsLine())
 	fmt.Fprintf(w, "- Method: each implementation in its own process; output check against the reference first (a disagreeing implementation is not timed; BF16 workloads pass with Pearson > 0.99 and the first token equal, since implementations differ in running BF16 activations — the equivalence table shows whether later ids agree); an implementation without the workload's model or dtype says so (unsupported); then warm-up and the timed repetitions. Times in the tables are per repetition; CI is the 95 %% percentile bootstrap interval of the mean (2000 resamples). Peak RSS is each worker's own resident high-water mark (VmHWM, model load included; * marks the kernel's rusage figure, which includes the runner's own peak); process CPU covers the whole process; energy is RAPL package energy of the whole process where readable.\n\n")
 
 	fmt.Fprintf(w, "## Workloads\n\n| workload | model | what one repetition is | reps | warm-up |\n|---|---|---|---|---|\n")

@@ -141,6 +141,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					rep.WeightBytes = map[string]int64{}
 				}
 				rep.WeightBytes[w.Name] = st.Size()
+				if w.Quantize == "int8" { // one byte per weight instead of four
+					rep.WeightBytes[w.Name] = st.Size() / 4
+				}
 			}
 		}
 	}
