@@ -58,15 +58,7 @@ func Softmax(x []float32, rows, cols int) {
 	}
 	for r := 0; r < rows; r++ {
 		row := x[r*cols : r*cols+cols]
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			if v > m || v != v {
-				m = v
-				if v != v {
-					break
-				}
-			}
-		}
+		m := asm.Max(asm.Best, row)
 		var sum float32
 		if math.IsInf(float64(m), 0) || m != m {
 			// An all -Inf row (or +Inf/NaN) gives NaN, as in PyTorch.
@@ -77,10 +69,7 @@ func Softmax(x []float32, rows, cols int) {
 		} else {
 			sum = asm.ExpSubSum(asm.Best, row, m)
 		}
-		inv := 1 / sum
-		for j := range row {
-			row[j] *= inv
-		}
+		asm.Scale(asm.Best, row, 1/sum)
 	}
 }
 
@@ -93,22 +82,6 @@ func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps floa
 	}
 	gamma, beta = gamma[:cols], beta[:cols]
 	for r := 0; r < rows; r++ {
-		in := x[r*cols : r*cols+cols]
-		out := dst[r*cols : r*cols+cols]
-		var s float64
-		for _, v := range in {
-			s += float64(v)
-		}
-		mean := s / float64(cols)
-		var ss float64
-		for _, v := range in {
-			d := float64(v) - mean
-			ss += d * d
-		}
-		inv := float32(1 / math.Sqrt(ss/float64(cols)+float64(eps)))
-		m := float32(mean)
-		for j, v := range in {
-			out[j] = (v-m)*inv*gamma[j] + beta[j]
-		}
+		asm.LayerNormRow(asm.Best, dst[r*cols:r*cols+cols], x[r*cols:r*cols+cols], gamma, beta, eps)
 	}
 }

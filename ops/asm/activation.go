@@ -101,3 +101,73 @@ func ExpSubSum(l Level, x []float32, m float32) float32 {
 	}
 	return s + ExpSubSumGo(x, m)
 }
+
+// Max returns the largest value of x at level l: NaN if x holds one, -Inf if x is
+// empty (a softmax's first pass).
+func Max(l Level, x []float32) float32 {
+	m := float32(math.Inf(-1))
+	n := len(x) &^ 7
+	if n > 0 {
+		if v, ok := maxArch(l, x[:n]); ok {
+			m, x = v, x[n:]
+		}
+	}
+	for _, v := range x {
+		if v > m || v != v {
+			m = v
+		}
+		if m != m {
+			break
+		}
+	}
+	return m
+}
+
+// Scale sets x[i] *= s at level l (a softmax's last pass).
+func Scale(l Level, x []float32, s float32) {
+	n := len(x) &^ 7
+	if n > 0 && scaleArch(l, x[:n], s) {
+		x = x[n:]
+	}
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+// LayerNormRow normalises one row at level l: with the mean and variance summed in
+// float64, dst[i] = (x[i] − mean)·inv·gamma[i] + beta[i], inv = 1/√(var + eps), each
+// step rounded to float32. The assembly sums in a different order than the Go loop,
+// which can move the last bit of the mean or inv.
+func LayerNormRow(l Level, dst, x, gamma, beta []float32, eps float32) {
+	n := len(x)
+	head := n &^ 7
+	var sums [2]float64
+	var s float64
+	vec := head > 0 && sumsF64Arch(l, x[:head], 0, &sums)
+	if vec {
+		s = sums[0]
+	} else {
+		head = 0
+	}
+	for _, v := range x[head:] {
+		s += float64(v)
+	}
+	mean := s / float64(n)
+	var ss float64
+	if vec {
+		sumsF64Arch(l, x[:head], mean, &sums)
+		ss = sums[1]
+	}
+	for _, v := range x[head:] {
+		d := float64(v) - mean
+		ss += d * d
+	}
+	inv := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
+	m := float32(mean)
+	if vec && normAffineArch(l, dst[:head], x[:head], gamma[:head], beta[:head], m, inv) {
+		dst, x, gamma, beta = dst[head:], x[head:], gamma[head:], beta[head:]
+	}
+	for j, v := range x {
+		dst[j] = (v-m)*inv*gamma[j] + beta[j]
+	}
+}

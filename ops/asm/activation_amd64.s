@@ -344,3 +344,116 @@ es_done:
 	VZEROUPPER
 	MOVSS X14, ret+24(FP)
 	RET
+
+// Largest value of the first n (a multiple of 8) values, and whether one is NaN:
+// out[0:8] lane maxima (from -Inf), out[8:16] non-zero where a NaN was.
+// func maxNaNAVX2(x *float32, n int, out *[16]float32)
+TEXT ·maxNaNAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ out+16(FP), SI
+	MOVL $0xff800000, AX // -Inf
+	MOVQ AX, X0
+	VBROADCASTSS X0, Y0
+	VXORPS Y2, Y2, Y2
+	SHRQ $3, CX
+	JEQ mx_done
+mx_loop:
+	VMOVUPS (DI), Y1
+	VCMPPS $3, Y1, Y1, Y3
+	VORPS Y3, Y2, Y2
+	VMAXPS Y1, Y0, Y0
+	ADDQ $32, DI
+	DECQ CX
+	JNZ mx_loop
+mx_done:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y2, 32(SI)
+	VZEROUPPER
+	RET
+
+// x[i] *= s for the first n (a multiple of 8) values.
+// func scaleAVX2(x *float32, n int, s float32)
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+	SHRQ $3, CX
+	JEQ sc_done
+sc_loop:
+	VMULPS (DI), Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sc_loop
+sc_done:
+	VZEROUPPER
+	RET
+
+// Sum in float64 of the first n (a multiple of 8) values, and of their squared
+// deviations from mean: out[0] = Σ x, out[1] = Σ (x − mean)² (with mean given).
+// func sumsF64AVX2(x *float32, n int, mean float64, out *[2]float64)
+TEXT ·sumsF64AVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD mean+16(FP), Y7
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	SHRQ $3, CX
+	JEQ sf_done
+sf_loop:
+	VCVTPS2PD (DI), Y0
+	VCVTPS2PD 16(DI), Y1
+	VADDPD Y0, Y4, Y4
+	VADDPD Y1, Y4, Y4
+	VSUBPD Y7, Y0, Y0
+	VSUBPD Y7, Y1, Y1
+	VMULPD Y0, Y0, Y0
+	VMULPD Y1, Y1, Y1
+	VADDPD Y0, Y5, Y5
+	VADDPD Y1, Y5, Y5
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sf_loop
+sf_done:
+	VEXTRACTF128 $1, Y4, X0
+	VADDPD X0, X4, X4
+	VHADDPD X4, X4, X4
+	VEXTRACTF128 $1, Y5, X1
+	VADDPD X1, X5, X5
+	VHADDPD X5, X5, X5
+	MOVQ out+24(FP), SI
+	MOVSD X4, (SI)
+	MOVSD X5, 8(SI)
+	VZEROUPPER
+	RET
+
+// dst[i] = (x[i] − m)·inv·gamma[i] + beta[i] for the first n (a multiple of 8), each
+// operation rounded to float32 as the Go loop does.
+// func normAffineAVX2(dst, x, gamma, beta *float32, n int, m, inv float32)
+TEXT ·normAffineAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R8
+	MOVQ beta+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSS m+40(FP), Y6
+	VBROADCASTSS inv+44(FP), Y7
+	SHRQ $3, CX
+	JEQ na_done
+na_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y6, Y0, Y0
+	VMULPS Y7, Y0, Y0
+	VMULPS (R8), Y0, Y0
+	VADDPS (R9), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ na_loop
+na_done:
+	VZEROUPPER
+	RET

@@ -135,3 +135,55 @@ func TestExpSubSum(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxScaleLayerNormRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, l := range Supported() {
+		for _, n := range []int{0, 1, 7, 8, 9, 16, 31, 64, 100, 768} {
+			x := randSlice(r, n)
+			want := float32(math.Inf(-1))
+			for _, v := range x {
+				want = max(want, v)
+			}
+			require.Equal(t, want, Max(l, x), "%v n=%d", l, n)
+			for _, at := range []int{0, n / 2, n - 1} {
+				if n == 0 {
+					break
+				}
+				y := append([]float32(nil), x...)
+				y[at] = float32(math.NaN())
+				require.True(t, math.IsNaN(float64(Max(l, y))), "%v n=%d NaN at %d", l, n, at)
+			}
+			s := append([]float32(nil), x...)
+			Scale(l, s, 0.37)
+			for i, v := range x {
+				require.Equal(t, v*0.37, s[i])
+			}
+			if n == 0 {
+				continue
+			}
+			gamma, beta := randSlice(r, n), randSlice(r, n)
+			for i := range x {
+				x[i] = x[i]*3 + 5 // an offset mean
+			}
+			got := make([]float32, n)
+			LayerNormRow(l, got, x, gamma, beta, 1e-5)
+			var mean, v float64
+			for _, e := range x {
+				mean += float64(e)
+			}
+			mean /= float64(n)
+			for _, e := range x {
+				v += (float64(e) - mean) * (float64(e) - mean)
+			}
+			inv := 1 / math.Sqrt(v/float64(n)+1e-5)
+			for i, e := range x {
+				ref := (float64(e)-mean)*inv*float64(gamma[i]) + float64(beta[i])
+				require.InDelta(t, ref, float64(got[i]), 2e-5*(1+math.Abs(ref)), "%v n=%d i=%d", l, n, i)
+			}
+			inPlace := append([]float32(nil), x...)
+			LayerNormRow(l, inPlace, inPlace, gamma, beta, 1e-5)
+			require.Equal(t, got, inPlace, "dst may alias x")
+		}
+	}
+}
