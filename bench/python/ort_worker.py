@@ -74,15 +74,51 @@ def graph_path(weights, stem, beside=True):
     return os.path.join(folder, name)
 
 
+def quantizable(src, dst):
+    """Writes src's graph as onnxruntime.quantization expects a model's weights: the
+    export leaves the hand-written models' weights as Constant nodes (they are plain
+    tensors, not parameters), which the quantiser does not treat as weights, so they
+    become initializers; and Gemm (torch.addmm) becomes MatMul + Add, since dynamic
+    quantisation covers MatMul only."""
+    import onnx
+    from onnx import helper, numpy_helper
+    m = onnx.load(src)
+    g = m.graph
+    nodes = []
+    for n in g.node:
+        if n.op_type == "Constant" and len(n.attribute) == 1 and n.attribute[0].name == "value":
+            t = numpy_helper.to_array(n.attribute[0].t)
+            g.initializer.append(numpy_helper.from_array(t, n.output[0]))
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        if n.op_type == "Gemm" and attrs.get("alpha", 1.0) == 1.0 and attrs.get("beta", 1.0) == 1.0 \
+                and not attrs.get("transA", 0) and not attrs.get("transB", 0) and len(n.input) == 3:
+            mm = n.output[0] + "_matmul"
+            nodes.append(helper.make_node("MatMul", [n.input[0], n.input[1]], [mm], name=n.name + "_matmul"))
+            nodes.append(helper.make_node("Add", [mm, n.input[2]], [n.output[0]], name=n.name + "_add"))
+            continue
+        nodes.append(n)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.save(m, dst)
+
+
 def int8_graph(path, build):
     """The int8 graph of the F32 graph at path (exported by build when missing):
-    onnxruntime.quantization.quantize_dynamic with int8 weights (its defaults: per
-    tensor, uint8 activations quantised at run time), kept beside it."""
+    onnxruntime.quantization.quantize_dynamic of every MatMul by a weight (int8
+    weights, its defaults otherwise: per tensor, uint8 activations quantised at run
+    time), kept beside it."""
     f32 = exported(path, build)
 
     def quantize(tmp):
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        quantize_dynamic(f32, tmp, weight_type=QuantType.QInt8)
+        prepared = tmp + ".prepared.onnx"
+        try:
+            quantizable(f32, prepared)
+            quantize_dynamic(prepared, tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+        finally:
+            if os.path.exists(prepared):
+                os.remove(prepared)
 
     return exported(path[:-len(".onnx")] + "-int8.onnx", quantize)
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
 func TestGenerateGreedyMatchesGolden(t *testing.T) {
@@ -48,6 +50,24 @@ func TestGenerateGreedyMatchesGolden(t *testing.T) {
 	_, a, _ := runCLI(args...)
 	_, b, _ := runCLI(args...)
 	require.Equal(t, a, b)
+
+	// --quantize int8 generates what the int8 model generates (and not the F32 text).
+	m, err := gpt2.Load(model, nn.WithTokenizerDir(tokDir), nn.WithQuantization(nn.Int8))
+	require.NoError(t, err)
+	defer m.Close()
+	promptIDs, err := m.Encode(prompt)
+	require.NoError(t, err)
+	var int8IDs []int
+	for id, err := range m.Generate(context.Background(), promptIDs, gpt2.GenerateOptions{MaxNewTokens: 24, StopAtEOS: true}) {
+		require.NoError(t, err)
+		int8IDs = append(int8IDs, id)
+	}
+	int8Text, err := tok.Decode(int8IDs)
+	require.NoError(t, err)
+	require.NotEqual(t, want, int8Text)
+	code, out, errOut = runCLI("generate", "--model", model, "--tokenizer", tokDir, "--prompt", prompt, "--max-tokens", "24", "--temperature", "0", "--quantize", "int8")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, prompt+int8Text+"\n", out)
 }
 
 func TestGenerateErrors(t *testing.T) {

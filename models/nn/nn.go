@@ -185,8 +185,8 @@ func (b *Builder) evict(full string) {
 // Matrix packs the stored rows×cols matrix name as a GEMM right-hand operand:
 // transposed (a PyTorch Linear weight [out, in] or an embedding table used as an LM
 // head: op(B) is cols×rows) or as stored (GPT-2's Conv1D [in, out]). F16/BF16 stay
-// half with KeepHalf; with Int8 every matrix is quantised. rows or cols may be -1 (any size). The tensor's file pages are
-// dropped afterwards.
+// half with KeepHalf; with Int8 every matrix is quantised. rows or cols may be -1
+// (any size). The tensor's file pages are dropped afterwards.
 func (b *Builder) Matrix(name string, transposed bool, rows, cols int) *ops.PackedB {
 	t, full := b.tensor(name, rows, cols)
 	if t == nil {

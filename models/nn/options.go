@@ -32,7 +32,8 @@ const (
 	// Int8 quantises every Linear weight at load to int8 per output channel
 	// (symmetric, F32 scales); each product quantises its input rows to 7 bits at
 	// run time, sums in int32 and dequantises, adding the bias, in the same pass.
-	// Embeddings, layer norms, softmax and the attention products stay F32.
+	// Embeddings, layer norms, softmax and the attention products stay F32. With
+	// WithDevice, the device multiplies the dequantised weights in F32.
 	Int8
 )
 
