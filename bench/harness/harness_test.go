@@ -398,9 +398,9 @@ func TestServeOutputsDiffer(t *testing.T) {
 	require.Empty(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{0.6, 0.8, 0}}, false), "one normalises, one does not")
 	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4, 0.1}}, false), "apart")
 	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4}}, false), "2 values")
-	// Int8 servers of another implementation: the first word, cosine 0.99.
-	require.Empty(t, differ(serveOutput{text: " the cat sat"}, serveOutput{text: " the dog ran"}, true))
-	require.Contains(t, differ(serveOutput{text: " the cat"}, serveOutput{text: " a cat"}, true), "begins unlike")
+	// Int8 servers of another implementation: any completion, cosine 0.99.
+	require.Empty(t, differ(serveOutput{text: " the cat sat"}, serveOutput{text: " a dog ran"}, true))
+	require.Contains(t, differ(serveOutput{text: " the cat"}, serveOutput{text: " "}, true), "empty")
 	require.Empty(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4, 0.1}}, true))
 	require.Contains(t, differ(serveOutput{emb: e}, serveOutput{emb: []float32{3, 4, 4}}, true), "cosine")
 }

@@ -49,9 +49,9 @@ type ServeOptions struct {
 	Threads   int           // compute threads of each server (default 1)
 	CPUs      string        // taskset CPU list the servers are pinned to ("": not pinned)
 	// Quantize "int8" starts every server with dynamic int8 quantisation (lumen serve
-	// --quantize int8, serve_torch.py --quantize int8); the check then takes
-	// embeddings within cosine 0.99 and, from another implementation, a completion
-	// whose first word agrees (the Lumen servers must agree exactly: the same sums).
+	// --quantize int8, serve_torch.py --quantize int8); the check then takes another
+	// implementation's embeddings within cosine 0.99 and any non-empty completion (the
+	// Lumen servers must still agree exactly: the same sums).
 	Quantize string
 
 	ModelsDir string   // the random checkpoints are kept (written when missing) here
@@ -361,15 +361,16 @@ func kindsText(kinds map[string]int) string {
 
 // differ says why got disagrees with the reference's output, or "". Embeddings are
 // compared L2-normalised (servers differ in whether they normalise), within 1e-3.
-// int8 loosens both for another implementation's int8 server: the first word of the
-// completion (its first greedy token) must agree, and the embeddings' cosine must
-// reach 0.99.
+// int8 loosens both for another implementation's int8 server: the embeddings' cosine
+// must reach 0.99, and a completion need only be there — the random-weight GPT-2's
+// logits are nearly tied, and each implementation's int8 rounding picks its own first
+// token (measured: " Conquer…" against PyTorch's " intermediate…"); the paper suite's
+// gpt2-decode-int8 compares the distributions instead.
 func differ(ref, got serveOutput, int8 bool) string {
 	if ref.emb == nil {
 		if int8 {
-			first := func(s string) string { f := strings.Fields(s); return strings.Join(f[:min(1, len(f))], "") }
-			if first(got.text) != first(ref.text) {
-				return fmt.Sprintf("outputs differ: int8 completion %q begins unlike the reference's %q", got.text, ref.text)
+			if strings.TrimSpace(got.text) == "" {
+				return "outputs differ: an empty int8 completion"
 			}
 			return ""
 		}
