@@ -254,27 +254,45 @@ func sgemm(ws *Workspace, l asm.Level, transA, transB bool, m, n, k int, alpha f
 // copy (UploadTo) and A is not transposed, the product runs on the device. It panics
 // on inconsistent dimensions, as Sgemm does.
 func SgemmPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	sgemmPacked(ws, transA, m, alpha, a, lda, pb, nil, beta, c, ldc)
+}
+
+// sgemmPacked is SgemmPacked that then adds bias (n values, or nil) to every row of
+// C, whose rows must be contiguous (ldc = n) when bias is given: Linear. Int8 products
+// add it in their epilogue; the others after the product.
+func sgemmPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, bias []float32, beta float32, c []float32, ldc int) {
 	if pb == nil {
 		panic(fmt.Errorf("%w: nil PackedB", ErrArgs))
 	}
 	n, k := pb.n, pb.k
 	checkGemm(transA, m, n, k, a, lda, c, ldc)
+	if bias != nil && (len(bias) < n || ldc != n) {
+		panic(fmt.Errorf("%w: a bias of %d for %d columns with row stride %d", ErrArgs, len(bias), n, ldc))
+	}
+	addBias := func() {
+		if bias != nil {
+			AddBias(c, m, n, bias)
+		}
+	}
 	if trivialGemm(m, n, k, alpha, beta, c, ldc) {
+		addBias()
 		return
 	}
 	if pb.deviceGemm(transA, m, alpha, a, lda, beta, c, ldc) {
+		addBias()
 		return
 	}
 	ws = orTemp(ws)
-	if pb.q != nil {
-		ws.i8.run(ws, transA, m, alpha, a, lda, pb, nil, beta, c, ldc)
+	switch {
+	case pb.q != nil:
+		ws.i8.run(ws, transA, m, alpha, a, lda, pb, bias, beta, c, ldc)
 		return
-	}
-	if m <= gemvMaxM {
+	case m <= gemvMaxM:
 		ws.gemv.runPacked(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
-		return
+	default:
+		ws.gemm.run(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
 	}
-	ws.gemm.run(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
+	addBias()
 }
 
 func checkGemm(transA bool, m, n, k int, a []float32, lda int, c []float32, ldc int) {

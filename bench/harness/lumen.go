@@ -263,10 +263,8 @@ func bertCheck(h []float32, B, T, E int) Output {
 	return o
 }
 
-// quantization is the workload's Quantize as a model option.
+// quantization is the workload's Quantize (validated) as a model option.
 func quantization(w Workload) nn.Option {
-	if w.Quantize == "int8" {
-		return nn.WithQuantization(nn.Int8)
-	}
-	return nn.WithQuantization(nn.NoQuantization)
+	q, _ := nn.ParseQuantization(w.Quantize)
+	return nn.WithQuantization(q)
 }

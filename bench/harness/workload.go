@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
 // Model names a workload's model family.
@@ -269,15 +271,16 @@ func Select(ws []Workload, filter string) ([]Workload, error) {
 // SelectQuantized keeps the workloads with quantisation q ("int8"), or those without
 // any ("none"); "" keeps every workload. None left is an error.
 func SelectQuantized(ws []Workload, q string) ([]Workload, error) {
-	want := q
-	switch q {
-	case "":
+	if q == "" {
 		return ws, nil
-	case "none":
-		want = ""
-	case "int8":
-	default:
-		return nil, fmt.Errorf("--quantize: %q (want none or int8)", q)
+	}
+	parsed, err := nn.ParseQuantization(q)
+	if err != nil {
+		return nil, fmt.Errorf("--quantize: %w", err)
+	}
+	want := "" // a Workload's Quantize: "" or the scheme's name
+	if parsed != nn.NoQuantization {
+		want = parsed.String()
 	}
 	var out []Workload
 	for _, w := range ws {

@@ -128,7 +128,7 @@ def bert_job(req, w):
     ids = torch.from_numpy(protocol.bert_ids(w["Batch"], w["Seq"], cfg["vocab_size"]))
     linears = None
     if w.get("Quantize") == "int8":
-        linears = quant.int8_linears({n: (weights[n + ".weight"], weights[n + ".bias"]) for n in bert_eager.linear_names(cfg)})
+        linears = quant.int8_linears(bert_eager.linear_specs(weights, cfg))
 
     def check():
         return protocol.bert_check(bert_eager.encode(weights, cfg, ids, linears=linears).numpy())

@@ -17,13 +17,15 @@ def read_safetensors(path):
     return st_reader.read(path, "bert.")
 
 
-def linear_names(cfg):
-    """The encoder's Linear layers (weight [out, in] and bias), by name prefix."""
-    out = []
+def linear_specs(w, cfg):
+    """The encoder's Linear layers by name prefix: (weight [out, in], bias), what
+    quant.int8_linears takes."""
+    out = {}
     for l in range(cfg["num_hidden_layers"]):
         p = f"encoder.layer.{l}."
-        out += [p + n for n in ("attention.self.query", "attention.self.key", "attention.self.value",
-                                "attention.output.dense", "intermediate.dense", "output.dense")]
+        for n in ("attention.self.query", "attention.self.key", "attention.self.value",
+                  "attention.output.dense", "intermediate.dense", "output.dense"):
+            out[p + n] = (w[p + n + ".weight"], w[p + n + ".bias"])
     return out
 
 

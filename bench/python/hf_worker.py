@@ -38,12 +38,12 @@ class Stamps:
         pass
 
 
-def int8(m):
+def int8(m, qconfig=None):
     """PyTorch's dynamic quantisation, as users apply it to a transformers model:
     torch.ao.quantization.quantize_dynamic on every nn.Linear (int8 weights with the
-    default per-tensor qconfig, activations quantised per call). GPT-2's Conv1D layers
-    (weight [in, out]) first become the nn.Linear they compute, or quantize_dynamic would
-    leave them F32."""
+    default per-tensor qconfig, or qconfig; activations quantised per call). GPT-2's
+    Conv1D layers (weight [in, out]) first become the nn.Linear they compute, or
+    quantize_dynamic would leave them F32."""
     from transformers.pytorch_utils import Conv1D
     for mod in list(m.modules()):
         for name, child in list(mod.named_children()):
@@ -53,7 +53,8 @@ def int8(m):
                     lin.weight.copy_(child.weight.t())
                     lin.bias.copy_(child.bias)
                 setattr(mod, name, lin)
-    return torch.ao.quantization.quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8)
+    spec = {torch.nn.Linear} if qconfig is None else {torch.nn.Linear: qconfig}
+    return torch.ao.quantization.quantize_dynamic(m, spec, dtype=torch.qint8)
 
 
 def gpt2_job(req, w):

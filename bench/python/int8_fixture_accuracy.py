@@ -22,18 +22,7 @@ g = load_file(d + "/golden.safetensors")
 torch.set_num_threads(1)
 for per_channel in (False, True):
     m = GPT2LMHeadModel.from_pretrained(d).eval()
-    if per_channel:
-        from transformers.pytorch_utils import Conv1D
-        for mod in list(m.modules()):
-            for name, child in list(mod.named_children()):
-                if isinstance(child, Conv1D):
-                    lin = torch.nn.Linear(child.weight.shape[0], child.weight.shape[1])
-                    with torch.no_grad():
-                        lin.weight.copy_(child.weight.t()); lin.bias.copy_(child.bias)
-                    setattr(mod, name, lin)
-        q = torch.ao.quantization.quantize_dynamic(m, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8)
-    else:
-        q = hf_worker.int8(m)
+    q = hf_worker.int8(m, torch.ao.quantization.per_channel_dynamic_qconfig if per_channel else None)
     agree = pos = same = follow = total = 0
     for i in range(4):
         ids = torch.tensor(g[f"prompt{i}.input_ids"])[None]

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import torch
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
-from bert_eager import encode, linear_names, read_safetensors  # noqa: E402
+from bert_eager import encode, linear_specs, read_safetensors  # noqa: E402
 import gpt2_eager  # noqa: E402
 import quant  # noqa: E402
 
@@ -224,7 +224,7 @@ def main():
     w = read_safetensors(f"{a.model}/model.safetensors")
     linears = None
     if a.quantize == "int8":
-        linears = quant.int8_linears({n: (w[n + ".weight"], w[n + ".bias"]) for n in linear_names(cfg)})
+        linears = quant.int8_linears(linear_specs(w, cfg))
     tok = WordPiece(a.vocab)
 
     class Handler(QuietHandler):

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumen-ml/lumen/bench/harness"
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -141,14 +142,13 @@ and serve.json.`,
 func runServeSuite(cmd *cobra.Command, o harness.Options, impls, threads, clients, cpus string, d time.Duration, maxTokens int) error {
 	so := harness.ServeOptions{Duration: d, MaxTokens: maxTokens, CPUs: cpus, ModelsDir: o.ModelsDir, GPT2Size: o.GPT2Size,
 		BERTSize: o.BERTSize, Python: o.Python, PythonDir: o.PythonDir, Out: o.Out, Progress: cmd.ErrOrStderr()}
-	switch o.Quantize {
-	case "", "none":
-	case "int8":
-		so.Quantize = o.Quantize
-	default:
-		return fmt.Errorf("--quantize: %q (want none or int8)", o.Quantize)
+	q, err := nn.ParseQuantization(o.Quantize)
+	if err != nil {
+		return fmt.Errorf("--quantize: %w", err)
 	}
-	var err error
+	if q != nn.NoQuantization {
+		so.Quantize = q.String()
+	}
 	if o.Workloads != "" {
 		if so.Workloads, err = splitList(o.Workloads); err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -163,12 +162,7 @@ func TestServeSharesOnePool(t *testing.T) {
 	require.NoError(t, err)
 	got, err := i8.Embed(context.Background(), encs)
 	require.NoError(t, err)
-	var ab, aa, bb float64
-	for j, v := range got[0] {
-		w := float64(want[0][j])
-		ab, aa, bb = ab+w*float64(v), aa+w*w, bb+float64(v)*float64(v)
-	}
-	require.Greater(t, ab/math.Sqrt(aa*bb), 0.99)
+	require.Greater(t, cosine(want[0], got[0]), 0.99)
 	require.NotEqual(t, want[0], got[0], "the int8 model is not the F32 one")
 	require.Equal(t, nn.Int8, q["gpt2"].(*gpt2.Model).Quantization())
 	require.Equal(t, nn.NoQuantization, models["gpt2"].(batchedGPT2).m.Quantization())

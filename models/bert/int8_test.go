@@ -7,19 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/bench/stats"
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/models/nn"
 )
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
-}
 
 // bestSpan is the QA answer rule over the second segment (token type 1, its closing
 // [SEP] excluded): argmax of start[i]+end[j] with i ≤ j < i+30.
@@ -114,7 +105,7 @@ func TestInt8Accuracy(t *testing.T) {
 			require.NoError(t, err)
 			logits, err := m.ClassLogits(pooled, b)
 			require.NoError(t, err)
-			require.Equal(t, argmax(g.F32(t, p+".logits")), argmax(logits), p)
+			require.Equal(t, stats.Argmax(g.F32(t, p+".logits")), stats.Argmax(logits), p)
 			n++
 		}
 		require.Positive(t, n)

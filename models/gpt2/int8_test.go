@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/bench/stats"
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/tensor"
@@ -47,14 +48,7 @@ func TestInt8Accuracy(t *testing.T) {
 		require.NoError(t, s.Logits(logits, hidden, T))
 		argmax := g.Ints(t, fmt.Sprintf("f32.prompt%d.logits_argmax", i))
 		for pos := range T {
-			r := logits[pos*V : (pos+1)*V]
-			best := 0
-			for j, x := range r {
-				if x > r[best] {
-					best = j
-				}
-			}
-			if best == argmax[pos] {
+			if stats.Argmax(logits[pos*V:(pos+1)*V]) == argmax[pos] {
 				agree++
 			}
 			positions++

@@ -200,15 +200,7 @@ func (b *Builder) Matrix(name string, transposed bool, rows, cols int) *ops.Pack
 	}
 	var pb *ops.PackedB
 	var err error
-	if b.opt.Int8 {
-		f, e := t.Float32s()
-		if e != nil {
-			if f = b.F32(name, rows, cols); f == nil {
-				return nil
-			}
-		}
-		pb, err = ops.PackB(transposed, k, n, f, cols, tensor.I8)
-	} else if b.opt.KeepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
+	if !b.opt.Int8 && b.opt.KeepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
 		bits, e := t.Uint16s() // aliasing the mapped file when aligned: no copy
 		if e != nil {
 			bits, e = t.Clone().Uint16s()
@@ -225,13 +217,21 @@ func (b *Builder) Matrix(name string, transposed bool, rows, cols int) *ops.Pack
 				return nil
 			}
 		}
-		pb, err = ops.PackB(transposed, k, n, f, cols, tensor.F32)
+		pb, err = ops.PackB(transposed, k, n, f, cols, b.packType())
 	}
 	if err != nil {
 		b.fail(fmt.Errorf("packing %q: %w", full, err))
 		return nil
 	}
 	return pb
+}
+
+// packType is the storage of the matrices packed from F32 values: I8 with Int8.
+func (b *Builder) packType() tensor.DType {
+	if b.opt.Int8 {
+		return tensor.I8
+	}
+	return tensor.F32
 }
 
 // StackedMatrix packs several PyTorch Linear weights [outs[i], in] stacked along
@@ -251,11 +251,7 @@ func (b *Builder) StackedMatrix(names []string, outs []int, in int) *ops.PackedB
 		full, _ := b.resolve(name)
 		b.evict(full)
 	}
-	dt := tensor.F32
-	if b.opt.Int8 {
-		dt = tensor.I8
-	}
-	pb, err := ops.PackB(true, in, total, stacked, in, dt)
+	pb, err := ops.PackB(true, in, total, stacked, in, b.packType())
 	if err != nil {
 		b.fail(fmt.Errorf("packing %s: %w", strings.Join(names, "+"), err))
 	}

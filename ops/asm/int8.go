@@ -53,6 +53,18 @@ var (
 	zeros64 [64]float32
 )
 
+// args is ep as the assembly reads it (nil: raw sums); zeros stands for a nil Bias.
+func (ep *I8Epilogue) args(zeros []float32) i8Args {
+	if ep == nil {
+		return i8Args{raw: 1}
+	}
+	args := i8Args{rowScale: &ep.RowScale[0], rowZero: &ep.RowZero[0], colScale: &ep.ColScale[0], colSum: &ep.ColSum[0], bias: &zeros[0]}
+	if ep.Bias != nil {
+		args.bias = &ep.Bias[0]
+	}
+	return args
+}
+
 // I8Kernel computes one mr×16 tile (mr is I8MR or 1, the GEMV case):
 //
 //	acc[i][j] = Σ_{p<4·k4} int(a[i*lda+p]) · int(b[p/4*64 + 4j + p%4])
@@ -64,16 +76,25 @@ func I8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ld
 	if mr != I8MR && mr != 1 {
 		return fmt.Errorf("asm: I8Kernel with %d rows (want %d or 1)", mr, I8MR)
 	}
-	if k4 < 1 || lda < 4*k4 || len(a) < (mr-1)*lda+4*k4 || len(b) < 64*k4 || ldc < 16 || len(c) < (mr-1)*ldc+16 {
-		return fmt.Errorf("asm: I8Kernel(%v) mr=%d k4=%d lda=%d ldc=%d: slices too short (a %d, b %d, c %d)", l, mr, k4, lda, ldc, len(a), len(b), len(c))
+	if err := i8Check("I8Kernel", l, mr, k4, a, lda, b, c, ldc, ep); err != nil {
+		return err
 	}
-	if ep != nil && (len(ep.RowScale) < mr || len(ep.RowZero) < mr || len(ep.ColScale) < 16 || len(ep.ColSum) < 16 || (ep.Bias != nil && len(ep.Bias) < 16)) {
-		return fmt.Errorf("asm: I8Kernel epilogue too short (row %d/%d, col %d/%d/%d)", len(ep.RowScale), len(ep.RowZero), len(ep.ColScale), len(ep.ColSum), len(ep.Bias))
+	i8Kernel(l, mr, k4, a, lda, b, c, ldc, ep)
+	return nil
+}
+
+// i8Check checks the operands of rows consecutive rows of one panel (I8Kernel,
+// I8Tiles) and that l runs here; a nil ep is the raw sums.
+func i8Check(fn string, l Level, rows, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) error {
+	if k4 < 1 || lda < 4*k4 || len(a) < (rows-1)*lda+4*k4 || len(b) < 64*k4 || ldc < 16 || len(c) < (rows-1)*ldc+16 {
+		return fmt.Errorf("asm: %s(%v) rows=%d k4=%d lda=%d ldc=%d: slices too short (a %d, b %d, c %d)", fn, l, rows, k4, lda, ldc, len(a), len(b), len(c))
+	}
+	if ep != nil && (len(ep.RowScale) < rows || len(ep.RowZero) < rows || len(ep.ColScale) < 16 || len(ep.ColSum) < 16 || (ep.Bias != nil && len(ep.Bias) < 16)) {
+		return fmt.Errorf("asm: %s epilogue too short for %d rows (row %d/%d, col %d/%d/%d)", fn, rows, len(ep.RowScale), len(ep.RowZero), len(ep.ColScale), len(ep.ColSum), len(ep.Bias))
 	}
 	if !Available(l) {
 		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
 	}
-	i8Kernel(l, mr, k4, a, lda, b, c, ldc, ep)
 	return nil
 }
 
@@ -85,15 +106,11 @@ func I8Tiles(l Level, tiles, k4 int, a []uint8, lda int, b []int8, c []float32, 
 	if tiles < 1 {
 		return fmt.Errorf("asm: I8Tiles with %d tiles", tiles)
 	}
-	rows := I8MR * tiles
-	if k4 < 1 || lda < 4*k4 || len(a) < (rows-1)*lda+4*k4 || len(b) < 64*k4 || ldc < 16 || len(c) < (rows-1)*ldc+16 {
-		return fmt.Errorf("asm: I8Tiles(%v) tiles=%d k4=%d lda=%d ldc=%d: slices too short (a %d, b %d, c %d)", l, tiles, k4, lda, ldc, len(a), len(b), len(c))
+	if ep == nil {
+		return fmt.Errorf("asm: I8Tiles without an epilogue")
 	}
-	if ep == nil || len(ep.RowScale) < rows || len(ep.RowZero) < rows || len(ep.ColScale) < 16 || len(ep.ColSum) < 16 || (ep.Bias != nil && len(ep.Bias) < 16) {
-		return fmt.Errorf("asm: I8Tiles needs an epilogue for %d rows", rows)
-	}
-	if !Available(l) {
-		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	if err := i8Check("I8Tiles", l, I8MR*tiles, k4, a, lda, b, c, ldc, ep); err != nil {
+		return err
 	}
 	tile := *ep
 	for t := range tiles {
@@ -106,15 +123,7 @@ func I8Tiles(l Level, tiles, k4 int, a []uint8, lda int, b []int8, c []float32, 
 
 // i8Kernel is I8Kernel without the checks.
 func i8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) {
-	var args i8Args
-	if ep == nil {
-		args.raw = 1
-	} else {
-		args = i8Args{rowScale: &ep.RowScale[0], rowZero: &ep.RowZero[0], colScale: &ep.ColScale[0], colSum: &ep.ColSum[0], bias: &zeros16[0]}
-		if ep.Bias != nil {
-			args.bias = &ep.Bias[0]
-		}
-	}
+	args := ep.args(zeros16[:])
 	if i8KernelArch(l, mr, k4, a, lda, b, c, ldc, &args) {
 		return
 	}
@@ -126,13 +135,7 @@ func i8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ld
 func I8KernelGo(mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) {
 	var acc [I8MR * 16]int32
 	i8Accumulate(&acc, mr, 0, k4, a, lda, b)
-	args := i8Args{raw: 1}
-	if ep != nil {
-		args = i8Args{rowScale: &ep.RowScale[0], rowZero: &ep.RowZero[0], colScale: &ep.ColScale[0], colSum: &ep.ColSum[0], bias: &zeros16[0]}
-		if ep.Bias != nil {
-			args.bias = &ep.Bias[0]
-		}
-	}
+	args := ep.args(zeros16[:])
 	i8Epilogue(&acc, mr, c, ldc, &args)
 }
 
@@ -190,15 +193,7 @@ func I8Gemv64(l Level, k4 int, a []uint8, b []int8, pstride int, c []float32, ep
 	if !Available(l) {
 		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
 	}
-	var args i8Args
-	if ep == nil {
-		args.raw = 1
-	} else {
-		args = i8Args{rowScale: &ep.RowScale[0], rowZero: &ep.RowZero[0], colScale: &ep.ColScale[0], colSum: &ep.ColSum[0], bias: &zeros64[0]}
-		if ep.Bias != nil {
-			args.bias = &ep.Bias[0]
-		}
-	}
+	args := ep.args(zeros64[:])
 	if i8Gemv64Arch(l, k4, a, b, pstride, c, &args) {
 		return nil
 	}
@@ -251,10 +246,8 @@ func i8MinMax(l Level, x []float32) (lo, hi float32) {
 	if len(x) >= 32 {
 		done, lo, hi = i8MinMaxArch(l, x)
 	}
-	for _, v := range x[done:] {
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	return lo, hi
+	tlo, thi := I8MinMaxGo(x[done:])
+	return min(lo, tlo), max(hi, thi)
 }
 
 // i8Params returns the scale, its inverse and the zero point for the range [lo, hi]
