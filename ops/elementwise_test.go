@@ -186,6 +186,7 @@ func BenchmarkElementwise(b *testing.B) {
 		{"GELUTanh", func() { copy(work, x); GELUTanh(work) }},
 		{"GELUErf", func() { copy(work, x); GELUErf(work) }},
 		{"Softmax", func() { copy(work, x); Softmax(work, 128*4, 768) }},
+		{"Softmax77", func() { copy(work, x); Softmax(work[:128*77*39], 128*39, 77) }}, // attention rows of a 77-token prompt
 		{"LayerNorm", func() { LayerNorm(work, x, 128*4, 768, gamma, beta, 1e-5) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -73,7 +73,7 @@ func ExpSubSumGo(x []float32, m float32) float32 {
 
 // GELUTanh applies GPT-2's gelu_new in place at level l.
 func GELUTanh(l Level, x []float32) {
-	n := len(x) &^ 7
+	n := vecLen(l, len(x))
 	if n > 0 && geluTanhArch(l, x[:n]) {
 		x = x[n:]
 	}
@@ -82,7 +82,7 @@ func GELUTanh(l Level, x []float32) {
 
 // GELUErf applies BERT's exact (erf) GELU in place at level l.
 func GELUErf(l Level, x []float32) {
-	n := len(x) &^ 7
+	n := vecLen(l, len(x))
 	if n > 0 && geluErfArch(l, x[:n]) {
 		x = x[n:]
 	}
@@ -92,7 +92,7 @@ func GELUErf(l Level, x []float32) {
 // ExpSubSum sets x[i] = e^(x[i] − m) at level l and returns the sum (the middle pass
 // of a softmax). m should be the maximum of x and finite.
 func ExpSubSum(l Level, x []float32, m float32) float32 {
-	n := len(x) &^ 7
+	n := vecLen(l, len(x))
 	var s float32
 	if n > 0 {
 		if v, ok := expSubSumArch(l, x[:n], m); ok {
@@ -106,7 +106,7 @@ func ExpSubSum(l Level, x []float32, m float32) float32 {
 // empty (a softmax's first pass).
 func Max(l Level, x []float32) float32 {
 	m := float32(math.Inf(-1))
-	n := len(x) &^ 7
+	n := vecLen(l, len(x))
 	if n > 0 {
 		if v, ok := maxArch(l, x[:n]); ok {
 			m, x = v, x[n:]
@@ -125,7 +125,7 @@ func Max(l Level, x []float32) float32 {
 
 // Scale sets x[i] *= s at level l (a softmax's last pass).
 func Scale(l Level, x []float32, s float32) {
-	n := len(x) &^ 7
+	n := vecLen(l, len(x))
 	if n > 0 && scaleArch(l, x[:n], s) {
 		x = x[n:]
 	}
@@ -140,7 +140,7 @@ func Scale(l Level, x []float32, s float32) {
 // which can move the last bit of the mean or inv.
 func LayerNormRow(l Level, dst, x, gamma, beta []float32, eps float32) {
 	n := len(x)
-	head := n &^ 7
+	head := vecLen(l, n)
 	var sums [2]float64
 	var s float64
 	vec := head > 0 && sumsF64Arch(l, x[:head], 0, &sums)

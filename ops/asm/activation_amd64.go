@@ -13,32 +13,72 @@ func geluErfAVX2(x *float32, n int)
 //go:noescape
 func expSubSumAVX2(x *float32, n int, m float32) float32
 
-// The AVX-512 level uses these AVX2 kernels too: they are DRAM- or divide-bound long
-// before the vector width matters, and this machine cannot execute AVX-512 to test a
-// wider version.
-func vec8(l Level) bool { return l == AVX2 || l == AVX512 }
+//go:noescape
+func geluTanhAVX512(x *float32, n int)
+
+//go:noescape
+func geluErfAVX512(x *float32, n int)
+
+//go:noescape
+func expSubSumAVX512(x *float32, n int, m float32) float32
+
+//go:noescape
+func maxNaNAVX512(x *float32, n int, out *[16]float32) int
+
+//go:noescape
+func scaleAVX512(x *float32, n int, s float32)
+
+//go:noescape
+func sumsF64AVX512(x *float32, n int, mean float64, out *[2]float64)
+
+//go:noescape
+func normAffineAVX512(dst, x, gamma, beta *float32, n int, m, inv float32)
+
+// vecLen is how many of n values level l's element-wise kernels take: all of them
+// on AVX-512 (its loops mask the last lanes), the multiple of 8 below n on AVX2, none
+// elsewhere. The Go twins do the rest.
+func vecLen(l Level, n int) int {
+	switch l {
+	case AVX512:
+		return n
+	case AVX2:
+		return n &^ 7
+	}
+	return 0
+}
 
 func geluTanhArch(l Level, x []float32) bool {
-	if !vec8(l) {
+	switch l {
+	case AVX512:
+		geluTanhAVX512(&x[0], len(x))
+	case AVX2:
+		geluTanhAVX2(&x[0], len(x))
+	default:
 		return false
 	}
-	geluTanhAVX2(&x[0], len(x))
 	return true
 }
 
 func geluErfArch(l Level, x []float32) bool {
-	if !vec8(l) {
+	switch l {
+	case AVX512:
+		geluErfAVX512(&x[0], len(x))
+	case AVX2:
+		geluErfAVX2(&x[0], len(x))
+	default:
 		return false
 	}
-	geluErfAVX2(&x[0], len(x))
 	return true
 }
 
 func expSubSumArch(l Level, x []float32, m float32) (float32, bool) {
-	if !vec8(l) {
-		return 0, false
+	switch l {
+	case AVX512:
+		return expSubSumAVX512(&x[0], len(x), m), true
+	case AVX2:
+		return expSubSumAVX2(&x[0], len(x), m), true
 	}
-	return expSubSumAVX2(&x[0], len(x), m), true
+	return 0, false
 }
 
 //go:noescape
@@ -54,10 +94,21 @@ func sumsF64AVX2(x *float32, n int, mean float64, out *[2]float64)
 func normAffineAVX2(dst, x, gamma, beta *float32, n int, m, inv float32)
 
 func maxArch(l Level, x []float32) (float32, bool) {
-	if !vec8(l) {
+	var out [16]float32
+	switch l {
+	case AVX512:
+		if maxNaNAVX512(&x[0], len(x), &out) != 0 {
+			return float32(math.NaN()), true
+		}
+		m := out[0]
+		for _, v := range out {
+			m = max(m, v)
+		}
+		return m, true
+	case AVX2:
+	default:
 		return 0, false
 	}
-	var out [16]float32
 	maxNaNAVX2(&x[0], len(x), &out)
 	m := out[0]
 	for i, v := range out[:8] {
@@ -70,25 +121,37 @@ func maxArch(l Level, x []float32) (float32, bool) {
 }
 
 func scaleArch(l Level, x []float32, s float32) bool {
-	if !vec8(l) {
+	switch l {
+	case AVX512:
+		scaleAVX512(&x[0], len(x), s)
+	case AVX2:
+		scaleAVX2(&x[0], len(x), s)
+	default:
 		return false
 	}
-	scaleAVX2(&x[0], len(x), s)
 	return true
 }
 
 func sumsF64Arch(l Level, x []float32, mean float64, out *[2]float64) bool {
-	if !vec8(l) {
+	switch l {
+	case AVX512:
+		sumsF64AVX512(&x[0], len(x), mean, out)
+	case AVX2:
+		sumsF64AVX2(&x[0], len(x), mean, out)
+	default:
 		return false
 	}
-	sumsF64AVX2(&x[0], len(x), mean, out)
 	return true
 }
 
 func normAffineArch(l Level, dst, x, gamma, beta []float32, m, inv float32) bool {
-	if !vec8(l) {
+	switch l {
+	case AVX512:
+		normAffineAVX512(&dst[0], &x[0], &gamma[0], &beta[0], len(x), m, inv)
+	case AVX2:
+		normAffineAVX2(&dst[0], &x[0], &gamma[0], &beta[0], len(x), m, inv)
+	default:
 		return false
 	}
-	normAffineAVX2(&dst[0], &x[0], &gamma[0], &beta[0], len(x), m, inv)
 	return true
 }

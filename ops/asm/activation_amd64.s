@@ -457,3 +457,247 @@ na_loop:
 na_done:
 	VZEROUPPER
 	RET
+
+// AVX-512 versions (16 lanes): the same reduction, polynomial and clamps, constants
+// broadcast from the first lane of each actc vector. Every loop runs under the mask
+// K1 of the lanes still to do (MASK16), so a length that is not a multiple of 16
+// needs no scalar tail; masked-off lanes are neither read nor written.
+
+// MASK16 sets K1 to the low min(BX, 16) lanes; clobbers AX, CX.
+#define MASK16 \
+	MOVQ $16, CX \
+	CMPQ BX, CX \
+	CMOVQLT BX, CX \
+	MOVL $1, AX \
+	SHLL CX, AX \
+	DECL AX \
+	KMOVW AX, K1
+
+// EXP512 replaces Z0 by e^Z0, using Z1-Z3 (clamps in Z8, Z9), as EXP does.
+#define EXP512 \
+	VMINPS Z0, Z8, Z0 \
+	VMAXPS Z0, Z9, Z0 \
+	VMULPS.BCST actc<>+64(SB), Z0, Z1 \
+	VRNDSCALEPS $0, Z1, Z1 \
+	VFNMADD231PS.BCST actc<>+96(SB), Z1, Z0 \
+	VFNMADD231PS.BCST actc<>+128(SB), Z1, Z0 \
+	VBROADCASTSS actc<>+160(SB), Z2 \
+	VFMADD213PS.BCST actc<>+192(SB), Z0, Z2 \
+	VFMADD213PS.BCST actc<>+224(SB), Z0, Z2 \
+	VFMADD213PS.BCST actc<>+256(SB), Z0, Z2 \
+	VFMADD213PS.BCST actc<>+288(SB), Z0, Z2 \
+	VFMADD213PS.BCST actc<>+320(SB), Z0, Z2 \
+	VMULPS Z0, Z0, Z3 \
+	VFMADD213PS Z0, Z3, Z2 \
+	VADDPS.BCST actc<>+352(SB), Z2, Z2 \
+	VCVTPS2DQ Z1, Z1 \
+	VPADDD.BCST actc<>+384(SB), Z1, Z1 \
+	VPMAXSD.BCST actc<>+416(SB), Z1, Z1 \
+	VPMINSD.BCST actc<>+448(SB), Z1, Z1 \
+	VPSLLD $23, Z1, Z1 \
+	VMULPS Z1, Z2, Z0 \
+	VADDPS Z0, Z0, Z0
+
+#define LOADCLAMPS512 \
+	VBROADCASTSS actc<>+0(SB), Z8 \
+	VBROADCASTSS actc<>+32(SB), Z9
+
+// The callers pass n > 0.
+
+// func geluTanhAVX512(x *float32, n int)
+TEXT ·geluTanhAVX512(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), BX
+	LOADCLAMPS512
+gt512_loop:
+	MASK16
+	VMOVUPS.Z (DI), K1, Z4
+	VMULPS Z4, Z4, Z0
+	VMULPS.BCST actc<>+480(SB), Z0, Z0
+	VFMADD213PS Z4, Z4, Z0
+	VMULPS.BCST actc<>+512(SB), Z0, Z0
+	EXP512
+	VADDPS.BCST actc<>+352(SB), Z0, Z0
+	VDIVPS Z0, Z4, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, DI
+	SUBQ $16, BX
+	JGT gt512_loop
+	VZEROUPPER
+	RET
+
+// func geluErfAVX512(x *float32, n int)
+TEXT ·geluErfAVX512(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), BX
+	LOADCLAMPS512
+	VBROADCASTSS actc<>+352(SB), Z10 // 1
+ge512_loop:
+	MASK16
+	VMOVUPS.Z (DI), K1, Z4
+	VMULPS.BCST actc<>+544(SB), Z4, Z5
+	VANDPS.BCST actc<>+576(SB), Z5, Z6
+	VBROADCASTSS actc<>+640(SB), Z7
+	VFMADD213PS Z10, Z6, Z7
+	VDIVPS Z7, Z10, Z7
+	VBROADCASTSS actc<>+800(SB), Z11
+	VFMADD213PS.BCST actc<>+768(SB), Z7, Z11
+	VFMADD213PS.BCST actc<>+736(SB), Z7, Z11
+	VFMADD213PS.BCST actc<>+704(SB), Z7, Z11
+	VFMADD213PS.BCST actc<>+672(SB), Z7, Z11
+	VMULPS Z7, Z11, Z11
+	VMULPS Z6, Z6, Z0
+	VXORPS.BCST actc<>+608(SB), Z0, Z0
+	EXP512
+	// 1 + erf(z) = erfc(|z|) = y·e for z < 0 (no cancellation), 2 − y·e otherwise.
+	VMULPS Z11, Z0, Z0
+	VADDPS Z10, Z10, Z1
+	VSUBPS Z0, Z1, Z1
+	VPMOVD2M Z5, K2
+	VMOVAPS Z0, K2, Z1
+	VMULPS.BCST actc<>+832(SB), Z4, Z4
+	VMULPS Z4, Z1, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, DI
+	SUBQ $16, BX
+	JGT ge512_loop
+	VZEROUPPER
+	RET
+
+// func expSubSumAVX512(x *float32, n int, m float32) float32
+TEXT ·expSubSumAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), BX
+	VBROADCASTSS m+16(FP), Z13
+	VPXORD Z14, Z14, Z14
+	LOADCLAMPS512
+es512_loop:
+	MASK16
+	VMOVUPS.Z (DI), K1, Z0
+	VSUBPS Z13, Z0, Z0
+	EXP512
+	VMOVUPS Z0, K1, (DI)
+	VADDPS Z0, Z14, K1, Z14
+	ADDQ $64, DI
+	SUBQ $16, BX
+	JGT es512_loop
+	VEXTRACTF32X8 $1, Z14, Y15
+	VADDPS Y15, Y14, Y14
+	VEXTRACTF128 $1, Y14, X15
+	VADDPS X15, X14, X14
+	VHADDPS X14, X14, X14
+	VHADDPS X14, X14, X14
+	VZEROUPPER
+	MOVSS X14, ret+24(FP)
+	RET
+
+// Largest of the n values in out[0:16] (lane maxima from -Inf); returns non-zero
+// when one of them is NaN.
+// func maxNaNAVX512(x *float32, n int, out *[16]float32) int
+TEXT ·maxNaNAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), BX
+	MOVQ out+16(FP), SI
+	MOVL $0xff800000, AX // -Inf
+	VPBROADCASTD AX, Z0
+	KXORW K3, K3, K3
+mx512_loop:
+	MASK16
+	VMOVUPS.Z (DI), K1, Z1
+	VCMPPS $3, Z1, Z1, K1, K2
+	KORW K2, K3, K3
+	VMAXPS Z1, Z0, K1, Z0
+	ADDQ $64, DI
+	SUBQ $16, BX
+	JGT mx512_loop
+	VMOVUPS Z0, (SI)
+	KMOVW K3, AX
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// x[i] *= s for the n values.
+// func scaleAVX512(x *float32, n int, s float32)
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), BX
+	VBROADCASTSS s+16(FP), Z1
+sc512_loop:
+	MASK16
+	VMOVUPS.Z (DI), K1, Z0
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, DI
+	SUBQ $16, BX
+	JGT sc512_loop
+	VZEROUPPER
+	RET
+
+// As sumsF64AVX2, for the n values: out[0] = Σ x, out[1] = Σ (x − mean)².
+// func sumsF64AVX512(x *float32, n int, mean float64, out *[2]float64)
+TEXT ·sumsF64AVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), BX
+	VBROADCASTSD mean+16(FP), Z7
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+sf512_loop:
+	MASK16
+	KSHIFTRW $8, K1, K3
+	VCVTPS2PD.Z (DI), K1, Z0
+	VCVTPS2PD.Z 32(DI), K3, Z1
+	VADDPD Z0, Z4, Z4
+	VADDPD Z1, Z4, Z4
+	VSUBPD.Z Z7, Z0, K1, Z0
+	VSUBPD.Z Z7, Z1, K3, Z1
+	VMULPD Z0, Z0, Z0
+	VMULPD Z1, Z1, Z1
+	VADDPD Z0, Z5, Z5
+	VADDPD Z1, Z5, Z5
+	ADDQ $64, DI
+	SUBQ $16, BX
+	JGT sf512_loop
+	VEXTRACTF64X4 $1, Z4, Y0
+	VADDPD Y0, Y4, Y4
+	VEXTRACTF128 $1, Y4, X0
+	VADDPD X0, X4, X4
+	VHADDPD X4, X4, X4
+	VEXTRACTF64X4 $1, Z5, Y1
+	VADDPD Y1, Y5, Y5
+	VEXTRACTF128 $1, Y5, X1
+	VADDPD X1, X5, X5
+	VHADDPD X5, X5, X5
+	MOVQ out+24(FP), SI
+	MOVSD X4, (SI)
+	MOVSD X5, 8(SI)
+	VZEROUPPER
+	RET
+
+// As normAffineAVX2, for the n values.
+// func normAffineAVX512(dst, x, gamma, beta *float32, n int, m, inv float32)
+TEXT ·normAffineAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R8
+	MOVQ beta+24(FP), R9
+	MOVQ n+32(FP), BX
+	VBROADCASTSS m+40(FP), Z6
+	VBROADCASTSS inv+44(FP), Z7
+na512_loop:
+	MASK16
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (R8), K1, Z2
+	VMOVUPS.Z (R9), K1, Z3
+	VSUBPS Z6, Z0, Z0
+	VMULPS Z7, Z0, Z0
+	VMULPS Z2, Z0, Z0
+	VADDPS Z3, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, BX
+	JGT na512_loop
+	VZEROUPPER
+	RET

@@ -187,3 +187,52 @@ func TestMaxScaleLayerNormRow(t *testing.T) {
 		}
 	}
 }
+
+// The AVX-512 loops mask their last lanes: nothing past a slice is read or written.
+// NaN beyond the end must not reach Max, ExpSubSum's sum or a layer norm's moments,
+// and the values there must not change.
+func TestElementwiseKernelsStayInBounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	nan := float32(math.NaN())
+	for _, l := range Supported() {
+		for _, n := range []int{1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 47} {
+			buf := make([]float32, n+16)
+			fill := func() []float32 {
+				for i := range buf {
+					buf[i] = float32(r.NormFloat64())
+				}
+				for i := n; i < len(buf); i++ {
+					buf[i] = nan
+				}
+				return buf[:n]
+			}
+			guard := func(what string) {
+				for i := n; i < len(buf); i++ {
+					require.True(t, math.IsNaN(float64(buf[i])), "%v %s n=%d wrote buf[%d]", l, what, n, i)
+				}
+			}
+			x := fill()
+			GELUTanh(l, x)
+			guard("GELUTanh")
+			x = fill()
+			GELUErf(l, x)
+			guard("GELUErf")
+			x = fill()
+			require.False(t, math.IsNaN(float64(Max(l, x))), "%v Max n=%d read past the end", l, n)
+			m := Max(l, x)
+			s := ExpSubSum(l, x, m)
+			require.False(t, math.IsNaN(float64(s)), "%v ExpSubSum n=%d summed past the end", l, n)
+			guard("ExpSubSum")
+			Scale(l, x, 2)
+			guard("Scale")
+			x = fill()
+			gamma, beta := randSlice(r, n), randSlice(r, n)
+			dst := make([]float32, n+16)
+			LayerNormRow(l, dst[:n], x, gamma, beta, 1e-5)
+			for i, v := range dst[:n] {
+				require.False(t, math.IsNaN(float64(v)), "%v LayerNormRow n=%d: NaN at %d", l, n, i)
+			}
+			require.Equal(t, make([]float32, 16), dst[n:], "%v LayerNormRow n=%d wrote past dst", l, n)
+		}
+	}
+}
