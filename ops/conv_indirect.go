@@ -51,7 +51,7 @@ func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []f
 	j.ind = j.table(0, s.KH)
 	mp := (s.OC + 5) / 6 * 6
 	j.a = grow(&j.abuf, mp*k)
-	packA(j.a, false, weight, k, s.OC, 0, mp, 0, k, 6)
+	packA(asm.Generic, j.a, false, weight, k, s.OC, 0, mp, 0, k, 6)
 	j.rows = j.rows[:0]
 	if s.Padding > 0 {
 		j.planRows(mp)

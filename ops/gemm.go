@@ -155,7 +155,7 @@ func packB(l asm.Level, transB bool, k, n int, b []float32, ldb int, wt asm.Weig
 	pb := newPackedB(l, wt, k, n)
 	switch wt {
 	case asm.WeightF32:
-		packPanels(pb, pb.f32, transB, b, ldb, 0, panelsOf(pb), same[float32], copyRun[float32])
+		packPanelsF32(pb, transB, b, ldb, 0, panelsOf(pb))
 	case asm.WeightBF16:
 		packPanels(pb, pb.u16, transB, b, ldb, 0, panelsOf(pb), tensor.F32ToBF16, tensor.F32ToBF16Slice)
 	case asm.WeightF16:
@@ -187,6 +187,25 @@ func packPanels[D, S any](pb *PackedB, dst []D, transB bool, src []S, ldb, jp0, 
 				panel[p*nr+jj] = conv(v)
 			}
 		}
+	}
+}
+
+// packPanelsF32 is packPanels for F32 storage: the whole panels of a row-major B are
+// copied by the level's packing kernel, row by row across them, the rest as
+// packPanels does.
+func packPanelsF32(pb *PackedB, transB bool, src []float32, ldb, jp0, jp1 int) {
+	if !transB {
+		whole := min(jp1, pb.n/pb.nr) - jp0
+		if whole > 0 {
+			dst := pb.f32[jp0*pb.k*pb.nr : (jp0+whole)*pb.k*pb.nr]
+			if err := asm.PackB(pb.level, dst, src[jp0*pb.nr:], ldb, pb.k, whole); err != nil {
+				panic(fmt.Sprintf("ops: internal error: %v", err))
+			}
+			jp0 += whole
+		}
+	}
+	if jp0 < jp1 {
+		packPanels(pb, pb.f32, transB, src, ldb, jp0, jp1, same[float32], copyRun[float32])
 	}
 }
 
@@ -239,12 +258,16 @@ func sgemm(ws *Workspace, l asm.Level, transA, transB bool, m, n, k int, alpha f
 		ws.gemv.runUnpacked(ws, l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if m <= asm.BlockingFor(l).MC {
+		ws.gemm.runRaw(ws, l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	// Pack all of op(B) into the workspace in the kernel's layout, in parallel.
 	pb := &ws.packB.pb
 	_, nr := asm.Tile(l)
 	*pb = PackedB{level: l, wt: asm.WeightF32, k: k, n: n, nr: nr, f32: grow(&ws.packB.buf, (n+nr-1)/nr*nr*k)}
 	ws.packB.set(pb, transB, b, ldb)
-	ws.run((n+nr-1)/nr, &ws.packB)
+	ws.run(((n+nr-1)/nr+packGroup-1)/packGroup, &ws.packB)
 	ws.gemm.run(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
 }
 
@@ -363,7 +386,7 @@ type packKey struct {
 	ic   int
 }
 
-// packBJob packs one NR panel of an F32 B per item.
+// packBJob packs packGroup NR panels of an F32 B per item.
 type packBJob struct {
 	pb     PackedB
 	buf    []float32
@@ -377,6 +400,11 @@ func (j *packBJob) set(pb *PackedB, transB bool, b []float32, ldb int) {
 	j.target, j.transB, j.b, j.ldb = pb, transB, b, ldb
 }
 
-func (j *packBJob) Do(_, jp int) {
-	packPanels(j.target, j.target.f32, j.transB, j.b, j.ldb, jp, jp+1, same[float32], copyRun[float32])
+// packGroup is the panels of one packBJob item: a row of B is read in runs of
+// packGroup·NR floats.
+const packGroup = 8
+
+func (j *packBJob) Do(_, item int) {
+	jp := item * packGroup
+	packPanelsF32(j.target, j.transB, j.b, j.ldb, jp, min(jp+packGroup, panelsOf(j.target)))
 }

@@ -153,7 +153,8 @@ func TestSgemmBlocking(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	ws := NewWorkspace(p)
-	for _, s := range [][3]int{{bl.MC + 7, 40, bl.KC*2 + 3}, {9, bl.NC + 19, 5}, {bl.MC*2 + 1, 2*bl.NR + 1, 3}} {
+	// {MC, ...}: one row block, so an unpacked B is packed micro-panel by micro-panel.
+	for _, s := range [][3]int{{bl.MC + 7, 40, bl.KC*2 + 3}, {9, bl.NC + 19, 5}, {bl.MC*2 + 1, 2*bl.NR + 1, 3}, {bl.MC, 3*bl.NR + 5, bl.KC*2 + 3}} {
 		c, a, b, cIn := newCase(r, s[0], s[1], s[2])
 		want, bound := reference(c, a, b, cIn)
 		got := append([]float32(nil), cIn...)

@@ -138,3 +138,70 @@ func SgemmKernelGo(mr, nr, k int, a, b, c []float32, ldc int, alpha, beta float3
 		}
 	}
 }
+
+// PackA packs rows×k of a row-major A (row stride lda) into the A-panel layout of
+// level l's micro-kernel: dst[p*MR + i] = a[i*lda + p] for p < k, rows past the
+// given ones zero (rows ≤ MR, from Tile(l)). It returns an error if a slice is too
+// short or l does not run on this CPU.
+func PackA(l Level, dst, a []float32, lda, rows, k int) error {
+	mr, _ := Tile(l)
+	if rows < 1 || rows > mr || k < 0 || lda < k || len(dst) < k*mr || (k > 0 && len(a) < (rows-1)*lda+k) {
+		return fmt.Errorf("asm: PackA(%v) rows=%d k=%d lda=%d: bad shape or slices too short (a %d, dst %d)", l, rows, k, lda, len(a), len(dst))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	packA(l, dst, a, lda, rows, k)
+	return nil
+}
+
+// packA is PackA without the checks.
+func packA(l Level, dst, a []float32, lda, rows, k int) {
+	mr, _ := Tile(l)
+	done := 0
+	if rows == mr {
+		done = packAArch(l, k, a, lda, dst)
+	}
+	PackAGo(mr, dst[done*mr:], a[done:], lda, rows, k-done)
+}
+
+// PackAGo is the pure-Go twin of the packing kernels, for any MR.
+func PackAGo(mr int, dst, a []float32, lda, rows, k int) {
+	if rows < mr {
+		clear(dst[:k*mr])
+	}
+	for i := 0; i < rows; i++ {
+		for p, v := range a[i*lda : i*lda+k] {
+			dst[p*mr+i] = v
+		}
+	}
+}
+
+// PackB packs n whole NR-wide panels of a row-major B (k rows, row stride ldb) into
+// the B-panel layout of level l's micro-kernel: panel q, the columns q·NR.. of B,
+// is dst[q*k*NR:], with dst[q*k*NR + p*NR + j] = b[p*ldb + q*NR + j] for j < NR
+// (NR from Tile(l)). It returns an error if a slice is too short or l does not run
+// on this CPU.
+func PackB(l Level, dst, b []float32, ldb, k, n int) error {
+	_, nr := Tile(l)
+	if k < 0 || n < 0 || ldb < n*nr || len(dst) < n*k*nr || (k > 0 && n > 0 && len(b) < (k-1)*ldb+n*nr) {
+		return fmt.Errorf("asm: PackB(%v) k=%d n=%d ldb=%d: bad shape or slices too short (b %d, dst %d)", l, k, n, ldb, len(b), len(dst))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	if k > 0 && n > 0 && packBArch(l, k, n, b, ldb, dst) {
+		return nil
+	}
+	PackBGo(nr, dst, b, ldb, k, n)
+	return nil
+}
+
+// PackBGo is the pure-Go twin of the B-packing kernels, for any NR.
+func PackBGo(nr int, dst, b []float32, ldb, k, n int) {
+	for q := 0; q < n; q++ {
+		for p := 0; p < k; p++ {
+			copy(dst[(q*k+p)*nr:(q*k+p+1)*nr], b[p*ldb+q*nr:p*ldb+q*nr+nr])
+		}
+	}
+}

@@ -42,3 +42,34 @@ func sgemmKernelArch(l Level, k int, a, b, c []float32, ldc int, alpha, beta flo
 	}
 	return false
 }
+
+//go:noescape
+func packA12AVX512(k int, a *float32, lda int, dst *float32)
+
+// packAArch packs the first k&^15 columns of a whole MR-row panel on levels with a
+// packing kernel and returns how many columns it packed.
+func packAArch(l Level, k int, a []float32, lda int, dst []float32) int {
+	if l != AVX512 || k < 16 {
+		return 0
+	}
+	packA12AVX512(k, &a[0], lda, &dst[0])
+	return k &^ 15
+}
+
+//go:noescape
+func packB32AVX512(k int, b *float32, ldb int, dst *float32, n int)
+
+//go:noescape
+func packB16AVX2(k int, b *float32, ldb int, dst *float32, n int)
+
+func packBArch(l Level, k, n int, b []float32, ldb int, dst []float32) bool {
+	switch l {
+	case AVX512:
+		packB32AVX512(k, &b[0], ldb, &dst[0], n)
+	case AVX2:
+		packB16AVX2(k, &b[0], ldb, &dst[0], n)
+	default:
+		return false
+	}
+	return true
+}
