@@ -58,10 +58,13 @@ func SgemmKernelPrefetch(l Level, k int, a, b, c []float32, ldc int, alpha, beta
 }
 
 // ShortRows is the rows of level l's short kernel: 4 on AVX2 (whose tile is 6
-// rows), MR elsewhere (no short kernel).
+// rows), 8 on AVX-512 (12), MR elsewhere (no short kernel).
 func ShortRows(l Level) int {
-	if l == AVX2 {
+	switch l {
+	case AVX2:
 		return 4
+	case AVX512:
+		return 8
 	}
 	mr, _ := Tile(l)
 	return mr

@@ -5,7 +5,10 @@ package asm
 import "unsafe"
 
 //go:noescape
-func sgemm12x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func sgemm12x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, pf unsafe.Pointer)
+
+//go:noescape
+func sgemm8x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, pf unsafe.Pointer)
 
 //go:noescape
 func sgemm6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, pf unsafe.Pointer)
@@ -15,32 +18,36 @@ func sgemm4x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, pf uns
 
 // sgemmShortArch runs level l's short kernel, if it has one.
 func sgemmShortArch(l Level, k int, a, b, c []float32, ldc int, alpha, beta float32, pf unsafe.Pointer) bool {
-	if l != AVX2 {
-		return false
-	}
 	if pf == nil {
 		pf = unsafe.Pointer(&b[0])
 	}
-	sgemm4x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, pf)
+	switch l {
+	case AVX512:
+		sgemm8x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, pf)
+	case AVX2:
+		sgemm4x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, pf)
+	default:
+		return false
+	}
 	return true
 }
 
 // sgemmKernelArch runs the assembly kernel of level l, if there is one; it reports
 // whether it did. Callers have checked the slice lengths and that k > 0.
-// pf, when not nil, is memory to prefetch while the kernel runs (AVX2 only).
+// pf, when not nil, is memory to prefetch while the kernel runs, a line per step.
 func sgemmKernelArch(l Level, k int, a, b, c []float32, ldc int, alpha, beta float32, pf unsafe.Pointer) bool {
+	if pf == nil {
+		pf = unsafe.Pointer(&b[0])
+	}
 	switch l {
 	case AVX512:
-		sgemm12x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
-		return true
+		sgemm12x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, pf)
 	case AVX2:
-		if pf == nil {
-			pf = unsafe.Pointer(&b[0])
-		}
 		sgemm6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, pf)
-		return true
+	default:
+		return false
 	}
-	return false
+	return true
 }
 
 //go:noescape

@@ -25,8 +25,9 @@
 	VMOVUPS acc1, 64(DI) \
 	ADDQ DX, DI
 
-// func sgemm12x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
-TEXT ·sgemm12x32AVX512(SB), NOSPLIT, $0-48
+// func sgemm12x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, pf unsafe.Pointer)
+TEXT ·sgemm12x32AVX512(SB), NOSPLIT, $0-56
+	MOVQ pf+48(FP), R10
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
@@ -99,6 +100,8 @@ TEXT ·sgemm12x32AVX512(SB), NOSPLIT, $0-48
 	JEQ store512
 
 loop512:
+	PREFETCHT1 (R10)
+	ADDQ $64, R10
 	VMOVUPS (BX), Z24
 	VMOVUPS 64(BX), Z25
 	ROW512(0, Z0, Z1)
@@ -152,6 +155,83 @@ nobeta512:
 	STORE512(Z18, Z19)
 	STORE512(Z20, Z21)
 	STORE512(Z22, Z23)
+	VZEROUPPER
+	RET
+
+// AVX-512 8x32 kernel for edge tiles of at most 8 rows: the first 8 rows of a
+// 12-row A panel (Z0-Z15), each element summed as the 12x32 kernel sums it.
+// func sgemm8x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, pf unsafe.Pointer)
+TEXT ·sgemm8x32AVX512(SB), NOSPLIT, $0-56
+	MOVQ pf+48(FP), R10
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), DX
+	SHLQ $2, DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JEQ store512r8
+
+loop512r8:
+	PREFETCHT1 (R10)
+	ADDQ $64, R10
+	VMOVUPS (BX), Z24
+	VMOVUPS 64(BX), Z25
+	ROW512(0, Z0, Z1)
+	ROW512(4, Z2, Z3)
+	ROW512(8, Z4, Z5)
+	ROW512(12, Z6, Z7)
+	ROW512(16, Z8, Z9)
+	ROW512(20, Z10, Z11)
+	ROW512(24, Z12, Z13)
+	ROW512(28, Z14, Z15)
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ loop512r8
+
+store512r8:
+	VBROADCASTSS alpha+40(FP), Z26
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JEQ nobeta512r8
+	VBROADCASTSS beta+44(FP), Z27
+	STOREBETA512(Z0, Z1)
+	STOREBETA512(Z2, Z3)
+	STOREBETA512(Z4, Z5)
+	STOREBETA512(Z6, Z7)
+	STOREBETA512(Z8, Z9)
+	STOREBETA512(Z10, Z11)
+	STOREBETA512(Z12, Z13)
+	STOREBETA512(Z14, Z15)
+	VZEROUPPER
+	RET
+
+nobeta512r8:
+	STORE512(Z0, Z1)
+	STORE512(Z2, Z3)
+	STORE512(Z4, Z5)
+	STORE512(Z6, Z7)
+	STORE512(Z8, Z9)
+	STORE512(Z10, Z11)
+	STORE512(Z12, Z13)
+	STORE512(Z14, Z15)
 	VZEROUPPER
 	RET
 
