@@ -114,7 +114,7 @@ func TestDeviceDispatch(t *testing.T) {
 func TestGemmLargeKKeepsOneSlice(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	bl := asm.BlockingFor(asm.Best)
-	m, k, n := bl.MC+5, maxPackedA/bl.MC+7, 21 // mc = MC, mc·K just past the bound
+	m, k, n := 2*bl.MC, maxPackedA/bl.MC+7, 21 // two blocks of mc = MC, mc·K just past the bound
 	pool := NewPool(2)
 	defer pool.Close()
 	ws := NewWorkspace(pool)

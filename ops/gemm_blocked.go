@@ -67,7 +67,11 @@ func (g *gemmJob) runReusingA(ws *Workspace, reuseA, transA bool, m int, alpha f
 	g.transA, g.m, g.alpha, g.beta, g.a, g.lda, g.pb, g.c, g.ldc = transA, m, alpha, beta, a, lda, pb, c, ldc
 	g.scratch = ws.scratch
 	mr, nr := g.bl.MR, g.bl.NR
-	g.mc = min(g.bl.MC, (m+mr-1)/mr*mr)
+	// Row blocks of equal size (in whole tiles), no more than MC rows each: with
+	// m = 1024 and MC = 336, four blocks of 264 rather than three of 336 and one of 16,
+	// which two threads would share 672 to 352.
+	g.nIC = (m + g.bl.MC - 1) / g.bl.MC
+	g.mc = ((m+g.nIC-1)/g.nIC + mr - 1) / mr * mr
 	g.nIC = (m + g.mc - 1) / g.mc
 	g.wholeA = g.mc*pb.k <= maxPackedA
 	for w := range g.scratch {

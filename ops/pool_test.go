@@ -136,3 +136,17 @@ func TestNestedRun(t *testing.T) {
 		}
 	}
 }
+
+type nopTask struct{ sink []int64 }
+
+func (t *nopTask) Do(w, i int) { t.sink[w*8]++ }
+
+// BenchmarkPoolRun: the cost of one job of tiny items (dispatch and wake-ups).
+func BenchmarkPoolRun(b *testing.B) {
+	p := NewPool(runtime.GOMAXPROCS(0))
+	defer p.Close()
+	t := &nopTask{sink: make([]int64, 8*p.Threads())}
+	for b.Loop() {
+		p.Run(8, t)
+	}
+}
