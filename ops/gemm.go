@@ -132,9 +132,9 @@ func newPackedB(l asm.Level, wt asm.WeightType, k, n int) *PackedB {
 	pb := &PackedB{level: l, wt: wt, k: k, n: n, nr: nr}
 	size := (n + nr - 1) / nr * nr * k
 	if wt == asm.WeightF32 {
-		pb.f32 = make([]float32, size)
+		pb.f32 = weightSlice[float32](pb, size)
 	} else {
-		pb.u16 = make([]uint16, size)
+		pb.u16 = weightSlice[uint16](pb, size)
 	}
 	return pb
 }

@@ -47,7 +47,7 @@ func packI8(l asm.Level, transB bool, k, n int, b []float32, ldb int) (*PackedB,
 	}
 	panels := (n + asm.I8NR - 1) / asm.I8NR
 	q := &quantized{k4: (k + 3) / 4}
-	q.w = make([]int8, panels*q.k4*64)
+	q.w = weightSlice[int8](q, panels*q.k4*64)
 	q.colScale = make([]float32, panels*asm.I8NR)
 	q.colSum = make([]float32, panels*asm.I8NR)
 	for j := range n {
