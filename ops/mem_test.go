@@ -13,12 +13,18 @@ func TestWeightSlice(t *testing.T) {
 		owner := new(PackedB)
 		s := weightSlice[uint16](owner, n)
 		require.Len(t, s, n)
+		bad := -1
 		for i := range s {
-			require.Zero(t, s[i])
+			if s[i] != 0 && bad < 0 {
+				bad = i
+			}
 			s[i] = uint16(i)
 		}
+		require.Equal(t, -1, bad, "n=%d: not zero at %d", n, bad)
 		for i := range s {
-			require.Equal(t, uint16(i), s[i])
+			if s[i] != uint16(i) {
+				require.Equal(t, uint16(i), s[i], "n=%d at %d", n, i)
+			}
 		}
 		if runtime.GOOS == "linux" && 2*n >= 2<<20 {
 			require.Zero(t, uintptr(unsafe.Pointer(&s[0]))%(2<<20), "n=%d: a mapped buffer starts on a huge page", n)
