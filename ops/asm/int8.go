@@ -216,6 +216,10 @@ func I8Gemv64Go(k4 int, a []uint8, b []int8, pstride int, c []float32, ep *I8Epi
 	}
 }
 
+// HasVNNI reports whether level l's int8 products use AVX512-VNNI on this CPU (one
+// instruction per four products; the results are the same bits either way).
+func HasVNNI(l Level) bool { return l == AVX512 && vnni && Available(l) }
+
 // I8MaxK is the largest K whose int32 sums cannot overflow: 127·127 per product.
 const I8MaxK = math.MaxInt32 / (127 * 127)
 

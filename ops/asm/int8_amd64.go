@@ -2,7 +2,24 @@
 
 package asm
 
-import "math"
+import (
+	"math"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+//go:noescape
+func i8Kernel6x16VNNI(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, args *i8Args)
+
+//go:noescape
+func i8Kernel1x16VNNI(k4 int, a *uint8, b *int8, c *float32, args *i8Args)
+
+//go:noescape
+func i8Kernel1x64VNNI(k4 int, a *uint8, b *int8, pstride int, c *float32, args *i8Args)
+
+// vnni: the AVX-512 level runs the AVX512-VNNI int8 kernels where the CPU has the
+// extension (fixed at start-up, like the level), the AVX2 ones elsewhere.
+var vnni = cpuid.CPU.Supports(cpuid.AVX512VNNI)
 
 //go:noescape
 func i8Kernel6x16AVX2(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, args *i8Args)
@@ -17,6 +34,10 @@ func i8Gemv64Arch(l Level, k4 int, a []uint8, b []int8, pstride int, c []float32
 	if !i8Level(l) {
 		return false
 	}
+	if HasVNNI(l) {
+		i8Kernel1x64VNNI(k4, &a[0], &b[0], pstride, &c[0], args)
+		return true
+	}
 	i8Kernel1x64AVX2(k4, &a[0], &b[0], pstride, &c[0], args)
 	return true
 }
@@ -27,12 +48,20 @@ func i8MinMaxAVX2(n int, x *float32, out *[24]float32)
 //go:noescape
 func i8QuantizeAVX2(n int, x *float32, dst *uint8, inv float32, zero int32)
 
-// The AVX-512 level runs the AVX2 int8 kernels (no VNNI kernel yet).
+// The AVX-512 level without VNNI runs the AVX2 int8 kernels.
 func i8Level(l Level) bool { return l == AVX2 || l == AVX512 }
 
 func i8KernelArch(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, args *i8Args) bool {
 	if !i8Level(l) {
 		return false
+	}
+	if HasVNNI(l) {
+		if mr == 1 {
+			i8Kernel1x16VNNI(k4, &a[0], &b[0], &c[0], args)
+		} else {
+			i8Kernel6x16VNNI(k4, &a[0], lda, &b[0], &c[0], ldc, args)
+		}
+		return true
 	}
 	if mr == 1 {
 		i8Kernel1x16AVX2(k4, &a[0], &b[0], &c[0], args)

@@ -13,3 +13,5 @@ func i8QuantizeArch(l Level, dst []uint8, x []float32, inv float32, zero int32) 
 func i8Gemv64Arch(l Level, k4 int, a []uint8, b []int8, pstride int, c []float32, args *i8Args) bool {
 	return false
 }
+
+const vnni = false
