@@ -72,3 +72,55 @@ storei:
 	ADDQ DX, DI
 	VZEROUPPER
 	RET
+
+// The AVX-512 indirect 6x16 kernel: a B row is one ZMM (the two 8-wide halves
+// joined with VINSERTF32X8), six accumulators Z0-Z5, each element summed as the AVX2
+// kernel sums it (one fused chain, p ascending), so the two agree bit for bit.
+// func sgemmIndirect6x16AVX512(k int, a *float32, base *float32, offs *int32, gap int, c *float32, ldc int)
+TEXT ·sgemmIndirect6x16AVX512(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ base+16(FP), SI
+	MOVQ offs+24(FP), R8
+	MOVQ gap+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), DX
+	SHLQ $2, DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	TESTQ CX, CX
+	JEQ storei512
+loopi512:
+	MOVLQSX (R8), R10
+	LEAQ (SI)(R10*4), R11
+	VMOVUPS (R11), Y12
+	VINSERTF32X8 $1, (R11)(R9*1), Z12, Z12
+	VFMADD231PS.BCST 0(AX), Z12, Z0
+	VFMADD231PS.BCST 4(AX), Z12, Z1
+	VFMADD231PS.BCST 8(AX), Z12, Z2
+	VFMADD231PS.BCST 12(AX), Z12, Z3
+	VFMADD231PS.BCST 16(AX), Z12, Z4
+	VFMADD231PS.BCST 20(AX), Z12, Z5
+	ADDQ $24, AX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ loopi512
+storei512:
+	VMOVUPS Z0, (DI)
+	ADDQ DX, DI
+	VMOVUPS Z1, (DI)
+	ADDQ DX, DI
+	VMOVUPS Z2, (DI)
+	ADDQ DX, DI
+	VMOVUPS Z3, (DI)
+	ADDQ DX, DI
+	VMOVUPS Z4, (DI)
+	ADDQ DX, DI
+	VMOVUPS Z5, (DI)
+	VZEROUPPER
+	RET

@@ -45,3 +45,25 @@ func TestSgemmIndirectRejects(t *testing.T) {
 	require.Error(t, SgemmIndirect(Best, ind, a[:11], make([]float32, 116), 8, c, 16))
 	require.Error(t, SgemmIndirect(Best, ind, a, make([]float32, 116), 8, c[:95], 16))
 }
+
+// The AVX-512 indirect kernel sums each element as the AVX2 one does: the same bits.
+func TestSgemmIndirectLevelsAgree(t *testing.T) {
+	if !Available(AVX2) || !Available(AVX512) {
+		t.Skip("needs both AVX2 and AVX-512")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, k := range []int{1, 3, 25, 150} {
+		base := randSlice(r, 500)
+		offs := make([]int32, k)
+		for p := range offs {
+			offs[p] = int32(r.IntN(400))
+		}
+		ind, err := NewIndirect(offs)
+		require.NoError(t, err)
+		a := randSlice(r, 6*k)
+		c2, c5 := make([]float32, 6*16), make([]float32, 6*16)
+		require.NoError(t, SgemmIndirect(AVX2, ind, a, base, 30, c2, 16))
+		require.NoError(t, SgemmIndirect(AVX512, ind, a, base, 30, c5, 16))
+		require.Equal(t, c2, c5, "k=%d", k)
+	}
+}
