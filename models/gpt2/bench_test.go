@@ -46,7 +46,7 @@ func BenchmarkGPT2(b *testing.B) {
 		dt   tensor.DType
 		half bool
 		q    nn.Quantization
-	}{{"f32", tensor.F32, false, nn.NoQuantization}, {"bf16", tensor.BF16, true, nn.NoQuantization}, {"int8", tensor.F32, false, nn.Int8}} {
+	}{{"f32", tensor.F32, false, nn.NoQuantization}, {"bf16", tensor.BF16, true, nn.NoQuantization}, {"f16", tensor.F16, true, nn.NoQuantization}, {"int8", tensor.F32, false, nn.Int8}} {
 		m := random124M(b, c.dt, c.half, nn.WithQuantization(c.q))
 		prompt := make([]int, 128)
 		for i := range prompt {
@@ -75,11 +75,13 @@ func BenchmarkGPT2(b *testing.B) {
 			}
 			next := []int{11}
 			for b.Loop() {
-				if s.Len() == 255 { // keep 128..255 positions cached
+				if s.Len() == 255 { // keep 128..255 positions cached (the prefill not timed)
+					b.StopTimer()
 					s.Reset()
 					if _, err := s.Forward(prompt, nil, 128); err != nil {
 						b.Fatal(err)
 					}
+					b.StartTimer()
 				}
 				h, err := s.Forward(next, nil, 1)
 				if err != nil {
