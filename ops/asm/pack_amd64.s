@@ -145,3 +145,66 @@ pb16_panel:
 	JNZ pb16_row
 	VZEROUPPER
 	RET
+
+// A-panel packing for the 6x16 AVX2 micro-kernel: dst[p*6 + i] = a[i*lda + p] for 6
+// rows and k (a multiple of 8) columns. Rows 0-3 are transposed 4x4 per 128-bit lane
+// (column 4L+j of the four in lane L of result j), stored 16 bytes at a time at
+// dst + 24p; rows 4-5 are interleaved in pairs, stored 8 bytes at a time at
+// dst + 24p + 16.
+#define T4Y \
+	VUNPCKLPS Y1, Y0, Y4 \
+	VUNPCKHPS Y1, Y0, Y5 \
+	VUNPCKLPS Y3, Y2, Y6 \
+	VUNPCKHPS Y3, Y2, Y7 \
+	VSHUFPS $0x44, Y6, Y4, Y8 \
+	VSHUFPS $0xee, Y6, Y4, Y9 \
+	VSHUFPS $0x44, Y7, Y5, Y10 \
+	VSHUFPS $0xee, Y7, Y5, Y11
+
+// func packA6AVX2(k int, a *float32, lda int, dst *float32)
+TEXT ·packA6AVX2(SB), NOSPLIT, $0-32
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	SHLQ $2, DX
+	MOVQ dst+24(FP), DI
+	LEAQ (DX)(DX*2), R8 // 3 rows
+	LEAQ (SI)(DX*4), R9 // row 4
+	SHRQ $3, CX
+	JEQ done6
+loop6:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(DX*1), Y1
+	VMOVUPS (SI)(DX*2), Y2
+	VMOVUPS (SI)(R8*1), Y3
+	T4Y
+	VMOVUPS X8, (0*24)(DI)
+	VMOVUPS X9, (1*24)(DI)
+	VMOVUPS X10, (2*24)(DI)
+	VMOVUPS X11, (3*24)(DI)
+	VEXTRACTF128 $1, Y8, (4*24)(DI)
+	VEXTRACTF128 $1, Y9, (5*24)(DI)
+	VEXTRACTF128 $1, Y10, (6*24)(DI)
+	VEXTRACTF128 $1, Y11, (7*24)(DI)
+	VMOVUPS (R9), Y0
+	VMOVUPS (R9)(DX*1), Y1
+	VUNPCKLPS Y1, Y0, Y4 // r4[0] r5[0] r4[1] r5[1] | r4[4] r5[4] r4[5] r5[5]
+	VUNPCKHPS Y1, Y0, Y5 // r4[2] r5[2] r4[3] r5[3] | r4[6] r5[6] r4[7] r5[7]
+	VMOVLPS X4, (0*24+16)(DI)
+	VMOVHPS X4, (1*24+16)(DI)
+	VMOVLPS X5, (2*24+16)(DI)
+	VMOVHPS X5, (3*24+16)(DI)
+	VEXTRACTF128 $1, Y4, X6
+	VEXTRACTF128 $1, Y5, X7
+	VMOVLPS X6, (4*24+16)(DI)
+	VMOVHPS X6, (5*24+16)(DI)
+	VMOVLPS X7, (6*24+16)(DI)
+	VMOVHPS X7, (7*24+16)(DI)
+	ADDQ $32, SI
+	ADDQ $32, R9
+	ADDQ $192, DI
+	DECQ CX
+	JNZ loop6
+done6:
+	VZEROUPPER
+	RET

@@ -53,14 +53,21 @@ func sgemmKernelArch(l Level, k int, a, b, c []float32, ldc int, alpha, beta flo
 //go:noescape
 func packA12AVX512(k int, a *float32, lda int, dst *float32)
 
-// packAArch packs the first k&^15 columns of a whole MR-row panel on levels with a
-// packing kernel and returns how many columns it packed.
+//go:noescape
+func packA6AVX2(k int, a *float32, lda int, dst *float32)
+
+// packAArch packs the leading columns of a whole MR-row panel (a multiple of 16 on
+// AVX-512, of 8 on AVX2) and returns how many it packed.
 func packAArch(l Level, k int, a []float32, lda int, dst []float32) int {
-	if l != AVX512 || k < 16 {
-		return 0
+	switch {
+	case l == AVX512 && k >= 16:
+		packA12AVX512(k, &a[0], lda, &dst[0])
+		return k &^ 15
+	case l == AVX2 && k >= 8:
+		packA6AVX2(k, &a[0], lda, &dst[0])
+		return k &^ 7
 	}
-	packA12AVX512(k, &a[0], lda, &dst[0])
-	return k &^ 15
+	return 0
 }
 
 //go:noescape
