@@ -73,13 +73,15 @@ type PoolOption func(*poolConfig)
 
 type poolConfig struct{ pin bool }
 
-// WithPinning pins each helper thread to its own CPU (Linux only; elsewhere a no-op).
+// WithPinning pins each helper thread to its own CPU, leaving the first to the
+// caller (Linux only; elsewhere a no-op).
 // It is on by default: some virtual machines pack the runnable threads of a process
 // onto one vCPU, which halves a two-thread GEMM. Turn it off when the process shares
 // its CPUs with other pinned work, or runs several pools.
 func WithPinning(on bool) PoolOption { return func(c *poolConfig) { c.pin = on } }
 
-// NewPool starts a pool of threads workers (threads ≤ 0 means GOMAXPROCS).
+// NewPool starts a pool of threads workers — the caller of each job and threads−1
+// helper goroutines (threads ≤ 0 means GOMAXPROCS).
 func NewPool(threads int, opts ...PoolOption) *Pool {
 	cfg := poolConfig{pin: true}
 	for _, o := range opts {
@@ -104,8 +106,8 @@ func NewPool(threads int, opts ...PoolOption) *Pool {
 	return p
 }
 
-// DefaultPool returns the process-wide pool of GOMAXPROCS pinned threads, started on
-// first use and never closed. Models use it unless given another.
+// DefaultPool returns the process-wide pool of GOMAXPROCS workers (the caller and
+// GOMAXPROCS−1 pinned helpers), started on first use and never closed. Models use it unless given another.
 func DefaultPool() *Pool { return defaultPool() }
 
 var defaultPool = sync.OnceValue(func() *Pool { return NewPool(0) })

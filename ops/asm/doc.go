@@ -9,9 +9,13 @@
 // tests can run each level in turn within one process.
 //
 // The int8 kernels (I8Kernel, I8Gemv64, I8QuantizeRow) multiply 7-bit activations by
-// int8 weights with exact int32 sums: vpmaddubsw/vpmaddwd on AVX2 (the AVX-512 level
-// runs them too), SDOT where arm64 has the dot-product extension; their twins are
-// bit-exact oracles.
+// int8 weights with exact int32 sums: VPDPBUSD at the AVX-512 level where the CPU has
+// AVX512-VNNI (HasVNNI), vpmaddubsw/vpmaddwd on AVX2 (and on AVX-512 without VNNI),
+// SDOT where arm64 has the dot-product extension; their twins are bit-exact oracles.
+//
+// A level may keep another level's kernel where that measured faster: the AVX-512
+// level's F32 GEMV is the AVX2 one (Gemv64), and the transposed GEMV (GemvT8) is
+// 8 wide on both.
 //
 // Kernels work on raw slices in the packed layouts documented on each function;
 // loop nests, blocking and threading live in package ops.
