@@ -28,9 +28,10 @@ type gemmJob struct {
 	mc, nIC, chunks, nJR int
 	jc, nc               int
 	wholeA               bool // workers keep every KC slice of their A block (else one)
-	// An unpacked B (rawB non-nil; pb then only describes the layout): each worker
+	// An unpacked B (raw: pb is &rawPB, which only describes the layout): each worker
 	// packs the micro-panel it is about to use into its scratch, where it stays in
 	// cache, instead of writing all of B out and reading it back.
+	raw       bool
 	rawB      []float32
 	rawLdb    int
 	rawTransB bool
@@ -65,6 +66,7 @@ func (g *gemmJob) runReusingA(ws *Workspace, reuseA, transA bool, m int, alpha f
 	}
 	g.bl = asm.BlockingFor(pb.level)
 	g.transA, g.m, g.alpha, g.beta, g.a, g.lda, g.pb, g.c, g.ldc = transA, m, alpha, beta, a, lda, pb, c, ldc
+	g.raw = pb == &g.rawPB
 	g.scratch = ws.scratch
 	mr, nr := g.bl.MR, g.bl.NR
 	// Row blocks of equal size (in whole tiles), no more than MC rows each: with
@@ -81,7 +83,7 @@ func (g *gemmJob) runReusingA(ws *Workspace, reuseA, transA bool, m int, alpha f
 			grow(&s.a, g.mc*pb.k)
 		}
 		grow(&s.tile, mr*nr)
-		if pb.wt != asm.WeightF32 || g.rawB != nil {
+		if pb.wt != asm.WeightF32 || g.raw {
 			grow(&s.b, g.bl.KC*nr)
 		}
 	}
@@ -166,7 +168,7 @@ func (g *gemmJob) panelSlice(s *workerScratch, ic, jr, pc int, prefetchNext bool
 	off := jp*k*nr + pc*nr
 	var bp []float32
 	switch {
-	case g.rawB != nil:
+	case g.raw:
 		bp = s.b[:kc*nr]
 		g.packRaw(bp, pc, kc, j0, ncur)
 	case g.pb.wt == asm.WeightF32:

@@ -107,7 +107,8 @@ func NewPool(threads int, opts ...PoolOption) *Pool {
 }
 
 // DefaultPool returns the process-wide pool of GOMAXPROCS workers (the caller and
-// GOMAXPROCS−1 pinned helpers), started on first use and never closed. Models use it unless given another.
+// GOMAXPROCS−1 pinned helpers), started on first use and never closed. Models use it
+// unless given another.
 func DefaultPool() *Pool { return defaultPool() }
 
 var defaultPool = sync.OnceValue(func() *Pool { return NewPool(0) })
@@ -212,7 +213,15 @@ func (p *Pool) Run(n int, t Task) {
 		default:
 		}
 	}
+	// If one of the caller's items panics, the helpers still finish the job before
+	// the panic goes on, so that the next job starts from a quiet pool.
+	defer p.waitHelpers()
 	p.drain(0)
+}
+
+// waitHelpers waits until every helper has finished the current job: spinning for
+// callerSpin, then parked on done.
+func (p *Pool) waitHelpers() {
 	for deadline := time.Now().Add(callerSpin); p.pending.Load() != 0; {
 		if time.Now().After(deadline) {
 			<-p.done // then look again: the token may be an old one

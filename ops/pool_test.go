@@ -150,3 +150,34 @@ func BenchmarkPoolRun(b *testing.B) {
 		p.Run(8, t)
 	}
 }
+
+// panicTask panics in the caller's (worker 0's) first item and makes the helpers' slow.
+type panicTask struct {
+	countTask
+	fired atomic.Bool
+}
+
+func (p *panicTask) Do(w, i int) {
+	if w == 0 && p.fired.CompareAndSwap(false, true) {
+		panic("item failed")
+	}
+	time.Sleep(50 * time.Microsecond)
+	p.countTask.Do(w, i)
+}
+
+// A panic in the caller's share of a job reaches the caller after the helpers are done
+// with the job, and the pool runs the next job whole.
+func TestPoolSurvivesAPanickingItem(t *testing.T) {
+	p := NewPool(3, WithPinning(false))
+	defer p.Close()
+	bad := &panicTask{countTask: countTask{hits: make([]atomic.Int32, 64)}}
+	require.PanicsWithValue(t, "item failed", func() { p.Run(64, bad) })
+	require.Zero(t, p.pending.Load(), "the helpers finished the job before the panic went on")
+	for range 20 {
+		task := &countTask{hits: make([]atomic.Int32, 50)}
+		p.Run(50, task)
+		for i := range task.hits {
+			require.Equal(t, int32(1), task.hits[i].Load(), "item %d", i)
+		}
+	}
+}
