@@ -14,8 +14,7 @@
 // SDOT where arm64 has the dot-product extension; their twins are bit-exact oracles.
 //
 // A level may keep another level's kernel where that measured faster: the AVX-512
-// level's F32 GEMV is the AVX2 one (Gemv64), and the transposed GEMV (GemvT8) is
-// 8 wide on both.
+// level's GEMV is the AVX2 one (Gemv16, Gemv64, GemvT8).
 //
 // Kernels work on raw slices in the packed layouts documented on each function;
 // loop nests, blocking and threading live in package ops.

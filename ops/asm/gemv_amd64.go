@@ -37,12 +37,6 @@ func gemv64BF16AVX2(k int, x *float32, b0, b1, b2, b3 *uint16, ldb int, y *float
 //go:noescape
 func gemv64F16AVX2(k int, x *float32, b0, b1, b2, b3 *uint16, ldb int, y *float32, add int)
 
-//go:noescape
-func gemv64BF16AVX512(k int, x *float32, b0, b1, b2, b3 *uint16, ldb int, y *float32, add int)
-
-//go:noescape
-func gemv64F16AVX512(k int, x *float32, b0, b1, b2, b3 *uint16, ldb int, y *float32, add int)
-
 func gemv64Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 []uint16, off [4]int, ldb int, y []float32, add bool) bool {
 	if l != AVX2 && l != AVX512 {
 		return false
@@ -51,19 +45,11 @@ func gemv64Arch(l Level, dt WeightType, k int, x []float32, b32 []float32, b16 [
 	if add {
 		a = 1
 	}
-	// The AVX-512 level widens 16-bit weights in ZMM registers (one VPMOVZXWD or
-	// VCVTPH2PS per 16 weights). F32 weights keep the AVX2 kernel there: on Zen 4, whose
-	// 512-bit loads are split in two, every ZMM variant tried (prefetching into L1 or L2
-	// at 8-96 rows, unrolled) streamed a 154 MB LM head at 21-24 GB/s against the AVX2
-	// kernel's 26, which is this core's sequential read limit.
-	if l == AVX512 && dt == WeightBF16 {
-		gemv64BF16AVX512(k, &x[0], &b16[off[0]], &b16[off[1]], &b16[off[2]], &b16[off[3]], ldb, &y[0], a)
-		return true
-	}
-	if l == AVX512 && dt == WeightF16 {
-		gemv64F16AVX512(k, &x[0], &b16[off[0]], &b16[off[1]], &b16[off[2]], &b16[off[3]], ldb, &y[0], a)
-		return true
-	}
+	// The AVX-512 level runs these AVX2 kernels too. On Zen 4 (512-bit loads split
+	// in two) no ZMM variant streamed faster: F32 with prefetch into L1 or L2 at 8-96
+	// rows, or unrolled, reached 21-24 GB/s on a 154 MB LM head against AVX2's 26 (the
+	// core's sequential read limit); BF16/F16 widened in ZMM registers matched AVX2 on
+	// the LM head and decoded GPT-2 3-4 % slower.
 	switch dt {
 	case WeightF32:
 		gemv64F32AVX2(k, &x[0], &b32[off[0]], &b32[off[1]], &b32[off[2]], &b32[off[3]], ldb, &y[0], a)
