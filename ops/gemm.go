@@ -19,7 +19,9 @@ const gemvMaxM = 3
 // micro-kernel's panel layout: ⌈n/NR⌉ panels, each k rows of NR values (zero-padded
 // past n), stored as F32, BF16 or F16. GEMM and GEMV read it without re-packing. It
 // is immutable and safe for concurrent use, except for UploadTo and ReleaseDevice,
-// which must not run while products use it.
+// which must not run while products use it. Use it through the pointer PackB returns:
+// a large one's storage is a mapping of its own, released when that PackedB becomes
+// unreachable, so a copy of the struct must not outlive it.
 type PackedB struct {
 	level asm.Level
 	wt    asm.WeightType
