@@ -3,7 +3,7 @@
 #include "textflag.h"
 
 // A-panel packing for the 12x32 micro-kernel: dst[p*12 + i] = a[i*lda + p] for 12
-// rows and k (a multiple of 16) columns. Four rows at a time are loaded 16 columns
+// rows and the first k&^15 of k columns (the caller packs the rest). Four rows at a time are loaded 16 columns
 // wide and transposed as four 4x4 blocks (one per 128-bit lane); lane L of result j
 // holds column 4L+j of the four rows and is stored straight to its place in dst.
 
@@ -147,7 +147,7 @@ pb16_panel:
 	RET
 
 // A-panel packing for the 6x16 AVX2 micro-kernel: dst[p*6 + i] = a[i*lda + p] for 6
-// rows and k (a multiple of 8) columns. Rows 0-3 are transposed 4x4 per 128-bit lane
+// rows and the first k&^7 of k columns. Rows 0-3 are transposed 4x4 per 128-bit lane
 // (column 4L+j of the four in lane L of result j), stored 16 bytes at a time at
 // dst + 24p; rows 4-5 are interleaved in pairs, stored 8 bytes at a time at
 // dst + 24p + 16.
