@@ -3,9 +3,10 @@
 #include "textflag.h"
 
 // A-panel packing for the 12x32 micro-kernel: dst[p*12 + i] = a[i*lda + p] for 12
-// rows and the first k&^15 of k columns (the caller packs the rest). Four rows at a time are loaded 16 columns
-// wide and transposed as four 4x4 blocks (one per 128-bit lane); lane L of result j
-// holds column 4L+j of the four rows and is stored straight to its place in dst.
+// rows and the first k&^15 of k columns (the caller packs the rest). Four rows at a
+// time are loaded 16 columns wide and transposed as four 4x4 blocks (one per 128-bit
+// lane); lane L of result j holds column 4L+j of the four rows and is stored straight
+// to its place in dst.
 
 // T4 transposes, within each 128-bit lane, the rows in Z0-Z3 into columns Z8-Z11
 // (uses Z4-Z7).
