@@ -119,7 +119,7 @@ func loadLegacy(fsys fs.FS, dir string, cfg *configFile) (*Tokenizer, error) {
 			tokens = append(tokens, strings.TrimRight(sc.Text(), "\r"))
 		}
 		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrFormat, path.Join(dir, "vocab.txt"), err)
+			return nil, fmt.Errorf("%w: %s:%d: %w (lines are limited to 1 MiB)", ErrFormat, path.Join(dir, "vocab.txt"), len(tokens)+1, err)
 		}
 		o := WordPieceOptions{Lowercase: true}
 		if cfg != nil {
@@ -425,3 +425,7 @@ func (t *Tokenizer) setBOSEOSProcessor() error {
 	t.post = tp
 	return nil
 }
+
+// ByteLevelChar is the printable character GPT-2's byte-level alphabet writes
+// byte b as (the vocabulary of a byte-level BPE has a token for each).
+func ByteLevelChar(b byte) string { return string(byteChars[b]) }

@@ -1,41 +1,33 @@
 package bert
 
 import (
-	"bufio"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/lumen-ml/lumen/tokenizer"
 )
 
 // ErrTokenizer is wrapped by errors about tokenizer files and inputs.
 var ErrTokenizer = errors.New("bert: tokenizer")
 
-// Tokenizer is BERT's WordPiece tokenizer, matching Hugging Face's fast
-// BertTokenizer: text cleaning, CJK splitting, optional lower-casing and accent
-// stripping, punctuation splitting, greedy longest-match WordPiece. It is safe for
-// concurrent use.
+// Tokenizer is BERT's WordPiece tokenizer: package tokenizer's engine in
+// BertTokenizerFast's configuration (BertNormalizer, BertPreTokenizer, greedy
+// longest-match WordPiece, [CLS] A [SEP] B [SEP]), byte-exact with Hugging
+// Face's. It is safe for concurrent use.
 type Tokenizer struct {
-	vocab                    map[string]int
-	tokens                   []string
-	lower, strip             bool
-	specials                 []string // matched verbatim in the raw text
+	tk                       *tokenizer.Tokenizer
 	CLS, SEP, PAD, UNK, MASK int
 }
 
 // MaxWordChars is the longest word WordPiece splits; longer words become [UNK].
 const MaxWordChars = 100
 
-// LoadTokenizer reads vocab.txt (with tokenizer_config.json for casing) or
-// tokenizer.json from dir.
+// LoadTokenizer reads tokenizer.json, or vocab.txt (with tokenizer_config.json
+// for casing), from dir. The file's own truncation and padding settings are
+// dropped: Encode's maxLen and Pad decide those.
 func LoadTokenizer(dir string) (*Tokenizer, error) {
 	return loadTokenizer(os.DirFS(cmp.Or(dir, ".")), dir)
 }
@@ -46,104 +38,55 @@ func LoadTokenizerFS(fsys fs.FS) (*Tokenizer, error) { return loadTokenizer(fsys
 
 // loadTokenizer reads the tokenizer files from fsys; dir is how errors name fsys.
 func loadTokenizer(fsys fs.FS, dir string) (*Tokenizer, error) {
-	lower, strip := true, true
-	if raw, err := fs.ReadFile(fsys, "tokenizer_config.json"); err == nil {
-		var c struct {
-			Lower *bool `json:"do_lower_case"`
-			Strip *bool `json:"strip_accents"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrTokenizer, filepath.Join(dir, "tokenizer_config.json"), err)
-		}
-		if c.Lower != nil {
-			lower = *c.Lower
-		}
-		strip = lower
-		if c.Strip != nil {
-			strip = *c.Strip
-		}
-	}
-	if f, err := fsys.Open("vocab.txt"); err == nil {
-		defer f.Close()
-		var toks []string
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			toks = append(toks, strings.TrimRight(sc.Text(), "\r"))
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%w: %s:%d: %v (lines are limited to 1 MiB)", ErrTokenizer, filepath.Join(dir, "vocab.txt"), len(toks)+1, err)
-		}
-		return NewTokenizer(toks, lower, strip)
-	}
-	raw, err := fs.ReadFile(fsys, "tokenizer.json")
+	tk, err := tokenizer.LoadFS(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s has neither vocab.txt nor tokenizer.json", ErrTokenizer, cmp.Or(dir, "the tokenizer directory"))
+		return nil, fmt.Errorf("%w: %s: %w", ErrTokenizer, cmp.Or(dir, "the tokenizer directory"), err)
 	}
-	var tj struct {
-		Normalizer struct {
-			Lower *bool `json:"lowercase"`
-			Strip *bool `json:"strip_accents"`
-		} `json:"normalizer"`
-		Model struct {
-			Type  string         `json:"type"`
-			Vocab map[string]int `json:"vocab"`
-		} `json:"model"`
-	}
-	if err := json.Unmarshal(raw, &tj); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrTokenizer, filepath.Join(dir, "tokenizer.json"), err)
-	}
-	if tj.Model.Type != "WordPiece" {
-		return nil, fmt.Errorf("%w: tokenizer.json model %q, want WordPiece", ErrTokenizer, tj.Model.Type)
-	}
-	if tj.Normalizer.Lower != nil {
-		lower = *tj.Normalizer.Lower
-	}
-	strip = lower
-	if tj.Normalizer.Strip != nil {
-		strip = *tj.Normalizer.Strip
-	}
-	toks := make([]string, len(tj.Model.Vocab))
-	for t, id := range tj.Model.Vocab {
-		if id < 0 || id >= len(toks) || toks[id] != "" {
-			return nil, fmt.Errorf("%w: tokenizer.json vocabulary ids are not 0..%d", ErrTokenizer, len(toks)-1)
-		}
-		toks[id] = t
-	}
-	return NewTokenizer(toks, lower, strip)
+	return wrap(tk)
 }
 
 // NewTokenizer builds a tokenizer from the vocabulary in id order.
 func NewTokenizer(tokens []string, lower, stripAccents bool) (*Tokenizer, error) {
-	t := &Tokenizer{vocab: make(map[string]int, len(tokens)), tokens: tokens, lower: lower, strip: stripAccents}
-	for i, tok := range tokens {
-		if _, dup := t.vocab[tok]; !dup {
-			t.vocab[tok] = i
-		}
+	tk, err := tokenizer.NewWordPiece(tokens, tokenizer.WordPieceOptions{Lowercase: lower, StripAccents: &stripAccents,
+		MaxWordChars: MaxWordChars})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTokenizer, err)
 	}
+	return wrap(tk)
+}
+
+func wrap(tk *tokenizer.Tokenizer) (*Tokenizer, error) {
+	tk, err := tk.WithTruncation(nil)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tokenizer{tk: tk.WithPadding(nil)}
 	for _, s := range []struct {
 		name string
 		id   *int
 	}{{"[CLS]", &t.CLS}, {"[SEP]", &t.SEP}, {"[PAD]", &t.PAD}, {"[UNK]", &t.UNK}, {"[MASK]", &t.MASK}} {
-		id, ok := t.vocab[s.name]
+		id, ok := tk.TokenToID(s.name)
 		if !ok {
 			return nil, fmt.Errorf("%w: vocabulary has no %s", ErrTokenizer, s.name)
 		}
 		*s.id = id
-		t.specials = append(t.specials, s.name)
+	}
+	if n := tk.AddedSpecialTokens(true); n != 3 {
+		return nil, fmt.Errorf("%w: the post-processor adds %d special tokens to a pair, want BERT's 3 ([CLS] A [SEP] B [SEP])", ErrTokenizer, n)
 	}
 	return t, nil
 }
 
+// Engine returns the general tokenizer this one configures.
+func (t *Tokenizer) Engine() *tokenizer.Tokenizer { return t.tk }
+
 // VocabSize returns the number of ids.
-func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
+func (t *Tokenizer) VocabSize() int { return t.tk.VocabSize() }
 
 // Token returns the text of id ("" when out of range).
 func (t *Tokenizer) Token(id int) string {
-	if id < 0 || id >= len(t.tokens) {
-		return ""
-	}
-	return t.tokens[id]
+	s, _ := t.tk.IDToToken(id)
+	return s
 }
 
 // Piece is one token of a text: its id and its byte span in the original text
@@ -153,161 +96,20 @@ type Piece struct {
 	Start, End int
 }
 
-// normRune is one normalised rune with the byte span of the original rune it came from.
-type normRune struct {
-	r          rune
-	start, end int
-}
-
 // Tokenize splits text into WordPiece tokens (no [CLS]/[SEP]) with byte offsets.
+// Bytes that are not UTF-8 are read as U+FFFD, as in every tokenizer of package
+// tokenizer (BertNormalizer then drops them).
 func (t *Tokenizer) Tokenize(text string) []Piece {
-	var out []Piece
-	// at[k] is where special k next occurs at or after pos (len(text): nowhere); each
-	// is searched again only once pos has passed it, so the scan stays linear.
-	at := make([]int, len(t.specials))
-	for k := range at {
-		at[k] = -1
+	e, err := t.tk.Encode(text, false)
+	if err != nil {
+		// WordPiece with [UNK] in the vocabulary (checked at load) cannot fail.
+		panic(fmt.Sprintf("bert: tokenize: %v", err))
 	}
-	for pos := 0; pos < len(text); {
-		next, special := len(text), ""
-		for k, s := range t.specials {
-			if at[k] < pos && at[k] != len(text) {
-				at[k] = len(text)
-				if i := strings.Index(text[pos:], s); i >= 0 {
-					at[k] = pos + i
-				}
-			}
-			if at[k] < next {
-				next, special = at[k], s
-			}
-		}
-		out = t.tokenizePlain(out, text, pos, next)
-		if special == "" {
-			break
-		}
-		out = append(out, Piece{ID: t.vocab[special], Start: next, End: next + len(special)})
-		pos = next + len(special)
+	out := make([]Piece, e.Len())
+	for i, id := range e.IDs {
+		out[i] = Piece{ID: id, Start: e.Offsets[i][0], End: e.Offsets[i][1]}
 	}
 	return out
-}
-
-func (t *Tokenizer) tokenizePlain(out []Piece, text string, lo, hi int) []Piece {
-	// Normalise rune by rune, remembering where each rune came from.
-	var runes []normRune
-	for i := lo; i < hi; {
-		r, w := utf8.DecodeRuneInString(text[i:])
-		start, end := i, i+w
-		i += w
-		if r == 0 || r == utf8.RuneError || isControl(r) {
-			continue
-		}
-		if isWhitespace(r) {
-			runes = append(runes, normRune{' ', start, end})
-			continue
-		}
-		if isCJK(r) {
-			runes = append(runes, normRune{' ', start, end}, normRune{r, start, end}, normRune{' ', start, end})
-			continue
-		}
-		chars := []rune{r}
-		if t.strip {
-			chars = chars[:0]
-			for _, d := range norm.NFD.String(string(r)) {
-				if !unicode.Is(unicode.Mn, d) {
-					chars = append(chars, d)
-				}
-			}
-		}
-		for _, c := range chars {
-			if t.lower {
-				for _, lc := range lowerRune(c) {
-					runes = append(runes, normRune{lc, start, end})
-				}
-			} else {
-				runes = append(runes, normRune{c, start, end})
-			}
-		}
-	}
-	// Split on whitespace and isolate punctuation, then WordPiece each word.
-	for i := 0; i < len(runes); {
-		if runes[i].r == ' ' || isWhitespace(runes[i].r) {
-			i++
-			continue
-		}
-		j := i + 1
-		if !isPunct(runes[i].r) {
-			for j < len(runes) && runes[j].r != ' ' && !isWhitespace(runes[j].r) && !isPunct(runes[j].r) {
-				j++
-			}
-		}
-		out = t.wordPiece(out, runes[i:j])
-		i = j
-	}
-	return out
-}
-
-// lowerRune lower-cases like Rust's char::to_lowercase, which maps İ to "i̇".
-func lowerRune(r rune) []rune {
-	if r == 'İ' {
-		return []rune{'i', '\u0307'}
-	}
-	return []rune{unicode.ToLower(r)}
-}
-
-func (t *Tokenizer) wordPiece(out []Piece, word []normRune) []Piece {
-	if len(word) > MaxWordChars {
-		return append(out, Piece{ID: t.UNK, Start: word[0].start, End: word[len(word)-1].end})
-	}
-	mark := len(out)
-	for start := 0; start < len(word); {
-		end := len(word)
-		found := -1
-		for ; end > start; end-- {
-			var sb strings.Builder
-			if start > 0 {
-				sb.WriteString("##")
-			}
-			for _, nr := range word[start:end] {
-				sb.WriteRune(nr.r)
-			}
-			if id, ok := t.vocab[sb.String()]; ok {
-				found = id
-				break
-			}
-		}
-		if found < 0 {
-			return append(out[:mark], Piece{ID: t.UNK, Start: word[0].start, End: word[len(word)-1].end})
-		}
-		out = append(out, Piece{ID: found, Start: word[start].start, End: word[end-1].end})
-		start = end
-	}
-	return out
-}
-
-// isControl is the fast tokenizer's test: categories Cc, Cf, Co, Cs but not the
-// unassigned Cn (which end up as [UNK]), and not tab, newline or carriage return.
-func isControl(r rune) bool {
-	if r == '\t' || r == '\n' || r == '\r' {
-		return false
-	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
-}
-
-func isWhitespace(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r)
-}
-
-func isPunct(r rune) bool {
-	if (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126) {
-		return true
-	}
-	return unicode.IsPunct(r)
-}
-
-func isCJK(r rune) bool {
-	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) || (r >= 0x20000 && r <= 0x2A6DF) ||
-		(r >= 0x2A700 && r <= 0x2B73F) || (r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B820 && r <= 0x2CEAF) ||
-		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
 }
 
 // Encoding is a model input: ids, token types, attention mask and offsets.
@@ -323,49 +125,31 @@ func (t *Tokenizer) Encode(text string, maxLen int) (Encoding, error) {
 }
 
 // EncodePair builds [CLS] a [SEP] b [SEP] (token type 1 for b's part), truncating
-// the longer text first to fit maxLen (0: no limit).
+// the longer text first to fit maxLen (0: no limit), as Hugging Face's
+// longest_first does.
 func (t *Tokenizer) EncodePair(a, b string, maxLen int) (Encoding, error) {
 	return t.encode(a, b, true, maxLen)
 }
 
 func (t *Tokenizer) encode(a, b string, pair bool, maxLen int) (Encoding, error) {
-	pa, pb := t.Tokenize(a), t.Tokenize(b)
-	specials := 2
-	if pair {
-		specials = 3
-	}
+	tk := t.tk
 	if maxLen > 0 {
-		if maxLen < specials {
-			return Encoding{}, fmt.Errorf("%w: max length %d leaves no room for the %d special tokens", ErrTokenizer, maxLen, specials)
-		}
-		for len(pa)+len(pb)+specials > maxLen { // longest first
-			if len(pa) >= len(pb) {
-				pa = pa[:len(pa)-1]
-			} else {
-				pb = pb[:len(pb)-1]
-			}
+		var err error
+		if tk, err = tk.WithTruncation(&tokenizer.Truncation{MaxLength: maxLen}); err != nil {
+			return Encoding{}, fmt.Errorf("%w: %w", ErrTokenizer, err)
 		}
 	}
-	var e Encoding
-	add := func(id, typ, seq int, off [2]int) {
-		e.IDs = append(e.IDs, id)
-		e.TypeIDs = append(e.TypeIDs, typ)
-		e.Mask = append(e.Mask, 1)
-		e.Offsets = append(e.Offsets, off)
-		e.SequenceIDs = append(e.SequenceIDs, seq)
-	}
-	add(t.CLS, 0, -1, [2]int{})
-	for _, p := range pa {
-		add(p.ID, 0, 0, [2]int{p.Start, p.End})
-	}
-	add(t.SEP, 0, -1, [2]int{})
+	var e tokenizer.Encoding
+	var err error
 	if pair {
-		for _, p := range pb {
-			add(p.ID, 1, 1, [2]int{p.Start, p.End})
-		}
-		add(t.SEP, 1, -1, [2]int{})
+		e, err = tk.EncodePair(a, b, true)
+	} else {
+		e, err = tk.Encode(a, true)
 	}
-	return e, nil
+	if err != nil {
+		return Encoding{}, fmt.Errorf("%w: %w", ErrTokenizer, err)
+	}
+	return Encoding{IDs: e.IDs, TypeIDs: e.TypeIDs, Mask: e.AttentionMask, Offsets: e.Offsets, SequenceIDs: e.SequenceIDs}, nil
 }
 
 // Pad right-pads encodings to the longest with [PAD] (mask 0), as a batch needs.

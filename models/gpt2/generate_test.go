@@ -219,7 +219,10 @@ func TestTokenizerJSON(t *testing.T) {
 	}
 	ml, _ := json.Marshal(list)
 	dir := t.TempDir()
-	tj := `{"model":{"type":"BPE","vocab":` + string(vocab) + `,"merges":` + string(ml) + `}}`
+	tj := `{"added_tokens":[{"id":50256,"content":"<|endoftext|>","special":true}],
+		"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true},
+		"decoder":{"type":"ByteLevel"},
+		"model":{"type":"BPE","vocab":` + string(vocab) + `,"merges":` + string(ml) + `}}`
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(tj), 0o644))
 	a, err := LoadTokenizer(dir)
 	require.NoError(t, err)
