@@ -115,8 +115,8 @@ func (a *addedSet) find(s string) []addedMatch {
 
 // splitAdded cuts every piece not done into added tokens (done) and the text
 // between them, matching set in each piece's current text.
-func splitAdded(ps []piece, set *addedSet, norm normalizer) []piece {
-	out := make([]piece, 0, len(ps)+2)
+func splitAdded(ps []piece, sc *scratch, set *addedSet, norm normalizer) []piece {
+	out := sc.spare[:0]
 	for _, p := range ps {
 		if p.done {
 			out = append(out, p)
@@ -137,5 +137,7 @@ func splitAdded(ps []piece, set *addedSet, norm normalizer) []piece {
 			out = append(out, piece{n: sl, done: true, tokens: []token{{set.tokens[m.tok].ID, sl.s, 0, len(sl.s)}}})
 		}
 	}
+	clear(ps)
+	sc.spare = ps[:0]
 	return out
 }

@@ -61,6 +61,16 @@ func BenchmarkEncodeCorpus(b *testing.B) {
 			}
 			b.ReportMetric(float64(n), "tokens")
 		})
+		b.Run(c.name+"-IDs", func(b *testing.B) {
+			b.SetBytes(int64(nbytes))
+			for b.Loop() {
+				for _, s := range texts {
+					if _, err := tk.EncodeIDs(s, true); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 		b.Run(c.name+"-Batch", func(b *testing.B) {
 			b.SetBytes(int64(nbytes))
 			for b.Loop() {

@@ -31,10 +31,15 @@ func TestComponentGoldens(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, cs := range c.Cases {
-			x := newNormalized(cs[0], 0, len(cs[0]))
-			n.normalize(&x)
-			if x.s != cs[1] {
-				t.Errorf("%s on %q: got %q, want %q", c.Normalizer, cs[0], x.s, cs[1])
+			for _, untracked := range []bool{false, true} {
+				x := newNormalized(cs[0], 0, len(cs[0]), untracked)
+				n.normalize(&x)
+				if x.s != cs[1] {
+					t.Errorf("%s on %q (untracked %v): got %q, want %q", c.Normalizer, cs[0], untracked, x.s, cs[1])
+				}
+				if !untracked && len(x.align) != len(x.s) {
+					t.Errorf("%s on %q: %d alignments for %d bytes", c.Normalizer, cs[0], len(x.align), len(x.s))
+				}
 			}
 		}
 	}
@@ -54,7 +59,19 @@ func TestComponentGoldens(t *testing.T) {
 			}
 			json.Unmarshal(pair[0], &cs.text)
 			json.Unmarshal(pair[1], &cs.want)
-			ps := p.preTokenize([]piece{{n: newNormalized(cs.text, 0, len(cs.text))}})
+			ps := p.preTokenize([]piece{{n: newNormalized(cs.text, 0, len(cs.text), false)}}, new(scratch))
+			var texts, untrackedTexts []string
+			for _, q := range ps {
+				texts = append(texts, q.n.s)
+			}
+			if !usesPieceStart(p) {
+				for _, q := range p.preTokenize([]piece{{n: newNormalized(cs.text, 0, len(cs.text), true)}}, new(scratch)) {
+					untrackedTexts = append(untrackedTexts, q.n.s)
+				}
+				if !reflect.DeepEqual(texts, untrackedTexts) {
+					t.Errorf("%s on %q: untracked pieces %q, tracked %q", c.PreTokenizer, cs.text, untrackedTexts, texts)
+				}
+			}
 			chars := newCharIndex(cs.text)
 			got := make([][2]any, 0, len(ps))
 			for _, q := range ps {

@@ -192,7 +192,7 @@ func (d replaceDecoder) decodeChain(toks []string) []string {
 	out := make([]string, len(toks))
 	for i, t := range toks {
 		var b strings.Builder
-		for _, m := range d.pat.find(t) {
+		for _, m := range d.pat.find(t, nil) {
 			if m.hit {
 				b.WriteString(d.content)
 			} else {

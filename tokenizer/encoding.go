@@ -77,6 +77,17 @@ func (e *Encoding) appendToken(id, typ int, tok string, off, coff [2]int, word, 
 	e.AttentionMask = append(e.AttentionMask, 1)
 }
 
+// reserve makes room for n tokens in an empty encoding, in one array per
+// element type.
+func (e *Encoding) reserve(n int) {
+	ints := make([]int, 5*n)
+	offs := make([][2]int, 2*n)
+	e.IDs, e.TypeIDs, e.WordIDs = ints[0:0:n], ints[n:n:2*n], ints[2*n:2*n:3*n]
+	e.SpecialTokensMask, e.AttentionMask = ints[3*n:3*n:4*n], ints[4*n:4*n:5*n]
+	e.Offsets, e.CharOffsets = offs[0:0:n], offs[n:n:2*n]
+	e.Tokens = make([]string, 0, n)
+}
+
 // slice returns tokens [lo, hi) without overflow.
 func (e *Encoding) slice(lo, hi int) Encoding {
 	cp := func(s []int) []int { return append([]int(nil), s[lo:hi]...) }
@@ -137,7 +148,16 @@ func (e *Encoding) mergeWith(o Encoding) {
 }
 
 func mergeEncodings(encs []Encoding) Encoding {
+	if len(encs) == 1 {
+		// Merging one into nothing is that one (its overflow included).
+		return encs[0]
+	}
 	var e Encoding
+	n := 0
+	for _, x := range encs {
+		n += x.Len()
+	}
+	e.reserve(n)
 	for _, x := range encs {
 		e.mergeWith(x)
 	}

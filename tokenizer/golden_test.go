@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -193,6 +194,15 @@ func TestGoldens(t *testing.T) {
 				} else if d := diffEnc(&p, &c.Plain); d != "" {
 					report("encode (no special)", c.Text, d)
 				}
+				for _, special := range []bool{true, false} {
+					want := c.Plain.IDs
+					if special {
+						want = c.Special.IDs
+					}
+					if ids, err := tk.EncodeIDs(c.Text, special); err != nil || !slices.Equal(ids, want) {
+						report(fmt.Sprintf("EncodeIDs special=%v", special), c.Text, fmt.Sprintf("got %v (%v)\nwant %v", ids, err, want))
+					}
+				}
 				for _, skip := range []bool{false, true} {
 					want := c.Decode
 					if skip {
@@ -270,6 +280,9 @@ func TestGoldens(t *testing.T) {
 				e, err := tk.Encode(text, true)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if ids, err := tk.EncodeIDs(text, true); err != nil || idsHash(ids) != g.Big.IDsSHA256 {
+					report("1 MB text EncodeIDs", "", fmt.Sprintf("%d ids (%v), want %d", len(ids), err, g.Big.N))
 				}
 				var offs []int
 				for _, o := range e.CharOffsets {

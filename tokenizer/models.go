@@ -440,12 +440,20 @@ func (m *unigram) tokenize(s string, out []token) ([]token, error) {
 		score    float64
 		startsAt int // -1: not reached
 	}
-	best := make([]node, len(s)+1)
+	// Words are short: their lattice and segments live on the stack.
+	var bestBuf [64]node
+	var best []node
+	if len(s) < len(bestBuf) {
+		best = bestBuf[:len(s)+1]
+	} else {
+		best = make([]node, len(s)+1)
+	}
 	for i := range best {
 		best[i].startsAt = -1
 	}
 	unkScore := m.minScore - unkPenalty
-	var hits []int32
+	var hitsBuf [32]int32
+	hits := hitsBuf[:0]
 	for start := 0; start < len(s); {
 		here := best[start].score
 		_, mblen := utf8.DecodeRuneInString(s[start:])
@@ -474,7 +482,8 @@ func (m *unigram) tokenize(s string, out []token) ([]token, error) {
 	}
 	// Walk back, fusing runs of unknowns.
 	type seg struct{ start, end int }
-	var segs []seg
+	var segsBuf [32]seg
+	segs := segsBuf[:0]
 	pendingEnd := -1
 	for end := len(s); end > 0; {
 		n := best[end]

@@ -16,14 +16,86 @@ type normalized struct {
 	// orig is the span of the input the piece covers; an inserted character at the
 	// very start of an empty-aligned piece aligns to orig.start, as HF's (0, 0).
 	orig span
+	// untracked pieces keep no alignment (align is nil, orig zero): EncodeIDs,
+	// which reports no offsets, skips the 16 bytes per byte it costs.
+	untracked bool
 }
+
+// at returns the alignment of byte i (the zero span when untracked).
+func (n *normalized) at(i int) span {
+	if n.untracked || i < 0 || i >= len(n.align) {
+		return span{}
+	}
+	return n.align[i]
+}
+
+// alignBuf collects the alignment of a rewritten text; it records nothing for an
+// untracked piece.
+type alignBuf struct {
+	spans []span
+	off   bool
+}
+
+func (n *normalized) newAlign(capacity int) alignBuf {
+	if n.untracked {
+		return alignBuf{off: true}
+	}
+	return alignBuf{spans: make([]span, 0, capacity)}
+}
+
+// add appends k copies of a.
+func (b *alignBuf) add(a span, k int) {
+	if b.off {
+		return
+	}
+	for ; k > 0; k-- {
+		b.spans = append(b.spans, a)
+	}
+}
+
+// copyFrom appends the alignment of bytes [lo, hi) of n.
+func (b *alignBuf) copyFrom(n *normalized, lo, hi int) {
+	if !b.off {
+		b.spans = append(b.spans, n.align[lo:hi]...)
+	}
+}
+
+// last returns the alignment of the last byte collected, and false if none.
+func (b *alignBuf) last() (span, bool) {
+	if len(b.spans) == 0 {
+		return span{}, false
+	}
+	return b.spans[len(b.spans)-1], true
+}
+
+// set replaces the text and its alignment.
+func (n *normalized) set(s string, b alignBuf) { n.s, n.align = s, b.spans }
 
 // newNormalized wraps text[lo:hi]. Bytes that are not valid UTF-8 become U+FFFD,
 // each aligned to the one byte it replaces, so every later stage sees valid text
 // and offsets still point into the caller's bytes.
-func newNormalized(text string, lo, hi int) normalized {
+func newNormalized(text string, lo, hi int, untracked bool) normalized {
 	s := text[lo:hi]
-	n := normalized{orig: span{lo, hi}}
+	n := normalized{orig: span{lo, hi}, untracked: untracked}
+	if untracked {
+		n.orig = span{}
+		if utf8.ValidString(s) {
+			n.s = s
+		} else {
+			b := make([]byte, 0, len(s)+8)
+			for i := 0; i < len(s); {
+				r, w := utf8.DecodeRuneInString(s[i:])
+				if r == utf8.RuneError && w == 1 {
+					b = utf8.AppendRune(b, utf8.RuneError)
+				} else {
+					b = append(b, s[i:i+w]...)
+				}
+				i += w
+			}
+			n.s = string(b)
+		}
+		return n
+	}
 	if utf8.ValidString(s) {
 		n.s = s
 		n.align = make([]span, len(s))
@@ -75,7 +147,7 @@ func (n *normalized) transform(dest []change, initial int) {
 		offset += w
 	}
 	b := make([]byte, 0, len(n.s)+8)
-	al := make([]span, 0, len(n.s)+8)
+	al := n.newAlign(len(n.s) + 8)
 	for _, ch := range dest {
 		idx := offset
 		var a span
@@ -83,11 +155,11 @@ func (n *normalized) transform(dest []change, initial int) {
 		case ch.n > 0 && idx < 1:
 			a = span{n.orig.start, n.orig.start}
 		case ch.n > 0:
-			a = n.align[min(idx, len(n.align))-1]
+			a = n.at(min(idx, len(n.align)) - 1)
 		case idx < len(n.align):
-			a = n.align[idx]
+			a = n.at(idx)
 		case len(n.align) > 0:
-			a = n.align[len(n.align)-1]
+			a = n.at(len(n.align) - 1)
 		default:
 			a = span{n.orig.start, n.orig.start}
 		}
@@ -101,60 +173,72 @@ func (n *normalized) transform(dest []change, initial int) {
 		}
 		w := len(b)
 		b = utf8.AppendRune(b, ch.c)
-		for ; w < len(b); w++ {
-			al = append(al, a)
-		}
+		al.add(a, len(b)-w)
 	}
-	n.s, n.align = string(b), al
+	n.set(string(b), al)
 }
 
 // mapRunes rewrites every character into zero or more characters, each aligned with
 // the character it came from (HF's map, filter and lowercase, and the per-character
-// expansions of BertNormalizer). f appends the replacement of r to out.
+// expansions of BertNormalizer). f appends the replacement of r to out. Nothing is
+// allocated until a character changes, and the alignment is kept as it is while
+// every change is one character for one of the same length.
 func (n *normalized) mapRunes(f func(out []rune, r rune) []rune) {
-	b := make([]byte, 0, len(n.s)+8)
-	al := make([]span, 0, len(n.s)+8)
 	var buf [8]rune
-	changed := false
+	var b []byte
+	var al alignBuf
+	building, sameAlign := false, true
 	for i := 0; i < len(n.s); {
 		r, w := utf8.DecodeRuneInString(n.s[i:])
 		out := f(buf[:0], r)
-		a := n.align[i]
 		if len(out) == 1 && out[0] == r {
-			b = append(b, n.s[i:i+w]...)
-			al = append(al, n.align[i:i+w]...)
-		} else {
-			changed = true
-			for _, c := range out {
-				k := len(b)
-				b = utf8.AppendRune(b, c)
-				for ; k < len(b); k++ {
-					al = append(al, a)
+			if building {
+				b = append(b, n.s[i:i+w]...)
+				if !sameAlign {
+					al.copyFrom(n, i, i+w)
 				}
+			}
+			i += w
+			continue
+		}
+		if !building {
+			building = true
+			b = make([]byte, i, len(n.s)+8)
+			copy(b, n.s[:i])
+		}
+		if sameAlign && !(len(out) == 1 && utf8.RuneLen(out[0]) == w) {
+			sameAlign = false
+			al = n.newAlign(len(n.s) + 8)
+			al.copyFrom(n, 0, len(b))
+		}
+		a := n.at(i)
+		for _, c := range out {
+			k := len(b)
+			b = utf8.AppendRune(b, c)
+			if !sameAlign {
+				al.add(a, len(b)-k)
 			}
 		}
 		i += w
 	}
-	if changed {
-		n.s, n.align = string(b), al
+	switch {
+	case !building:
+	case sameAlign:
+		n.s = string(b)
+	default:
+		n.set(string(b), al)
 	}
 }
 
 // replaceRange replaces bytes [start, end) of the text with content, every byte of
 // which aligns with the last byte replaced (HF's replace: the content is inserted
-// after the removed characters).
-func (n *normalized) replaceRange(start, end int, content string) (s string, al []span) {
-	var a span
+// after the removed characters); it appends the alignment to al.
+func (n *normalized) replaceRange(start, end int, content string, al *alignBuf) {
+	a := span{n.orig.start, n.orig.start}
 	if end >= 1 {
-		a = n.align[end-1]
-	} else {
-		a = span{n.orig.start, n.orig.start}
+		a = n.at(end - 1)
 	}
-	al = make([]span, len(content))
-	for i := range al {
-		al[i] = a
-	}
-	return content, al
+	al.add(a, len(content))
 }
 
 // prepend puts s before the text, aligned with its first character (HF's prepend).
@@ -162,18 +246,24 @@ func (n *normalized) prepend(s string) {
 	if len(n.s) == 0 || s == "" {
 		return
 	}
-	a := n.align[0]
-	al := make([]span, len(s), len(s)+len(n.align))
-	for i := range al {
-		al[i] = a
+	if !n.untracked {
+		a := n.align[0]
+		al := make([]span, len(s), len(s)+len(n.align))
+		for i := range al {
+			al[i] = a
+		}
+		n.align = append(al, n.align...)
 	}
-	n.align = append(al, n.align...)
 	n.s = s + n.s
 }
 
 // slice returns bytes [start, end) of the text as a piece of its own.
 func (n *normalized) slice(start, end int) normalized {
-	p := normalized{s: n.s[start:end], align: n.align[start:end]}
+	p := normalized{s: n.s[start:end], untracked: n.untracked}
+	if n.untracked {
+		return p
+	}
+	p.align = n.align[start:end]
 	if start < end {
 		p.orig = span{p.align[0].start, p.align[end-start-1].end}
 	} else if start < len(n.align) {
@@ -185,8 +275,11 @@ func (n *normalized) slice(start, end int) normalized {
 }
 
 // original returns the span of the input that bytes [start, end) of the text came
-// from (HF's convert_offsets from normalized to original).
+// from (HF's convert_offsets from normalized to original); zero when untracked.
 func (n *normalized) original(start, end int) span {
+	if n.untracked {
+		return span{}
+	}
 	if start >= end {
 		if start < len(n.align) {
 			return span{n.align[start].start, n.align[start].start}
@@ -221,12 +314,12 @@ var splitBehaviorNames = map[string]splitBehavior{
 
 // split cuts the text where ms (covering it whole, in order) says, as HF's
 // NormalizedString::split does for each behaviour; empty pieces are dropped.
-func (n *normalized) split(ms []match, behavior splitBehavior, out []normalized) []normalized {
-	type piece struct {
-		start, end int
-		remove     bool
-	}
-	var ps []piece
+//
+// buf is scratch space for the cuts, kept for the next call.
+func (n *normalized) split(ms []match, behavior splitBehavior, out []normalized, buf *[]match) []normalized {
+	type piece = match // hit means removed
+	ps := (*buf)[:0]
+	defer func() { *buf = ps[:0] }()
 	switch behavior {
 	case splitIsolated:
 		for _, m := range ms {
@@ -272,7 +365,7 @@ func (n *normalized) split(ms []match, behavior splitBehavior, out []normalized)
 		}
 	}
 	for _, p := range ps {
-		if !p.remove && p.end > p.start {
+		if !p.hit && p.end > p.start {
 			out = append(out, n.slice(p.start, p.end))
 		}
 	}

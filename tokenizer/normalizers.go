@@ -71,7 +71,7 @@ func (u unicodeNormalizer) normalize(n *normalized) {
 		return
 	}
 	b := make([]byte, 0, len(n.s)+16)
-	al := make([]span, 0, len(n.s)+16)
+	al := n.newAlign(len(n.s) + 16)
 	var it norm.Iter
 	it.InitString(u.form, n.s)
 	var starts []int
@@ -88,24 +88,23 @@ func (u unicodeNormalizer) normalize(n *normalized) {
 		for k := 0; len(seg) > 0; k++ {
 			_, w := utf8.DecodeRune(seg)
 			var a span
+			last, ok := al.last()
 			switch {
 			case len(starts) > 0:
-				a = n.align[starts[min(k, len(starts)-1)]]
+				a = n.at(starts[min(k, len(starts)-1)])
 			case start < len(n.align):
-				a = n.align[start]
-			case len(al) > 0:
-				a = al[len(al)-1]
+				a = n.at(start)
+			case ok:
+				a = last
 			default:
 				a = span{n.orig.start, n.orig.start}
 			}
 			b = append(b, seg[:w]...)
-			for j := 0; j < w; j++ {
-				al = append(al, a)
-			}
+			al.add(a, w)
 			seg = seg[w:]
 		}
 	}
-	n.s, n.align = string(b), al
+	n.set(string(b), al)
 }
 
 // decompose is NFD or NFKD as HF's alignment crate does it: each character's
@@ -198,7 +197,10 @@ func (s strip) normalize(n *normalized) {
 			hi -= w
 		}
 	}
-	n.s, n.align = n.s[lo:hi], n.align[lo:hi]
+	n.s = n.s[lo:hi]
+	if !n.untracked {
+		n.align = n.align[lo:hi]
+	}
 }
 
 // stripAccents is StripAccents: combining marks (Mn, Mc, Me) removed, with no
@@ -221,7 +223,7 @@ type replace struct {
 }
 
 func (rp replace) normalize(n *normalized) {
-	ms := rp.pat.find(n.s)
+	ms := rp.pat.find(n.s, nil)
 	hit := false
 	for _, m := range ms {
 		hit = hit || m.hit
@@ -230,18 +232,17 @@ func (rp replace) normalize(n *normalized) {
 		return
 	}
 	var b strings.Builder
-	al := make([]span, 0, len(n.align))
+	al := n.newAlign(len(n.align))
 	for _, m := range ms {
 		if !m.hit {
 			b.WriteString(n.s[m.start:m.end])
-			al = append(al, n.align[m.start:m.end]...)
+			al.copyFrom(n, m.start, m.end)
 			continue
 		}
-		s, a := n.replaceRange(m.start, m.end, rp.content)
-		b.WriteString(s)
-		al = append(al, a...)
+		b.WriteString(rp.content)
+		n.replaceRange(m.start, m.end, rp.content, &al)
 	}
-	n.s, n.align = b.String(), al
+	n.set(b.String(), al)
 }
 
 // prependNormalizer is Prepend: a string put before any non-empty text.
@@ -270,7 +271,11 @@ func (nmt) normalize(n *normalized) {
 // character.
 type byteLevelNormalizer struct{}
 
-func (byteLevelNormalizer) normalize(n *normalized) { byteLevelTransform(n) }
+func (byteLevelNormalizer) normalize(n *normalized) {
+	ps := []piece{{n: *n}}
+	byteLevelTransform(ps)
+	*n = ps[0].n
+}
 
 // sequenceNormalizer applies normalizers in order.
 type sequenceNormalizer []normalizer
@@ -288,6 +293,12 @@ func (s sequenceNormalizer) normalize(n *normalized) {
 type precompiled struct {
 	trie []uint32
 	blob string
+	// ascii[c] is the lookup of the one-character text c, done once: an ASCII
+	// character followed by another is a grapheme cluster of its own.
+	ascii [128]struct {
+		repl string
+		ok   bool
+	}
 }
 
 func newPrecompiled(b64 string) (*precompiled, error) {
@@ -308,6 +319,9 @@ func newPrecompiled(b64 string) (*precompiled, error) {
 	p := &precompiled{trie: make([]uint32, size/4), blob: string(raw[4+size:])}
 	for i := range p.trie {
 		p.trie[i] = binary.LittleEndian.Uint32(raw[4+4*i:])
+	}
+	for c := range p.ascii {
+		p.ascii[c].repl, p.ascii[c].ok = p.lookup(string(rune(c)))
 	}
 	return p, nil
 }
@@ -356,9 +370,18 @@ func (p *precompiled) lookup(key string) (string, bool) {
 func dartsOffset(unit uint32) int { return int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
 
 func (p *precompiled) normalize(n *normalized) {
+	// dest is built from the first change on (nil until then: the text up to
+	// there is copied in one go).
 	var dest []change
 	modified := false
-	replaceWith := func(old, repl string) {
+	replaceWith := func(at int, old, repl string) {
+		if !modified {
+			modified = true
+			dest = make([]change, 0, len(n.s)+8)
+			for _, c := range n.s[:at] {
+				dest = append(dest, change{c, 0})
+			}
+		}
 		oldCount, newCount := utf8.RuneCountInString(old), utf8.RuneCountInString(repl)
 		for _, c := range repl {
 			dest = append(dest, change{c, 0})
@@ -372,25 +395,39 @@ func (p *precompiled) normalize(n *normalized) {
 			dest[len(dest)-1].n += diff
 		}
 	}
-	g := uniseg.NewGraphemes(n.s)
-	for g.Next() {
-		cluster := g.Str()
+	keep := func(c rune) {
+		if modified {
+			dest = append(dest, change{c, 0})
+		}
+	}
+	s := n.s
+	for i := 0; i < len(s); {
+		if c := s[i]; c < 0x80 && (i+1 == len(s) || (s[i+1] < 0x80 && !(c == '\r' && s[i+1] == '\n'))) {
+			if a := &p.ascii[c]; a.ok {
+				replaceWith(i, s[i:i+1], a.repl)
+			} else {
+				keep(rune(c))
+			}
+			i++
+			continue
+		}
+		cluster, _, _, _ := uniseg.FirstGraphemeClusterInString(s[i:], -1)
 		if len(cluster) < 6 {
 			if repl, ok := p.lookup(cluster); ok {
-				modified = true
-				replaceWith(cluster, repl)
+				replaceWith(i, cluster, repl)
+				i += len(cluster)
 				continue
 			}
 		}
-		for i, c := range cluster {
-			part := cluster[i : i+utf8.RuneLen(c)]
+		for k, c := range cluster {
+			part := cluster[k : k+utf8.RuneLen(c)]
 			if repl, ok := p.lookup(part); ok {
-				modified = true
-				replaceWith(part, repl)
+				replaceWith(i+k, part, repl)
 			} else {
-				dest = append(dest, change{c, 0})
+				keep(c)
 			}
 		}
+		i += len(cluster)
 	}
 	if modified {
 		n.transform(dest, 0)

@@ -11,20 +11,19 @@ import (
 
 // pattern finds the pieces of a text that a split or a replacement acts on.
 type pattern interface {
-	// find returns the pieces of s in order, covering it whole, each marked as
-	// matched or not (HF's Pattern::find_matches).
-	find(s string) []match
+	// find appends to ms the pieces of s in order, covering it whole, each
+	// marked as matched or not (HF's Pattern::find_matches).
+	find(s string, ms []match) []match
 }
 
 // runePattern matches every character for which the function is true, one match a
 // character.
 type runePattern func(rune) bool
 
-func (p runePattern) find(s string) []match {
+func (p runePattern) find(s string, ms []match) []match {
 	if s == "" {
-		return []match{{0, 0, false}}
+		return append(ms, match{0, 0, false})
 	}
-	var ms []match
 	last := 0
 	for i, r := range s {
 		if p(r) {
@@ -45,11 +44,10 @@ func (p runePattern) find(s string) []match {
 // stringPattern matches a literal string, leftmost first, without overlaps.
 type stringPattern string
 
-func (p stringPattern) find(s string) []match {
+func (p stringPattern) find(s string, ms []match) []match {
 	if p == "" || s == "" {
-		return []match{{0, len(s), false}}
+		return append(ms, match{0, len(s), false})
 	}
-	var ms []match
 	prev := 0
 	for pos := 0; pos <= len(s); {
 		i := strings.Index(s[pos:], string(p))
@@ -78,11 +76,10 @@ type scanPattern struct {
 	next func(s string) int
 }
 
-func (p scanPattern) find(s string) []match {
+func (p scanPattern) find(s string, ms []match) []match {
 	if s == "" {
-		return []match{{0, 0, false}}
+		return append(ms, match{0, 0, false})
 	}
-	ms := make([]match, 0, len(s)/4+1)
 	for pos := 0; pos < len(s); {
 		n := p.next(s[pos:])
 		ms = append(ms, match{pos, pos + n, true})
@@ -110,9 +107,9 @@ func compileRegex(expr string) (pattern, error) {
 	return regexPattern{expr, re}, nil
 }
 
-func (p regexPattern) find(s string) []match {
+func (p regexPattern) find(s string, ms []match) []match {
 	if s == "" {
-		return []match{{0, 0, false}}
+		return append(ms, match{0, 0, false})
 	}
 	runes := make([]rune, 0, len(s))
 	at := make([]int, 0, len(s)+1) // byte offset of each rune, then len(s)
@@ -121,7 +118,6 @@ func (p regexPattern) find(s string) []match {
 		at = append(at, i)
 	}
 	at = append(at, len(s))
-	var ms []match
 	prev := 0
 	m, err := p.re.FindRunesMatch(runes)
 	for err == nil && m != nil {
@@ -142,19 +138,124 @@ func (p regexPattern) find(s string) []match {
 // invertPattern flips which pieces count as matched.
 type invertPattern struct{ p pattern }
 
-func (p invertPattern) find(s string) []match {
-	ms := p.p.find(s)
-	for i := range ms {
+func (p invertPattern) find(s string, ms []match) []match {
+	k := len(ms)
+	ms = p.p.find(s, ms)
+	for i := k; i < len(ms); i++ {
 		ms[i].hit = !ms[i].hit
 	}
 	return ms
 }
 
 // scanners are the hand-written forms of the split expressions that byte-level BPE
-// tokenizers use most, each equal to the expression on every input (tested): a
-// scanner runs 10-30x faster than the backtracking engine.
+// tokenizers use most, each equal to the expression as regexp2 runs it
+// (TestScanners, FuzzScanners): a scanner runs several times faster than the
+// backtracking engine and allocates nothing.
 var scanners = map[string]scanPattern{
-	gpt2Pattern: {gpt2Pattern, gpt2Next},
+	gpt2Pattern:   {gpt2Pattern, gpt2Next},
+	llama3Pattern: {llama3Pattern, llama3Next(3)},
+	qwen2Pattern:  {qwen2Pattern, llama3Next(1)},
+}
+
+// llama3Pattern is Llama 3's split expression (tiktoken's cl100k_base), and
+// qwen2Pattern the same with single digits (Qwen2, Qwen2.5, Qwen3).
+const (
+	llama3Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	qwen2Pattern  = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+)
+
+// llama3Next returns llama3Pattern as a scanner, with numbers cut every
+// maxDigits characters; each branch below is one alternative of the expression,
+// tried in its order.
+func llama3Next(maxDigits int) func(s string) int {
+	return func(s string) int {
+		// (?i:'s|'t|'re|'ve|'m|'ll|'d)
+		if s[0] == '\'' && len(s) > 1 {
+			for _, c := range [...]string{"s", "t", "re", "ve", "m", "ll", "d"} {
+				if len(s) > len(c) && strings.EqualFold(s[1:1+len(c)], c) {
+					return 1 + len(c)
+				}
+			}
+		}
+		r0, w0 := utf8.DecodeRuneInString(s)
+		c0 := gpt2Class(r0)
+		// [^\r\n\p{L}\p{N}]?\p{L}+
+		if c0 == gpt2Letter {
+			return w0 + classRun(s[w0:], gpt2Letter)
+		}
+		if c0 != gpt2Number && r0 != '\r' && r0 != '\n' && w0 < len(s) {
+			if r1, _ := utf8.DecodeRuneInString(s[w0:]); gpt2Class(r1) == gpt2Letter {
+				return w0 + classRun(s[w0:], gpt2Letter)
+			}
+		}
+		// \p{N}{1,maxDigits}
+		if c0 == gpt2Number {
+			n := w0
+			for k := 1; k < maxDigits && n < len(s); k++ {
+				r, w := utf8.DecodeRuneInString(s[n:])
+				if gpt2Class(r) != gpt2Number {
+					break
+				}
+				n += w
+			}
+			return n
+		}
+		// ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+		start := 0
+		if r0 == ' ' && len(s) > 1 {
+			if r1, _ := utf8.DecodeRuneInString(s[1:]); gpt2Class(r1) == gpt2Other {
+				start = 1
+			}
+		}
+		if start == 1 || c0 == gpt2Other {
+			n := start + classRun(s[start:], gpt2Other)
+			for n < len(s) && (s[n] == '\r' || s[n] == '\n') {
+				n++
+			}
+			return n
+		}
+		// Here s starts with whitespace.
+		n, last, afterBreak := whitespaceRun(s)
+		switch {
+		case afterBreak > 0: // \s*[\r\n]+
+			return afterBreak
+		case n < len(s) && n > last: // \s+(?!\S)
+			return n - last
+		}
+		return n // \s+
+	}
+}
+
+// whitespaceRun measures the run of whitespace at the start of s: its byte
+// length n, the length of its last character, and the end of its last \r or \n
+// (0 if none).
+func whitespaceRun(s string) (n, last, afterBreak int) {
+	for n < len(s) {
+		r, w := utf8.DecodeRuneInString(s[n:])
+		if !isWhitespace(r) {
+			break
+		}
+		last = w
+		n += w
+		if r == '\r' || r == '\n' {
+			afterBreak = n
+		}
+	}
+	return n, last, afterBreak
+}
+
+// classRun is the byte length of the run of characters of gpt2Class class at
+// the start of s.
+func classRun(s string, class int) int {
+	n := 0
+	for n < len(s) {
+		r, w := utf8.DecodeRuneInString(s[n:])
+		if gpt2Class(r) != class {
+			break
+		}
+		n += w
+	}
+	return n
 }
 
 // gpt2Pattern is GPT-2's split expression (the ByteLevel pre-tokenizer's).
@@ -192,15 +293,7 @@ func gpt2Next(s string) int {
 	}
 	// \s+(?!\S) then \s+: a whitespace run, leaving its last character to the next
 	// piece when a non-space follows.
-	n, last := 0, 0
-	for n < len(s) {
-		r, w := utf8.DecodeRuneInString(s[n:])
-		if !isWhitespace(r) {
-			break
-		}
-		last = w
-		n += w
-	}
+	n, last, _ := whitespaceRun(s)
 	if n < len(s) && n > last {
 		return n - last
 	}

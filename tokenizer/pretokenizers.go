@@ -18,13 +18,15 @@ type piece struct {
 
 // preTokenizer cuts pieces into the words the model tokenizes one by one.
 type preTokenizer interface {
-	preTokenize(ps []piece) []piece
+	preTokenize(ps []piece, sc *scratch) []piece
 }
 
-// splitPieces replaces every piece not yet done by the pieces f cuts it into.
-func splitPieces(ps []piece, f func(n *normalized, out []normalized) []normalized) []piece {
-	out := make([]piece, 0, len(ps)*2)
-	var buf []normalized
+// splitPieces replaces every piece not yet done by the pieces f cuts it into. The
+// pieces go into sc's spare buffer and ps becomes the spare: the caller must not
+// use ps afterwards.
+func splitPieces(ps []piece, sc *scratch, f func(n *normalized, out []normalized) []normalized) []piece {
+	out := sc.spare[:0]
+	buf := sc.norm[:0]
 	for i := range ps {
 		if ps[i].done {
 			out = append(out, ps[i])
@@ -37,14 +39,18 @@ func splitPieces(ps []piece, f func(n *normalized, out []normalized) []normalize
 			}
 		}
 	}
+	clear(buf)
+	sc.norm = buf[:0]
+	clear(ps)
+	sc.spare = ps[:0]
 	return out
 }
 
 // bertPreTokenizer is BertPreTokenizer: whitespace removed, punctuation isolated.
 type bertPreTokenizer struct{}
 
-func (bertPreTokenizer) preTokenize(ps []piece) []piece {
-	return splitPieces(ps, func(n *normalized, out []normalized) []normalized {
+func (bertPreTokenizer) preTokenize(ps []piece, sc *scratch) []piece {
+	return splitPieces(ps, sc, func(n *normalized, out []normalized) []normalized {
 		// Words are runs of neither whitespace nor punctuation; every punctuation
 		// character is a word of its own.
 		s := n.s
@@ -116,40 +122,82 @@ type byteLevel struct {
 	pat                                   pattern // the split expression (GPT-2's)
 }
 
-func (b byteLevel) preTokenize(ps []piece) []piece {
-	ps = splitPieces(ps, func(n *normalized, out []normalized) []normalized {
+func (b byteLevel) preTokenize(ps []piece, sc *scratch) []piece {
+	ps = splitPieces(ps, sc, func(n *normalized, out []normalized) []normalized {
 		if b.addPrefixSpace && !strings.HasPrefix(n.s, " ") {
 			n.prepend(" ")
 		}
 		if !b.useRegex {
 			return append(out, *n)
 		}
-		return n.split(b.pat.find(n.s), splitIsolated, out)
+		sc.matches = b.pat.find(n.s, sc.matches[:0])
+		return n.split(sc.matches, splitIsolated, out, &sc.cuts)
 	})
-	for i := range ps {
-		if !ps[i].done {
-			byteLevelTransform(&ps[i].n)
-		}
-	}
+	byteLevelTransform(ps)
 	return ps
 }
 
-// byteLevelTransform maps every byte of the text to GPT-2's printable character for
-// it; the characters of one multi-byte character all align with it.
-func byteLevelTransform(n *normalized) {
-	b := make([]byte, 0, 2*len(n.s))
-	al := make([]span, 0, 2*len(n.s))
-	for i := 0; i < len(n.s); i++ {
-		c := byteChars[n.s[i]]
-		if c < 0x80 {
-			b = append(b, byte(c))
-			al = append(al, n.align[i])
+// byteLevelTransform maps every byte of the pieces not done to GPT-2's printable
+// character for it; the characters of one multi-byte character all align with
+// it. The pieces' new texts share one string (and alignments one array).
+func byteLevelTransform(ps []piece) {
+	size, tracked := 0, false
+	for i := range ps {
+		if ps[i].done {
 			continue
 		}
-		b = utf8.AppendRune(b, c)
-		al = append(al, n.align[i], n.align[i])
+		s := ps[i].n.s
+		size += len(s)
+		for k := 0; k < len(s); k++ {
+			if byteChars[s[k]] >= 0x80 {
+				size++
+			}
+		}
+		tracked = tracked || !ps[i].n.untracked
 	}
-	n.s, n.align = string(b), al
+	b := make([]byte, 0, size)
+	var al []span
+	if tracked {
+		al = make([]span, 0, size)
+	}
+	ends := make([]int, 0, len(ps)) // where each transformed piece ends in b
+	for i := range ps {
+		if ps[i].done {
+			continue
+		}
+		n := &ps[i].n
+		for k := 0; k < len(n.s); k++ {
+			c := byteChars[n.s[k]]
+			w := 1
+			if c < 0x80 {
+				b = append(b, byte(c))
+			} else {
+				b = utf8.AppendRune(b, c)
+				w = 2
+			}
+			if !n.untracked {
+				for ; w > 0; w-- {
+					al = append(al, n.align[k])
+				}
+			}
+		}
+		ends = append(ends, len(b))
+	}
+	text := string(b)
+	start, j := 0, 0
+	for i := range ps {
+		if ps[i].done {
+			continue
+		}
+		end := ends[j]
+		j++
+		n := &ps[i].n
+		n.s = text[start:end]
+		if !n.untracked {
+			n.align = al[start:end:end]
+		}
+		start = end
+	}
 }
 
 // byteChars is GPT-2's reversible map from bytes to printable characters, and
@@ -183,8 +231,8 @@ func isRegexWord(r rune) bool {
 		unicode.IsMark(r) || unicode.Is(unicode.Nd, r) || unicode.Is(unicode.Pc, r) || r == 0x200C || r == 0x200D
 }
 
-func (whitespacePre) preTokenize(ps []piece) []piece {
-	return splitPieces(ps, func(n *normalized, out []normalized) []normalized {
+func (whitespacePre) preTokenize(ps []piece, sc *scratch) []piece {
+	return splitPieces(ps, sc, func(n *normalized, out []normalized) []normalized {
 		s := n.s
 		for i := 0; i < len(s); {
 			r, w := utf8.DecodeRuneInString(s[i:])
@@ -215,9 +263,10 @@ type splitPre struct {
 	behavior splitBehavior
 }
 
-func (p splitPre) preTokenize(ps []piece) []piece {
-	return splitPieces(ps, func(n *normalized, out []normalized) []normalized {
-		return n.split(p.pat.find(n.s), p.behavior, out)
+func (p splitPre) preTokenize(ps []piece, sc *scratch) []piece {
+	return splitPieces(ps, sc, func(n *normalized, out []normalized) []normalized {
+		sc.matches = p.pat.find(n.s, sc.matches[:0])
+		return n.split(sc.matches, p.behavior, out, &sc.cuts)
 	})
 }
 
@@ -238,9 +287,9 @@ type metaspace struct {
 	split       bool
 }
 
-func (m metaspace) preTokenize(ps []piece) []piece {
+func (m metaspace) preTokenize(ps []piece, sc *scratch) []piece {
 	rep := string(m.replacement)
-	return splitPieces(ps, func(n *normalized, out []normalized) []normalized {
+	return splitPieces(ps, sc, func(n *normalized, out []normalized) []normalized {
 		if strings.IndexByte(n.s, ' ') >= 0 {
 			replace{stringPattern(" "), rep}.normalize(n)
 		}
@@ -257,7 +306,8 @@ func (m metaspace) preTokenize(ps []piece) []piece {
 		if !m.split {
 			return append(out, *n)
 		}
-		return n.split(stringPattern(rep).find(n.s), splitMergedWithNext, out)
+		sc.matches = stringPattern(rep).find(n.s, sc.matches[:0])
+		return n.split(sc.matches, splitMergedWithNext, out, &sc.cuts)
 	})
 }
 
@@ -265,8 +315,8 @@ func (m metaspace) preTokenize(ps []piece) []piece {
 // belong to any script; Hiragana, Katakana and ー count as Han).
 type unicodeScripts struct{}
 
-func (unicodeScripts) preTokenize(ps []piece) []piece {
-	return splitPieces(ps, func(n *normalized, out []normalized) []normalized {
+func (unicodeScripts) preTokenize(ps []piece, sc *scratch) []piece {
+	return splitPieces(ps, sc, func(n *normalized, out []normalized) []normalized {
 		const anyScript = "Any"
 		var cuts []int
 		last := ""
@@ -346,9 +396,9 @@ func scriptOf(r rune) string {
 // sequencePre applies pre-tokenizers in order.
 type sequencePre []preTokenizer
 
-func (s sequencePre) preTokenize(ps []piece) []piece {
+func (s sequencePre) preTokenize(ps []piece, sc *scratch) []piece {
 	for _, p := range s {
-		ps = p.preTokenize(ps)
+		ps = p.preTokenize(ps, sc)
 	}
 	return ps
 }

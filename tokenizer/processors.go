@@ -12,6 +12,9 @@ type postProcessor interface {
 	// process returns the encodings with special tokens (when addSpecial) and
 	// offsets adjusted; the caller merges them.
 	process(encs []Encoding, addSpecial bool) []Encoding
+	// singleIDs returns the ids of one text with the special tokens added, as
+	// process with addSpecial would give them (EncodeIDs' path).
+	singleIDs(ids []int) []int
 }
 
 // specialEncoding is the encoding of special tokens added by a post-processor.
@@ -65,12 +68,26 @@ func (t *template) added(pair bool) int {
 	return n
 }
 
+func (t *template) singleIDs(ids []int) []int {
+	out := make([]int, 0, len(ids)+t.added(false))
+	for _, p := range t.single {
+		switch {
+		case p.seq == 0:
+			out = append(out, ids...)
+		case p.seq < 0:
+			out = append(out, t.specials[p.special].ids...)
+		}
+	}
+	return out
+}
+
 func (t *template) process(encs []Encoding, addSpecial bool) []Encoding {
 	tpl := t.single
 	if len(encs) == 2 {
 		tpl = t.pair
 	}
 	var out []Encoding
+	var used [2]bool
 	for _, p := range tpl {
 		if p.seq >= 0 {
 			if p.seq >= len(encs) {
@@ -78,7 +95,12 @@ func (t *template) process(encs []Encoding, addSpecial bool) []Encoding {
 			}
 			// As HF: the type ids of the overflowing windows are left as they
 			// were (their merges then mix ids); their sequence ids are set.
-			e := encs[p.seq].clone()
+			// The encodings are ours to change; one used twice is copied.
+			e := encs[p.seq]
+			if used[p.seq] {
+				e = e.clone()
+			}
+			used[p.seq] = true
 			for i := range e.TypeIDs {
 				e.TypeIDs[i] = p.typ
 			}
@@ -119,6 +141,13 @@ func (b *bertProcessing) added(pair bool) int {
 		return 4
 	}
 	return 3
+}
+
+func (b *bertProcessing) singleIDs(ids []int) []int {
+	out := make([]int, 0, len(ids)+2)
+	out = append(out, b.clsID)
+	out = append(out, ids...)
+	return append(out, b.sepID)
 }
 
 func (b *bertProcessing) process(encs []Encoding, addSpecial bool) []Encoding {
@@ -172,6 +201,8 @@ func (b *bertProcessing) process(encs []Encoding, addSpecial bool) []Encoding {
 type byteLevelProcessing struct{ trimOffsets, addPrefixSpace bool }
 
 func (byteLevelProcessing) added(bool) int { return 0 }
+
+func (byteLevelProcessing) singleIDs(ids []int) []int { return ids }
 
 func (b byteLevelProcessing) process(encs []Encoding, addSpecial bool) []Encoding {
 	if b.trimOffsets {
@@ -235,6 +266,13 @@ func (s sequenceProcessing) added(pair bool) int {
 		n += p.added(pair)
 	}
 	return n
+}
+
+func (s sequenceProcessing) singleIDs(ids []int) []int {
+	for _, p := range s {
+		ids = p.singleIDs(ids)
+	}
+	return ids
 }
 
 func (s sequenceProcessing) process(encs []Encoding, addSpecial bool) []Encoding {

@@ -34,6 +34,12 @@ type Tokenizer struct {
 	truncation *Truncation // nil: none
 	padding    *Padding    // nil: none
 
+	scratch *sync.Pool // of *scratch, shared by the copies WithTruncation makes
+	// offsetFree says the pipeline's ids never depend on offsets (no Metaspace
+	// with prepend_scheme "first", which looks at where a piece began), so
+	// EncodeIDs may run untracked.
+	offsetFree bool
+
 	// Config is what tokenizer_config.json and the model card say about use: the
 	// special tokens by role and the chat template.
 	Config Config
@@ -60,7 +66,7 @@ func (t *Tokenizer) finish() {
 		if a.Normalized {
 			c := a.Content
 			if t.normalizer != nil {
-				n := newNormalized(c, 0, len(c))
+				n := newNormalized(c, 0, len(c), false)
 				t.normalizer.normalize(&n)
 				c = n.s
 			}
@@ -71,6 +77,63 @@ func (t *Tokenizer) finish() {
 	}
 	t.rawSet = newAddedSet(raw, rawC)
 	t.normSet = newAddedSet(normed, normC)
+	t.scratch = &sync.Pool{New: func() any { return new(scratch) }}
+	t.offsetFree = !usesPieceStart(t.pre)
+}
+
+// usesPieceStart reports whether a pre-tokenizer looks at where in the input a
+// piece begins (Metaspace's prepend_scheme "first").
+func usesPieceStart(p preTokenizer) bool {
+	switch p := p.(type) {
+	case metaspace:
+		return p.scheme == prependFirst
+	case sequencePre:
+		for _, q := range p {
+			if usesPieceStart(q) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scratch holds the working buffers of one encode, reused through Tokenizer's
+// pool so that steady-state encoding allocates little beyond its result.
+type scratch struct {
+	spare         []piece      // the piece buffer the next split fills
+	first         []piece      // the buffer an encode starts in (the other of the pair)
+	norm          []normalized // one piece's parts during a split
+	toks          []token      // the tokens of every piece, in order
+	words         []int32      // the piece each of toks came from
+	matches, cuts []match      // a pattern's matches in one piece, and a split's cuts
+}
+
+// maxScratch is the most pieces or tokens a pooled scratch keeps room for: a
+// 1 MB text's buffers are dropped rather than held.
+const maxScratch = 1 << 16
+
+func (t *Tokenizer) getScratch() *scratch {
+	if t.scratch == nil {
+		return new(scratch)
+	}
+	return t.scratch.Get().(*scratch)
+}
+
+func (t *Tokenizer) putScratch(sc *scratch, ps []piece) {
+	// ps and sc.spare are the two buffers splits alternate between.
+	clear(ps)
+	sc.first = ps[:0]
+	clear(sc.toks)
+	if cap(sc.spare) > maxScratch || cap(sc.first) > maxScratch {
+		sc.spare, sc.first = nil, nil
+	}
+	if cap(sc.toks) > maxScratch {
+		sc.toks, sc.words = nil, nil
+	}
+	sc.toks, sc.words = sc.toks[:0], sc.words[:0]
+	if t.scratch != nil {
+		t.scratch.Put(sc)
+	}
 }
 
 // clone returns a shallow copy to change settings on.
@@ -279,34 +342,88 @@ func (t *Tokenizer) encodeBatch(ctx context.Context, n int, one func(i int) (Enc
 	return out, nil
 }
 
-// encodeSequence runs one text through added tokens, normalizer, pre-tokenizer and
-// model (HF's encode_single_sequence).
-func (t *Tokenizer) encodeSequence(text string, typeID int) (Encoding, error) {
-	ps := []piece{{n: newNormalized(text, 0, len(text))}}
-	ps = splitAdded(ps, t.rawSet, nil)
-	ps = splitAdded(ps, t.normSet, t.normalizer)
+// pieces runs one text through added tokens, normalizer, pre-tokenizer and model
+// (HF's encode_single_sequence up to the model), leaving the tokens in sc.toks
+// and the piece each came from in sc.words.
+func (t *Tokenizer) pieces(text string, sc *scratch, untracked bool) ([]piece, error) {
+	ps := append(sc.first[:0], piece{n: newNormalized(text, 0, len(text), untracked)})
+	ps = splitAdded(ps, sc, t.rawSet, nil)
+	ps = splitAdded(ps, sc, t.normSet, t.normalizer)
 	if t.pre != nil {
-		ps = t.pre.preTokenize(ps)
+		ps = t.pre.preTokenize(ps, sc)
 	}
-	var e Encoding
-	var toks []token
+	toks, words := sc.toks[:0], sc.words[:0]
 	var err error
-	chars := newCharIndex(text)
 	for w := range ps {
 		p := &ps[w]
-		toks = p.tokens
-		if !p.done {
-			if toks, err = t.model.tokenize(p.n.s, toks[:0]); err != nil {
-				return Encoding{}, err
-			}
+		k := len(toks)
+		if p.done {
+			toks = append(toks, p.tokens...)
+		} else if toks, err = t.model.tokenize(p.n.s, toks); err != nil {
+			sc.toks, sc.words = toks, words
+			return ps, err
 		}
-		for _, tk := range toks {
-			o := p.n.original(tk.start, tk.end)
-			off := [2]int{o.start, o.end}
-			e.appendToken(tk.id, typeID, tk.value, off, chars.convert(off), w, 0)
+		for ; k < len(toks); k++ {
+			words = append(words, int32(w))
 		}
 	}
+	sc.toks, sc.words = toks, words
+	return ps, nil
+}
+
+// encodeSequence is HF's encode_single_sequence: the tokens of one text with
+// their offsets, words and the type id given.
+func (t *Tokenizer) encodeSequence(text string, typeID int) (Encoding, error) {
+	sc := t.getScratch()
+	ps, err := t.pieces(text, sc, false)
+	if err != nil {
+		t.putScratch(sc, ps)
+		return Encoding{}, err
+	}
+	n := len(sc.toks)
+	ints := make([]int, 5*n)
+	offs := make([][2]int, 2*n)
+	e := Encoding{
+		IDs: ints[0:n:n], TypeIDs: ints[n : 2*n : 2*n], WordIDs: ints[2*n : 3*n : 3*n],
+		SpecialTokensMask: ints[3*n : 4*n : 4*n], AttentionMask: ints[4*n : 5*n : 5*n],
+		Tokens: make([]string, n), Offsets: offs[0:n:n], CharOffsets: offs[n : 2*n : 2*n],
+	}
+	chars := newCharIndex(text)
+	for i, tk := range sc.toks {
+		w := int(sc.words[i])
+		o := ps[w].n.original(tk.start, tk.end)
+		off := [2]int{o.start, o.end}
+		e.IDs[i], e.TypeIDs[i], e.WordIDs[i], e.AttentionMask[i] = tk.id, typeID, w, 1
+		e.Tokens[i], e.Offsets[i], e.CharOffsets[i] = tk.value, off, chars.convert(off)
+	}
+	t.putScratch(sc, ps)
 	return e, nil
+}
+
+// EncodeIDs returns the ids Encode(text, addSpecial) would, without the rest of
+// the Encoding: no offsets are tracked (where the pipeline allows it), and no
+// truncation or padding applies. It is the fast path for generation prompts and
+// token counting.
+func (t *Tokenizer) EncodeIDs(text string, addSpecial bool) ([]int, error) {
+	if t.truncation != nil || t.padding != nil {
+		e, err := t.Encode(text, addSpecial)
+		return e.IDs, err
+	}
+	sc := t.getScratch()
+	ps, err := t.pieces(text, sc, t.offsetFree)
+	if err != nil {
+		t.putScratch(sc, ps)
+		return nil, err
+	}
+	ids := make([]int, len(sc.toks))
+	for i, tk := range sc.toks {
+		ids[i] = tk.id
+	}
+	t.putScratch(sc, ps)
+	if addSpecial && t.post != nil {
+		ids = t.post.singleIDs(ids)
+	}
+	return ids, nil
 }
 
 // postProcess is HF's post_process: truncation, special tokens, padding.

@@ -99,13 +99,13 @@ type Token struct {
 // special token. Bytes that are not UTF-8 are read as U+FFFD, as in every
 // tokenizer of package tokenizer.
 func (t *Tokenizer) Encode(text string) []int {
-	e, err := t.tk.Encode(text, false)
+	ids, err := t.tk.EncodeIDs(text, false)
 	if err != nil {
 		// Byte-level BPE with every byte in the vocabulary (checked at load)
 		// cannot fail.
 		panic(fmt.Sprintf("gpt2: encode: %v", err))
 	}
-	return e.IDs
+	return ids
 }
 
 // EncodeWithOffsets is Encode with each token's byte span. A token that covers part
