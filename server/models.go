@@ -6,6 +6,7 @@ import (
 
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/tokenizer"
 )
 
 // The server knows its models through these interfaces, one per kind of endpoint.
@@ -58,4 +59,12 @@ type Classifier interface {
 type Answerer interface {
 	EncodePair(question, context string, truncate bool) (bert.Encoding, error)
 	Answer(ctx context.Context, enc bert.Encoding, context string, maxAnswerTokens int) (bert.Answer, error)
+}
+
+// Tokenizing is a model whose tokenizer /tokenize and /detokenize expose (every
+// model of the other kinds that has one: *gpt2.Model, *bert.Model).
+type Tokenizing interface {
+	// TextTokenizer returns the model's tokenizer, nil when it was loaded without
+	// one.
+	TextTokenizer() *tokenizer.Tokenizer
 }

@@ -4,6 +4,9 @@
 //	POST /v1/embeddings    BERT/MiniLM sentence embeddings (concurrent requests are micro-batched)
 //	POST /v1/classify      sequence classification
 //	POST /v1/qa            extractive question answering
+//	POST /tokenize         a text's token ids, or with_pieces their texts and character
+//	                       spans ({"content", "add_special", "with_pieces"}, as llama.cpp)
+//	POST /detokenize       the text of token ids ({"tokens", "skip_special"})
 //	GET  /healthz          liveness
 //	GET  /metrics          Prometheus metrics (requests, latency, tokens, queue depth,
 //	                       time to first token, inter-token latency, batch sizes)
@@ -38,6 +41,7 @@ import (
 
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/tokenizer"
 )
 
 // errOverloaded ends a request still waiting for a worker when the server drains (503).
@@ -127,7 +131,8 @@ type Server struct {
 	embedders   map[string]Embedder
 	classifiers map[string]Classifier
 	answerers   map[string]Answerer
-	batchers    map[string]*batcher // one per Embedder
+	tokenizers  map[string]*tokenizer.Tokenizer // every model's that has one
+	batchers    map[string]*batcher             // one per Embedder
 	admit       *admission
 	reg         *prometheus.Registry
 	met         metrics
@@ -167,7 +172,7 @@ func (o batchObserver) Stepped(sequences, _ int, took time.Duration) {
 func New(cfg Config, models Models) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, completers: map[string]Completer{}, embedders: map[string]Embedder{}, classifiers: map[string]Classifier{},
-		answerers: map[string]Answerer{}, batchers: map[string]*batcher{},
+		answerers: map[string]Answerer{}, tokenizers: map[string]*tokenizer.Tokenizer{}, batchers: map[string]*batcher{},
 		admit: newAdmission(cfg.Workers, cfg.QueueSize), reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	s.abort, s.cancelAbort = context.WithCancel(context.Background())
 	for name, m := range models {
@@ -191,6 +196,9 @@ func New(cfg Config, models Models) (*Server, error) {
 		}
 		if a, ok := m.(Answerer); ok {
 			s.answerers[name], serves = a, true
+		}
+		if t, ok := m.(Tokenizing); ok && t.TextTokenizer() != nil {
+			s.tokenizers[name] = t.TextTokenizer()
 		}
 		if !serves {
 			s.Close()
@@ -237,6 +245,8 @@ func New(cfg Config, models Models) (*Server, error) {
 	s.handle("/v1/embeddings", false, s.embeddings)   // the batcher serialises the compute
 	s.handle("/v1/classify", true, s.classify)
 	s.handle("/v1/qa", true, s.qa)
+	s.handle("/tokenize", false, s.tokenize)
+	s.handle("/detokenize", false, s.detokenize)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

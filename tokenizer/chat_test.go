@@ -71,7 +71,7 @@ func TestChatTemplateGoldens(t *testing.T) {
 
 func TestChatTemplateErrors(t *testing.T) {
 	for _, src := range []string{
-		"{% for m in messages %}",           // unclosed
+		"{% for m in messages %}",            // unclosed
 		"{{ messages[0]['role' }}",           // syntax
 		"{% include '/etc/passwd' %}",        // no files
 		"{% import 'macros.j2' as m %}{{ }}", // no files

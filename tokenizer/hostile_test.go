@@ -1,8 +1,11 @@
 package tokenizer
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -67,5 +70,57 @@ func TestManySpecialTokensIsLinear(t *testing.T) {
 	e, err := tk.Encode(text, false)
 	if err != nil || e.Len() != 180_000 {
 		t.Fatalf("%d tokens, %v", e.Len(), err)
+	}
+}
+
+// TestEncodeConcurrent encodes from many goroutines at once through one
+// Tokenizer (its pooled scratch buffers included) and compares with a serial run;
+// CI runs it under -race.
+func TestEncodeConcurrent(t *testing.T) {
+	for _, dir := range []string{"testdata/bpe-llama3", "testdata/sp-xlmr", "testdata/wordpiece-bert"} {
+		var g goldenFile
+		readGzipJSON(t, dir+"/golden.json.gz", &g)
+		tk := loadGolden(t, dir, &g)
+		want := make([][]int, len(g.Single))
+		for i, c := range g.Single {
+			e, err := tk.Encode(c.Text, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[i] = e.IDs
+		}
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range g.Single {
+					c := g.Single[(i+w*7)%len(g.Single)]
+					e, err := tk.Encode(c.Text, true)
+					ids, err2 := tk.EncodeIDs(c.Text, true)
+					k := (i + w*7) % len(g.Single)
+					if err != nil || err2 != nil || !slices.Equal(e.IDs, want[k]) || !slices.Equal(ids, want[k]) {
+						t.Errorf("%s %q: concurrent encodings differ from the serial one (%v, %v)", dir, c.Text, err, err2)
+						return
+					}
+				}
+			}()
+		}
+		encs, err := tk.EncodeBatch(context.Background(), func() []string {
+			var s []string
+			for _, c := range g.Single {
+				s = append(s, c.Text)
+			}
+			return s
+		}(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range encs {
+			if !slices.Equal(encs[i].IDs, want[i]) {
+				t.Errorf("%s: EncodeBatch text %d differs", dir, i)
+			}
+		}
+		wg.Wait()
 	}
 }

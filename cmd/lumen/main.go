@@ -52,10 +52,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "lumen",
-		Short:         "Lumen: a pure-Go inference engine for LeNet, GPT-2 and BERT",
+		Short:         "Lumen: a pure-Go inference engine for LeNet, GPT-2 and BERT, and tokenizers for every tokenizer.json",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newFillMaskCmd(), newServeCmd(), newPullCmd(), newLoadCmd(), newBenchCmd(), newBenchWorkerCmd(), newVersionCmd())
+	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newFillMaskCmd(), newTokenizeCmd(), newDetokenizeCmd(), newServeCmd(), newPullCmd(), newLoadCmd(), newBenchCmd(), newBenchWorkerCmd(), newVersionCmd())
 	return root
 }

@@ -19,3 +19,11 @@ func printJSON(w io.Writer, v any) error {
 func percentile(sorted []time.Duration, q float64) time.Duration {
 	return harness.NearestRank(sorted, q).Round(time.Microsecond)
 }
+
+// printJSONLine writes v as one line of JSON, with <, > and & as they are (tokens
+// such as <|im_start|> stay readable).
+func printJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

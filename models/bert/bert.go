@@ -26,6 +26,7 @@ import (
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
+	"github.com/lumen-ml/lumen/tokenizer"
 )
 
 // ErrInput is wrapped by errors about requests the model cannot run; it wraps
@@ -247,6 +248,15 @@ func (m *Model) Config() Config { return m.cfg }
 
 // Tokenizer returns the tokenizer loaded with the model, or nil.
 func (m *Model) Tokenizer() *Tokenizer { return m.tok }
+
+// TextTokenizer returns the engine behind the model's tokenizer (nil when it has
+// none), for callers that speak package tokenizer.
+func (m *Model) TextTokenizer() *tokenizer.Tokenizer {
+	if m.tok == nil {
+		return nil
+	}
+	return m.tok.Engine()
+}
 
 // Labels returns the classification head's labels (nil without one).
 func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }

@@ -23,6 +23,7 @@ import (
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
+	"github.com/lumen-ml/lumen/tokenizer"
 )
 
 // ErrInput is wrapped by errors about requests the model cannot run; it wraps
@@ -226,6 +227,15 @@ func (m *Model) Quantization() nn.Quantization { return m.quant }
 
 // Tokenizer returns the tokenizer loaded with the model, or nil.
 func (m *Model) Tokenizer() *Tokenizer { return m.tok }
+
+// TextTokenizer returns the engine behind the model's tokenizer (nil when it has
+// none), for callers that speak package tokenizer.
+func (m *Model) TextTokenizer() *tokenizer.Tokenizer {
+	if m.tok == nil {
+		return nil
+	}
+	return m.tok.Engine()
+}
 
 // Encode returns text's token ids with the model's tokenizer (an error wrapping
 // ErrInput when the model was loaded without one).
