@@ -142,3 +142,28 @@ func TestPythonJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzChatTemplate: any template text either fails to parse with ErrChatTemplate or
+// renders (or fails rendering) with an error, never a panic.
+func FuzzChatTemplate(f *testing.F) {
+	for _, tc := range readChatGoldens(f).Templates {
+		f.Add(tc.Template)
+	}
+	f.Add("{% for %}{{ x | tojson(indent=2) }}{% endfor %}")
+	f.Add("{{ raise_exception('no') }}")
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 4096 || strings.Contains(src, "range") {
+			return // range(10**9) is a template's own running time, not a parser bug
+		}
+		c, err := NewChatTemplate(src, "<s>", "</s>")
+		if err != nil {
+			if !errors.Is(err, ErrChatTemplate) {
+				t.Fatalf("%q: %v does not wrap ErrChatTemplate", src, err)
+			}
+			return
+		}
+		if _, err := c.Render([]Message{{"system", "s"}, {"user", "u"}}, true); err != nil && !errors.Is(err, ErrChatTemplate) {
+			t.Fatalf("%q: %v does not wrap ErrChatTemplate", src, err)
+		}
+	})
+}
