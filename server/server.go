@@ -5,8 +5,10 @@
 //	POST /v1/classify      sequence classification
 //	POST /v1/qa            extractive question answering
 //	POST /tokenize         a text's token ids, or with_pieces their texts and character
-//	                       spans ({"content", "add_special", "with_pieces"}, as llama.cpp)
-//	POST /detokenize       the text of token ids ({"tokens", "skip_special"})
+//	                       spans ({"content", "add_special", "with_pieces"}, as llama.cpp);
+//	                       or TEI's {"inputs", "add_special_tokens"} with byte spans
+//	POST /detokenize       the text of token ids ({"tokens", "skip_special"}, llama.cpp;
+//	                       or TEI's /decode {"ids", "skip_special_tokens"})
 //	GET  /healthz          liveness
 //	GET  /metrics          Prometheus metrics (requests, latency, tokens, queue depth,
 //	                       time to first token, inter-token latency, batch sizes)
