@@ -26,10 +26,19 @@ func newInspectCmd() *cobra.Command {
 		Short: "List a checkpoint's tensors (name, dtype, shape, bytes), totals, metadata and config.json",
 		Long: `inspect reads a .safetensors file, a sharded index (model.safetensors.index.json),
 or a model directory, validates it, and lists every tensor with its dtype, shape and
-size, then the totals, the file metadata and a summary of config.json when present.`,
+size, then the totals, the file metadata and a summary of config.json when present.
+
+A GGUF file (llama.cpp's format) is listed as its metadata (arrays cut to their first
+elements, long strings cut) and its tensors with their ggml types and shapes.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := inspect(args[0])
+			var rep interface{ print(io.Writer) error }
+			var err error
+			if isGGUF(args[0]) {
+				rep, err = inspectGGUF(args[0])
+			} else {
+				rep, err = inspect(args[0])
+			}
 			if err != nil {
 				return err
 			}

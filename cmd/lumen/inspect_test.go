@@ -165,3 +165,49 @@ func TestVersion(t *testing.T) {
 		require.Contains(t, out, want)
 	}
 }
+
+func TestInspectGGUF(t *testing.T) {
+	fixture := filepath.Join("..", "..", "loader", "gguf", "testdata", "fixture.gguf")
+	code, out, errOut := runCLI("inspect", fixture)
+	require.Equal(t, 0, code, errOut)
+	for _, want := range []string{
+		"GGUF v3, 20 metadata keys, 6 tensors (alignment 32, data at byte 1120)",
+		`general.architecture (STRING) = "llama"`,
+		"test.f32 (FLOAT32) = 0.5",
+		`test.strings (ARRAY of STRING) = 4 elements: ["a","","Ġthe","日本"]`,
+		"test.nested (ARRAY of ARRAY) = 2 elements: [[1,2],[3]]",
+		"blk.0.attn_q.weight     Q8_0  [64 4]",
+		"total: 6 tensors (1 F16, 2 F32, 1 Q4_1, 1 Q4_K, 1 Q8_0), 1728 parameters, 3368 bytes",
+	} {
+		require.Contains(t, out, want)
+	}
+	code, out, errOut = runCLI("inspect", "--json", fixture)
+	require.Equal(t, 0, code, errOut)
+	var rep struct {
+		Tensors []struct {
+			Name  string  `json:"name"`
+			Type  string  `json:"type"`
+			Shape []int64 `json:"shape"`
+			Bytes int64   `json:"bytes"`
+		} `json:"tensors"`
+		Metadata []struct {
+			Key    string `json:"key"`
+			Length int    `json:"length"`
+		} `json:"metadata"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.Len(t, rep.Tensors, 6)
+	require.Equal(t, "output.weight", rep.Tensors[5].Name)
+	require.Equal(t, []int64{32, 3, 2}, rep.Tensors[5].Shape)
+	require.Len(t, rep.Metadata, 20)
+
+	// A cut-off file is an error naming it, not a panic.
+	raw, err := os.ReadFile(fixture)
+	require.NoError(t, err)
+	bad := filepath.Join(t.TempDir(), "cut.gguf")
+	require.NoError(t, os.WriteFile(bad, raw[:600], 0o644))
+	code, _, errOut = runCLI("inspect", bad)
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "cut.gguf")
+	require.Contains(t, errOut, "malformed")
+}
