@@ -19,6 +19,7 @@ type Workspace struct {
 	conv    convJob
 	attn    attnJob
 	grad    convGradJob
+	q       qJob
 	serial  []*Workspace // per worker: single-threaded workspaces for work nested in a task
 }
 

@@ -20,6 +20,7 @@ type Settings struct {
 	Tokenizer    any        // a tokenizer already loaded, of the model's own type
 	KeepHalf     bool
 	Quantize     Quantization
+	QAct         ops.QAct // how products with ggml-quantised weights treat the activations
 }
 
 // Quantization says how a model stores and multiplies its Linear weights.
@@ -81,6 +82,11 @@ func WithHalfWeights(on bool) Option { return func(s *Settings) { s.KeepHalf = o
 
 // WithQuantization stores the Linear weights as q says (NoQuantization, Int8).
 func WithQuantization(q Quantization) Option { return func(s *Settings) { s.Quantize = q } }
+
+// WithQuantActivations chooses how a model with ggml-quantised weights (a GGUF file)
+// multiplies them: ops.QActQ8 (the default, llama.cpp's 8-bit activation blocks) or
+// ops.QActF32 (float32 activations, the weights widened block by block).
+func WithQuantActivations(a ops.QAct) Option { return func(s *Settings) { s.QAct = a } }
 
 // Apply returns the settings opts make.
 func Apply(opts []Option) Settings {

@@ -1,0 +1,30 @@
+//go:build !purego
+
+package asm
+
+//go:noescape
+func qgemvQ4_0AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
+
+//go:noescape
+func qgemvQ4_1AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
+
+//go:noescape
+func qgemvQ8_0AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
+
+// qgemvArch runs the AVX2 kernels at the AVX2 and AVX-512 levels.
+func qgemvArch(l Level, wt QWeight, w []byte, rowBytes int, a []Q8Block, y []float32) bool {
+	if l != AVX2 && l != AVX512 {
+		return false
+	}
+	switch wt {
+	case QW4_0:
+		qgemvQ4_0AVX2(len(a), &w[0], rowBytes, len(y), &a[0], &y[0])
+	case QW4_1:
+		qgemvQ4_1AVX2(len(a), &w[0], rowBytes, len(y), &a[0], &y[0])
+	case QW8_0:
+		qgemvQ8_0AVX2(len(a), &w[0], rowBytes, len(y), &a[0], &y[0])
+	default:
+		return false
+	}
+	return true
+}

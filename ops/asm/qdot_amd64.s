@@ -1,0 +1,130 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// ggml block products (AVX2 + F16C). See qdot.go for the block layouts. Each
+// block: the weights as 32 bytes (nibbles split into the low and high halves),
+// VPMADDUBSW of unsigned weights (or |w| with the activations' signs flipped where w
+// is negative) by the signed activations into int16 pairs (at most 2·15·127 or
+// 2·127·127: no saturation), VPMADDWD by ones into eight int32 sums, converted and
+// accumulated with the block's scale d_w·d_a in eight float32 lanes.
+//
+// Registers: CX blocks per row, SI the current weight row, DX the row stride, R8
+// rows left, DI the activation blocks, R9 y; R10/R11 walk a row's blocks, R12
+// counts them. Y14 int16 ones, Y15 bytes 0x0F, Y13 bytes 0x08.
+
+#define QSETUP \
+	MOVQ nb+0(FP), CX \
+	MOVQ w+8(FP), SI \
+	MOVQ rowBytes+16(FP), DX \
+	MOVQ rows+24(FP), R8 \
+	MOVQ a+32(FP), DI \
+	MOVQ y+40(FP), R9 \
+	MOVL $0x00010001, AX \
+	VMOVD AX, X14 \
+	VPBROADCASTD X14, Y14 \
+	MOVL $0x0F0F0F0F, AX \
+	VMOVD AX, X15 \
+	VPBROADCASTD X15, Y15 \
+	MOVL $0x08080808, AX \
+	VMOVD AX, X13 \
+	VPBROADCASTD X13, Y13
+
+#define QROWSTART \
+	MOVQ SI, R10 \
+	MOVQ DI, R11 \
+	MOVQ CX, R12 \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS X6, X6, X6
+
+// The eight int32 sums in Y4 times the scale d_w (float16 at 0(R10)) · d_a.
+#define QSCALE \
+	VPMADDWD Y14, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4 \
+	VMOVD (R10), X7 \
+	VCVTPH2PS X7, X7 \
+	VMULSS (R11), X7, X9 \
+	VBROADCASTSS X9, Y9 \
+	VFMADD231PS Y9, Y4, Y0
+
+// y[r] = the lanes of Y0 plus the scalar X6; on to the next row.
+#define QROWEND \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VADDSS X6, X0, X0 \
+	VMOVSS X0, (R9) \
+	ADDQ $4, R9 \
+	ADDQ DX, SI \
+	DECQ R8
+
+// func qgemvQ4_1AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
+TEXT ·qgemvQ4_1AVX2(SB), NOSPLIT, $0-48
+	QSETUP
+q41row:
+	QROWSTART
+q41blk:
+	VMOVDQU 4(R10), X1
+	VPSRLW $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND Y15, Y1, Y1
+	VMOVDQU 8(R11), Y3
+	VPMADDUBSW Y3, Y1, Y4
+	QSCALE
+	VMOVSHDUP X7, X10              // m
+	VFMADD231SS 4(R11), X10, X6    // += m·S
+	ADDQ $20, R10
+	ADDQ $40, R11
+	DECQ R12
+	JNZ q41blk
+	QROWEND
+	JNZ q41row
+	VZEROUPPER
+	RET
+
+// func qgemvQ4_0AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
+TEXT ·qgemvQ4_0AVX2(SB), NOSPLIT, $0-48
+	QSETUP
+q40row:
+	QROWSTART
+q40blk:
+	VMOVDQU 2(R10), X1
+	VPSRLW $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND Y15, Y1, Y1
+	VPSUBB Y13, Y1, Y1             // nibble − 8, signed
+	VMOVDQU 8(R11), Y3
+	VPSIGNB Y1, Y3, Y3
+	VPABSB Y1, Y1
+	VPMADDUBSW Y3, Y1, Y4
+	QSCALE
+	ADDQ $18, R10
+	ADDQ $40, R11
+	DECQ R12
+	JNZ q40blk
+	QROWEND
+	JNZ q40row
+	VZEROUPPER
+	RET
+
+// func qgemvQ8_0AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
+TEXT ·qgemvQ8_0AVX2(SB), NOSPLIT, $0-48
+	QSETUP
+q80row:
+	QROWSTART
+q80blk:
+	VMOVDQU 2(R10), Y1
+	VMOVDQU 8(R11), Y3
+	VPSIGNB Y1, Y3, Y3
+	VPABSB Y1, Y1
+	VPMADDUBSW Y3, Y1, Y4
+	QSCALE
+	ADDQ $34, R10
+	ADDQ $40, R11
+	DECQ R12
+	JNZ q80blk
+	QROWEND
+	JNZ q80row
+	VZEROUPPER
+	RET

@@ -1,0 +1,203 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/floats"
+
+	"github.com/lumen-ml/lumen/tensor"
+)
+
+// randomQBlocks returns rows weight rows of nb blocks of format wt, each row
+// padded to stride bytes, with finite float16 scales.
+func randomQBlocks(r *rand.Rand, wt QWeight, rows, nb, stride int) []byte {
+	bb := wt.BlockBytes()
+	w := make([]byte, rows*stride)
+	for i := range w {
+		w[i] = byte(r.Uint32())
+	}
+	for row := range rows {
+		for b := range nb {
+			blk := w[row*stride+b*bb:]
+			d := tensor.F32ToF16(float32(r.NormFloat64() * 0.02))
+			blk[0], blk[1] = byte(d), byte(d>>8)
+			if wt == QW4_1 {
+				m := tensor.F32ToF16(float32(r.NormFloat64() * 0.1))
+				blk[2], blk[3] = byte(m), byte(m>>8)
+			}
+			if wt == QW8_0 {
+				for j := 2; j < 34; j++ {
+					if int8(blk[j]) == -128 { // ggml's quantiser never writes −128
+						blk[j] = 0x81
+					}
+				}
+			}
+		}
+	}
+	return w
+}
+
+// dequantRow64 is a block row as float64 values (the ggml definitions).
+func dequantRow64(wt QWeight, row []byte, nb int) []float64 {
+	out := make([]float64, 0, 32*nb)
+	bb := wt.BlockBytes()
+	for b := range nb {
+		blk := row[b*bb:]
+		d := float64(tensor.F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8))
+		var vals [32]float64
+		switch wt {
+		case QW4_0:
+			for j := range 16 {
+				vals[j] = d * float64(int(blk[2+j]&15)-8)
+				vals[j+16] = d * float64(int(blk[2+j]>>4)-8)
+			}
+		case QW4_1:
+			m := float64(tensor.F16ToF32(uint16(blk[2]) | uint16(blk[3])<<8))
+			for j := range 16 {
+				vals[j] = d*float64(blk[4+j]&15) + m
+				vals[j+16] = d*float64(blk[4+j]>>4) + m
+			}
+		case QW8_0:
+			for j := range 32 {
+				vals[j] = d * float64(int8(blk[2+j]))
+			}
+		}
+		out = append(out, vals[:]...)
+	}
+	return out
+}
+
+func TestQuantizeQ8(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, 32*5)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	for i := 32; i < 64; i++ {
+		x[i] = 0 // an all-zero block
+	}
+	x[100] = 40
+	a := make([]Q8Block, 5)
+	QuantizeQ8(a, x)
+	for b, blk := range a {
+		assert.Equal(t, blk.D, tensor.F16ToF32(tensor.F32ToF16(blk.D)), "D is a float16")
+		sum := 0
+		for i, q := range blk.Qs {
+			sum += int(q)
+			v := x[32*b+i]
+			// Error of at most half a step (the float16 scale moves it a little more).
+			assert.InDelta(t, v, blk.D*float32(q), float64(blk.D)*0.51+1e-3*math.Abs(float64(v)), "block %d element %d", b, i)
+		}
+		amax := float32(0)
+		for _, v := range x[32*b : 32*b+32] {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		assert.InDelta(t, amax/127*float32(sum), blk.S, 1e-4*math.Abs(float64(blk.S))+1e-6)
+	}
+	assert.Equal(t, Q8Block{}, a[1])
+	assert.Panics(t, func() { QuantizeQ8(a, x[:31]) })
+}
+
+// TestQGemv compares every level's kernel with the Go twin and both with the
+// float64 product of the dequantised rows, on shapes with edges.
+func TestQGemv(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, wt := range []QWeight{QW4_0, QW4_1, QW8_0} {
+		for _, nb := range []int{1, 2, 3, 7, 18, 48} {
+			for _, rows := range []int{1, 3, 17} {
+				stride := nb*wt.BlockBytes() + r.IntN(3)*7
+				w := randomQBlocks(r, wt, rows, nb, stride)
+				x := make([]float32, 32*nb)
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				a := make([]Q8Block, nb)
+				QuantizeQ8(a, x)
+				av := make([]float64, 0, 32*nb)
+				for _, blk := range a {
+					for _, q := range blk.Qs {
+						av = append(av, float64(blk.D)*float64(q))
+					}
+				}
+				want := make([]float64, rows)
+				scale := make([]float64, rows)
+				for row := range rows {
+					wv := dequantRow64(wt, w[row*stride:], nb)
+					if wt == QW4_1 {
+						// The offsets m multiply S = d·Σq with the activations' scale
+						// before its float16 rounding (llama.cpp's Q8_1): take them out
+						// of the product and add m·S.
+						for b := range nb {
+							blk := w[row*stride+b*20:]
+							m := float64(tensor.F16ToF32(uint16(blk[2]) | uint16(blk[3])<<8))
+							for i := 32 * b; i < 32*b+32; i++ {
+								wv[i] -= m
+							}
+							want[row] += m * float64(a[b].S)
+						}
+					}
+					want[row] += floats.Dot(wv, av)
+					for i := range wv {
+						scale[row] += math.Abs(wv[i] * av[i])
+					}
+				}
+				ref := make([]float32, rows)
+				qgemvGo(wt, w, stride, a, ref)
+				for row := range rows {
+					require.InDelta(t, want[row], ref[row], 1e-5*scale[row]+1e-6, "%v nb=%d rows=%d row %d: Go twin", wt, nb, rows, row)
+				}
+				for _, l := range Supported() {
+					y := make([]float32, rows)
+					require.NoError(t, QGemv(l, wt, w, stride, a, y))
+					for row := range rows {
+						require.InDelta(t, ref[row], y[row], 1e-5*scale[row]+1e-6, "%v %v nb=%d rows=%d row %d", l, wt, nb, rows, row)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestQGemvErrors(t *testing.T) {
+	a := make([]Q8Block, 2)
+	y := make([]float32, 2)
+	err := QGemv(Generic, QW4_1, make([]byte, 60), 40, a, y)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "need 80 bytes")
+	err = QGemv(Generic, QW4_1, make([]byte, 100), 30, a, y)
+	assert.Error(t, err, "a stride shorter than a row")
+	assert.NoError(t, QGemv(Generic, QW4_1, nil, 0, nil, nil))
+	for _, wt := range []QWeight{QW4_0, QW4_1, QW8_0} {
+		assert.NotEmpty(t, fmt.Sprint(wt))
+	}
+}
+
+func BenchmarkQGemv(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const rows, k = 1536, 576
+	for _, wt := range []QWeight{QW4_0, QW4_1, QW8_0} {
+		nb := k / 32
+		stride := nb * wt.BlockBytes()
+		w := randomQBlocks(r, wt, rows, nb, stride)
+		x := make([]float32, k)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		a := make([]Q8Block, nb)
+		QuantizeQ8(a, x)
+		y := make([]float32, rows)
+		for _, l := range Supported() {
+			b.Run(fmt.Sprintf("%v/%v", wt, l), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					_ = QGemv(l, wt, w, stride, a, y)
+				}
+			})
+		}
+	}
+}
