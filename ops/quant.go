@@ -80,22 +80,28 @@ func Dequantize(t QType, dst []float32, src []byte) error {
 	if len(src)%b != 0 || len(src)/b*e != len(dst) {
 		return fmt.Errorf("%w: Dequantize %v: %d bytes for %d values (blocks of %d values in %d bytes)", ErrArgs, t, len(src), len(dst), e, b)
 	}
-	for i := 0; i < len(src)/b; i++ {
-		dequantBlock(t, dst[i*e:(i+1)*e], src[i*b:(i+1)*b])
+	switch t {
+	case QF32:
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
+	case QF16:
+		tensor.F16BytesToF32(dst, src)
+	case QBF16:
+		tensor.BF16BytesToF32(dst, src)
+	default:
+		for i := 0; i < len(src)/b; i++ {
+			dequantBlock(t, dst[i*e:(i+1)*e], src[i*b:(i+1)*b])
+		}
 	}
 	return nil
 }
 
-// dequantBlock expands one block. The explicit float32 conversions keep the
-// compiler from fusing a multiply and an add, so the result is gguf-py's bit for bit.
+// dequantBlock expands one block of a quantised format. The explicit float32
+// conversions keep the compiler from fusing a multiply and an add, so the result is
+// gguf-py's bit for bit.
 func dequantBlock(t QType, y []float32, x []byte) {
 	switch t {
-	case QF32:
-		y[0] = math.Float32frombits(binary.LittleEndian.Uint32(x))
-	case QF16:
-		y[0] = f16(x)
-	case QBF16:
-		y[0] = tensor.BF16ToF32(binary.LittleEndian.Uint16(x))
 	case Q4_0:
 		d := f16(x)
 		for j := range 16 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -138,11 +139,7 @@ func (r *ggufReport) print(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	types := make([]string, 0, len(r.ByType))
-	for t := range r.ByType {
-		types = append(types, t)
-	}
-	slices.Sort(types)
+	types := slices.Sorted(maps.Keys(r.ByType))
 	parts := make([]string, len(types))
 	for i, t := range types {
 		parts[i] = fmt.Sprintf("%d %s", r.ByType[t], t)

@@ -1,6 +1,7 @@
 package asm
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"unsafe"
@@ -119,7 +120,7 @@ func qgemvGo(wt QWeight, w []byte, rowBytes int, a []Q8Block, y []float32) {
 		for b := range a {
 			blk := row[b*bb : b*bb+bb]
 			ab := &a[b]
-			d := f16ToF32(uint16(blk[0]) | uint16(blk[1])<<8)
+			d := tensor.F16ToF32(binary.LittleEndian.Uint16(blk))
 			switch wt {
 			case QW4_0:
 				s := int32(0)
@@ -130,7 +131,7 @@ func qgemvGo(wt QWeight, w []byte, rowBytes int, a []Q8Block, y []float32) {
 				}
 				acc += float32(s) * (d * ab.D)
 			case QW4_1:
-				m := f16ToF32(uint16(blk[2]) | uint16(blk[3])<<8)
+				m := tensor.F16ToF32(binary.LittleEndian.Uint16(blk[2:]))
 				s := int32(0)
 				for j := 0; j < 16; j++ {
 					q := blk[4+j]
@@ -150,6 +151,9 @@ func qgemvGo(wt QWeight, w []byte, rowBytes int, a []Q8Block, y []float32) {
 	}
 }
 
-func f16ToF32(h uint16) float32 { return tensor.F16ToF32(h) }
-
-var _ = unsafe.Sizeof(Q8Block{}) // 40 bytes: the assembly's stride
+// The assembly steps through the activation blocks 40 bytes at a time, reading S at
+// 4 and Qs at 8: these fail to compile if Q8Block's size changes.
+var (
+	_ [unsafe.Sizeof(Q8Block{}) - 40]byte
+	_ [40 - unsafe.Sizeof(Q8Block{})]byte
+)
