@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nikolalohinski/gonja/v2"
 	"github.com/nikolalohinski/gonja/v2/config"
@@ -85,6 +87,9 @@ var chatEnvironment = func() *exec.Environment {
 // NewChatTemplate compiles a chat template; bos and eos are the texts of the
 // model's BOS and EOS tokens ("" where it has none).
 func NewChatTemplate(source, bos, eos string) (c *ChatTemplate, err error) {
+	if at, what := lexerTrap(source); at >= 0 {
+		return nil, fmt.Errorf("%w: does not parse: %s at byte %d", ErrChatTemplate, what, at)
+	}
 	cfg := config.New()
 	cfg.TrimBlocks, cfg.LeftStripBlocks = true, true
 	defer func() {
@@ -99,6 +104,85 @@ func NewChatTemplate(source, bos, eos string) (c *ChatTemplate, err error) {
 		return nil, fmt.Errorf("%w: does not parse: %w", ErrChatTemplate, err)
 	}
 	return &ChatTemplate{source: source, bos: bos, eos: eos, tpl: tpl}, nil
+}
+
+// lexerTrap finds, inside the {{ }} and {% %} tags and outside their string
+// literals, what gonja v2.9.1's lexer mishandles so that it never ends (it then
+// emits tokens until memory runs out), and returns its offset and a description,
+// or -1:
+//   - a "!" not followed by "=" (Jinja has no other "!"): the lexer reports it
+//     and goes on lexing;
+//   - a digit and "." followed by a non-ASCII character ("0.é"): the lexer
+//     steps back by that character's width instead of the dot's.
+//
+// Comments and {% raw %} blocks are text.
+func lexerTrap(src string) (int, string) {
+	for i := 0; i < len(src); {
+		j := strings.IndexByte(src[i:], '{')
+		if j < 0 || i+j+1 >= len(src) {
+			return -1, ""
+		}
+		i += j
+		switch src[i+1] {
+		case '#':
+			k := strings.Index(src[i+2:], "#}")
+			if k < 0 {
+				return -1, ""
+			}
+			i += 2 + k + 2
+			continue
+		case '{', '%':
+		default:
+			i++
+			continue
+		}
+		end := "}}"
+		if src[i+1] == '%' {
+			end = "%}"
+		}
+		start := i
+		i += 2
+		var quote byte
+		for ; i < len(src); i++ {
+			c := src[i]
+			switch {
+			case quote != 0:
+				if c == '\\' {
+					i++
+				} else if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '!' && (i+1 >= len(src) || src[i+1] != '='):
+				return i, `unexpected "!"`
+			case c == '.' && i > 0 && '0' <= src[i-1] && src[i-1] <= '9' && i+1 < len(src) && src[i+1] >= utf8.RuneSelf:
+				return i, "a number followed by a non-ASCII character"
+			case strings.HasPrefix(src[i:], end):
+				i += len(end)
+				if end == "%}" && isRawTag(src[start:i]) {
+					k := rawEnd.FindStringIndex(src[i:])
+					if k == nil {
+						return -1, ""
+					}
+					i += k[1]
+				}
+				goto next
+			}
+		}
+		return -1, ""
+	next:
+	}
+	return -1, ""
+}
+
+// rawEnd finds a {% endraw %} tag.
+var rawEnd = regexp.MustCompile(`\{%[-+]?\s*endraw\s*[-+]?%\}`)
+
+// isRawTag reports whether a whole {% %} tag is {% raw %}.
+func isRawTag(tag string) bool {
+	t := strings.TrimSpace(strings.Trim(tag[2:len(tag)-2], "-+"))
+	return t == "raw"
 }
 
 // Source returns the template's text.

@@ -75,6 +75,11 @@ func TestChatTemplateErrors(t *testing.T) {
 		"{{ messages[0]['role' }}",           // syntax
 		"{% include '/etc/passwd' %}",        // no files
 		"{% import 'macros.j2' as m %}{{ }}", // no files
+		"{%!0.烂",                             // a stray "!": gonja's lexer never ended
+		"{{ !x }}",
+		"{%\x170.\u70c2\x82", // "0." and a non-ASCII letter: gonja's lexer stepped back too far, forever
+		"{{ 0.\u00e9 }}",
+		"{% if a ! b %}{% endif %}",
 	} {
 		c, err := NewChatTemplate(src, "", "")
 		if err == nil {
@@ -90,6 +95,14 @@ func TestChatTemplateErrors(t *testing.T) {
 	}
 	if _, err := big.Render([]Message{{"user", strings.Repeat("x", 1000)}}, false); !errors.Is(err, ErrChatTemplate) {
 		t.Errorf("a 100 MB rendering: got %v, want the output bound", err)
+	}
+	// "!" that is text, in a string, a comment or a raw block, or "!=", is fine.
+	ok, err := NewChatTemplate(`Hi! {{ "!" if 1 != 2 }}{# ! #}{% raw %}{{ ! }}{% endraw %}{{ '\'!' }}{{ "0.é" }}{{ 0.5 }}`, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ok.Render(nil, false); err != nil || got != `Hi! !{{ ! }}'!0.é0.5` {
+		t.Errorf("got %q, %v", got, err)
 	}
 	var tk Tokenizer
 	if _, err := tk.ChatTemplate(); !errors.Is(err, ErrChatTemplate) {
