@@ -16,6 +16,7 @@ const MaskValue = -math.MaxFloat32
 type AttentionShape struct {
 	Batch   int // sequences
 	Heads   int // attention heads per position
+	KVHeads int // key/value heads (0: Heads); grouped-query: query head h reads key/value head h/(Heads/KVHeads)
 	HeadDim int // values per head
 	Queries int // query positions per sequence
 	Keys    int // key (and value) positions per sequence: cached plus new
@@ -34,7 +35,8 @@ type AttentionShape struct {
 //	out = softmax(Scale · q·kᵀ + mask) · v
 //
 // where head h of position t of sequence b is q[b·QSeq + t·QRow + h·HeadDim :][:HeadDim]
-// (k, v with the KV strides, out with the Out strides). With Causal, query i does not
+// (out with the Out strides; k and v with the KV strides, at head h/(Heads/KVHeads)
+// when there are fewer key/value heads). With Causal, query i does not
 // see keys past Past+i (they get MaskValue). keyMask, when not nil, adds
 // keyMask[b·MaskSeq + j] to every score of key j: 0 where attended, MaskValue at
 // padding. (sequence, head) pairs run in parallel on ws's pool, each on its worker's
@@ -69,21 +71,33 @@ func (s AttentionShape) check(nOut, nQ, nK, nV, nMask int, masked bool) {
 	if s.Causal && s.Past+s.Queries > s.Keys {
 		attnPanic(s, "past + queries exceed the keys")
 	}
+	if s.KVHeads < 0 || (s.KVHeads > 0 && s.Heads%s.KVHeads != 0) {
+		attnPanic(s, "the heads are not a multiple of the key/value heads")
+	}
 	if s.Batch == 0 || s.Heads == 0 || s.Queries == 0 {
 		return
 	}
-	s.need("q", nQ, s.QRow, s.QSeq, s.Queries)
-	s.need("k", nK, s.KVRow, s.KVSeq, s.Keys)
-	s.need("v", nV, s.KVRow, s.KVSeq, s.Keys)
-	s.need("out", nOut, s.OutRow, s.OutSeq, s.Queries)
+	s.need("q", nQ, s.QRow, s.QSeq, s.Queries, s.Heads)
+	s.need("k", nK, s.KVRow, s.KVSeq, s.Keys, s.kvHeads())
+	s.need("v", nV, s.KVRow, s.KVSeq, s.Keys, s.kvHeads())
+	s.need("out", nOut, s.OutRow, s.OutSeq, s.Queries, s.Heads)
 	if masked && nMask < (s.Batch-1)*s.MaskSeq+s.Keys {
 		attnPanic(s, "the key mask is short")
 	}
 }
 
-// need checks that an operand of rows positions per sequence fits in have values.
-func (s AttentionShape) need(name string, have, row, seq, rows int) {
-	width := s.Heads * s.HeadDim
+// kvHeads is KVHeads, or Heads when it is 0.
+func (s AttentionShape) kvHeads() int {
+	if s.KVHeads == 0 {
+		return s.Heads
+	}
+	return s.KVHeads
+}
+
+// need checks that an operand of rows positions per sequence, heads heads each,
+// fits in have values.
+func (s AttentionShape) need(name string, have, row, seq, rows, heads int) {
+	width := heads * s.HeadDim
 	if row < width && rows > 1 {
 		attnPanic(s, name+"'s row stride is less than heads × head size")
 	}
@@ -113,7 +127,7 @@ func (j *attnJob) Do(w, item int) {
 	tq, tk, d := s.Queries, s.Keys, s.HeadDim
 	scores := j.scores[w][:tq*tk]
 	sw := j.serial[w]
-	qo, kvo, oo := b*s.QSeq+h*d, b*s.KVSeq+h*d, b*s.OutSeq+h*d
+	qo, kvo, oo := b*s.QSeq+h*d, b*s.KVSeq+h/(s.Heads/s.kvHeads())*d, b*s.OutSeq+h*d
 	Sgemm(sw, false, true, tq, tk, d, s.Scale, j.q[qo:], s.QRow, j.k[kvo:], s.KVRow, 0, scores, tk)
 	for i := 0; i < tq; i++ {
 		// A causal query's softmax runs over exactly the keys it sees and the rest are

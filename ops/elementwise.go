@@ -85,3 +85,75 @@ func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps floa
 		asm.LayerNormRow(asm.Best, dst[r*cols:r*cols+cols], x[r*cols:r*cols+cols], gamma, beta, eps)
 	}
 }
+
+// RMSNorm scales each row of the rows×cols matrix x by the reciprocal of its root
+// mean square, then by gamma: dst = x/√(mean(x²) + eps)·gamma (Llama's norm), the sum
+// of squares accumulated in float64 as ggml does. dst may alias x.
+func RMSNorm(dst, x []float32, rows, cols int, gamma []float32, eps float32) {
+	if rows < 0 || cols <= 0 || len(x) < rows*cols || len(dst) < rows*cols || len(gamma) < cols {
+		panic(fmt.Errorf("%w: RMSNorm %d×%d with x %d, dst %d, gamma %d", ErrArgs, rows, cols, len(x), len(dst), len(gamma)))
+	}
+	gamma = gamma[:cols]
+	for r := 0; r < rows; r++ {
+		row, out := x[r*cols:r*cols+cols], dst[r*cols:r*cols+cols]
+		var ss float64
+		for _, v := range row {
+			ss += float64(v) * float64(v)
+		}
+		scale := float32(1 / math.Sqrt(ss/float64(cols)+float64(eps)))
+		for j, v := range row {
+			out[j] = v * scale * gamma[j]
+		}
+	}
+}
+
+// RoPEShape describes rotary position embeddings over rows of heads×HeadDim values:
+// the first Dims values of every head are rotated, pair by pair, by pos·Base^(−2i/Dims).
+type RoPEShape struct {
+	Heads   int // heads per row
+	HeadDim int // values per head
+	Dims    int // rotated values per head (even, at most HeadDim)
+	Base    float64
+	// Interleaved rotates adjacent pairs (x[2i], x[2i+1]), as llama.cpp does with
+	// GGUF's permuted Q and K weights (its rope type NORM); otherwise pairs are
+	// (x[i], x[i+Dims/2]), Hugging Face's rotate_half (NEOX).
+	Interleaved bool
+}
+
+// RoPE rotates x (len(pos) rows of s.Heads×s.HeadDim values) in place, row t at
+// position pos[t]. It panics with an error wrapping ErrArgs on inconsistent shapes.
+func RoPE(x []float32, pos []int, s RoPEShape) {
+	width := s.Heads * s.HeadDim
+	if s.Heads <= 0 || s.Dims <= 0 || s.Dims%2 != 0 || s.Dims > s.HeadDim || !(s.Base > 0) || len(x) != len(pos)*width {
+		panic(fmt.Errorf("%w: RoPE %+v of %d values for %d positions", ErrArgs, s, len(x), len(pos)))
+	}
+	half := s.Dims / 2
+	for t, p := range pos {
+		row := x[t*width : (t+1)*width]
+		for i := 0; i < half; i++ {
+			theta := float64(p) * math.Pow(s.Base, -2*float64(i)/float64(s.Dims))
+			sin64, cos64 := math.Sincos(theta)
+			sin, cos := float32(sin64), float32(cos64)
+			a, b := i, i+half
+			if s.Interleaved {
+				a, b = 2*i, 2*i+1
+			}
+			for h := 0; h < s.Heads; h++ {
+				head := row[h*s.HeadDim : (h+1)*s.HeadDim]
+				x0, x1 := head[a], head[b]
+				head[a] = x0*cos - x1*sin
+				head[b] = x0*sin + x1*cos
+			}
+		}
+	}
+}
+
+// SiLUMul sets gate[i] = silu(gate[i])·up[i], SwiGLU's product: silu(x) = x/(1+e^−x).
+func SiLUMul(gate, up []float32) {
+	if len(gate) != len(up) {
+		panic(fmt.Errorf("%w: SiLUMul of lengths %d and %d", ErrArgs, len(gate), len(up)))
+	}
+	for i, g := range gate {
+		gate[i] = g / (1 + asm.Expf(-g)) * up[i]
+	}
+}

@@ -3,6 +3,7 @@ package ops
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -88,7 +89,10 @@ func TestBiasAddReLU(t *testing.T) {
 
 // naiveAttention is the float64 reference for one sequence and head of Attention.
 func naiveAttention(s AttentionShape, q, k, v, mask []float32, b, h int) [][]float64 {
-	d := s.HeadDim
+	d, kh := s.HeadDim, h
+	if s.KVHeads > 0 {
+		kh = h / (s.Heads / s.KVHeads)
+	}
 	out := make([][]float64, s.Queries)
 	for i := range out {
 		scores := make([]float64, s.Keys)
@@ -99,7 +103,7 @@ func naiveAttention(s AttentionShape, q, k, v, mask []float32, b, h int) [][]flo
 				continue
 			}
 			for e := 0; e < d; e++ {
-				scores[j] += float64(q[b*s.QSeq+i*s.QRow+h*d+e]) * float64(k[b*s.KVSeq+j*s.KVRow+h*d+e])
+				scores[j] += float64(q[b*s.QSeq+i*s.QRow+h*d+e]) * float64(k[b*s.KVSeq+j*s.KVRow+kh*d+e])
 			}
 			scores[j] *= float64(s.Scale)
 			if mask != nil && mask[b*s.MaskSeq+j] != 0 {
@@ -115,7 +119,7 @@ func naiveAttention(s AttentionShape, q, k, v, mask []float32, b, h int) [][]flo
 		out[i] = make([]float64, d)
 		for j, p := range scores {
 			for e := 0; e < d; e++ {
-				out[i][e] += p / sum * float64(v[b*s.KVSeq+j*s.KVRow+h*d+e])
+				out[i][e] += p / sum * float64(v[b*s.KVSeq+j*s.KVRow+kh*d+e])
 			}
 		}
 	}
@@ -133,9 +137,15 @@ func TestAttention(t *testing.T) {
 		for _, c := range []struct {
 			batch, heads, d, tq, past int
 			causal, fused             bool
-		}{{2, 3, 8, 5, 0, false, true}, {1, 1, 4, 1, 8, true, false}, {3, 2, 16, 4, 3, true, false}, {2, 4, 8, 16, 0, true, true}, {1, 2, 5, 7, 0, false, false}} {
+			kvHeads                   int // 0: heads
+		}{{2, 3, 8, 5, 0, false, true, 0}, {1, 1, 4, 1, 8, true, false, 0}, {3, 2, 16, 4, 3, true, false, 0}, {2, 4, 8, 16, 0, true, true, 0}, {1, 2, 5, 7, 0, false, false, 0},
+			{2, 6, 8, 3, 4, true, false, 2}, {1, 9, 16, 1, 10, true, false, 3}, {2, 4, 4, 5, 0, false, false, 1}} {
 			E := c.heads * c.d
-			s := AttentionShape{Batch: c.batch, Heads: c.heads, HeadDim: c.d, Queries: c.tq, Keys: c.past + c.tq,
+			KV := E
+			if c.kvHeads > 0 {
+				KV = c.kvHeads * c.d
+			}
+			s := AttentionShape{Batch: c.batch, Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.d, Queries: c.tq, Keys: c.past + c.tq,
 				Causal: c.causal, Past: c.past, Scale: float32(1 / math.Sqrt(float64(c.d))), OutRow: E, OutSeq: c.tq * E}
 			var q, k, v []float32
 			if c.fused { // [q | k | v] per position
@@ -144,8 +154,8 @@ func TestAttention(t *testing.T) {
 				s.QRow, s.QSeq, s.KVRow, s.KVSeq = 3*E, c.tq*3*E, 3*E, c.tq*3*E
 			} else { // a cache of maxLen positions per sequence, queries apart
 				maxLen := s.Keys + 2
-				q, k, v = randMat(r, c.batch*c.tq*E), randMat(r, c.batch*maxLen*E), randMat(r, c.batch*maxLen*E)
-				s.QRow, s.QSeq, s.KVRow, s.KVSeq = E, c.tq*E, E, maxLen*E
+				q, k, v = randMat(r, c.batch*c.tq*E), randMat(r, c.batch*maxLen*KV), randMat(r, c.batch*maxLen*KV)
+				s.QRow, s.QSeq, s.KVRow, s.KVSeq = E, c.tq*E, KV, maxLen*KV
 			}
 			s.MaskSeq = s.Keys + 1
 			mask := make([]float32, c.batch*s.MaskSeq)
@@ -172,6 +182,9 @@ func TestAttention(t *testing.T) {
 	require.ErrorIs(t, panicked(func() { Attention(nil, short, make([]float32, 3), buf, buf, buf, nil) }), ErrArgs)
 	require.ErrorIs(t, panicked(func() { Attention(nil, causal, buf, buf, buf, buf, nil) }), ErrArgs)
 	require.ErrorIs(t, panicked(func() { Attention(nil, good, buf, buf, buf, buf, make([]float32, 1)) }), ErrArgs)
+	gqa := good
+	gqa.Heads, gqa.KVHeads, gqa.QRow, gqa.OutRow = 3, 2, 6, 6
+	require.ErrorIs(t, panicked(func() { Attention(nil, gqa, make([]float32, 12), make([]float32, 12), buf, buf, nil) }), ErrArgs)
 }
 
 func BenchmarkElementwise(b *testing.B) {
@@ -196,4 +209,58 @@ func BenchmarkElementwise(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(x)), "ns/elem")
 		})
 	}
+}
+
+func TestRMSNormRoPESiLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	rows, cols := 3, 37
+	x, gamma := randMat(r, rows*cols), randMat(r, cols)
+	y := make([]float32, len(x))
+	RMSNorm(y, x, rows, cols, gamma, 1e-5)
+	for i := 0; i < rows; i++ {
+		var ss float64
+		for _, v := range x[i*cols : (i+1)*cols] {
+			ss += float64(v) * float64(v)
+		}
+		s := 1 / math.Sqrt(ss/float64(cols)+1e-5)
+		for j := 0; j < cols; j++ {
+			require.InDelta(t, float64(x[i*cols+j])*s*float64(gamma[j]), y[i*cols+j], 1e-5)
+		}
+	}
+	require.ErrorIs(t, panicked(func() { RMSNorm(y, x, rows, cols, gamma[:3], 1e-5) }), ErrArgs)
+
+	for _, inter := range []bool{false, true} {
+		s := RoPEShape{Heads: 3, HeadDim: 10, Dims: 6, Base: 10000, Interleaved: inter}
+		pos := []int{0, 1, 7, 100}
+		x := randMat(r, len(pos)*30)
+		got := slices.Clone(x)
+		RoPE(got, pos, s)
+		for t0, p := range pos {
+			for h := 0; h < 3; h++ {
+				in, out := x[t0*30+h*10:][:10], got[t0*30+h*10:][:10]
+				for i := 0; i < 3; i++ {
+					a, b := i, i+3
+					if inter {
+						a, b = 2*i, 2*i+1
+					}
+					th := float64(p) * math.Pow(10000, -2*float64(i)/6)
+					require.InDelta(t, float64(in[a])*math.Cos(th)-float64(in[b])*math.Sin(th), out[a], 1e-5)
+					require.InDelta(t, float64(in[a])*math.Sin(th)+float64(in[b])*math.Cos(th), out[b], 1e-5)
+				}
+				require.Equal(t, in[6:], out[6:], "past Dims, values are not rotated")
+			}
+		}
+	}
+	require.ErrorIs(t, panicked(func() { RoPE(make([]float32, 10), []int{0}, RoPEShape{Heads: 1, HeadDim: 10, Dims: 5, Base: 1}) }), ErrArgs)
+
+	g, u := randMat(r, 19), randMat(r, 19)
+	want := make([]float64, len(g))
+	for i := range g {
+		want[i] = float64(g[i]) / (1 + math.Exp(-float64(g[i]))) * float64(u[i])
+	}
+	SiLUMul(g, u)
+	for i := range g {
+		require.InDelta(t, want[i], g[i], 1e-6)
+	}
+	require.ErrorIs(t, panicked(func() { SiLUMul(g, u[:3]) }), ErrArgs)
 }

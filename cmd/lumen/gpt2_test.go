@@ -78,7 +78,7 @@ func TestGenerateErrors(t *testing.T) {
 	}{
 		{[]string{"--model", model, "--prompt", "hi"}, "no tokenizer"},
 		{[]string{"--model", model, "--tokenizer", tokDir, "--prompt", ""}, "--prompt is empty"},
-		{[]string{"--model", model, "--tokenizer", tokDir, "--prompt", strings.Repeat("word ", 300)}, "exceeds n_positions"},
+		{[]string{"--model", model, "--tokenizer", tokDir, "--prompt", strings.Repeat("word ", 300)}, "exceeds the context of 256 positions"},
 		{[]string{"--model", model, "--tokenizer", tokDir, "--prompt", "hi", "--top-p", "2"}, "top-p"},
 		{[]string{"--model", t.TempDir(), "--prompt", "hi"}, "config.json"},
 	} {

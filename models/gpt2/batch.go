@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
+
+	"github.com/lumen-ml/lumen/models/decode"
 )
 
 // Continuous batching (iteration-level scheduling, as vLLM and TGI do it): one
@@ -134,8 +135,7 @@ type sequence struct {
 	len  int         // positions cached
 	next int         // the token to feed when decoding
 	made int         // tokens generated
-	rng  *rand.Rand
-	pick pickScratch
+	pick *decode.Sampler
 }
 
 type tokenEvent struct {
@@ -250,7 +250,7 @@ func (b *Batcher) submit(ctx context.Context, prompt []int, opt GenerateOptions)
 			return nil, fmt.Errorf("%w: token id %d outside the vocabulary [0, %d)", ErrInput, id, cfg.VocabSize)
 		}
 	}
-	if err := opt.validate(cfg, len(prompt)); err != nil {
+	if err := validate(opt, cfg, len(prompt)); err != nil {
 		return nil, err
 	}
 	need := int64(len(prompt)+opt.MaxNewTokens) * b.kvPerToken
@@ -349,7 +349,7 @@ func (b *Batcher) admit() {
 			seq.k = append(seq.k, make([]float32, capacity*E))
 			seq.v = append(seq.v, make([]float32, capacity*E))
 		}
-		seq.rng = rand.New(rand.NewPCG(seq.opt.Seed, 0)) // as Generate seeds a single prompt
+		seq.pick = decode.NewSampler(seq.opt, 0) // as Generate seeds a single prompt
 		b.running = append(b.running, seq)
 		if obs != nil {
 			(*obs).Admitted(time.Since(seq.enqueued))
@@ -460,7 +460,7 @@ func (b *Batcher) step() {
 		if !p.sample {
 			continue
 		}
-		tok := pick(logits[s*V:(s+1)*V], seq.opt, seq.rng, &seq.pick)
+		tok := seq.pick.Pick(logits[s*V : (s+1)*V])
 		s++
 		seq.made++
 		seq.next = tok

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,16 +67,6 @@ func TestSampling(t *testing.T) {
 		require.Less(t, better, 5, "token %d is not in the top 5", tok)
 		ctx = append(ctx, tok)
 	}
-}
-
-func TestTopKSelection(t *testing.T) {
-	logits := []float32{0.5, 3, 1, 3, -2, 2, 2, 0}
-	got := topK(logits, 3, nil)
-	slices.Sort(got)
-	require.Equal(t, []int{1, 3, 5, 6}, got, "the 3 best plus the tie with the 3rd")
-	got = topK(logits, 1, nil)
-	slices.Sort(got)
-	require.Equal(t, []int{1, 3}, got)
 }
 
 func TestStopAtEOS(t *testing.T) {

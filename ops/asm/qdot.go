@@ -56,7 +56,8 @@ func (w QWeight) String() string {
 
 // QuantizeQ8 quantises x (32·len(dst) values) to dst as llama.cpp's
 // quantize_row_q8_1 does: per block d = max|x|/127 (rounded to float16, as ggml
-// stores it), q = round(x/d) (the scale's reciprocal taken before rounding), S = d·Σq.
+// stores it), q = round(x/d) (the scale's reciprocal taken before rounding), S = d·Σq
+// with the unrounded d, itself rounded to float16 as ggml's block_q8_1 stores it.
 func QuantizeQ8(dst []Q8Block, x []float32) {
 	if len(x) != 32*len(dst) {
 		panic(fmt.Sprintf("asm: QuantizeQ8 of %d values into %d blocks", len(x), len(dst)))
@@ -80,7 +81,7 @@ func QuantizeQ8(dst []Q8Block, x []float32) {
 			sum += q
 		}
 		blk.D = roundF16(d)
-		blk.S = d * float32(sum)
+		blk.S = roundF16(d * float32(sum))
 	}
 }
 

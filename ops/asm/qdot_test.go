@@ -97,7 +97,7 @@ func TestQuantizeQ8(t *testing.T) {
 		for _, v := range x[32*b : 32*b+32] {
 			amax = max(amax, float32(math.Abs(float64(v))))
 		}
-		assert.InDelta(t, amax/127*float32(sum), blk.S, 1e-4*math.Abs(float64(blk.S))+1e-6)
+		assert.InDelta(t, amax/127*float32(sum), blk.S, 1e-3*math.Abs(float64(blk.S))+1e-6, "S is float16-rounded")
 	}
 	assert.Equal(t, Q8Block{}, a[1])
 	assert.Panics(t, func() { QuantizeQ8(a, x[:31]) })

@@ -1,0 +1,523 @@
+// Package llama runs Llama-family decoders (Llama, SmolLM, Mistral-style models)
+// from llama.cpp's GGUF files, with a KV cache, top to bottom:
+//
+//	tokens ─ token_embd ─┬─ blk × block_count ─ output_norm ─ output (or token_embdᵀ) ─ logits
+//	                     blk:  x += attn_output(attention(rope(attn_q(n)), rope(attn_k(n)), attn_v(n)))   n = attn_norm(x)
+//	                           x += ffn_down(silu(ffn_gate(n)) · ffn_up(n))                               n = ffn_norm(x)
+//
+// The norms are RMSNorm, the attention is grouped-query (head_count query heads
+// share head_count_kv key/value heads) with rotary position embeddings, the MLP is
+// SwiGLU. The types follow llama.cpp's tensor names (the GGUF checkpoint's), one
+// struct per module as transformers' LlamaForCausalLM has them. The weights stay in
+// the file's blocks, memory-mapped, and are multiplied where they lie (ops.QLinear);
+// a loaded Model is immutable and may be shared by any number of goroutines, each
+// with its own State.
+package llama
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"math"
+
+	"github.com/lumen-ml/lumen/loader/gguf"
+	"github.com/lumen-ml/lumen/models/decode"
+	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
+	"github.com/lumen-ml/lumen/tokenizer"
+)
+
+// ErrInput is wrapped by errors about requests the model cannot run; it wraps
+// nn.ErrInput.
+var ErrInput = fmt.Errorf("llama: %w", nn.ErrInput)
+
+// ErrFormat is wrapped by errors about a file the model cannot be built from.
+var ErrFormat = fmt.Errorf("llama: unsupported or inconsistent model file")
+
+// Config is the architecture, from the GGUF metadata ({arch}.block_count and so on).
+type Config struct {
+	Arch          string  // general.architecture
+	NLayer        int     // block_count
+	NEmbd         int     // embedding_length
+	NFF           int     // feed_forward_length
+	NHead         int     // attention.head_count
+	NHeadKV       int     // attention.head_count_kv (NHead when absent)
+	HeadDim       int     // NEmbd / NHead
+	RopeDim       int     // rope.dimension_count (HeadDim when absent)
+	RopeTheta     float32 // rope.freq_base (10000 when absent)
+	RMSEps        float32 // attention.layer_norm_rms_epsilon
+	ContextLength int     // context_length
+	VocabSize     int     // the rows of token_embd
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.NLayer <= 0 || c.NEmbd <= 0 || c.NFF <= 0 || c.NHead <= 0 || c.NHeadKV <= 0 || c.ContextLength <= 0:
+		return fmt.Errorf("block_count %d, embedding_length %d, feed_forward_length %d, head_count %d, head_count_kv %d and context_length %d must be positive",
+			c.NLayer, c.NEmbd, c.NFF, c.NHead, c.NHeadKV, c.ContextLength)
+	case c.NEmbd%c.NHead != 0 || c.NHead%c.NHeadKV != 0:
+		return fmt.Errorf("embedding_length %d, head_count %d and head_count_kv %d do not divide", c.NEmbd, c.NHead, c.NHeadKV)
+	case c.RopeDim <= 0 || c.RopeDim > c.HeadDim || c.RopeDim%2 != 0:
+		return fmt.Errorf("rope.dimension_count %d for heads of %d", c.RopeDim, c.HeadDim)
+	case !(c.RopeTheta > 0) || !(c.RMSEps > 0) || math.IsInf(float64(c.RopeTheta), 0):
+		return fmt.Errorf("rope.freq_base %v and layer_norm_rms_epsilon %v must be positive", c.RopeTheta, c.RMSEps)
+	}
+	return nil
+}
+
+// Model is LlamaForCausalLM: the token embeddings, the blocks, the final norm and
+// the LM head. It is immutable and safe for concurrent use.
+type Model struct {
+	cfg        Config
+	tokenEmbd  *ops.QMatrix // token_embd: [vocab, n_embd]
+	blk        []Block      // blk.N
+	outputNorm []float32    // output_norm: [n_embd]
+	output     *ops.QMatrix // output: [vocab, n_embd], or token_embd when tied
+	act        ops.QAct
+	pool       *ops.Pool
+	tok        *tokenizer.Tokenizer
+	chat       *tokenizer.ChatTemplate // nil when the file has none
+	bos, eos   int                     // -1 when the file names none
+	addBOS     bool
+	file       *gguf.File
+}
+
+// Block is LlamaDecoderLayer: pre-norm attention and MLP, each added back.
+type Block struct {
+	attnNorm []float32 // attn_norm: [n_embd]
+	attn     Attention
+	ffnNorm  []float32 // ffn_norm: [n_embd]
+	mlp      MLP
+}
+
+// Attention is LlamaAttention: q, k and v projections (k and v to the key/value
+// heads), rotary embeddings on q and k, and the output projection.
+type Attention struct {
+	q, k, v *ops.QMatrix // attn_q: [n_embd, n_embd], attn_k, attn_v: [n_kv·head_dim, n_embd]
+	o       *ops.QMatrix // attn_output: [n_embd, n_embd]
+}
+
+// MLP is LlamaMLP: down(silu(gate(x)) · up(x)).
+type MLP struct {
+	gate, up *ops.QMatrix // ffn_gate, ffn_up: [n_ff, n_embd]
+	down     *ops.QMatrix // ffn_down: [n_embd, n_ff]
+}
+
+// Option configures LoadGGUF: nn.WithPool, nn.WithQuantActivations.
+type Option = nn.Option
+
+// LoadGGUF opens a GGUF file (memory-mapped) and builds the model and its
+// tokenizer from it. Close releases the file.
+func LoadGGUF(path string, opts ...Option) (*Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(f, opts...)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// New builds the model from an open GGUF file, which it then owns (Close closes it).
+func New(f *gguf.File, opts ...Option) (*Model, error) {
+	set := nn.Apply(opts)
+	cfg, err := configFromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, act: set.QAct, pool: set.Pool(), file: f}
+	r := &reader{f: f}
+	E, KV := cfg.NEmbd, cfg.NHeadKV*cfg.HeadDim
+	m.tokenEmbd = r.matrix("token_embd.weight", -1, E)
+	if r.err == nil {
+		m.cfg.VocabSize = m.tokenEmbd.Rows()
+	}
+	m.outputNorm = r.vector("output_norm.weight", E)
+	if _, ok := f.Tensor("output.weight"); ok {
+		m.output = r.matrix("output.weight", m.cfg.VocabSize, E)
+	} else {
+		m.output = m.tokenEmbd // tied
+	}
+	m.blk = make([]Block, cfg.NLayer)
+	for l := range m.blk {
+		b := &m.blk[l]
+		p := fmt.Sprintf("blk.%d.", l)
+		b.attnNorm = r.vector(p+"attn_norm.weight", E)
+		b.attn.q = r.matrix(p+"attn_q.weight", E, E)
+		b.attn.k = r.matrix(p+"attn_k.weight", KV, E)
+		b.attn.v = r.matrix(p+"attn_v.weight", KV, E)
+		b.attn.o = r.matrix(p+"attn_output.weight", E, E)
+		b.ffnNorm = r.vector(p+"ffn_norm.weight", E)
+		b.mlp.gate = r.matrix(p+"ffn_gate.weight", cfg.NFF, E)
+		b.mlp.up = r.matrix(p+"ffn_up.weight", cfg.NFF, E)
+		b.mlp.down = r.matrix(p+"ffn_down.weight", E, cfg.NFF)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := m.loadTokenizer(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Config returns the architecture.
+func (m *Model) Config() Config { return m.cfg }
+
+// Tokenizer returns the tokenizer built from the file's vocabulary.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// TextTokenizer is Tokenizer (the server's Tokenizing interface).
+func (m *Model) TextTokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// ChatTemplate returns the file's chat template (tokenizer.chat_template), or nil.
+func (m *Model) ChatTemplate() *tokenizer.ChatTemplate { return m.chat }
+
+// EOS is the end-of-sequence token id, or -1 when the file names none.
+func (m *Model) EOS() int { return m.eos }
+
+// ContextLength is the longest sequence the model was trained for.
+func (m *Model) ContextLength() int { return m.cfg.ContextLength }
+
+// WeightBytes is the size of the weights as stored.
+func (m *Model) WeightBytes() int {
+	n := m.tokenEmbd.Bytes() + 4*len(m.outputNorm)
+	if m.output != m.tokenEmbd {
+		n += m.output.Bytes()
+	}
+	for _, b := range m.blk {
+		for _, w := range []*ops.QMatrix{b.attn.q, b.attn.k, b.attn.v, b.attn.o, b.mlp.gate, b.mlp.up, b.mlp.down} {
+			n += w.Bytes()
+		}
+		n += 4 * (len(b.attnNorm) + len(b.ffnNorm))
+	}
+	return n
+}
+
+// Close releases the mapped file; the model must not be used after it.
+func (m *Model) Close() error { return m.file.Close() }
+
+// reader builds weights from the file, keeping the first error.
+type reader struct {
+	f   *gguf.File
+	err error
+}
+
+// tensor looks name up; false after an earlier error or when it is missing.
+func (r *reader) tensor(name string) (gguf.TensorInfo, bool) {
+	if r.err != nil {
+		return gguf.TensorInfo{}, false
+	}
+	t, ok := r.f.Tensor(name)
+	if !ok {
+		r.err = fmt.Errorf("%w: %s: missing tensor %q", ErrFormat, r.f.Name(), name)
+	}
+	return t, ok
+}
+
+// matrix wraps tensor name, which must be rows×cols (rows −1: any) in ggml's
+// order [cols, rows].
+func (r *reader) matrix(name string, rows, cols int) *ops.QMatrix {
+	t, ok := r.tensor(name)
+	if !ok {
+		return nil
+	}
+	if len(t.Shape) != 2 || t.Shape[0] != int64(cols) || (rows >= 0 && t.Shape[1] != int64(rows)) {
+		r.err = fmt.Errorf("%w: %s: tensor %q has ggml shape %v, want [%d %d]", ErrFormat, r.f.Name(), name, t.Shape, cols, rows)
+		return nil
+	}
+	if !ops.QType(t.Type).Supported() {
+		r.err = fmt.Errorf("%w: %s: tensor %q is %v, which Lumen does not run (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K…Q6_K)", ErrFormat, r.f.Name(), name, t.Type)
+		return nil
+	}
+	data, _ := r.f.Data(name)
+	m, err := ops.NewQMatrix(ops.QType(t.Type), int(t.Shape[1]), cols, data)
+	if err != nil {
+		r.err = fmt.Errorf("%w: %s: tensor %q: %v", ErrFormat, r.f.Name(), name, err)
+	}
+	return m
+}
+
+// vector reads a one-dimensional tensor of n values as float32.
+func (r *reader) vector(name string, n int) []float32 {
+	t, ok := r.tensor(name)
+	if !ok {
+		return nil
+	}
+	if len(t.Shape) != 1 || t.Shape[0] != int64(n) || !ops.QType(t.Type).Supported() {
+		r.err = fmt.Errorf("%w: %s: tensor %q is %v %v, want %d values", ErrFormat, r.f.Name(), name, t.Type, t.Shape, n)
+		return nil
+	}
+	data, _ := r.f.Data(name)
+	out := make([]float32, n)
+	if err := ops.Dequantize(ops.QType(t.Type), out, data); err != nil {
+		r.err = fmt.Errorf("%w: %s: tensor %q: %v", ErrFormat, r.f.Name(), name, err)
+	}
+	return out
+}
+
+// configFromGGUF reads the architecture's metadata.
+func configFromGGUF(f *gguf.File) (Config, error) {
+	var c Config
+	fail := func(format string, args ...any) (Config, error) {
+		return Config{}, fmt.Errorf("%w: %s: %s", ErrFormat, f.Name(), fmt.Sprintf(format, args...))
+	}
+	v, ok := f.Metadata("general.architecture")
+	arch, _ := v.Str()
+	if !ok || arch == "" {
+		return fail("no general.architecture")
+	}
+	if arch != "llama" {
+		return fail("general.architecture %q is not supported (llama is)", arch)
+	}
+	c.Arch = arch
+	integer := func(key string, dst *int, def int) error {
+		v, ok := f.Metadata(arch + "." + key)
+		if !ok {
+			if def < 0 {
+				return fmt.Errorf("%w: %s: missing %s.%s", ErrFormat, f.Name(), arch, key)
+			}
+			*dst = def
+			return nil
+		}
+		n, ok := v.Int()
+		if !ok || n <= 0 || n > 1<<30 {
+			return fmt.Errorf("%w: %s: %s.%s = %v is not a positive integer", ErrFormat, f.Name(), arch, key, v.Any())
+		}
+		*dst = int(n)
+		return nil
+	}
+	float := func(key string, dst *float32, def float32) error {
+		v, ok := f.Metadata(arch + "." + key)
+		if !ok {
+			if def < 0 {
+				return fmt.Errorf("%w: %s: missing %s.%s", ErrFormat, f.Name(), arch, key)
+			}
+			*dst = def
+			return nil
+		}
+		x, ok := v.Float()
+		if !ok {
+			return fmt.Errorf("%w: %s: %s.%s = %v is not a number", ErrFormat, f.Name(), arch, key, v.Any())
+		}
+		*dst = float32(x)
+		return nil
+	}
+	for _, err := range []error{
+		integer("block_count", &c.NLayer, -1),
+		integer("embedding_length", &c.NEmbd, -1),
+		integer("feed_forward_length", &c.NFF, -1),
+		integer("attention.head_count", &c.NHead, -1),
+		integer("context_length", &c.ContextLength, -1),
+		float("attention.layer_norm_rms_epsilon", &c.RMSEps, -1),
+		float("rope.freq_base", &c.RopeTheta, 10000),
+	} {
+		if err != nil {
+			return Config{}, err
+		}
+	}
+	if err := integer("attention.head_count_kv", &c.NHeadKV, c.NHead); err != nil {
+		return Config{}, err
+	}
+	if c.NHead > 0 {
+		c.HeadDim = c.NEmbd / c.NHead
+	}
+	if err := integer("rope.dimension_count", &c.RopeDim, max(c.HeadDim, 1)); err != nil {
+		return Config{}, err
+	}
+	if _, ok := f.Metadata(arch + ".rope.scaling.type"); ok {
+		if v, _ := f.Metadata(arch + ".rope.scaling.type"); v.Any() != "none" {
+			return fail("%s.rope.scaling.type %v is not supported yet", arch, v.Any())
+		}
+	}
+	if err := c.validate(); err != nil {
+		return fail("%v", err)
+	}
+	return c, nil
+}
+
+// State is one sequence's run state, as llama2.c's RunState: the KV cache and the
+// scratch of a forward pass over up to prefillChunk new tokens (T below). It is not
+// safe for concurrent use; the Model it came from is.
+type State struct {
+	m      *Model
+	ws     *ops.Workspace // the operators' scratch, on the model's pool
+	maxLen int
+	length int         // positions cached
+	k, v   [][]float32 // per layer: [maxLen, n_kv·head_dim] keys (rotated) and values
+
+	x      []float32 // [T, n_embd] the residual stream
+	h      []float32 // [T, n_embd] a sublayer's normalised input, then its output
+	q      []float32 // [T, n_embd] queries (rotated)
+	att    []float32 // [T, n_embd] attention output, heads side by side
+	gate   []float32 // [T, n_ff] ffn_gate's output, then silu(gate)·up
+	up     []float32 // [T, n_ff] ffn_up's output
+	pos    []int     // [T] positions of the new tokens
+	lastT  int       // T of the last forward pass
+	logits []float32 // [vocab] after the last new token
+}
+
+// prefillChunk bounds the tokens of one forward pass: a long prompt runs in chunks,
+// so that the scratch (attention scores are chunk × keys) stays small.
+const prefillChunk = 256
+
+// maxStateBytes bounds the KV cache one State may ask for.
+const maxStateBytes = 1 << 34
+
+// NewState allocates the cache for up to maxLen positions (at most ContextLength).
+func (m *Model) NewState(maxLen int) (*State, error) {
+	c := m.cfg
+	KV := c.NHeadKV * c.HeadDim
+	if maxLen <= 0 || maxLen > c.ContextLength {
+		return nil, fmt.Errorf("%w: a state of %d positions (the model has %d)", ErrInput, maxLen, c.ContextLength)
+	}
+	if bytes := 8 * float64(maxLen) * float64(KV) * float64(c.NLayer); bytes > maxStateBytes {
+		return nil, fmt.Errorf("%w: a KV cache of %d positions needs %.0f bytes", ErrInput, maxLen, bytes)
+	}
+	s := &State{m: m, ws: ops.NewWorkspace(m.pool), maxLen: maxLen, logits: make([]float32, c.VocabSize)}
+	for range c.NLayer {
+		s.k = append(s.k, make([]float32, maxLen*KV))
+		s.v = append(s.v, make([]float32, maxLen*KV))
+	}
+	T := min(prefillChunk, maxLen)
+	s.x, s.h, s.q, s.att = make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd)
+	s.gate, s.up, s.pos = make([]float32, T*c.NFF), make([]float32, T*c.NFF), make([]int, T)
+	return s, nil
+}
+
+// Len is the number of cached positions.
+func (s *State) Len() int { return s.length }
+
+// Reset empties the cache so the State can serve a new sequence.
+func (s *State) Reset() { s.length = 0 }
+
+// Step appends ids to the sequence and returns the logits after the last of them
+// (VocabSize values, valid until the next Step). It checks ctx between chunks of
+// a long prompt.
+func (s *State) Step(ctx context.Context, ids []int) ([]float32, error) {
+	c := s.m.cfg
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%w: no tokens", ErrInput)
+	}
+	if s.length+len(ids) > s.maxLen {
+		return nil, fmt.Errorf("%w: %d cached and %d new positions exceed the state's %d", ErrInput, s.length, len(ids), s.maxLen)
+	}
+	for _, id := range ids {
+		if id < 0 || id >= c.VocabSize {
+			return nil, fmt.Errorf("%w: token id %d outside the vocabulary [0, %d)", ErrInput, id, c.VocabSize)
+		}
+	}
+	for len(ids) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := min(len(ids), prefillChunk)
+		s.forward(ids[:n])
+		ids = ids[n:]
+	}
+	E := c.NEmbd
+	last := s.h[:E]
+	ops.RMSNorm(last, s.x[(s.lastT-1)*E:s.lastT*E], 1, E, s.m.outputNorm, c.RMSEps)
+	ops.QLinear(s.ws, s.logits, last, 1, s.m.output, s.m.act)
+	return s.logits, nil
+}
+
+// forward runs the network over T new tokens, appending their keys and values to
+// the cache; s.x holds the last layer's output.
+func (s *State) forward(ids []int) {
+	m, c := s.m, s.m.cfg
+	T, E, F, KV := len(ids), c.NEmbd, c.NFF, c.NHeadKV*c.HeadDim
+	s.lastT = T
+	x, h, q, att := s.x[:T*E], s.h[:T*E], s.q[:T*E], s.att[:T*E]
+	gate, up, pos := s.gate[:T*F], s.up[:T*F], s.pos[:T]
+	for t, id := range ids {
+		m.tokenEmbd.Row(id, x[t*E:(t+1)*E])
+		pos[t] = s.length + t
+	}
+	rope := ops.RoPEShape{HeadDim: c.HeadDim, Dims: c.RopeDim, Base: float64(c.RopeTheta), Interleaved: true}
+	qRope, kRope := rope, rope
+	qRope.Heads, kRope.Heads = c.NHead, c.NHeadKV
+	attn := ops.AttentionShape{Batch: 1, Heads: c.NHead, KVHeads: c.NHeadKV, HeadDim: c.HeadDim,
+		Queries: T, Keys: s.length + T, Causal: true, Past: s.length, Scale: float32(1 / math.Sqrt(float64(c.HeadDim))),
+		QRow: E, QSeq: T * E, KVRow: KV, KVSeq: s.maxLen * KV, OutRow: E, OutSeq: T * E}
+	for l := range m.blk {
+		b := &m.blk[l]
+		k, v := s.k[l][s.length*KV:(s.length+T)*KV], s.v[l][s.length*KV:(s.length+T)*KV]
+		// x += attn_output(attention(rope(attn_q(n)), rope(attn_k(n)), attn_v(n)))
+		ops.RMSNorm(h, x, T, E, b.attnNorm, c.RMSEps)
+		ops.QLinear(s.ws, q, h, T, b.attn.q, m.act)
+		ops.QLinear(s.ws, k, h, T, b.attn.k, m.act)
+		ops.QLinear(s.ws, v, h, T, b.attn.v, m.act)
+		ops.RoPE(q, pos, qRope)
+		ops.RoPE(k, pos, kRope)
+		ops.Attention(s.ws, attn, att, q, s.k[l], s.v[l], nil)
+		ops.QLinear(s.ws, h, att, T, b.attn.o, m.act)
+		ops.Add(x, x, h)
+		// x += ffn_down(silu(ffn_gate(n)) · ffn_up(n))
+		ops.RMSNorm(h, x, T, E, b.ffnNorm, c.RMSEps)
+		ops.QLinear(s.ws, gate, h, T, b.mlp.gate, m.act)
+		ops.QLinear(s.ws, up, h, T, b.mlp.up, m.act)
+		ops.SiLUMul(gate, up)
+		ops.QLinear(s.ws, h, gate, T, b.mlp.down, m.act)
+		ops.Add(x, x, h)
+	}
+	s.length += T
+}
+
+// GenerateOptions controls generation (decode.Options; StopAtEOS stops at the
+// file's end-of-sequence token).
+type GenerateOptions = decode.Options
+
+// Chunk is one step of GenerateText (decode.Chunk).
+type Chunk = decode.Chunk
+
+// Generate streams the new tokens after prompt (token ids, from Encode): (token,
+// nil) per step; an error (bad input, cancelled ctx) is yielded as (-1, err) and
+// ends the stream.
+func (m *Model) Generate(ctx context.Context, prompt []int, opt GenerateOptions) iter.Seq2[int, error] {
+	if err := opt.Validate(m.cfg.ContextLength, len(prompt)); err != nil {
+		return func(yield func(int, error) bool) { yield(-1, fmt.Errorf("%w: %w", ErrInput, err)) }
+	}
+	s, err := m.NewState(len(prompt) + opt.MaxNewTokens)
+	if err != nil {
+		return func(yield func(int, error) bool) { yield(-1, err) }
+	}
+	return decode.Stream(ctx, s, prompt, opt, m.eos)
+}
+
+// GenerateText streams the text generated after prompt, one Chunk per token, never
+// splitting a UTF-8 character; special tokens are not written. It ends as
+// Generate does, or just before the first of stop in the text.
+func (m *Model) GenerateText(ctx context.Context, prompt []int, opt GenerateOptions, stop []string) iter.Seq2[Chunk, error] {
+	return decode.Text(m.Generate(ctx, prompt, opt), m.tok.NewStreamDecoder(true), stop)
+}
+
+// Encode tokenizes a prompt, with the BOS token first where the file asks for it
+// (tokenizer.ggml.add_bos_token). Special tokens in the text (a rendered chat
+// template's) are matched as such.
+func (m *Model) Encode(text string) ([]int, error) {
+	ids, err := m.tok.EncodeIDs(text, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	if m.addBOS && (len(ids) == 0 || ids[0] != m.bos) {
+		ids = append([]int{m.bos}, ids...)
+	}
+	return ids, nil
+}
+
+// EncodeChat renders messages with the file's chat template (and the cue for the
+// assistant's answer) and tokenizes the result.
+func (m *Model) EncodeChat(messages []tokenizer.Message) ([]int, error) {
+	if m.chat == nil {
+		return nil, fmt.Errorf("%w: %s has no chat template (tokenizer.chat_template)", ErrInput, m.file.Name())
+	}
+	text, err := m.chat.Render(messages, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	return m.Encode(text)
+}

