@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,10 +17,13 @@ import (
 
 	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/llama"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/tensor"
+	"github.com/lumen-ml/lumen/tokenizer"
 )
 
 func newGenRandomCmd() *cobra.Command {
@@ -133,15 +137,20 @@ func copyTokenizer(dir string, src fs.FS) error {
 func newGenerateCmd() *cobra.Command {
 	var model, tokDir, prompt string
 	var stops []string
-	var opt gpt2.GenerateOptions
+	var opt decode.Options
 	var seed int64
 	var threads int
-	var half bool
+	var half, chat bool
 	var quantize quantizeFlag
+	var qact string
 	cmd := &cobra.Command{
-		Use:   "generate --model DIR --prompt TEXT",
-		Short: "Generate text with GPT-2, streaming it to stdout; the token rate goes to stderr",
-		Args:  cobra.NoArgs,
+		Use:   "generate --model DIR|FILE.gguf --prompt TEXT",
+		Short: "Generate text with GPT-2 (a model directory) or a Llama-family model (a GGUF file), streaming it to stdout; the token rate goes to stderr",
+		Long: `generate continues --prompt, or with --chat answers it as the user's message
+rendered by the GGUF file's chat template. --model is a GPT-2 directory or Hub id,
+or a llama.cpp GGUF file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0,
+K-quants, F16, BF16, F32).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if prompt == "" {
 				return fmt.Errorf("--prompt is empty")
@@ -153,17 +162,58 @@ func newGenerateCmd() *cobra.Command {
 			opt.StopAtEOS = true
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			dir, err := resolveModel(ctx, cmd.ErrOrStderr(), model)
-			if err != nil {
-				return err
+			pool := ops.NewPool(threads)
+			defer pool.Close()
+			var gen textGenerator
+			var ids []int
+			echo := prompt
+			if isGGUF(model) {
+				act, err := parseQAct(qact)
+				if err != nil {
+					return err
+				}
+				m, err := llama.LoadGGUF(model, nn.WithPool(pool), nn.WithQuantActivations(act))
+				if err != nil {
+					return err
+				}
+				defer m.Close()
+				if chat {
+					ids, err = m.EncodeChat([]tokenizer.Message{{Role: "user", Content: prompt}})
+					echo = ""
+				} else {
+					ids, err = m.Encode(prompt)
+				}
+				if err != nil {
+					return err
+				}
+				gen = m
+			} else {
+				if chat {
+					return fmt.Errorf("--chat needs a GGUF model with a chat template")
+				}
+				dir, err := resolveModel(ctx, cmd.ErrOrStderr(), model)
+				if err != nil {
+					return err
+				}
+				m, err := loadGPT2(dir, tokDir, pool, nn.WithHalfWeights(half), quantize.option())
+				if err != nil {
+					return err
+				}
+				defer m.Close()
+				if ids, err = m.Encode(prompt); err != nil {
+					return err
+				}
+				gen = m
 			}
-			return runGenerate(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), dir, tokDir, prompt, stops, opt, threads, nn.WithHalfWeights(half), quantize.option())
+			return streamGenerate(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), gen, ids, echo, stops, opt)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "model directory (config.json, weights, tokenizer files) or Hub id ORG/NAME[@REV] (required)")
+	f.StringVar(&model, "model", "", "model directory (config.json, weights, tokenizer files), Hub id ORG/NAME[@REV], or GGUF file (required)")
 	f.StringVar(&tokDir, "tokenizer", "", "tokenizer directory, when the model directory has none")
 	f.StringVar(&prompt, "prompt", "", "prompt text (required)")
+	f.BoolVar(&chat, "chat", false, "GGUF: answer --prompt as a user message, through the file's chat template")
+	f.StringVar(&qact, "activations", "q8", "GGUF: q8 (8-bit activation blocks, as llama.cpp) or f32 (float32 activations, weights widened per block)")
 	f.IntVar(&opt.MaxNewTokens, "max-tokens", 64, "tokens to generate at most")
 	f.Float32Var(&opt.Temperature, "temperature", 0.8, "sampling temperature; 0 means greedy")
 	f.IntVar(&opt.TopK, "top-k", 40, "sample from the K most likely tokens (0: all)")
@@ -178,27 +228,44 @@ func newGenerateCmd() *cobra.Command {
 	return cmd
 }
 
-func runGenerate(ctx context.Context, stdout, stderr io.Writer, dir, tokDir, prompt string, stops []string, opt gpt2.GenerateOptions, threads int, load ...nn.Option) error {
+// parseQAct reads --activations.
+func parseQAct(s string) (ops.QAct, error) {
+	switch s {
+	case "q8":
+		return ops.QActQ8, nil
+	case "f32":
+		return ops.QActF32, nil
+	}
+	return 0, fmt.Errorf("--activations %q: want q8 or f32", s)
+}
+
+// textGenerator is what generate needs of a model: GPT-2 and Llama both are.
+type textGenerator interface {
+	GenerateText(ctx context.Context, prompt []int, opt decode.Options, stop []string) iter.Seq2[decode.Chunk, error]
+}
+
+// loadGPT2 loads a GPT-2 directory with its tokenizer.
+func loadGPT2(dir, tokDir string, pool *ops.Pool, load ...nn.Option) (*gpt2.Model, error) {
 	dev, err := envDevice()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pool := ops.NewPool(threads)
-	defer pool.Close()
 	m, err := gpt2.Load(dir, append([]nn.Option{nn.WithPool(pool), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev)}, load...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer m.Close()
 	if m.Tokenizer() == nil {
-		return fmt.Errorf("%s has no tokenizer (vocab.json + merges.txt or tokenizer.json); pass --tokenizer DIR", dir)
+		m.Close()
+		return nil, fmt.Errorf("%s has no tokenizer (vocab.json + merges.txt or tokenizer.json); pass --tokenizer DIR", dir)
 	}
-	ids, err := m.Encode(prompt)
-	if err != nil {
-		return err
-	}
+	return m, nil
+}
+
+// streamGenerate writes echo, then the generated text as it comes; the token rate
+// goes to stderr.
+func streamGenerate(ctx context.Context, stdout, stderr io.Writer, m textGenerator, ids []int, echo string, stops []string, opt decode.Options) error {
 	fmt.Fprintf(stderr, "seed %d\n", opt.Seed)
-	fmt.Fprint(stdout, prompt)
+	fmt.Fprint(stdout, echo)
 	start := time.Now()
 	var first time.Duration
 	tokens := 0

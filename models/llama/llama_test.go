@@ -154,3 +154,43 @@ func TestSmolLM2Chat(t *testing.T) {
 	assert.Contains(t, out, "12 times 7 is ")
 	assert.Less(t, toks, 40, "ends at <|im_end|>")
 }
+
+func TestBadRequests(t *testing.T) {
+	m := smolLM2(t)
+	ctx := context.Background()
+	_, err := m.NewState(0)
+	assert.ErrorIs(t, err, ErrInput)
+	_, err = m.NewState(m.ContextLength() + 1)
+	assert.ErrorIs(t, err, nn.ErrInput)
+	s, err := m.NewState(4)
+	require.NoError(t, err)
+	for _, ids := range [][]int{nil, {-1}, {49152}, {1, 2, 3, 4, 5}} {
+		_, err := s.Step(ctx, ids)
+		assert.ErrorIs(t, err, ErrInput, "%v", ids)
+		assert.Equal(t, 0, s.Len(), "a refused step caches nothing")
+	}
+	_, err = s.Step(ctx, []int{1, 2, 3})
+	require.NoError(t, err)
+	_, err = s.Step(ctx, []int{4, 5})
+	assert.ErrorIs(t, err, ErrInput, "past the state's length")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	s.Reset()
+	_, err = s.Step(cancelled, []int{1})
+	assert.ErrorIs(t, err, context.Canceled)
+	for _, opt := range []GenerateOptions{{}, {MaxNewTokens: 8193}, {MaxNewTokens: 1, TopP: 2}} {
+		for _, err := range m.Generate(ctx, []int{1}, opt) {
+			assert.ErrorIs(t, err, ErrInput, "%+v", opt)
+		}
+	}
+	_, err = m.EncodeChat([]tokenizer.Message{{Role: "user", Content: "hi"}})
+	assert.NoError(t, err)
+}
+
+func TestNotLlama(t *testing.T) {
+	// loader/gguf's fixture says llama but has none of its metadata.
+	_, err := LoadGGUF("../../loader/gguf/testdata/fixture.gguf")
+	assert.ErrorIs(t, err, ErrFormat)
+	_, err = LoadGGUF("testdata/missing.gguf")
+	assert.Error(t, err)
+}

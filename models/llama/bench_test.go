@@ -1,0 +1,72 @@
+package llama
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
+)
+
+// benchPrompt is the prompt of the SmolLM2 benchmarks, the same formula as
+// bench/python/llamacpp_smollm2.py's: token i is 1000 + 7919·i mod 40000.
+func benchPrompt(n int) []int {
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = 1000 + 7919*i%40000
+	}
+	return ids
+}
+
+// BenchmarkSmolLM2 times the real SmolLM2-135M-Instruct Q4_1 on one thread:
+// prefill of 128 tokens (tokens/s of prompt), and greedy decoding of 64 tokens
+// after a 32-token prompt (tokens/s of decode alone). Compare with
+// bench/python/llamacpp_smollm2.py (llama.cpp, same prompt, one thread).
+func BenchmarkSmolLM2(b *testing.B) {
+	pool := ops.NewPool(1)
+	defer pool.Close()
+	for _, act := range []ops.QAct{ops.QActQ8, ops.QActF32} {
+		m := smolLM2(b, nn.WithPool(pool), nn.WithQuantActivations(act))
+		s, err := m.NewState(256)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.Run("prefill128/"+act.String(), func(b *testing.B) {
+			ids := benchPrompt(128)
+			for b.Loop() {
+				s.Reset()
+				if _, err := s.Step(ctx, ids); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(128*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+		b.Run("decode64/"+act.String(), func(b *testing.B) {
+			ids := benchPrompt(32)
+			var decode float64
+			for b.Loop() {
+				b.StopTimer()
+				s.Reset()
+				logits, err := s.Step(ctx, ids)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				for range 64 {
+					best := 0
+					for i, v := range logits {
+						if v > logits[best] {
+							best = i
+						}
+					}
+					if logits, err = s.Step(ctx, []int{best}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				decode += 64
+			}
+			b.ReportMetric(decode/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
