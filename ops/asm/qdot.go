@@ -56,7 +56,7 @@ func (w QWeight) String() string {
 
 // QuantizeQ8 quantises x (32·len(dst) values) to dst as llama.cpp's
 // quantize_row_q8_1 does: per block d = max|x|/127 (rounded to float16, as ggml
-// stores it), q = round(x/d) (the scale's reciprocal taken before rounding), S = d·Σq
+// stores it), q = round(x/d), ties away from zero (the scale's reciprocal taken before rounding), S = d·Σq
 // with the unrounded d, itself rounded to float16 as ggml's block_q8_1 stores it.
 func QuantizeQ8(dst []Q8Block, x []float32) {
 	if len(x) != 32*len(dst) {
@@ -67,7 +67,7 @@ func QuantizeQ8(dst []Q8Block, x []float32) {
 		xs := x[32*b : 32*b+32]
 		var amax float32
 		for _, v := range xs {
-			amax = max(amax, float32(math.Abs(float64(v))))
+			amax = max(amax, v, -v)
 		}
 		d := amax / 127
 		var id float32
@@ -76,6 +76,8 @@ func QuantizeQ8(dst []Q8Block, x []float32) {
 		}
 		sum := 0
 		for i, v := range xs {
+			// Ties away from zero (roundf): with ties to even, 65 rather than 86
+			// of 144 greedy tokens on SmolLM2 ran in lock step with llama.cpp.
 			q := int(math.Round(float64(v * id)))
 			blk.Qs[i] = int8(q)
 			sum += q

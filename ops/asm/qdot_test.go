@@ -100,6 +100,11 @@ func TestQuantizeQ8(t *testing.T) {
 		assert.InDelta(t, amax/127*float32(sum), blk.S, 1e-3*math.Abs(float64(blk.S))+1e-6, "S is float16-rounded")
 	}
 	assert.Equal(t, Q8Block{}, a[1])
+	// Ties go away from zero, as roundf (d = 1 here).
+	tie := make([]float32, 32)
+	copy(tie, []float32{127, 2.5, 3.5, -2.5, -3.5, 0.5, 126.5})
+	QuantizeQ8(a[:1], tie)
+	assert.Equal(t, []int8{127, 3, 4, -3, -4, 1, 127}, a[0].Qs[:7])
 	assert.Panics(t, func() { QuantizeQ8(a, x[:31]) })
 }
 
