@@ -346,8 +346,15 @@ func (j *qJob) Do(w, item int) {
 	r1 := min(r0+qChunk, m.rows)
 	if j.q8 {
 		nb := m.cols / 32
-		for i := range j.rows {
-			must(asm.QGemv(j.l, j.wt, m.data[r0*m.rowBytes:r1*m.rowBytes], m.rowBytes, j.act[i*nb:(i+1)*nb], j.y[i*m.rows+r0:i*m.rows+r1]))
+		w := m.data[r0*m.rowBytes : r1*m.rowBytes]
+		act := func(i int) []asm.Q8Block { return j.act[i*nb : (i+1)*nb] }
+		out := func(i int) []float32 { return j.y[i*m.rows+r0 : i*m.rows+r1] }
+		i := 0
+		for ; i+1 < j.rows; i += 2 { // two activation rows per pass over the chunk
+			must(asm.QGemv2(j.l, j.wt, w, m.rowBytes, act(i), act(i+1), out(i), out(i+1)))
+		}
+		if i < j.rows {
+			must(asm.QGemv(j.l, j.wt, w, m.rowBytes, act(i), out(i)))
 		}
 		return
 	}

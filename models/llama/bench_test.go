@@ -2,6 +2,7 @@ package llama
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/lumen-ml/lumen/models/nn"
@@ -18,12 +19,18 @@ func benchPrompt(n int) []int {
 	return ids
 }
 
-// BenchmarkSmolLM2 times the real SmolLM2-135M-Instruct Q4_1 on one thread:
-// prefill of 128 tokens (tokens/s of prompt), and greedy decoding of 64 tokens
-// after a 32-token prompt (tokens/s of decode alone). Compare with
-// bench/python/llamacpp_smollm2.py (llama.cpp, same prompt, one thread).
+// BenchmarkSmolLM2 times the real SmolLM2-135M-Instruct Q4_1 on one and two
+// threads: prefill of 128 tokens (tokens/s of prompt), and greedy decoding of 64
+// tokens after a 32-token prompt (tokens/s of decode alone). Compare with
+// bench/python/llamacpp_smollm2.py (llama.cpp, same prompts, --threads N).
 func BenchmarkSmolLM2(b *testing.B) {
-	pool := ops.NewPool(1)
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) { benchSmolLM2(b, threads) })
+	}
+}
+
+func benchSmolLM2(b *testing.B, threads int) {
+	pool := ops.NewPool(threads)
 	defer pool.Close()
 	for _, act := range []ops.QAct{ops.QActQ8, ops.QActF32} {
 		m := smolLM2(b, nn.WithPool(pool), nn.WithQuantActivations(act))

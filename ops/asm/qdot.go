@@ -114,6 +114,36 @@ func QGemv(l Level, wt QWeight, w []byte, rowBytes int, a []Q8Block, y []float32
 	return nil
 }
 
+// QGemv2 is QGemv for two activation rows, a0 into y0 and a1 into y1, over the
+// same weight rows (len(y0) of them): with Q4_1 weights each block is unpacked once
+// for both (prefill and batches). The results are the same bits as two QGemv calls.
+func QGemv2(l Level, wt QWeight, w []byte, rowBytes int, a0, a1 []Q8Block, y0, y1 []float32) error {
+	if len(a0) != len(a1) || len(y0) != len(y1) {
+		return fmt.Errorf("asm: QGemv2 of %d and %d activation blocks into %d and %d rows", len(a0), len(a1), len(y0), len(y1))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v does not run on this CPU", l)
+	}
+	nb, bb := len(a0), wt.BlockBytes()
+	if len(y0) == 0 || nb == 0 {
+		return nil
+	}
+	if rowBytes < nb*bb || len(w) < (len(y0)-1)*rowBytes+nb*bb {
+		return fmt.Errorf("asm: QGemv2 %v: %d rows of %d blocks need %d bytes at a stride of %d, have %d",
+			wt, len(y0), nb, (len(y0)-1)*rowBytes+nb*bb, rowBytes, len(w))
+	}
+	if qgemv2Arch(l, wt, w, rowBytes, a0, a1, y0, y1) {
+		return nil
+	}
+	if !qgemvArch(l, wt, w, rowBytes, a0, y0) {
+		qgemvGo(wt, w, rowBytes, a0, y0)
+	}
+	if !qgemvArch(l, wt, w, rowBytes, a1, y1) {
+		qgemvGo(wt, w, rowBytes, a1, y1)
+	}
+	return nil
+}
+
 // qgemvGo is the pure-Go twin: each block's int32 sum scaled and added in float32.
 func qgemvGo(wt QWeight, w []byte, rowBytes int, a []Q8Block, y []float32) {
 	bb := wt.BlockBytes()

@@ -9,6 +9,9 @@ func qgemvQ4_0AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float
 func qgemvQ4_1AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
 
 //go:noescape
+func qgemv2Q4_1AVX2(nb int, w *byte, rowBytes int, rows int, a0, a1 *Q8Block, y0, y1 *float32)
+
+//go:noescape
 func qgemvQ8_0AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
 
 // qgemvArch runs the AVX2 kernels at the AVX2 and AVX-512 levels.
@@ -26,5 +29,14 @@ func qgemvArch(l Level, wt QWeight, w []byte, rowBytes int, a []Q8Block, y []flo
 	default:
 		return false
 	}
+	return true
+}
+
+// qgemv2Arch runs the two-row kernel (Q4_1) at the AVX2 and AVX-512 levels.
+func qgemv2Arch(l Level, wt QWeight, w []byte, rowBytes int, a0, a1 []Q8Block, y0, y1 []float32) bool {
+	if (l != AVX2 && l != AVX512) || wt != QW4_1 {
+		return false
+	}
+	qgemv2Q4_1AVX2(len(a0), &w[0], rowBytes, len(y0), &a0[0], &a1[0], &y0[0], &y1[0])
 	return true
 }

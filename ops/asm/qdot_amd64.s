@@ -128,3 +128,79 @@ q80blk:
 	JNZ q80row
 	VZEROUPPER
 	RET
+
+// func qgemv2Q4_1AVX2(nb int, w *byte, rowBytes int, rows int, a0, a1 *Q8Block, y0, y1 *float32)
+//
+// qgemvQ4_1AVX2 for two activation rows at once: each block of weights is unpacked
+// (and its d, m widened) once for both. Each row's sums run in the one-row kernel's
+// order, so the results are the same bits. BX walks a1 (AX a row's blocks of it),
+// R13 y1; Y5 and X8 are the second row's accumulators.
+// One activation row's share of a Q4_1 block (weights in Y1, d in X7, m in X10):
+// the int32 sums of the block at act, scaled by d·d_a into acc, m·S into sacc.
+#define Q41ACT(act, acc, sacc) \
+	VMOVDQU 8(act), Y3 \
+	VPMADDUBSW Y3, Y1, Y4 \
+	VPMADDWD Y14, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4 \
+	VMULSS (act), X7, X9 \
+	VBROADCASTSS X9, Y9 \
+	VFMADD231PS Y9, Y4, acc \
+	VFMADD231SS 4(act), X10, sacc
+
+// *out = the lanes of acc (accx its low half) plus the scalar sacc.
+#define Q41SUM(acc, accx, sacc, out) \
+	VEXTRACTF128 $1, acc, X1 \
+	VADDPS X1, accx, accx \
+	VHADDPS accx, accx, accx \
+	VHADDPS accx, accx, accx \
+	VADDSS sacc, accx, accx \
+	VMOVSS accx, (out)
+
+TEXT ·qgemv2Q4_1AVX2(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ rowBytes+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ a0+32(FP), DI
+	MOVQ a1+40(FP), BX
+	MOVQ y0+48(FP), R9
+	MOVQ y1+56(FP), R13
+	MOVL $0x00010001, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+q412row:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ BX, AX
+	MOVQ CX, R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y5, Y5, Y5
+	VXORPS X6, X6, X6
+	VXORPS X8, X8, X8
+q412blk:
+	VMOVDQU 4(R10), X1
+	VPSRLW $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND Y15, Y1, Y1
+	VMOVD (R10), X7
+	VCVTPH2PS X7, X7               // d, m
+	VMOVSHDUP X7, X10              // m
+	Q41ACT(R11, Y0, X6)            // row 0
+	Q41ACT(AX, Y5, X8)             // row 1
+	ADDQ $20, R10
+	ADDQ $40, R11
+	ADDQ $40, AX
+	DECQ R12
+	JNZ q412blk
+	Q41SUM(Y0, X0, X6, R9)
+	Q41SUM(Y5, X5, X8, R13)
+	ADDQ $4, R9
+	ADDQ $4, R13
+	ADDQ DX, SI
+	DECQ R8
+	JNZ q412row
+	VZEROUPPER
+	RET

@@ -5,3 +5,7 @@ package asm
 func qgemvArch(l Level, wt QWeight, w []byte, rowBytes int, a []Q8Block, y []float32) bool {
 	return false
 }
+
+func qgemv2Arch(l Level, wt QWeight, w []byte, rowBytes int, a0, a1 []Q8Block, y0, y1 []float32) bool {
+	return false
+}

@@ -168,6 +168,41 @@ func TestQGemv(t *testing.T) {
 	}
 }
 
+// TestQGemv2 checks that the two-row product is bit for bit two one-row products,
+// at every level, for every format (Q4_1 has its own kernel; the others fall back).
+func TestQGemv2(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, wt := range []QWeight{QW4_0, QW4_1, QW8_0} {
+		for _, nb := range []int{1, 2, 5, 18, 48} {
+			for _, rows := range []int{1, 2, 13, 32} {
+				stride := nb*wt.BlockBytes() + r.IntN(3)*5
+				w := randomQBlocks(r, wt, rows, nb, stride)
+				a := make([][]Q8Block, 2)
+				for i := range a {
+					x := make([]float32, 32*nb)
+					for j := range x {
+						x[j] = float32(r.NormFloat64()) * float32(i+1)
+					}
+					a[i] = make([]Q8Block, nb)
+					QuantizeQ8(a[i], x)
+				}
+				for _, l := range Supported() {
+					want0, want1 := make([]float32, rows), make([]float32, rows)
+					require.NoError(t, QGemv(l, wt, w, stride, a[0], want0))
+					require.NoError(t, QGemv(l, wt, w, stride, a[1], want1))
+					y0, y1 := make([]float32, rows), make([]float32, rows)
+					require.NoError(t, QGemv2(l, wt, w, stride, a[0], a[1], y0, y1))
+					require.Equal(t, want0, y0, "%v %v nb=%d rows=%d", l, wt, nb, rows)
+					require.Equal(t, want1, y1, "%v %v nb=%d rows=%d", l, wt, nb, rows)
+				}
+			}
+		}
+	}
+	y := make([]float32, 2)
+	assert.Error(t, QGemv2(Generic, QW4_1, make([]byte, 60), 40, make([]Q8Block, 2), make([]Q8Block, 2), y, y), "short weights")
+	assert.Error(t, QGemv2(Generic, QW4_1, make([]byte, 80), 40, make([]Q8Block, 2), make([]Q8Block, 1), y, y), "rows of different lengths")
+}
+
 func TestQGemvErrors(t *testing.T) {
 	a := make([]Q8Block, 2)
 	y := make([]float32, 2)
