@@ -151,14 +151,18 @@ func BenchmarkQLinear(b *testing.B) {
 				x[i] = float32(r.NormFloat64())
 			}
 			y := make([]float32, rows*n)
-			ws := NewWorkspace(nil)
-			for _, act := range []QAct{QActQ8, QActF32} {
-				b.Run(fmt.Sprintf("%v/rows=%d/%v", ty, rows, act), func(b *testing.B) {
-					b.SetBytes(int64(w.Bytes()))
-					for b.Loop() {
-						QLinear(ws, y, x, rows, w, act)
-					}
-				})
+			for _, threads := range []int{1, 2} {
+				p := NewPool(threads)
+				ws := NewWorkspace(p)
+				for _, act := range []QAct{QActQ8, QActF32} {
+					b.Run(fmt.Sprintf("%v/rows=%d/%v/threads=%d", ty, rows, act, threads), func(b *testing.B) {
+						b.SetBytes(int64(w.Bytes()))
+						for b.Loop() {
+							QLinear(ws, y, x, rows, w, act)
+						}
+					})
+				}
+				p.Close()
 			}
 		}
 	}

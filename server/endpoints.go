@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/lumen-ml/lumen/models/bert"
-	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/decode"
+	"github.com/lumen-ml/lumen/tokenizer"
 )
 
-type completionRequest struct {
+// sampling is the generation fields completions and chat completions share.
+type sampling struct {
 	Model       string          `json:"model"`
-	Prompt      *string         `json:"prompt"`
 	MaxTokens   *int            `json:"max_tokens"`
 	Temperature *float32        `json:"temperature"`
 	TopP        *float32        `json:"top_p"`
@@ -24,6 +25,21 @@ type completionRequest struct {
 	Stream      bool            `json:"stream"`
 }
 
+type completionRequest struct {
+	sampling
+	Prompt *string `json:"prompt"`
+}
+
+type chatRequest struct {
+	sampling
+	Messages []chatMessage `json:"messages"`
+}
+
+type chatMessage struct {
+	Role    *string `json:"role"`
+	Content *string `json:"content"`
+}
+
 type completionChoice struct {
 	Text         string  `json:"text"`
 	Index        int     `json:"index"`
@@ -31,14 +47,31 @@ type completionChoice struct {
 	FinishReason *string `json:"finish_reason"`
 }
 
-type completionResponse struct {
-	ID      string             `json:"id"`
-	Object  string             `json:"object"`
-	Created int64              `json:"created"`
-	Model   string             `json:"model"`
-	Choices []completionChoice `json:"choices"`
-	Usage   *usage             `json:"usage,omitempty"`
+type chatChoice struct {
+	Index        int          `json:"index"`
+	Message      *chatContent `json:"message,omitempty"`
+	Delta        *chatContent `json:"delta,omitempty"`
+	FinishReason *string      `json:"finish_reason"`
 }
+
+type chatContent struct {
+	Role    string `json:"role,omitempty"`
+	Content string `json:"content"`
+}
+
+// response is a completion's body (or one stream event's), with choices of type C.
+type response[C any] struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	Model   string `json:"model"`
+	Choices []C    `json:"choices"`
+	Usage   *usage `json:"usage,omitempty"`
+}
+
+type completionResponse = response[completionChoice]
+
+type chatResponse = response[chatChoice]
 
 type usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
@@ -46,9 +79,49 @@ type usage struct {
 	TotalTokens      int `json:"total_tokens"`
 }
 
+// options checks the sampling fields and returns the generation options and the
+// stop strings.
+func (q sampling) options(maxTokens int) (decode.Options, []string, error) {
+	opt := decode.Options{MaxNewTokens: 16, Temperature: 1, TopK: q.TopK, StopAtEOS: true, Seed: uint64(time.Now().UnixNano())}
+	if q.MaxTokens != nil {
+		opt.MaxNewTokens = *q.MaxTokens
+	}
+	if opt.MaxNewTokens < 1 || opt.MaxNewTokens > maxTokens {
+		return opt, nil, badRequest(`"max_tokens" must be between 1 and %d, got %d`, maxTokens, opt.MaxNewTokens)
+	}
+	if q.Temperature != nil {
+		if *q.Temperature < 0 || *q.Temperature > 2 {
+			return opt, nil, badRequest(`"temperature" must be between 0 and 2`)
+		}
+		opt.Temperature = *q.Temperature
+	}
+	if q.TopP != nil {
+		if *q.TopP <= 0 || *q.TopP > 1 {
+			return opt, nil, badRequest(`"top_p" must be in (0, 1]`)
+		}
+		opt.TopP = *q.TopP
+	}
+	if q.TopK < 0 {
+		return opt, nil, badRequest(`"top_k" must not be negative`)
+	}
+	if q.Seed != nil {
+		opt.Seed = *q.Seed
+	}
+	var stop []string
+	if len(q.Stop) > 0 && string(q.Stop) != "null" {
+		var one string
+		if err := json.Unmarshal(q.Stop, &one); err == nil {
+			stop = []string{one}
+		} else if err := json.Unmarshal(q.Stop, &stop); err != nil || len(stop) > 4 {
+			return opt, nil, badRequest(`"stop" must be a string or up to 4 strings`)
+		}
+	}
+	return opt, stop, nil
+}
+
 func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	var req completionRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	m, err := lookup(s.completers, req.Model, "completion")
@@ -61,40 +134,84 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	if err := checkText(`"prompt"`, *req.Prompt, s.cfg.MaxInputBytes); err != nil {
 		return err
 	}
-	opt := gpt2.GenerateOptions{MaxNewTokens: 16, Temperature: 1, TopK: req.TopK, StopAtEOS: true, Seed: uint64(time.Now().UnixNano())}
-	if req.MaxTokens != nil {
-		opt.MaxNewTokens = *req.MaxTokens
+	opt, stop, err := req.options(s.cfg.MaxTokens)
+	if err != nil {
+		return err
 	}
-	if opt.MaxNewTokens < 1 || opt.MaxNewTokens > s.cfg.MaxTokens {
-		return badRequest(`"max_tokens" must be between 1 and %d, got %d`, s.cfg.MaxTokens, opt.MaxNewTokens)
+	return generate(s, w, r, m, req.sampling, opt, stop, textShape{}, func() ([]int, error) { return m.Encode(*req.Prompt) })
+}
+
+// chatCompletions is OpenAI's /v1/chat/completions over a model's chat template.
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
+	var req chatRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
 	}
-	if req.Temperature != nil {
-		if *req.Temperature < 0 || *req.Temperature > 2 {
-			return badRequest(`"temperature" must be between 0 and 2`)
+	m, err := lookup(s.chatters, req.Model, "chat completion")
+	if err != nil {
+		return err
+	}
+	if len(req.Messages) == 0 {
+		return badRequest(`"messages" must be a non-empty array`)
+	}
+	msgs := make([]tokenizer.Message, len(req.Messages))
+	total := 0
+	for i, msg := range req.Messages {
+		if msg.Role == nil || *msg.Role == "" || msg.Content == nil {
+			return badRequest(`"messages"[%d] needs a "role" and a string "content"`, i)
 		}
-		opt.Temperature = *req.Temperature
-	}
-	if req.TopP != nil {
-		if *req.TopP <= 0 || *req.TopP > 1 {
-			return badRequest(`"top_p" must be in (0, 1]`)
+		if err := checkText(fmt.Sprintf(`"messages"[%d].content`, i), *msg.Content, s.cfg.MaxInputBytes); err != nil && *msg.Content != "" {
+			return err
 		}
-		opt.TopP = *req.TopP
+		total += len(*msg.Content)
+		msgs[i] = tokenizer.Message{Role: *msg.Role, Content: *msg.Content}
 	}
-	if req.TopK < 0 {
-		return badRequest(`"top_k" must not be negative`)
+	if total > s.cfg.MaxInputBytes {
+		return badRequest(`"messages" hold %d bytes of content; the limit is %d`, total, s.cfg.MaxInputBytes)
 	}
-	if req.Seed != nil {
-		opt.Seed = *req.Seed
+	opt, stop, err := req.options(s.cfg.MaxTokens)
+	if err != nil {
+		return err
 	}
-	var stop []string
-	if len(req.Stop) > 0 && string(req.Stop) != "null" {
-		var one string
-		if err := json.Unmarshal(req.Stop, &one); err == nil {
-			stop = []string{one}
-		} else if err := json.Unmarshal(req.Stop, &stop); err != nil || len(stop) > 4 {
-			return badRequest(`"stop" must be a string or up to 4 strings`)
-		}
+	return generate(s, w, r, m, req.sampling, opt, stop, chatShape{}, func() ([]int, error) { return m.EncodeChat(msgs) })
+}
+
+// responseShape is how an endpoint's choices look: whole, and as stream deltas.
+type responseShape[C any] interface {
+	object(stream bool) string
+	choice(text string, finish *string, stream, first bool) C
+}
+
+type textShape struct{}
+
+func (textShape) object(bool) string { return "text_completion" }
+func (textShape) choice(text string, finish *string, _, _ bool) completionChoice {
+	return completionChoice{Text: text, FinishReason: finish}
+}
+
+type chatShape struct{}
+
+func (chatShape) object(stream bool) string {
+	if stream {
+		return "chat.completion.chunk"
 	}
+	return "chat.completion"
+}
+func (chatShape) choice(text string, finish *string, stream, first bool) chatChoice {
+	c := &chatContent{Content: text}
+	if first || !stream {
+		c.Role = "assistant"
+	}
+	if stream {
+		return chatChoice{Delta: c, FinishReason: finish}
+	}
+	return chatChoice{Message: c, FinishReason: finish}
+}
+
+// generate runs a completion: admission (a worker unless the model batches
+// itself), the prompt tokenized by encode and checked against the context, then
+// the text, whole or as server-sent events, with its usage.
+func generate[C any](s *Server, w http.ResponseWriter, r *http.Request, m Completer, req sampling, opt decode.Options, stop []string, shape responseShape[C], encode func() ([]int, error)) error {
 	if _, batched := m.(BatchingCompleter); !batched {
 		release, ok := s.admit.worker(r.Context())
 		if !ok {
@@ -105,7 +222,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 		}
 		defer release()
 	}
-	prompt, err := m.Encode(*req.Prompt)
+	prompt, err := encode()
 	if err != nil {
 		return err
 	}
@@ -113,22 +230,22 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 	if promptTokens+opt.MaxNewTokens > m.ContextLength() {
 		return badRequest("prompt (%d tokens) plus max_tokens (%d) exceeds the model's context of %d", promptTokens, opt.MaxNewTokens, m.ContextLength())
 	}
-	resp := completionResponse{ID: fmt.Sprintf("cmpl-%d", s.ids.Add(1)), Object: "text_completion", Created: time.Now().Unix(), Model: req.Model}
+	resp := response[C]{ID: fmt.Sprintf("cmpl-%d", s.ids.Add(1)), Object: shape.object(req.Stream), Created: time.Now().Unix(), Model: req.Model}
+	sse := sseWriter{w: w}
 	tokens := 0
 	var text []byte
-	flusher, _ := w.(http.Flusher)
-	started := false
 	defer func() { s.met.tokens.WithLabelValues(req.Model).Add(float64(tokens)) }() // however the stream ends
 	ttft, itl := s.met.ttft.WithLabelValues(req.Model), s.met.itl.WithLabelValues(req.Model)
 	last := time.Now()
 	for c, err := range m.GenerateText(r.Context(), prompt, opt, stop) {
 		if err != nil {
-			if started { // the status is sent: the stream ends with an error event, then [DONE]
+			if sse.started { // the status is sent: the stream ends with an error event, then [DONE]
 				typ := "server_error"
 				if errors.Is(err, context.Canceled) {
 					typ = "cancelled"
 				}
-				fmt.Fprintf(w, "data: %s\n\ndata: [DONE]\n\n", mustJSON(map[string]any{"error": map[string]string{"type": typ, "message": err.Error()}}))
+				sse.event(map[string]any{"error": map[string]string{"type": typ, "message": err.Error()}})
+				sse.done()
 				return nil
 			}
 			return err
@@ -150,38 +267,49 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 		if c.Text == "" {
 			continue
 		}
-		if !started {
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.Header().Set("Cache-Control", "no-cache")
-			started = true
-		}
 		chunk := resp
-		chunk.Choices = []completionChoice{{Text: c.Text}}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", mustJSON(chunk)); err != nil {
+		chunk.Choices = []C{shape.choice(c.Text, nil, true, !sse.started)}
+		if err := sse.event(chunk); err != nil {
 			return err
-		}
-		if flusher != nil {
-			flusher.Flush()
 		}
 	}
 	finish := "stop"
 	if tokens >= opt.MaxNewTokens {
 		finish = "length"
 	}
-	u := &usage{PromptTokens: promptTokens, CompletionTokens: tokens, TotalTokens: promptTokens + tokens}
+	resp.Usage = &usage{PromptTokens: promptTokens, CompletionTokens: tokens, TotalTokens: promptTokens + tokens}
 	if !req.Stream {
-		resp.Choices = []completionChoice{{Text: string(text), FinishReason: &finish}}
-		resp.Usage = u
+		resp.Choices = []C{shape.choice(string(text), &finish, false, true)}
 		return writeJSON(w, resp)
 	}
-	if !started {
-		w.Header().Set("Content-Type", "text/event-stream")
-	}
-	resp.Choices = []completionChoice{{FinishReason: &finish}}
-	resp.Usage = u
-	fmt.Fprintf(w, "data: %s\n\ndata: [DONE]\n\n", mustJSON(resp))
+	resp.Choices = []C{shape.choice("", &finish, true, !sse.started)}
+	sse.event(resp)
+	sse.done()
 	return nil
 }
+
+// sseWriter writes server-sent events, sending the headers before the first.
+type sseWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (e *sseWriter) event(v any) error {
+	if !e.started {
+		e.w.Header().Set("Content-Type", "text/event-stream")
+		e.w.Header().Set("Cache-Control", "no-cache")
+		e.started = true
+	}
+	if _, err := fmt.Fprintf(e.w, "data: %s\n\n", mustJSON(v)); err != nil {
+		return err
+	}
+	if f, ok := e.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}
+
+func (e *sseWriter) done() { fmt.Fprint(e.w, "data: [DONE]\n\n") }
 
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
@@ -202,7 +330,7 @@ type inputRequest struct {
 func encoderInputs[M Encoder](s *Server, r *http.Request, models map[string]M, kind string) (string, M, []bert.Encoding, int, error) {
 	var req inputRequest
 	var m M
-	if err := decode(r, &req); err != nil {
+	if err := decodeJSON(r, &req); err != nil {
 		return "", m, nil, 0, err
 	}
 	m, err := lookup(models, req.Model, kind)
@@ -287,7 +415,7 @@ type qaRequest struct {
 
 func (s *Server) qa(w http.ResponseWriter, r *http.Request) error {
 	var req qaRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	m, err := lookup(s.answerers, req.Model, "question-answering")

@@ -5,12 +5,13 @@ import (
 	"iter"
 
 	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/tokenizer"
 )
 
 // The server knows its models through these interfaces, one per kind of endpoint.
-// *gpt2.Model is a Completer; *bert.Model is an Embedder, a Classifier and an
+// *gpt2.Model is a Completer, *llama.Model a ChatCompleter; *bert.Model is an Embedder, a Classifier and an
 // Answerer. Each request is tokenized once, by the server, which checks its length
 // against the model's context and reports its token counts; the model then runs the
 // token ids. A model's errors that wrap nn.ErrInput are the caller's mistakes (400).
@@ -22,7 +23,7 @@ type Completer interface {
 	// ContextLength is the most positions a prompt and its completion may take.
 	ContextLength() int
 	// GenerateText streams the completion of prompt, stopping before any of stop.
-	GenerateText(ctx context.Context, prompt []int, opt gpt2.GenerateOptions, stop []string) iter.Seq2[gpt2.Chunk, error]
+	GenerateText(ctx context.Context, prompt []int, opt decode.Options, stop []string) iter.Seq2[decode.Chunk, error]
 }
 
 // BatchingCompleter is a Completer that runs concurrent requests together, in shared
@@ -33,6 +34,13 @@ type BatchingCompleter interface {
 	Completer
 	Stats() gpt2.BatchStats
 	Observe(gpt2.BatchObserver)
+}
+
+// ChatCompleter is a Completer with a chat template (*llama.Model): EncodeChat
+// renders messages, with the cue for the assistant's answer, and tokenizes them.
+type ChatCompleter interface {
+	Completer
+	EncodeChat(messages []tokenizer.Message) ([]int, error)
 }
 
 // Encoder tokenizes texts for an encoder model; too long a text is an error unless
@@ -62,7 +70,7 @@ type Answerer interface {
 }
 
 // Tokenizing is a model whose tokenizer /tokenize and /detokenize expose (every
-// model of the other kinds that has one: *gpt2.Model, *bert.Model).
+// model of the other kinds that has one: *gpt2.Model, *llama.Model, *bert.Model).
 type Tokenizing interface {
 	// TextTokenizer returns the model's tokenizer, nil when it was loaded without
 	// one.

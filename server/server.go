@@ -28,10 +28,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -130,6 +132,7 @@ type Models map[string]any
 type Server struct {
 	cfg         Config
 	completers  map[string]Completer
+	chatters    map[string]ChatCompleter
 	embedders   map[string]Embedder
 	classifiers map[string]Classifier
 	answerers   map[string]Answerer
@@ -173,7 +176,7 @@ func (o batchObserver) Stepped(sequences, _ int, took time.Duration) {
 // stops its background batchers.
 func New(cfg Config, models Models) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, completers: map[string]Completer{}, embedders: map[string]Embedder{}, classifiers: map[string]Classifier{},
+	s := &Server{cfg: cfg, completers: map[string]Completer{}, chatters: map[string]ChatCompleter{}, embedders: map[string]Embedder{}, classifiers: map[string]Classifier{},
 		answerers: map[string]Answerer{}, tokenizers: map[string]*tokenizer.Tokenizer{}, batchers: map[string]*batcher{},
 		admit: newAdmission(cfg.Workers, cfg.QueueSize), reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	s.abort, s.cancelAbort = context.WithCancel(context.Background())
@@ -184,6 +187,9 @@ func New(cfg Config, models Models) (*Server, error) {
 				return nil, fmt.Errorf("server: model %q cannot serve completions: %w", name, err)
 			}
 			s.completers[name], serves = c, true
+		}
+		if c, ok := m.(ChatCompleter); ok {
+			s.chatters[name] = c
 		}
 		if e, ok := m.(Encoder); ok {
 			if _, err := e.Encode([]string{""}, false); err != nil {
@@ -244,17 +250,54 @@ func New(cfg Config, models Models) (*Server, error) {
 	}
 
 	s.handle("/v1/completions", false, s.completions) // a worker, unless the model batches itself
-	s.handle("/v1/embeddings", false, s.embeddings)   // the batcher serialises the compute
+	s.handle("/v1/chat/completions", false, s.chatCompletions)
+	s.handle("/v1/embeddings", false, s.embeddings) // the batcher serialises the compute
 	s.handle("/v1/classify", true, s.classify)
 	s.handle("/v1/qa", true, s.qa)
 	s.handle("/tokenize", false, s.tokenize)
 	s.handle("/detokenize", false, s.detokenize)
+	s.mux.HandleFunc("GET /v1/models", s.listModels)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return s, nil
+}
+
+// listModels is OpenAI's GET /v1/models: every model the server holds, by name,
+// with the endpoints it serves.
+func (s *Server) listModels(w http.ResponseWriter, _ *http.Request) {
+	type model struct {
+		ID        string   `json:"id"`
+		Object    string   `json:"object"`
+		OwnedBy   string   `json:"owned_by"`
+		Endpoints []string `json:"endpoints"`
+	}
+	serves := map[string][]string{}
+	for name := range s.completers {
+		serves[name] = append(serves[name], "/v1/completions")
+	}
+	for name := range s.chatters {
+		serves[name] = append(serves[name], "/v1/chat/completions")
+	}
+	for name := range s.embedders {
+		serves[name] = append(serves[name], "/v1/embeddings")
+	}
+	for name := range s.classifiers {
+		serves[name] = append(serves[name], "/v1/classify")
+	}
+	for name := range s.answerers {
+		serves[name] = append(serves[name], "/v1/qa")
+	}
+	list := struct {
+		Object string  `json:"object"`
+		Data   []model `json:"data"`
+	}{Object: "list", Data: []model{}}
+	for _, name := range slices.Sorted(maps.Keys(serves)) {
+		list.Data = append(list.Data, model{ID: name, Object: "model", OwnedBy: "lumen", Endpoints: serves[name]})
+	}
+	_ = writeJSON(w, list)
 }
 
 // Handler returns the HTTP handler.
@@ -429,7 +472,7 @@ func (s *Server) handle(path string, worker bool, fn func(w http.ResponseWriter,
 
 // decode reads a JSON body into v; anything but a JSON object, malformed JSON and
 // wrong types are 400s.
-func decode(r *http.Request, v any) error {
+func decodeJSON(r *http.Request, v any) error {
 	br := bufio.NewReader(r.Body)
 	for {
 		c, err := br.ReadByte()

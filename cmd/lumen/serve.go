@@ -21,6 +21,7 @@ import (
 
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/llama"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/server"
@@ -106,7 +107,7 @@ drain exits 0.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&models, "model", nil, "NAME=DIR or NAME=ORG/NAME[@REV] (a Hub id, through the cache), repeatable (required)")
+	f.StringArrayVar(&models, "model", nil, "NAME=DIR, NAME=ORG/NAME[@REV] (a Hub id, through the cache) or NAME=FILE.gguf (a Llama-family model: /v1/chat/completions too), repeatable (required)")
 	f.StringArrayVar(&tokenizers, "tokenizer", nil, "NAME=DIR: tokenizer directory for a model directory without one")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	f.IntVar(&threads, "threads", 0, "worker threads, shared by all the models (0: all CPUs)")
@@ -203,13 +204,21 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 	}
 	loaded := server.Models{}
 	for _, name := range slices.Sorted(maps.Keys(dirs)) {
-		dir, err := resolveModel(context.Background(), log, dirs[name])
-		if err != nil {
-			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
-		}
-		m, err := loadAny(dir, tokDirs[name], pool, dev, load...)
-		if err != nil {
-			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
+		var m servedModel
+		if isGGUF(dirs[name]) {
+			l, err := llama.LoadGGUF(dirs[name], nn.WithPool(pool))
+			if err != nil {
+				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
+			}
+			m = servedLlama{l, pool}
+		} else {
+			dir, err := resolveModel(context.Background(), log, dirs[name])
+			if err != nil {
+				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
+			}
+			if m, err = loadAny(dir, tokDirs[name], pool, dev, load...); err != nil {
+				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
+			}
 		}
 		how := ""
 		if g, ok := m.(*gpt2.Model); ok && batch != nil {
@@ -229,6 +238,19 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 	}
 	return loaded, closeAll, nil
 }
+
+// servedLlama is a GGUF model as the server holds it (chat and text completions,
+// one request per worker; it is not in the continuous batcher yet).
+type servedLlama struct {
+	*llama.Model
+	pool *ops.Pool
+}
+
+// Close unmaps the file.
+func (l servedLlama) Close() { l.Model.Close() }
+
+// WorkerPool returns the pool the model runs on.
+func (l servedLlama) WorkerPool() *ops.Pool { return l.pool }
 
 // batchedGPT2 serves a GPT-2 model's completions through its batcher.
 type batchedGPT2 struct {

