@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/lumen-ml/lumen/ops"
@@ -182,4 +183,30 @@ func TestNotLlama(t *testing.T) {
 	assert.ErrorIs(t, err, ErrFormat)
 	_, err = LoadGGUF("testdata/missing.gguf")
 	assert.Error(t, err)
+}
+
+// TestConcurrentGenerate runs four greedy generations at once on one Model (run
+// with -race): each gets the tokens it gets alone.
+func TestConcurrentGenerate(t *testing.T) {
+	m := smolLM2(t)
+	prompts := [][]int{{504, 3575, 282, 4649, 314}, {1, 9690, 198}, {28, 29, 30}, {6403, 1980, 253}}
+	run := func(p []int) []int {
+		var out []int
+		for tok, err := range m.Generate(context.Background(), p, GenerateOptions{MaxNewTokens: 6}) {
+			require.NoError(t, err)
+			out = append(out, tok)
+		}
+		return out
+	}
+	want := make([][]int, len(prompts))
+	for i, p := range prompts {
+		want[i] = run(p)
+	}
+	got := make([][]int, len(prompts))
+	var wg sync.WaitGroup
+	for i, p := range prompts {
+		wg.Go(func() { got[i] = run(p) })
+	}
+	wg.Wait()
+	require.Equal(t, want, got)
 }
