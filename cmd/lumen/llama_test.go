@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/models/decode"
+	"github.com/lumen-ml/lumen/models/llama"
 )
 
 func TestGenerateGGUF(t *testing.T) {
@@ -26,4 +30,31 @@ func TestGenerateGGUF(t *testing.T) {
 	code, _, errOut = runCLI("generate", "--model", filepath.Join("..", "..", "loader", "gguf", "testdata", "fixture.gguf"), "--prompt", "x")
 	require.NotEqual(t, 0, code)
 	require.Contains(t, errOut, "missing llama.block_count")
+}
+
+func TestChatLoop(t *testing.T) {
+	m, err := llama.LoadGGUF(shared.SmolLM2(t))
+	require.NoError(t, err)
+	defer m.Close()
+	plain := func(ctx context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
+	var out strings.Builder
+	in := "What is 12 times 7?\n\n/reset\nSay hello in French.\n/exit\nnot read\n"
+	require.NoError(t, chatLoop(context.Background(), strings.NewReader(in), &out, m, "", decode.Options{MaxNewTokens: 24, StopAtEOS: true}, plain))
+	got := out.String()
+	t.Log(got)
+	require.Contains(t, got, "> 12 times 7 is ")
+	require.Contains(t, got, "(conversation forgotten)")
+	require.Contains(t, got, "Bonjour")
+	require.NotContains(t, got, "not read")
+	require.Equal(t, 5, strings.Count(got, "> "), "a prompt per line up to /exit")
+
+	// Ctrl-C during a reply (here: before its first token) stops that reply only.
+	stopped := func(ctx context.Context) (context.Context, context.CancelFunc) {
+		c, cancel := context.WithCancel(ctx)
+		cancel()
+		return c, cancel
+	}
+	out.Reset()
+	require.NoError(t, chatLoop(context.Background(), strings.NewReader("Hi\nHi again\n"), &out, m, "You are terse.", decode.Options{MaxNewTokens: 8}, stopped))
+	require.Equal(t, 2, strings.Count(out.String(), "[stopped]"), out.String())
 }
