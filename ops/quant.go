@@ -297,8 +297,12 @@ func QLinear(ws *Workspace, y, x []float32, rows int, w *QMatrix, act QAct) {
 			j.act = make([]asm.Q8Block, rows*nb)
 		}
 		j.act = j.act[:rows*nb]
-		for i := range rows {
-			asm.QuantizeQ8(j.act[i*nb:(i+1)*nb], x[i*w.cols:(i+1)*w.cols])
+		if rows < qQuantRows {
+			for i := range rows {
+				asm.QuantizeQ8(j.act[i*nb:(i+1)*nb], x[i*w.cols:(i+1)*w.cols])
+			}
+		} else { // prefill: the rows' quantisation over the pool too
+			ws.run((rows+qQuantRows-1)/qQuantRows, (*qQuantJob)(j))
 		}
 	} else {
 		j.serial = ws.serialWorkspaces()
@@ -308,6 +312,21 @@ func QLinear(ws *Workspace, y, x []float32, rows int, w *QMatrix, act QAct) {
 	}
 	ws.run((w.rows+qChunk-1)/qChunk, j)
 	j.x, j.y, j.w = nil, nil, nil
+}
+
+// qQuantRows is the activation rows one item of qQuantJob quantises; fewer rows
+// are quantised on the caller.
+const qQuantRows = 8
+
+// qQuantJob quantises QLinear's activation rows, qQuantRows per item.
+type qQuantJob qJob
+
+func (j *qQuantJob) Do(_, item int) {
+	cols := j.w.cols
+	nb := cols / 32
+	for i := item * qQuantRows; i < min((item+1)*qQuantRows, j.rows); i++ {
+		asm.QuantizeQ8(j.act[i*nb:(i+1)*nb], j.x[i*cols:(i+1)*cols])
+	}
 }
 
 // String describes the matrix ("Q4_1 576×1536").

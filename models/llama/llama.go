@@ -396,7 +396,8 @@ func (s *State) Reset() { s.length = 0 }
 
 // Step appends ids to the sequence and returns the logits after the last of them
 // (VocabSize values, valid until the next Step). It checks ctx between chunks of
-// a long prompt.
+// a long prompt; a cancelled Step leaves the chunks it ran in the cache (Reset to
+// start over). Bad ids or too many of them are refused before anything runs.
 func (s *State) Step(ctx context.Context, ids []int) ([]float32, error) {
 	c := s.m.cfg
 	if len(ids) == 0 {
