@@ -111,7 +111,18 @@ func TestSmolLM2MatchesLlamaCpp(t *testing.T) {
 			for same < len(gen) && gen[same] == c.Greedy[same] {
 				same++
 			}
-			t.Logf("%v: greedy agrees for %d of %d tokens", act, same, len(gen))
+			if same < len(gen) {
+				// Where they part: the margin, in Lumen's logits, between its token
+				// and llama.cpp's, after the common prefix.
+				st, err := m.NewState(len(ids) + same + 1)
+				require.NoError(t, err)
+				l, err := st.Step(context.Background(), append(slices.Clone(ids), gen[:same]...))
+				require.NoError(t, err)
+				t.Logf("%v: greedy agrees for %d of %d tokens; then %d over llama.cpp's %d by %.3f", act, same, len(gen),
+					gen[same], c.Greedy[same], l[gen[same]]-l[c.Greedy[same]])
+			} else {
+				t.Logf("%v: greedy agrees for %d of %d tokens", act, same, len(gen))
+			}
 			assert.GreaterOrEqual(t, same, 2, "%v: greedy continuation of %q", act, c.Text)
 			agree[act] += same
 		}
