@@ -221,3 +221,57 @@ func TestConcurrentGenerate(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, want, got)
 }
+
+// TestTinyMatchesLlamaCpp checks a tiny random Llama (tools/llama/make_tiny.py: 2
+// layers, grouped-query heads, Q4_1 and Q8_0 weights, a byte-level vocabulary with
+// merges and special tokens) against llama.cpp on every machine: token ids, all
+// the logits after each prompt, and 16 greedy tokens.
+func TestTinyMatchesLlamaCpp(t *testing.T) {
+	data, err := os.ReadFile("testdata/tiny_llamacpp.json")
+	require.NoError(t, err)
+	var g struct {
+		Cases []struct {
+			Text   string    `json:"text"`
+			IDs    []int     `json:"ids"`
+			Logits []float64 `json:"logits"`
+			Greedy []int     `json:"greedy"`
+		} `json:"cases"`
+	}
+	require.NoError(t, json.Unmarshal(data, &g))
+	for _, act := range []ops.QAct{ops.QActQ8, ops.QActF32} {
+		m, err := LoadGGUF("testdata/tiny.gguf", nn.WithQuantActivations(act))
+		require.NoError(t, err)
+		defer m.Close()
+		for _, c := range g.Cases {
+			ids, err := m.Encode(c.Text)
+			require.NoError(t, err)
+			require.Equal(t, c.IDs, ids, "tokens of %q", c.Text)
+			s, err := m.NewState(len(ids))
+			require.NoError(t, err)
+			logits, err := s.Step(context.Background(), ids)
+			require.NoError(t, err)
+			got := make([]float64, len(logits))
+			var worst float64
+			for i, v := range logits {
+				got[i] = float64(v)
+				worst = max(worst, math.Abs(got[i]-c.Logits[i]))
+			}
+			r := pearson(got, c.Logits)
+			var gen []int
+			for tok, err := range m.Generate(context.Background(), ids, GenerateOptions{MaxNewTokens: len(c.Greedy)}) {
+				require.NoError(t, err)
+				gen = append(gen, tok)
+			}
+			t.Logf("%v %q: pearson %.8f, max |Δ| %.2g, greedy %v", act, c.Text, r, worst, slices.Equal(gen, c.Greedy))
+			if act == ops.QActQ8 {
+				// llama.cpp's own arithmetic: Q8 activation blocks, int32 sums.
+				assert.Less(t, worst, 1e-3, "%q", c.Text)
+				assert.Equal(t, c.Greedy, gen, "%q", c.Text)
+			} else {
+				// Float32 activations are more exact than llama.cpp's.
+				assert.Greater(t, r, 0.999, "%q", c.Text)
+				assert.Less(t, worst, 0.5, "%q", c.Text)
+			}
+		}
+	}
+}
