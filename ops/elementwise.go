@@ -87,8 +87,8 @@ func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps floa
 }
 
 // RMSNorm scales each row of the rows×cols matrix x by the reciprocal of its root
-// mean square, then by gamma: dst = x/√(mean(x²) + eps)·gamma (Llama's norm), the sum
-// of squares accumulated in float64 as ggml does. dst may alias x.
+// mean square, then by gamma: dst = x/√(mean(x²) + eps)·gamma (Llama's norm), as ggml
+// computes it (float32 squares summed in float64). dst may alias x.
 func RMSNorm(dst, x []float32, rows, cols int, gamma []float32, eps float32) {
 	if rows < 0 || cols <= 0 || len(x) < rows*cols || len(dst) < rows*cols || len(gamma) < cols {
 		panic(fmt.Errorf("%w: RMSNorm %d×%d with x %d, dst %d, gamma %d", ErrArgs, rows, cols, len(x), len(dst), len(gamma)))
@@ -96,11 +96,14 @@ func RMSNorm(dst, x []float32, rows, cols int, gamma []float32, eps float32) {
 	gamma = gamma[:cols]
 	for r := 0; r < rows; r++ {
 		row, out := x[r*cols:r*cols+cols], dst[r*cols:r*cols+cols]
+		// ggml's arithmetic, to give llama.cpp's numbers: squares in float32
+		// summed in float64; the mean, the eps and the square root in float32.
 		var ss float64
 		for _, v := range row {
-			ss += float64(v) * float64(v)
+			ss += float64(v * v)
 		}
-		scale := float32(1 / math.Sqrt(ss/float64(cols)+float64(eps)))
+		mean := float32(ss / float64(cols))
+		scale := 1 / float32(math.Sqrt(float64(mean+eps)))
 		for j, v := range row {
 			out[j] = v * scale * gamma[j]
 		}
