@@ -442,8 +442,7 @@ func (s *Server) handle(path string, worker bool, fn func(w http.ResponseWriter,
 			if ctx.Err() != nil && s.abort.Err() == nil {
 				return // the client left while queued
 			}
-			w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSec))
-			writeError(w, http.StatusServiceUnavailable, "overloaded", "the server is at capacity or shutting down; retry later")
+			s.unavailable(w, "overloaded", "the server is at capacity or shutting down; retry later")
 			return
 		}
 		defer release()
@@ -454,11 +453,9 @@ func (s *Server) handle(path string, worker bool, fn func(w http.ResponseWriter,
 				writeError(w, ae.status, ae.typ, ae.msg)
 			case w.code != 0: // the answer had begun; nothing more can be said
 			case errors.Is(err, errOverloaded), errors.Is(err, gpt2.ErrBusy), errors.Is(err, gpt2.ErrClosed):
-				w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSec))
-				writeError(w, http.StatusServiceUnavailable, "overloaded", "the server is at capacity or shutting down; retry later")
+				s.unavailable(w, "overloaded", "the server is at capacity or shutting down; retry later")
 			case s.abort.Err() != nil:
-				w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSec))
-				writeError(w, http.StatusServiceUnavailable, "shutting_down", "the server shut down before the request finished")
+				s.unavailable(w, "shutting_down", "the server shut down before the request finished")
 			case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 				writeError(w, 499, "cancelled", err.Error())
 			case errors.Is(err, nn.ErrInput):
@@ -470,7 +467,13 @@ func (s *Server) handle(path string, worker bool, fn func(w http.ResponseWriter,
 	})
 }
 
-// decode reads a JSON body into v; anything but a JSON object, malformed JSON and
+// unavailable answers 503 with Retry-After: the one overload answer.
+func (s *Server) unavailable(w http.ResponseWriter, typ, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSec))
+	writeError(w, http.StatusServiceUnavailable, typ, msg)
+}
+
+// decodeJSON reads a JSON body into v; anything but a JSON object, malformed JSON and
 // wrong types are 400s.
 func decodeJSON(r *http.Request, v any) error {
 	br := bufio.NewReader(r.Body)
