@@ -299,7 +299,7 @@ func QLinear(ws *Workspace, y, x []float32, rows int, w *QMatrix, act QAct) {
 		j.act = j.act[:rows*nb]
 		if rows < qQuantRows {
 			for i := range rows {
-				asm.QuantizeQ8(j.act[i*nb:(i+1)*nb], x[i*w.cols:(i+1)*w.cols])
+				asm.QuantizeQ8(j.l, j.act[i*nb:(i+1)*nb], x[i*w.cols:(i+1)*w.cols])
 			}
 		} else { // prefill: the rows' quantisation over the pool too
 			ws.run((rows+qQuantRows-1)/qQuantRows, (*qQuantJob)(j))
@@ -325,7 +325,7 @@ func (j *qQuantJob) Do(_, item int) {
 	cols := j.w.cols
 	nb := cols / 32
 	for i := item * qQuantRows; i < min((item+1)*qQuantRows, j.rows); i++ {
-		asm.QuantizeQ8(j.act[i*nb:(i+1)*nb], j.x[i*cols:(i+1)*cols])
+		asm.QuantizeQ8(j.l, j.act[i*nb:(i+1)*nb], j.x[i*cols:(i+1)*cols])
 	}
 }
 

@@ -58,10 +58,20 @@ func (w QWeight) String() string {
 // quantize_row_q8_1 does: per block d = max|x|/127 (rounded to float16, as ggml
 // stores it), q = round(x/d), ties away from zero (the scale's reciprocal taken before rounding), S = d·Σq
 // with the unrounded d, itself rounded to float16 as ggml's block_q8_1 stores it.
-func QuantizeQ8(dst []Q8Block, x []float32) {
+//
+// l picks the kernel (AVX2 at the AVX2 and AVX-512 levels, else the Go twin); both
+// give the same bits. Non-finite activations give unspecified blocks.
+func QuantizeQ8(l Level, dst []Q8Block, x []float32) {
 	if len(x) != 32*len(dst) {
 		panic(fmt.Sprintf("asm: QuantizeQ8 of %d values into %d blocks", len(x), len(dst)))
 	}
+	if !quantizeQ8Arch(l, dst, x) {
+		quantizeQ8Go(dst, x)
+	}
+}
+
+// quantizeQ8Go is QuantizeQ8's pure-Go twin.
+func quantizeQ8Go(dst []Q8Block, x []float32) {
 	for b := range dst {
 		blk := &dst[b]
 		xs := x[32*b : 32*b+32]

@@ -2,6 +2,8 @@
 
 package asm
 
+import "math"
+
 //go:noescape
 func qgemvQ4_0AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
 
@@ -10,6 +12,9 @@ func qgemvQ4_1AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float
 
 //go:noescape
 func qgemv2Q4_1AVX2(nb int, w *byte, rowBytes int, rows int, a0, a1 *Q8Block, y0, y1 *float32)
+
+//go:noescape
+func quantizeQ8AVX2(x *float32, nb int, dst *Q8Block)
 
 //go:noescape
 func qgemvQ8_0AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
@@ -38,5 +43,21 @@ func qgemv2Arch(l Level, wt QWeight, w []byte, rowBytes int, a0, a1 []Q8Block, y
 		return false
 	}
 	qgemv2Q4_1AVX2(len(a0), &w[0], rowBytes, len(y0), &a0[0], &a1[0], &y0[0], &y1[0])
+	return true
+}
+
+// quantizeQ8Arch quantises with the AVX2 kernel (at the AVX2 and AVX-512 levels),
+// then rounds D and S to float16 as the Go twin does.
+func quantizeQ8Arch(l Level, dst []Q8Block, x []float32) bool {
+	if (l != AVX2 && l != AVX512) || len(dst) == 0 {
+		return false
+	}
+	quantizeQ8AVX2(&x[0], len(dst), &dst[0])
+	for b := range dst {
+		blk := &dst[b]
+		d, sum := blk.D, int32(math.Float32bits(blk.S))
+		blk.D = roundF16(d)
+		blk.S = roundF16(d * float32(sum))
+	}
 	return true
 }

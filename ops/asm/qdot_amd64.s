@@ -204,3 +204,101 @@ q412blk:
 	JNZ q412row
 	VZEROUPPER
 	RET
+
+DATA qq8perm<>+0(SB)/4, $0
+DATA qq8perm<>+4(SB)/4, $4
+DATA qq8perm<>+8(SB)/4, $1
+DATA qq8perm<>+12(SB)/4, $5
+DATA qq8perm<>+16(SB)/4, $2
+DATA qq8perm<>+20(SB)/4, $6
+DATA qq8perm<>+24(SB)/4, $3
+DATA qq8perm<>+28(SB)/4, $7
+GLOBL qq8perm<>(SB), RODATA|NOPTR, $32
+
+// One register of 8 activations times id (Y8), rounded half away from zero:
+// t = trunc(v), and ±1 added where |v − t| ≥ ½ (exact: v − t is), then int32.
+#define QQ8ROUND(v, t, f) \
+	VMULPS Y8, v, v \
+	VROUNDPS $3, v, t \
+	VSUBPS t, v, f \
+	VANDPS Y9, f, f \
+	VCMPPS $13, Y12, f, f \
+	VANDPS Y10, v, v \
+	VORPS Y11, v, v \
+	VANDPS f, v, v \
+	VADDPS v, t, t \
+	VCVTTPS2DQ t, v
+
+// func quantizeQ8AVX2(x *float32, nb int, dst *Q8Block)
+//
+// QuantizeQ8's blocks before the float16 roundings: Qs, D = max|x|/127 unrounded,
+// and the int32 ΣQs in S's bits (quantizeQ8Arch finishes D and S in Go).
+TEXT ·quantizeQ8AVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DI
+	MOVL $0x7FFFFFFF, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9            // |·| mask
+	MOVL $0x80000000, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10          // sign mask
+	MOVL $0x3F800000, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11          // 1.0
+	MOVL $0x3F000000, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12          // 0.5
+	VMOVDQU qq8perm<>(SB), Y13
+qq8blk:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VANDPS Y9, Y0, Y4
+	VANDPS Y9, Y1, Y5
+	VANDPS Y9, Y2, Y6
+	VANDPS Y9, Y3, Y7
+	VMAXPS Y5, Y4, Y4
+	VMAXPS Y7, Y6, Y6
+	VMAXPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0x4E, X4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0xB1, X4, X5
+	VMAXPS X5, X4, X4              // amax in lane 0
+	MOVL $0x42FE0000, AX           // 127.0
+	VMOVD AX, X5
+	VDIVSS X5, X4, X4              // d = amax/127
+	VMOVSS X4, 0(DI)
+	VDIVSS X4, X11, X5             // 1/d
+	VXORPS X6, X6, X6
+	VCMPSS $0, X6, X4, X6          // d == 0
+	VANDNPS X5, X6, X5             // id, 0 where d is 0
+	VBROADCASTSS X5, Y8
+	QQ8ROUND(Y0, Y4, Y5)
+	QQ8ROUND(Y1, Y4, Y5)
+	QQ8ROUND(Y2, Y4, Y5)
+	QQ8ROUND(Y3, Y4, Y5)
+	VPADDD Y1, Y0, Y4
+	VPADDD Y3, Y2, Y5
+	VPADDD Y5, Y4, Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPADDD X5, X4, X4
+	VPSHUFD $0x4E, X4, X5
+	VPADDD X5, X4, X4
+	VPSHUFD $0xB1, X4, X5
+	VPADDD X5, X4, X4
+	VMOVD X4, 4(DI)                // ΣQs
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y13, Y0
+	VMOVDQU Y0, 8(DI)
+	ADDQ $128, SI
+	ADDQ $40, DI
+	DECQ CX
+	JNZ qq8blk
+	VZEROUPPER
+	RET

@@ -9,3 +9,5 @@ func qgemvArch(l Level, wt QWeight, w []byte, rowBytes int, a []Q8Block, y []flo
 func qgemv2Arch(l Level, wt QWeight, w []byte, rowBytes int, a0, a1 []Q8Block, y0, y1 []float32) bool {
 	return false
 }
+
+func quantizeQ8Arch(l Level, dst []Q8Block, x []float32) bool { return false }

@@ -83,7 +83,7 @@ func TestQuantizeQ8(t *testing.T) {
 	}
 	x[100] = 40
 	a := make([]Q8Block, 5)
-	QuantizeQ8(a, x)
+	QuantizeQ8(Best, a, x)
 	for b, blk := range a {
 		assert.Equal(t, blk.D, tensor.F16ToF32(tensor.F32ToF16(blk.D)), "D is a float16")
 		sum := 0
@@ -103,9 +103,9 @@ func TestQuantizeQ8(t *testing.T) {
 	// Ties go away from zero, as roundf (d = 1 here).
 	tie := make([]float32, 32)
 	copy(tie, []float32{127, 2.5, 3.5, -2.5, -3.5, 0.5, 126.5})
-	QuantizeQ8(a[:1], tie)
+	QuantizeQ8(Best, a[:1], tie)
 	assert.Equal(t, []int8{127, 3, 4, -3, -4, 1, 127}, a[0].Qs[:7])
-	assert.Panics(t, func() { QuantizeQ8(a, x[:31]) })
+	assert.Panics(t, func() { QuantizeQ8(Best, a, x[:31]) })
 }
 
 // TestQGemv compares every level's kernel with the Go twin and both with the
@@ -122,7 +122,7 @@ func TestQGemv(t *testing.T) {
 					x[i] = float32(r.NormFloat64())
 				}
 				a := make([]Q8Block, nb)
-				QuantizeQ8(a, x)
+				QuantizeQ8(Best, a, x)
 				av := make([]float64, 0, 32*nb)
 				for _, blk := range a {
 					for _, q := range blk.Qs {
@@ -184,7 +184,7 @@ func TestQGemv2(t *testing.T) {
 						x[j] = float32(r.NormFloat64()) * float32(i+1)
 					}
 					a[i] = make([]Q8Block, nb)
-					QuantizeQ8(a[i], x)
+					QuantizeQ8(Best, a[i], x)
 				}
 				for _, l := range Supported() {
 					want0, want1 := make([]float32, rows), make([]float32, rows)
@@ -201,6 +201,66 @@ func TestQGemv2(t *testing.T) {
 	y := make([]float32, 2)
 	assert.Error(t, QGemv2(Generic, QW4_1, make([]byte, 60), 40, make([]Q8Block, 2), make([]Q8Block, 2), y, y), "short weights")
 	assert.Error(t, QGemv2(Generic, QW4_1, make([]byte, 80), 40, make([]Q8Block, 2), make([]Q8Block, 1), y, y), "rows of different lengths")
+}
+
+// TestQuantizeQ8Twins checks every level against the Go twin, bit for bit: random
+// blocks, ties at ±k.5 steps, zero blocks, one-value blocks, tiny and huge scales.
+func TestQuantizeQ8Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, nb := range []int{1, 2, 3, 7, 18, 48} {
+		for trial := range 20 {
+			x := make([]float32, 32*nb)
+			for i := range x {
+				x[i] = float32(r.NormFloat64()) * float32(math.Pow(10, float64(trial%7-3)))
+			}
+			switch trial % 5 {
+			case 1: // exact ties: d = 1 with 127 in the block, then k + ½
+				for b := range nb {
+					x[32*b] = 127
+					for i := 1; i < 32; i++ {
+						x[32*b+i] = float32(r.IntN(254)-127) + 0.5
+					}
+				}
+			case 2:
+				clear(x[:32])
+			case 3:
+				for i := range x {
+					if i%32 != 5 {
+						x[i] = 0
+					}
+				}
+			case 4: // just under and over the halves
+				for i := 1; i < len(x); i++ {
+					x[i] = math.Nextafter32(float32(i%9)-4+0.5, float32(2*(i%2)-1)*100)
+				}
+				x[0] = 127
+			}
+			want := make([]Q8Block, nb)
+			quantizeQ8Go(want, x)
+			for _, l := range Supported() {
+				got := make([]Q8Block, nb)
+				QuantizeQ8(l, got, x)
+				require.Equal(t, want, got, "%v nb=%d trial %d", l, nb, trial)
+			}
+		}
+	}
+}
+
+func BenchmarkQuantizeQ8(b *testing.B) {
+	r := rand.New(rand.NewPCG(13, 14))
+	x := make([]float32, 1536)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	a := make([]Q8Block, len(x)/32)
+	for _, l := range Supported() {
+		b.Run(l.String(), func(b *testing.B) {
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				QuantizeQ8(l, a, x)
+			}
+		})
+	}
 }
 
 func TestQGemvErrors(t *testing.T) {
@@ -229,7 +289,7 @@ func BenchmarkQGemv(b *testing.B) {
 			x[i] = float32(r.NormFloat64())
 		}
 		a := make([]Q8Block, nb)
-		QuantizeQ8(a, x)
+		QuantizeQ8(Best, a, x)
 		y := make([]float32, rows)
 		for _, l := range Supported() {
 			b.Run(fmt.Sprintf("%v/%v", wt, l), func(b *testing.B) {
