@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 )
@@ -51,7 +52,7 @@ func benchSmolLM2(b *testing.B, threads int) {
 		})
 		b.Run("decode64/"+act.String(), func(b *testing.B) {
 			ids := benchPrompt(32)
-			var decode float64
+			var decoded float64
 			for b.Loop() {
 				b.StopTimer()
 				s.Reset()
@@ -60,20 +61,15 @@ func benchSmolLM2(b *testing.B, threads int) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
+				greedy := decode.NewSampler(GenerateOptions{}, 0)
 				for range 64 {
-					best := 0
-					for i, v := range logits {
-						if v > logits[best] {
-							best = i
-						}
-					}
-					if logits, err = s.Step(ctx, []int{best}); err != nil {
+					if logits, err = s.Step(ctx, []int{greedy.Pick(logits)}); err != nil {
 						b.Fatal(err)
 					}
 				}
-				decode += 64
+				decoded += 64
 			}
-			b.ReportMetric(decode/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(decoded/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/models/nn"
@@ -48,21 +49,6 @@ func readGolden(t testing.TB) golden {
 	return g
 }
 
-func pearson(a, b []float64) float64 {
-	var ma, mb float64
-	for i := range a {
-		ma, mb = ma+a[i], mb+b[i]
-	}
-	ma, mb = ma/float64(len(a)), mb/float64(len(b))
-	var sab, saa, sbb float64
-	for i := range a {
-		sab += (a[i] - ma) * (b[i] - mb)
-		saa += (a[i] - ma) * (a[i] - ma)
-		sbb += (b[i] - mb) * (b[i] - mb)
-	}
-	return sab / math.Sqrt(saa*sbb)
-}
-
 // TestSmolLM2MatchesLlamaCpp compares tokenization, the logits after each prompt
 // and 24 greedy tokens with llama.cpp's (tools/llama/make_goldens.py: F32 KV
 // cache, no flash attention), with 8-bit activation blocks as llama.cpp multiplies
@@ -93,7 +79,7 @@ func TestSmolLM2MatchesLlamaCpp(t *testing.T) {
 			for i := range got {
 				got[i] = float64(logits[i*c.Stride])
 			}
-			r := pearson(got, c.SampleLogits)
+			r := stat.Correlation(got, c.SampleLogits, nil)
 			var worst float64
 			for i, id := range c.TopIDs {
 				worst = max(worst, math.Abs(float64(logits[id])-c.TopLogits[i]))
@@ -258,7 +244,7 @@ func TestTinyMatchesLlamaCpp(t *testing.T) {
 				got[i] = float64(v)
 				worst = max(worst, math.Abs(got[i]-c.Logits[i]))
 			}
-			r := pearson(got, c.Logits)
+			r := stat.Correlation(got, c.Logits, nil)
 			var gen []int
 			for tok, err := range m.Generate(context.Background(), ids, GenerateOptions{MaxNewTokens: len(c.Greedy)}) {
 				require.NoError(t, err)
