@@ -56,8 +56,9 @@ func (w QWeight) String() string {
 
 // QuantizeQ8 quantises x (32·len(dst) values) to dst as llama.cpp's
 // quantize_row_q8_1 does: per block d = max|x|/127 (rounded to float16, as ggml
-// stores it), q = round(x/d), ties away from zero (the scale's reciprocal taken before rounding), S = d·Σq
-// with the unrounded d, itself rounded to float16 as ggml's block_q8_1 stores it.
+// stores it), q = round(x/d), ties away from zero (the scale's reciprocal taken
+// before rounding), S = d·Σq with the unrounded d, itself rounded to float16 as
+// ggml's block_q8_1 stores it.
 //
 // l picks the kernel (AVX2 at the AVX2 and AVX-512 levels, else the Go twin); both
 // give the same bits. Non-finite activations give unspecified blocks.
@@ -92,9 +93,15 @@ func quantizeQ8Go(dst []Q8Block, x []float32) {
 			blk.Qs[i] = int8(q)
 			sum += q
 		}
-		blk.D = roundF16(d)
-		blk.S = roundF16(d * float32(sum))
+		finishQ8(blk, d, sum)
 	}
+}
+
+// finishQ8 stores a block's scale d and S = d·ΣQs as ggml's block_q8_1 does: each
+// rounded to float16.
+func finishQ8(blk *Q8Block, d float32, sum int) {
+	blk.D = roundF16(d)
+	blk.S = roundF16(d * float32(sum))
 }
 
 // roundF16 rounds f to the nearest float16 (ties to even) and back, as ggml's
@@ -105,17 +112,8 @@ func roundF16(f float32) float32 { return tensor.F16ToF32(tensor.F32ToF16(f)) }
 // weight format wt; row r is w[r*rowBytes:] and holds len(a) blocks. It returns an
 // error if a slice is too short or l does not run on this CPU.
 func QGemv(l Level, wt QWeight, w []byte, rowBytes int, a []Q8Block, y []float32) error {
-	if !Available(l) {
-		return fmt.Errorf("asm: level %v does not run on this CPU", l)
-	}
-	nb := len(a)
-	bb := wt.BlockBytes()
-	if len(y) == 0 || nb == 0 {
-		return nil
-	}
-	if rowBytes < nb*bb || len(w) < (len(y)-1)*rowBytes+nb*bb {
-		return fmt.Errorf("asm: QGemv %v: %d rows of %d blocks need %d bytes at a stride of %d, have %d",
-			wt, len(y), nb, (len(y)-1)*rowBytes+nb*bb, rowBytes, len(w))
+	if run, err := checkQGemv("QGemv", l, wt, w, rowBytes, len(a), len(y)); !run {
+		return err
 	}
 	if qgemvArch(l, wt, w, rowBytes, a, y) {
 		return nil
@@ -131,16 +129,8 @@ func QGemv2(l Level, wt QWeight, w []byte, rowBytes int, a0, a1 []Q8Block, y0, y
 	if len(a0) != len(a1) || len(y0) != len(y1) {
 		return fmt.Errorf("asm: QGemv2 of %d and %d activation blocks into %d and %d rows", len(a0), len(a1), len(y0), len(y1))
 	}
-	if !Available(l) {
-		return fmt.Errorf("asm: level %v does not run on this CPU", l)
-	}
-	nb, bb := len(a0), wt.BlockBytes()
-	if len(y0) == 0 || nb == 0 {
-		return nil
-	}
-	if rowBytes < nb*bb || len(w) < (len(y0)-1)*rowBytes+nb*bb {
-		return fmt.Errorf("asm: QGemv2 %v: %d rows of %d blocks need %d bytes at a stride of %d, have %d",
-			wt, len(y0), nb, (len(y0)-1)*rowBytes+nb*bb, rowBytes, len(w))
+	if run, err := checkQGemv("QGemv2", l, wt, w, rowBytes, len(a0), len(y0)); !run {
+		return err
 	}
 	if qgemv2Arch(l, wt, w, rowBytes, a0, a1, y0, y1) {
 		return nil
@@ -152,6 +142,23 @@ func QGemv2(l Level, wt QWeight, w []byte, rowBytes int, a0, a1 []Q8Block, y0, y
 		qgemvGo(wt, w, rowBytes, a1, y1)
 	}
 	return nil
+}
+
+// checkQGemv checks a product of rows weight rows of nb blocks: whether it has
+// work to do, or the error that stops it (l not on this CPU, w too short).
+func checkQGemv(name string, l Level, wt QWeight, w []byte, rowBytes, nb, rows int) (bool, error) {
+	if !Available(l) {
+		return false, fmt.Errorf("asm: level %v does not run on this CPU", l)
+	}
+	if rows == 0 || nb == 0 {
+		return false, nil
+	}
+	bb := wt.BlockBytes()
+	if rowBytes < nb*bb || len(w) < (rows-1)*rowBytes+nb*bb {
+		return false, fmt.Errorf("asm: %s %v: %d rows of %d blocks need %d bytes at a stride of %d, have %d",
+			name, wt, rows, nb, (rows-1)*rowBytes+nb*bb, rowBytes, len(w))
+	}
+	return true, nil
 }
 
 // qgemvGo is the pure-Go twin: each block's int32 sum scaled and added in float32.

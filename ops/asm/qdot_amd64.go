@@ -55,9 +55,7 @@ func quantizeQ8Arch(l Level, dst []Q8Block, x []float32) bool {
 	quantizeQ8AVX2(&x[0], len(dst), &dst[0])
 	for b := range dst {
 		blk := &dst[b]
-		d, sum := blk.D, int32(math.Float32bits(blk.S))
-		blk.D = roundF16(d)
-		blk.S = roundF16(d * float32(sum))
+		finishQ8(blk, blk.D, int(int32(math.Float32bits(blk.S))))
 	}
 	return true
 }

@@ -13,6 +13,15 @@
 // rows left, DI the activation blocks, R9 y; R10/R11 walk a row's blocks, R12
 // counts them. Y14 int16 ones, Y15 bytes 0x0F, Y13 bytes 0x08.
 
+// Y14 int16 ones, Y15 bytes 0x0F (AX is scratch).
+#define QCONSTS \
+	MOVL $0x00010001, AX \
+	VMOVD AX, X14 \
+	VPBROADCASTD X14, Y14 \
+	MOVL $0x0F0F0F0F, AX \
+	VMOVD AX, X15 \
+	VPBROADCASTD X15, Y15
+
 #define QSETUP \
 	MOVQ nb+0(FP), CX \
 	MOVQ w+8(FP), SI \
@@ -20,12 +29,7 @@
 	MOVQ rows+24(FP), R8 \
 	MOVQ a+32(FP), DI \
 	MOVQ y+40(FP), R9 \
-	MOVL $0x00010001, AX \
-	VMOVD AX, X14 \
-	VPBROADCASTD X14, Y14 \
-	MOVL $0x0F0F0F0F, AX \
-	VMOVD AX, X15 \
-	VPBROADCASTD X15, Y15 \
+	QCONSTS \
 	MOVL $0x08080808, AX \
 	VMOVD AX, X13 \
 	VPBROADCASTD X13, Y13
@@ -47,17 +51,44 @@
 	VBROADCASTSS X9, Y9 \
 	VFMADD231PS Y9, Y4, Y0
 
+// *out = the lanes of acc (accx its low half) plus the scalar sacc.
+#define QSUM(acc, accx, sacc, out) \
+	VEXTRACTF128 $1, acc, X1 \
+	VADDPS X1, accx, accx \
+	VHADDPS accx, accx, accx \
+	VHADDPS accx, accx, accx \
+	VADDSS sacc, accx, accx \
+	VMOVSS accx, (out)
+
 // y[r] = the lanes of Y0 plus the scalar X6; on to the next row.
 #define QROWEND \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS X1, X0, X0 \
-	VHADDPS X0, X0, X0 \
-	VHADDPS X0, X0, X0 \
-	VADDSS X6, X0, X0 \
-	VMOVSS X0, (R9) \
+	QSUM(Y0, X0, X6, R9) \
 	ADDQ $4, R9 \
 	ADDQ DX, SI \
 	DECQ R8
+
+// A Q4_1 block at R10: its 32 nibbles as bytes in Y1 (the low halves first), d and
+// m widened in X7, m alone in X10.
+#define Q41UNPACK \
+	VMOVDQU 4(R10), X1 \
+	VPSRLW $4, X1, X2 \
+	VINSERTI128 $1, X2, Y1, Y1 \
+	VPAND Y15, Y1, Y1 \
+	VMOVD (R10), X7 \
+	VCVTPH2PS X7, X7 \
+	VMOVSHDUP X7, X10
+
+// One activation row's share of the Q4_1 block: the int32 sums with the Q8 block at
+// act, scaled by d·d_a into acc, and m·S into sacc.
+#define Q41ACT(act, acc, sacc) \
+	VMOVDQU 8(act), Y3 \
+	VPMADDUBSW Y3, Y1, Y4 \
+	VPMADDWD Y14, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4 \
+	VMULSS (act), X7, X9 \
+	VBROADCASTSS X9, Y9 \
+	VFMADD231PS Y9, Y4, acc \
+	VFMADD231SS 4(act), X10, sacc
 
 // func qgemvQ4_1AVX2(nb int, w *byte, rowBytes int, rows int, a *Q8Block, y *float32)
 TEXT ·qgemvQ4_1AVX2(SB), NOSPLIT, $0-48
@@ -65,15 +96,8 @@ TEXT ·qgemvQ4_1AVX2(SB), NOSPLIT, $0-48
 q41row:
 	QROWSTART
 q41blk:
-	VMOVDQU 4(R10), X1
-	VPSRLW $4, X1, X2
-	VINSERTI128 $1, X2, Y1, Y1
-	VPAND Y15, Y1, Y1
-	VMOVDQU 8(R11), Y3
-	VPMADDUBSW Y3, Y1, Y4
-	QSCALE
-	VMOVSHDUP X7, X10              // m
-	VFMADD231SS 4(R11), X10, X6    // += m·S
+	Q41UNPACK
+	Q41ACT(R11, Y0, X6)
 	ADDQ $20, R10
 	ADDQ $40, R11
 	DECQ R12
@@ -135,27 +159,6 @@ q80blk:
 // (and its d, m widened) once for both. Each row's sums run in the one-row kernel's
 // order, so the results are the same bits. BX walks a1 (AX a row's blocks of it),
 // R13 y1; Y5 and X8 are the second row's accumulators.
-// One activation row's share of a Q4_1 block (weights in Y1, d in X7, m in X10):
-// the int32 sums of the block at act, scaled by d·d_a into acc, m·S into sacc.
-#define Q41ACT(act, acc, sacc) \
-	VMOVDQU 8(act), Y3 \
-	VPMADDUBSW Y3, Y1, Y4 \
-	VPMADDWD Y14, Y4, Y4 \
-	VCVTDQ2PS Y4, Y4 \
-	VMULSS (act), X7, X9 \
-	VBROADCASTSS X9, Y9 \
-	VFMADD231PS Y9, Y4, acc \
-	VFMADD231SS 4(act), X10, sacc
-
-// *out = the lanes of acc (accx its low half) plus the scalar sacc.
-#define Q41SUM(acc, accx, sacc, out) \
-	VEXTRACTF128 $1, acc, X1 \
-	VADDPS X1, accx, accx \
-	VHADDPS accx, accx, accx \
-	VHADDPS accx, accx, accx \
-	VADDSS sacc, accx, accx \
-	VMOVSS accx, (out)
-
 TEXT ·qgemv2Q4_1AVX2(SB), NOSPLIT, $0-64
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
@@ -165,12 +168,7 @@ TEXT ·qgemv2Q4_1AVX2(SB), NOSPLIT, $0-64
 	MOVQ a1+40(FP), BX
 	MOVQ y0+48(FP), R9
 	MOVQ y1+56(FP), R13
-	MOVL $0x00010001, AX
-	VMOVD AX, X14
-	VPBROADCASTD X14, Y14
-	MOVL $0x0F0F0F0F, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
+	QCONSTS
 q412row:
 	MOVQ SI, R10
 	MOVQ DI, R11
@@ -181,13 +179,7 @@ q412row:
 	VXORPS X6, X6, X6
 	VXORPS X8, X8, X8
 q412blk:
-	VMOVDQU 4(R10), X1
-	VPSRLW $4, X1, X2
-	VINSERTI128 $1, X2, Y1, Y1
-	VPAND Y15, Y1, Y1
-	VMOVD (R10), X7
-	VCVTPH2PS X7, X7               // d, m
-	VMOVSHDUP X7, X10              // m
+	Q41UNPACK
 	Q41ACT(R11, Y0, X6)            // row 0
 	Q41ACT(AX, Y5, X8)             // row 1
 	ADDQ $20, R10
@@ -195,8 +187,8 @@ q412blk:
 	ADDQ $40, AX
 	DECQ R12
 	JNZ q412blk
-	Q41SUM(Y0, X0, X6, R9)
-	Q41SUM(Y5, X5, X8, R13)
+	QSUM(Y0, X0, X6, R9)
+	QSUM(Y5, X5, X8, R13)
 	ADDQ $4, R9
 	ADDQ $4, R13
 	ADDQ DX, SI
