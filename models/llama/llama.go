@@ -328,10 +328,8 @@ func configFromGGUF(f *gguf.File) (Config, error) {
 	if err := integer("rope.dimension_count", &c.RopeDim, max(c.HeadDim, 1)); err != nil {
 		return Config{}, err
 	}
-	if _, ok := f.Metadata(arch + ".rope.scaling.type"); ok {
-		if v, _ := f.Metadata(arch + ".rope.scaling.type"); v.Any() != "none" {
-			return fail("%s.rope.scaling.type %v is not supported yet", arch, v.Any())
-		}
+	if v, ok := f.Metadata(arch + ".rope.scaling.type"); ok && v.Any() != "none" {
+		return fail("%s.rope.scaling.type %v is not supported yet", arch, v.Any())
 	}
 	if err := c.validate(); err != nil {
 		return fail("%v", err)
