@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,8 +22,7 @@ import (
 
 func newChatCmd() *cobra.Command {
 	var model, system string
-	var opt decode.Options
-	var seed int64
+	var sampling samplingFlags
 	var threads int
 	cmd := &cobra.Command{
 		Use:   "chat --model FILE.gguf",
@@ -35,11 +33,6 @@ replies, keeping the conversation (rendered by the file's chat template) as cont
 streams stops that reply, not the program.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opt.Seed = uint64(seed)
-			if seed < 0 {
-				opt.Seed = uint64(time.Now().UnixNano())
-			}
-			opt.StopAtEOS = true
 			pool := ops.NewPool(threads)
 			defer pool.Close()
 			m, err := llama.LoadGGUF(model, nn.WithPool(pool))
@@ -53,17 +46,13 @@ streams stops that reply, not the program.`,
 			interrupt := func(ctx context.Context) (context.Context, context.CancelFunc) {
 				return signal.NotifyContext(ctx, os.Interrupt)
 			}
-			return chatLoop(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), m, system, opt, interrupt)
+			return chatLoop(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), m, system, sampling.options(), interrupt)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&model, "model", "", "GGUF file of a model with a chat template (required)")
 	f.StringVar(&system, "system", "", "a system message to start every conversation with (default: the template's own)")
-	f.IntVar(&opt.MaxNewTokens, "max-tokens", 512, "tokens per reply at most")
-	f.Float32Var(&opt.Temperature, "temperature", 0.2, "sampling temperature; 0 means greedy")
-	f.IntVar(&opt.TopK, "top-k", 40, "sample from the K most likely tokens (0: all)")
-	f.Float32Var(&opt.TopP, "top-p", 0.9, "sample from the smallest set with this probability (1: all)")
-	f.Int64Var(&seed, "seed", -1, "random seed (-1: from the clock)")
+	sampling.register(f, 512, "tokens per reply at most", 0.2, 0.9, "random seed (-1: from the clock)")
 	f.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd

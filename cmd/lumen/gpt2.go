@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/models/bert"
@@ -137,8 +138,7 @@ func copyTokenizer(dir string, src fs.FS) error {
 func newGenerateCmd() *cobra.Command {
 	var model, tokDir, prompt string
 	var stops []string
-	var opt decode.Options
-	var seed int64
+	var sampling samplingFlags
 	var threads int
 	var half, chat bool
 	var quantize quantizeFlag
@@ -155,11 +155,7 @@ K-quants, F16, BF16, F32).`,
 			if prompt == "" {
 				return fmt.Errorf("--prompt is empty")
 			}
-			opt.Seed = uint64(seed)
-			if seed < 0 {
-				opt.Seed = uint64(time.Now().UnixNano())
-			}
-			opt.StopAtEOS = true
+			opt := sampling.options()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			pool := ops.NewPool(threads)
@@ -214,11 +210,7 @@ K-quants, F16, BF16, F32).`,
 	f.StringVar(&prompt, "prompt", "", "prompt text (required)")
 	f.BoolVar(&chat, "chat", false, "GGUF: answer --prompt as a user message, through the file's chat template")
 	f.StringVar(&qact, "activations", "q8", "GGUF: q8 (8-bit activation blocks, as llama.cpp) or f32 (float32 activations, weights widened per block)")
-	f.IntVar(&opt.MaxNewTokens, "max-tokens", 64, "tokens to generate at most")
-	f.Float32Var(&opt.Temperature, "temperature", 0.8, "sampling temperature; 0 means greedy")
-	f.IntVar(&opt.TopK, "top-k", 40, "sample from the K most likely tokens (0: all)")
-	f.Float32Var(&opt.TopP, "top-p", 0.95, "sample from the smallest set with this probability (1: all)")
-	f.Int64Var(&seed, "seed", -1, "random seed (-1: from the clock; printed to stderr)")
+	sampling.register(f, 64, "tokens to generate at most", 0.8, 0.95, "random seed (-1: from the clock; printed to stderr)")
 	f.StringArrayVar(&stops, "stop", nil, "stop when the generated text contains this string (repeatable)")
 	f.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
 	f.BoolVar(&half, "half", true, "keep F16/BF16 weights in half precision")
@@ -226,6 +218,34 @@ K-quants, F16, BF16, F32).`,
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("prompt")
 	return cmd
+}
+
+// samplingFlags are the sampling options generate and chat take.
+type samplingFlags struct {
+	opt  decode.Options
+	seed int64
+}
+
+// register adds --max-tokens, --temperature, --top-k, --top-p and --seed with the
+// command's defaults.
+func (s *samplingFlags) register(f *pflag.FlagSet, maxTokens int, maxHelp string, temperature, topP float32, seedHelp string) {
+	f.IntVar(&s.opt.MaxNewTokens, "max-tokens", maxTokens, maxHelp)
+	f.Float32Var(&s.opt.Temperature, "temperature", temperature, "sampling temperature; 0 means greedy")
+	f.IntVar(&s.opt.TopK, "top-k", 40, "sample from the K most likely tokens (0: all)")
+	f.Float32Var(&s.opt.TopP, "top-p", topP, "sample from the smallest set with this probability (1: all)")
+	f.Int64Var(&s.seed, "seed", -1, seedHelp)
+}
+
+// options returns the options, the seed drawn from the clock when it is −1, ending
+// at the model's end-of-sequence token.
+func (s *samplingFlags) options() decode.Options {
+	opt := s.opt
+	opt.Seed = uint64(s.seed)
+	if s.seed < 0 {
+		opt.Seed = uint64(time.Now().UnixNano())
+	}
+	opt.StopAtEOS = true
+	return opt
 }
 
 // parseQAct reads --activations.
