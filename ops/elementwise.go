@@ -123,20 +123,35 @@ type RoPEShape struct {
 	Interleaved bool
 }
 
-// RoPE rotates x (len(pos) rows of s.Heads×s.HeadDim values) in place, row t at
-// position pos[t]. It panics with an error wrapping ErrArgs on inconsistent shapes.
-func RoPE(x []float32, pos []int, s RoPEShape) {
-	width := s.Heads * s.HeadDim
-	if s.Heads <= 0 || s.Dims <= 0 || s.Dims%2 != 0 || s.Dims > s.HeadDim || !(s.Base > 0) || len(x) != len(pos)*width {
-		panic(fmt.Errorf("%w: RoPE %+v of %d values for %d positions", ErrArgs, s, len(x), len(pos)))
+// RoPEAngles writes the rotations of positions pos to dst (len(pos)·s.Dims values):
+// for position t and pair i, cos and sin of pos[t]·Base^(−2i/Dims), side by side.
+// They serve every head and layer of those positions (RoPE).
+func RoPEAngles(dst []float32, pos []int, s RoPEShape) {
+	if s.Dims <= 0 || s.Dims%2 != 0 || !(s.Base > 0) || len(dst) != len(pos)*s.Dims {
+		panic(fmt.Errorf("%w: RoPEAngles %+v into %d values for %d positions", ErrArgs, s, len(dst), len(pos)))
 	}
 	half := s.Dims / 2
 	for t, p := range pos {
+		for i := range half {
+			sin, cos := math.Sincos(float64(p) * math.Pow(s.Base, -2*float64(i)/float64(s.Dims)))
+			dst[t*s.Dims+2*i], dst[t*s.Dims+2*i+1] = float32(cos), float32(sin)
+		}
+	}
+}
+
+// RoPE rotates x (rows of s.Heads×s.HeadDim values, one per position) in place by
+// angles (RoPEAngles of those positions). It panics with an error wrapping ErrArgs
+// on inconsistent shapes.
+func RoPE(x, angles []float32, s RoPEShape) {
+	width := s.Heads * s.HeadDim
+	if s.Heads <= 0 || s.Dims <= 0 || s.Dims%2 != 0 || s.Dims > s.HeadDim || len(angles)%s.Dims != 0 || len(x) != len(angles)/s.Dims*width {
+		panic(fmt.Errorf("%w: RoPE %+v of %d values with %d angles", ErrArgs, s, len(x), len(angles)))
+	}
+	half := s.Dims / 2
+	for t := range len(angles) / s.Dims {
 		row := x[t*width : (t+1)*width]
-		for i := 0; i < half; i++ {
-			theta := float64(p) * math.Pow(s.Base, -2*float64(i)/float64(s.Dims))
-			sin64, cos64 := math.Sincos(theta)
-			sin, cos := float32(sin64), float32(cos64)
+		for i := range half {
+			cos, sin := angles[t*s.Dims+2*i], angles[t*s.Dims+2*i+1]
 			a, b := i, i+half
 			if s.Interleaved {
 				a, b = 2*i, 2*i+1

@@ -234,7 +234,9 @@ func TestRMSNormRoPESiLU(t *testing.T) {
 		pos := []int{0, 1, 7, 100}
 		x := randMat(r, len(pos)*30)
 		got := slices.Clone(x)
-		RoPE(got, pos, s)
+		angles := make([]float32, len(pos)*s.Dims)
+		RoPEAngles(angles, pos, s)
+		RoPE(got, angles, s)
 		for t0, p := range pos {
 			for h := 0; h < 3; h++ {
 				in, out := x[t0*30+h*10:][:10], got[t0*30+h*10:][:10]
@@ -251,7 +253,13 @@ func TestRMSNormRoPESiLU(t *testing.T) {
 			}
 		}
 	}
-	require.ErrorIs(t, panicked(func() { RoPE(make([]float32, 10), []int{0}, RoPEShape{Heads: 1, HeadDim: 10, Dims: 5, Base: 1}) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() {
+		RoPE(make([]float32, 10), make([]float32, 5), RoPEShape{Heads: 1, HeadDim: 10, Dims: 5, Base: 1})
+	}), ErrArgs)
+	require.ErrorIs(t, panicked(func() { RoPEAngles(make([]float32, 5), []int{0}, RoPEShape{Heads: 1, HeadDim: 10, Dims: 5, Base: 1}) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() {
+		RoPE(make([]float32, 10), make([]float32, 4), RoPEShape{Heads: 1, HeadDim: 10, Dims: 6, Base: 1})
+	}), ErrArgs)
 
 	g, u := randMat(r, 19), randMat(r, 19)
 	want := make([]float64, len(g))

@@ -354,6 +354,7 @@ type State struct {
 	gate   []float32 // [T, n_ff] ffn_gate's output, then silu(gate)·up
 	up     []float32 // [T, n_ff] ffn_up's output
 	pos    []int     // [T] positions of the new tokens
+	angles []float32 // [T, rope_dims] their rotations (cos, sin per pair), for every head and layer
 	lastT  int       // T of the last forward pass
 	logits []float32 // [vocab] after the last new token
 }
@@ -382,7 +383,7 @@ func (m *Model) NewState(maxLen int) (*State, error) {
 	}
 	T := min(prefillChunk, maxLen)
 	s.x, s.h, s.q, s.att = make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd)
-	s.gate, s.up, s.pos = make([]float32, T*c.NFF), make([]float32, T*c.NFF), make([]int, T)
+	s.gate, s.up, s.pos, s.angles = make([]float32, T*c.NFF), make([]float32, T*c.NFF), make([]int, T), make([]float32, T*c.RopeDim)
 	return s, nil
 }
 
@@ -431,12 +432,13 @@ func (s *State) forward(ids []int) {
 	T, E, F, KV := len(ids), c.NEmbd, c.NFF, c.NHeadKV*c.HeadDim
 	s.lastT = T
 	x, h, q, att := s.x[:T*E], s.h[:T*E], s.q[:T*E], s.att[:T*E]
-	gate, up, pos := s.gate[:T*F], s.up[:T*F], s.pos[:T]
+	gate, up, pos, angles := s.gate[:T*F], s.up[:T*F], s.pos[:T], s.angles[:T*c.RopeDim]
 	for t, id := range ids {
 		m.tokenEmbd.Row(id, x[t*E:(t+1)*E])
 		pos[t] = s.length + t
 	}
 	rope := ops.RoPEShape{HeadDim: c.HeadDim, Dims: c.RopeDim, Base: float64(c.RopeTheta), Interleaved: true}
+	ops.RoPEAngles(angles, pos, rope)
 	qRope, kRope := rope, rope
 	qRope.Heads, kRope.Heads = c.NHead, c.NHeadKV
 	attn := ops.AttentionShape{Batch: 1, Heads: c.NHead, KVHeads: c.NHeadKV, HeadDim: c.HeadDim,
@@ -450,8 +452,8 @@ func (s *State) forward(ids []int) {
 		ops.QLinear(s.ws, q, h, T, b.attn.q, m.act)
 		ops.QLinear(s.ws, k, h, T, b.attn.k, m.act)
 		ops.QLinear(s.ws, v, h, T, b.attn.v, m.act)
-		ops.RoPE(q, pos, qRope)
-		ops.RoPE(k, pos, kRope)
+		ops.RoPE(q, angles, qRope)
+		ops.RoPE(k, angles, kRope)
 		ops.Attention(s.ws, attn, att, q, s.k[l], s.v[l], nil)
 		ops.QLinear(s.ws, h, att, T, b.attn.o, m.act)
 		ops.Add(x, x, h)
