@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"os/signal"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/lumen-ml/lumen/models/llama"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
+	"github.com/lumen-ml/lumen/server"
 	"github.com/lumen-ml/lumen/tokenizer"
 )
 
@@ -58,16 +58,9 @@ streams stops that reply, not the program.`,
 	return cmd
 }
 
-// chatModel is what chat needs of a model.
-type chatModel interface {
-	EncodeChat(messages []tokenizer.Message) ([]int, error)
-	ContextLength() int
-	GenerateText(ctx context.Context, prompt []int, opt decode.Options, stop []string) iter.Seq2[decode.Chunk, error]
-}
-
 // chatLoop runs the conversation: each line of in is a user message, each reply is
 // streamed to out under a context from interrupt (cancelled by Ctrl-C).
-func chatLoop(ctx context.Context, in io.Reader, out io.Writer, m chatModel, system string, opt decode.Options,
+func chatLoop(ctx context.Context, in io.Reader, out io.Writer, m server.ChatCompleter, system string, opt decode.Options,
 	interrupt func(context.Context) (context.Context, context.CancelFunc)) error {
 	var history []tokenizer.Message
 	reset := func() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"iter"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/lumen-ml/lumen/models/llama"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
+	"github.com/lumen-ml/lumen/server"
 	"github.com/lumen-ml/lumen/tensor"
 	"github.com/lumen-ml/lumen/tokenizer"
 )
@@ -160,7 +160,7 @@ K-quants, F16, BF16, F32).`,
 			defer stop()
 			pool := ops.NewPool(threads)
 			defer pool.Close()
-			var gen textGenerator
+			var gen server.Completer
 			var ids []int
 			echo := prompt
 			if isGGUF(model) {
@@ -259,11 +259,6 @@ func parseQAct(s string) (ops.QAct, error) {
 	return 0, fmt.Errorf("--activations %q: want q8 or f32", s)
 }
 
-// textGenerator is what generate needs of a model: GPT-2 and Llama both are.
-type textGenerator interface {
-	GenerateText(ctx context.Context, prompt []int, opt decode.Options, stop []string) iter.Seq2[decode.Chunk, error]
-}
-
 // loadGPT2 loads a GPT-2 directory with its tokenizer.
 func loadGPT2(dir, tokDir string, pool *ops.Pool, load ...nn.Option) (*gpt2.Model, error) {
 	dev, err := envDevice()
@@ -283,7 +278,7 @@ func loadGPT2(dir, tokDir string, pool *ops.Pool, load ...nn.Option) (*gpt2.Mode
 
 // streamGenerate writes echo, then the generated text as it comes; the token rate
 // goes to stderr.
-func streamGenerate(ctx context.Context, stdout, stderr io.Writer, m textGenerator, ids []int, echo string, stops []string, opt decode.Options) error {
+func streamGenerate(ctx context.Context, stdout, stderr io.Writer, m server.Completer, ids []int, echo string, stops []string, opt decode.Options) error {
 	fmt.Fprintf(stderr, "seed %d\n", opt.Seed)
 	fmt.Fprint(stdout, echo)
 	start := time.Now()
