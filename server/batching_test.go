@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/assets"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
@@ -57,7 +58,7 @@ func metricValue(t *testing.T, url, name string) float64 {
 // (one worker serves eight at once), and get exactly the text they get alone.
 func TestBatchedCompletions(t *testing.T) {
 	m := tinyGPT2(t)
-	b := gpt2.NewBatcher(m, gpt2.BatchOptions{MaxBatch: 8})
+	b := gpt2.NewBatcher(m, decode.BatchOptions{MaxBatch: 8})
 	t.Cleanup(b.Close)
 	_, ts := start(t, Config{Workers: 1, QueueSize: 16}, Models{"gpt2": b})
 
@@ -106,7 +107,7 @@ func TestBatchedCompletions(t *testing.T) {
 // streaming client that leaves frees its slot.
 func TestBatchedCompletionsBusy(t *testing.T) {
 	m := tinyGPT2(t)
-	b := gpt2.NewBatcher(m, gpt2.BatchOptions{MaxBatch: 1, MaxWaiting: 1})
+	b := gpt2.NewBatcher(m, decode.BatchOptions{MaxBatch: 1, MaxWaiting: 1})
 	t.Cleanup(b.Close)
 	_, ts := start(t, Config{}, Models{"gpt2": b})
 	hold := make(stepGate) // replaces the server's observer: the first request stays running
@@ -139,7 +140,7 @@ func TestBatchedCompletionsBusy(t *testing.T) {
 	waitUntil(t, func() bool { return b.Stats().Running == 0 })
 }
 
-// stepGate is a gpt2.BatchObserver that holds the scheduler after each step until
+// stepGate is a decode.BatchObserver that holds the scheduler after each step until
 // the channel is closed.
 type stepGate chan struct{}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/llama"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
@@ -25,8 +26,19 @@ func smolLM2(t *testing.T) *llama.Model {
 	return m
 }
 
+// The chat endpoint on the model alone (a request per worker) and through its
+// continuous batcher, which must answer alike.
 func TestSmolLM2ChatCompletions(t *testing.T) {
-	_, ts := start(t, Config{}, Models{"smol": smolLM2(t)})
+	m := smolLM2(t)
+	b := llama.NewBatcher(m, decode.BatchOptions{})
+	defer b.Close()
+	for name, served := range map[string]ChatCompleter{"model": m, "batcher": b} {
+		t.Run(name, func(t *testing.T) { testChatCompletions(t, served) })
+	}
+}
+
+func testChatCompletions(t *testing.T, served ChatCompleter) {
+	_, ts := start(t, Config{}, Models{"smol": served})
 	const req = `{"model":"smol","messages":[{"role":"user","content":"What is 12 times 7?"}],"temperature":0,"max_tokens":40%s}`
 	code, body, _ := post(t, ts.URL+"/v1/chat/completions", strings.Replace(req, "%s", "", 1))
 	require.Equal(t, 200, code, string(body))

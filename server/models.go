@@ -6,7 +6,6 @@ import (
 
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/decode"
-	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/tokenizer"
 )
 
@@ -27,13 +26,13 @@ type Completer interface {
 }
 
 // BatchingCompleter is a Completer that runs concurrent requests together, in shared
-// decode steps (gpt2.Batcher: continuous batching), and queues them itself: the server
+// decode steps (gpt2.Batcher, llama.Batcher: continuous batching), and queues them itself: the server
 // holds none of its workers for such a model's requests, and exports its load and
 // steps as metrics.
 type BatchingCompleter interface {
 	Completer
-	Stats() gpt2.BatchStats
-	Observe(gpt2.BatchObserver)
+	Stats() decode.BatchStats
+	Observe(decode.BatchObserver)
 }
 
 // ChatCompleter is a Completer with a chat template (*llama.Model): EncodeChat

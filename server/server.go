@@ -43,7 +43,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/net/netutil"
 
-	"github.com/lumen-ml/lumen/models/gpt2"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/tokenizer"
 )
@@ -452,7 +452,7 @@ func (s *Server) handle(path string, worker bool, fn func(w http.ResponseWriter,
 			case errors.As(err, &ae):
 				writeError(w, ae.status, ae.typ, ae.msg)
 			case w.code != 0: // the answer had begun; nothing more can be said
-			case errors.Is(err, errOverloaded), errors.Is(err, gpt2.ErrBusy), errors.Is(err, gpt2.ErrClosed):
+			case errors.Is(err, errOverloaded), errors.Is(err, decode.ErrBusy), errors.Is(err, decode.ErrClosed):
 				s.unavailable(w, "overloaded", "the server is at capacity or shutting down; retry later")
 			case s.abort.Err() != nil:
 				s.unavailable(w, "shutting_down", "the server shut down before the request finished")

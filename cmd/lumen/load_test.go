@@ -10,6 +10,7 @@ import (
 
 	"github.com/lumen-ml/lumen/assets"
 	"github.com/lumen-ml/lumen/bench/harness"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
@@ -30,7 +31,7 @@ func TestLoadCompletions(t *testing.T) {
 	defer pool.Close()
 	m, err := gpt2.Load(dir, gpt2.WithTokenizer(tok), nn.WithPool(pool))
 	require.NoError(t, err)
-	b := gpt2.NewBatcher(m, gpt2.BatchOptions{})
+	b := gpt2.NewBatcher(m, decode.BatchOptions{})
 	defer b.Close()
 	s, err := server.New(server.Config{}, server.Models{"g": b})
 	require.NoError(t, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/llama"
 	"github.com/lumen-ml/lumen/models/nn"
@@ -34,7 +35,7 @@ func newServeCmd() *cobra.Command {
 	var drainTimeout time.Duration
 	var batching bool
 	var kvCacheMiB int64
-	var batch gpt2.BatchOptions
+	var batch decode.BatchOptions
 	var quantize quantizeFlag
 	cfg := server.DefaultConfig()
 	cmd := &cobra.Command{
@@ -76,7 +77,7 @@ drain exits 0.`,
 				return fmt.Errorf("--kv-cache, --max-batch and --prefill-chunk must not be negative")
 			}
 			batch.KVCacheBytes = kvCacheMiB << 20
-			var opt *gpt2.BatchOptions
+			var opt *decode.BatchOptions
 			if batching {
 				opt = &batch
 			}
@@ -124,7 +125,7 @@ drain exits 0.`,
 	f.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "time for each write of a response (a client that stops reading is cut off)")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "an idle keep-alive connection is closed after this")
 	f.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "open connections at most; more wait to be accepted")
-	f.BoolVar(&batching, "batching", true, "GPT-2 completions run with continuous batching (concurrent requests share each decode step)")
+	f.BoolVar(&batching, "batching", true, "GPT-2 and GGUF completions and chats run with continuous batching (concurrent requests share each decode step)")
 	f.IntVar(&batch.MaxBatch, "max-batch", 0, "sequences per decode step at most (0: 16 per thread, 16..256)")
 	f.Int64Var(&kvCacheMiB, "kv-cache", 0, "MiB of KV cache for the running sequences of each GPT-2 model (0: 1024)")
 	f.IntVar(&batch.PrefillChunk, "prefill-chunk", 0, "prompt tokens per decode step at most (0: 256)")
@@ -190,10 +191,10 @@ type servedModel interface {
 }
 
 // loadModels loads every NAME=DIR onto one pool of threads threads (0: all CPUs),
-// which all the models share; with batch, GPT-2 models serve through a continuous
-// batcher. The returned function closes the models, then the pool; it is valid (and
+// which all the models share; with batch, GPT-2 and Llama models serve through a
+// continuous batcher. The returned function closes the models, then the pool; it is valid (and
 // must be called) even when loading failed.
-func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev ops.Device, batch *gpt2.BatchOptions, load ...nn.Option) (server.Models, func(), error) {
+func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev ops.Device, batch *decode.BatchOptions, load ...nn.Option) (server.Models, func(), error) {
 	pool := ops.NewPool(threads)
 	var opened []servedModel
 	closeAll := func() {
@@ -211,6 +212,9 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 			}
 			m = servedLlama{l, pool}
+			if batch != nil {
+				m = batchedLlama{llama.NewBatcher(l, *batch), l, pool}
+			}
 		} else {
 			dir, err := resolveModel(context.Background(), log, dirs[name])
 			if err != nil {
@@ -220,12 +224,13 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 			}
 		}
-		how := ""
 		if g, ok := m.(*gpt2.Model); ok && batch != nil {
-			b := batchedGPT2{gpt2.NewBatcher(g, *batch), g}
+			m = batchedGPT2{gpt2.NewBatcher(g, *batch), g}
+		}
+		how := ""
+		if b, ok := m.(interface{ Options() decode.BatchOptions }); ok {
 			o := b.Options()
 			how = fmt.Sprintf(", continuous batching: %d sequences, %d MiB KV cache, %d-token prefill chunks", o.MaxBatch, o.KVCacheBytes>>20, o.PrefillChunk)
-			m = b
 		}
 		opened = append(opened, m)
 		loaded[name] = m
@@ -239,8 +244,8 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 	return loaded, closeAll, nil
 }
 
-// servedLlama is a GGUF model as the server holds it (chat and text completions,
-// one request per worker; it is not in the continuous batcher yet).
+// servedLlama is a GGUF model as the server holds it without batching (chat and
+// text completions, one request per worker).
 type servedLlama struct {
 	*llama.Model
 	pool *ops.Pool
@@ -266,6 +271,22 @@ func (b batchedGPT2) Close() {
 
 // WorkerPool returns the model's pool.
 func (b batchedGPT2) WorkerPool() *ops.Pool { return b.m.WorkerPool() }
+
+// batchedLlama serves a GGUF model's chats and completions through its batcher.
+type batchedLlama struct {
+	*llama.Batcher
+	m    *llama.Model
+	pool *ops.Pool
+}
+
+// Close stops the batcher, then unmaps the file.
+func (b batchedLlama) Close() {
+	b.Batcher.Close()
+	b.m.Close()
+}
+
+// WorkerPool returns the pool the model runs on.
+func (b batchedLlama) WorkerPool() *ops.Pool { return b.pool }
 
 // loadAny loads a model directory as GPT-2 or BERT, by config.json's model_type.
 func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device, load ...nn.Option) (servedModel, error) {

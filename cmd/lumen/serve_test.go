@@ -19,6 +19,7 @@ import (
 
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/server"
@@ -140,7 +141,7 @@ func TestServeLoadAndGracefulShutdown(t *testing.T) {
 func TestServeSharesOnePool(t *testing.T) {
 	dirs := map[string]string{"gpt2": shared.Path(t, "fixtures", "gpt2-tiny"), "minilm": shared.Path(t, "fixtures", "minilm-tiny")}
 	toks := map[string]string{"gpt2": shared.Path(t, "tokenizers", "gpt2"), "minilm": shared.Path(t, "tokenizers", "bert-base-uncased")}
-	models, closeAll, err := loadModels(io.Discard, dirs, toks, 2, nil, &gpt2.BatchOptions{})
+	models, closeAll, err := loadModels(io.Discard, dirs, toks, 2, nil, &decode.BatchOptions{})
 	require.NoError(t, err)
 	defer closeAll()
 	require.Len(t, models, 2)

@@ -1,8 +1,10 @@
 // Package decode is what every autoregressive model in Lumen shares around its
-// network: the generation options, sampling (greedy, temperature, top-k, top-p),
-// the decoding loop over a model's step function, and the streaming of generated
-// tokens as text with stop strings. GPT-2 and Llama both generate through it; it
-// knows nothing of either.
+// network: the KV cache, the self-attention over it, the forward passes over one
+// sequence (State) or many (Batcher, continuous batching), the generation options,
+// sampling (greedy, temperature, top-k, top-p), the decoding loop, and the
+// streaming of generated tokens as text with stop strings. A model supplies a
+// Network (core.go): its shapes and its forward pass. GPT-2 and Llama both
+// generate through it; it knows nothing of either.
 package decode
 
 import (

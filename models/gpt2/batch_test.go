@@ -2,7 +2,6 @@ package gpt2
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/assets"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/tensor"
@@ -34,18 +34,6 @@ func tinyModel(t *testing.T, dt tensor.DType, threads int) *Model {
 	m, err := Load(dir, WithTokenizer(tok), nn.WithPool(pool), nn.WithHalfWeights(dt != tensor.F32))
 	require.NoError(t, err)
 	return m
-}
-
-func collectFrom(t *testing.T, seq func(yield func(int, error) bool)) ([]int, error) {
-	t.Helper()
-	var out []int
-	for tok, err := range seq {
-		if err != nil {
-			return out, err
-		}
-		out = append(out, tok)
-	}
-	return out, nil
 }
 
 type batchCase struct {
@@ -87,10 +75,10 @@ func TestBatcherMatchesGenerate(t *testing.T) {
 				want := make([][]int, len(cases))
 				for i, c := range cases {
 					var err error
-					want[i], err = collectFrom(t, m.Generate(context.Background(), c.prompt, c.opt))
+					want[i], err = decode.Collect(m.Generate(context.Background(), c.prompt, c.opt))
 					require.NoError(t, err)
 				}
-				b := NewBatcher(m, BatchOptions{MaxBatch: 5, PrefillChunk: 6})
+				b := NewBatcher(m, decode.BatchOptions{MaxBatch: 5, PrefillChunk: 6})
 				defer b.Close()
 				got := make([][]int, len(cases))
 				errs := make([]error, len(cases))
@@ -100,7 +88,7 @@ func TestBatcherMatchesGenerate(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						time.Sleep(c.delay)
-						got[i], errs[i] = collectFrom(t, b.Generate(context.Background(), c.prompt, c.opt))
+						got[i], errs[i] = decode.Collect(b.Generate(context.Background(), c.prompt, c.opt))
 					}()
 				}
 				wg.Wait()
@@ -119,7 +107,7 @@ func TestBatcherMatchesGenerate(t *testing.T) {
 
 func TestBatcherTextAndStops(t *testing.T) {
 	m := tinyModel(t, tensor.F32, 2)
-	b := NewBatcher(m, BatchOptions{})
+	b := NewBatcher(m, decode.BatchOptions{})
 	defer b.Close()
 	prompt, err := b.Encode("Hello, my dog")
 	require.NoError(t, err)
@@ -147,108 +135,14 @@ func TestBatcherTextAndStops(t *testing.T) {
 	})
 	require.Equal(t, want, got)
 	require.Less(t, len(got), len(plain))
-	waitFor(t, func() bool { return b.Stats().Running == 0 }, "a stopped sequence leaves the batch")
-}
-
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); b.Stats().Running != 0; time.Sleep(time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "a stopped sequence leaves the batch")
 	}
-}
-
-// stepGate is a BatchObserver that holds the scheduler after each step until the
-// channel is closed: what runs and what waits stays put while a test looks.
-type stepGate chan struct{}
-
-func (stepGate) Admitted(time.Duration)            {}
-func (g stepGate) Stepped(int, int, time.Duration) { <-g }
-
-func (g stepGate) open() {
-	select {
-	case <-g:
-	default:
-		close(g)
-	}
-}
-
-// Readers that stop or whose context ends free their slots; later requests run.
-func TestBatcherCancellation(t *testing.T) {
-	m := tinyModel(t, tensor.F32, 1)
-	b := NewBatcher(m, BatchOptions{MaxBatch: 2})
-	defer b.Close()
-	long := GenerateOptions{MaxNewTokens: 200}
-	prompt := []int{1, 2, 3}
-	n := 0
-	for _, err := range b.Generate(context.Background(), prompt, long) {
-		require.NoError(t, err)
-		if n++; n == 3 {
-			break
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	n = 0
-	var last error
-	for _, err := range b.Generate(ctx, prompt, long) {
-		if err != nil {
-			last = err
-			break
-		}
-		if n++; n == 2 {
-			cancel()
-		}
-	}
-	require.ErrorIs(t, last, context.Canceled)
-	waitFor(t, func() bool { st := b.Stats(); return st.Running == 0 && st.KVBytes == 0 }, "both slots are free")
-	got, err := collectFrom(t, b.Generate(context.Background(), prompt, GenerateOptions{MaxNewTokens: 4}))
-	require.NoError(t, err)
-	require.Len(t, got, 4)
-}
-
-// A full queue answers ErrBusy at once; a request larger than the whole KV budget is
-// the caller's error; a request that fits waits for the budget.
-func TestBatcherLimits(t *testing.T) {
-	m := tinyModel(t, tensor.F32, 1)
-	perToken := int64(8 * m.cfg.NLayer * m.cfg.NEmbd)
-	b := NewBatcher(m, BatchOptions{MaxBatch: 4, MaxWaiting: 1, KVCacheBytes: 100 * perToken})
-	defer b.Close()
-	hold := make(stepGate)
-	b.Observe(hold)
-	defer hold.open() // before b.Close, should the test stop early
-
-	_, err := collectFrom(t, b.Generate(context.Background(), []int{1, 2}, GenerateOptions{MaxNewTokens: 99}))
-	require.ErrorIs(t, err, ErrInput)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	first := make(chan error, 1)
-	go func() { // holds 60 positions of the 100 until cancelled
-		_, err := collectFrom(t, b.Generate(ctx, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, GenerateOptions{MaxNewTokens: 50}))
-		first <- err
-	}()
-	waitFor(t, func() bool { return b.Stats().Running == 1 }, "the first request runs")
-	second := make(chan error, 1)
-	go func() { // 60 more: waits for the budget
-		_, err := collectFrom(t, b.Generate(context.Background(), []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, GenerateOptions{MaxNewTokens: 50}))
-		second <- err
-	}()
-	waitFor(t, func() bool { return b.Stats().Waiting == 1 }, "the second request waits")
-	_, err = collectFrom(t, b.Generate(context.Background(), []int{1}, GenerateOptions{MaxNewTokens: 1}))
-	require.ErrorIs(t, err, ErrBusy)
-	cancel()
-	require.ErrorIs(t, <-first, context.Canceled)
-	hold.open() // the scheduler drops the first and admits the second
-	require.NoError(t, <-second)
 }
 
 func TestBatcherBadRequests(t *testing.T) {
 	m := tinyModel(t, tensor.F32, 1)
-	b := NewBatcher(m, BatchOptions{})
+	b := NewBatcher(m, decode.BatchOptions{})
 	defer b.Close()
 	for _, c := range []struct {
 		prompt []int
@@ -261,28 +155,7 @@ func TestBatcherBadRequests(t *testing.T) {
 		{[]int{1}, GenerateOptions{MaxNewTokens: m.cfg.NPositions}},
 		{[]int{1}, GenerateOptions{MaxNewTokens: 1, TopP: 2}},
 	} {
-		_, err := collectFrom(t, b.Generate(context.Background(), c.prompt, c.opt))
+		_, err := decode.Collect(b.Generate(context.Background(), c.prompt, c.opt))
 		require.ErrorIs(t, err, ErrInput, "%v %+v", c.prompt, c.opt)
 	}
-}
-
-// Close ends running and waiting requests with ErrClosed and refuses new ones.
-func TestBatcherClose(t *testing.T) {
-	m := tinyModel(t, tensor.F32, 1)
-	b := NewBatcher(m, BatchOptions{MaxBatch: 1})
-	b.Observe(stepGate(b.stop)) // nothing finishes before Close
-	errs := make(chan error, 2)
-	for range 2 {
-		go func() {
-			_, err := collectFrom(t, b.Generate(context.Background(), []int{1, 2}, GenerateOptions{MaxNewTokens: 250}))
-			errs <- err
-		}()
-	}
-	waitFor(t, func() bool { st := b.Stats(); return st.Running == 1 && st.Waiting == 1 }, "one runs, one waits")
-	b.Close()
-	for range 2 {
-		require.True(t, errors.Is(<-errs, ErrClosed))
-	}
-	_, err := collectFrom(t, b.Generate(context.Background(), []int{1}, GenerateOptions{MaxNewTokens: 1}))
-	require.ErrorIs(t, err, ErrClosed)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/tensor"
 )
@@ -106,7 +107,7 @@ func BenchmarkBatcher(b *testing.B) {
 	prompt := []int{464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290}
 	for _, n := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("seqs%d", n), func(b *testing.B) {
-			bt := NewBatcher(m, BatchOptions{MaxBatch: 16})
+			bt := NewBatcher(m, decode.BatchOptions{MaxBatch: 16})
 			defer bt.Close()
 			tokens := 0
 			for b.Loop() {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/lumen-ml/lumen/assets"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/tensor"
 )
@@ -66,7 +67,7 @@ func ExampleBatcher() {
 	defer m.Close()
 
 	// One batcher serves every request; concurrent ones share each decode step.
-	b := gpt2.NewBatcher(m, gpt2.BatchOptions{MaxBatch: 8})
+	b := gpt2.NewBatcher(m, decode.BatchOptions{MaxBatch: 8})
 	defer b.Close()
 	prompts := []string{"Hello, my dog is a little", "The quick brown fox", "Once upon a time"}
 	texts := make([]string, len(prompts))

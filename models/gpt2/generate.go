@@ -22,12 +22,7 @@ func validate(o GenerateOptions, cfg Config, longest int) error {
 // Generate streams the new tokens for one prompt: each step yields (token, nil); an
 // error (bad input, cancelled ctx) is yielded as (-1, err) and ends the stream.
 func (m *Model) Generate(ctx context.Context, prompt []int, opt GenerateOptions) iter.Seq2[int, error] {
-	return func(yield func(int, error) bool) {
-		err := m.generate(ctx, [][]int{prompt}, opt, func(_, tok int) bool { return yield(tok, nil) })
-		if err != nil {
-			yield(-1, err)
-		}
-	}
+	return decode.Generate(ctx, network{m}, prompt, opt)
 }
 
 // GenerateBatch generates for several prompts at once, left-padding them as HF does

@@ -9,8 +9,9 @@
 // GPT2Block, GPT2Attention, GPT2MLP) and their fields the checkpoint's names. Weights
 // are packed once at load (GPT-2's Conv1D weights are [in, out]); a loaded Model is
 // immutable and may be shared by any number of goroutines, each with its own State.
-// A Batcher (batch.go) serves concurrent requests with continuous batching: every
-// running sequence's next token in one forward pass per step.
+// Generation runs on the decode core (models/decode) that Llama shares: its State
+// for one sequence, its Batcher (batch.go) for concurrent requests with continuous
+// batching; the model supplies its forward pass (runner) and nothing else.
 package gpt2
 
 import (
@@ -21,6 +22,7 @@ import (
 	"path/filepath"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/tokenizer"
@@ -113,6 +115,7 @@ type Block struct {
 // SelfAttention is GPT2Attention: c_attn projects to q, k and v at once; c_proj
 // mixes the heads.
 type SelfAttention struct {
+	heads int       // n_head
 	cAttn nn.Linear // c_attn: n_embd → 3·n_embd (Conv1D)
 	cProj nn.Linear // c_proj: n_embd → n_embd
 }
@@ -202,7 +205,7 @@ func (m *Model) readWeights(vb *nn.Builder) {
 		h := vb.Sub("h.%d", l)
 		m.h = append(m.h, Block{
 			ln1:  h.LayerNorm("ln_1", E, cfg.LayerNormEps),
-			attn: SelfAttention{cAttn: h.Conv1D("attn.c_attn", E, 3*E), cProj: h.Conv1D("attn.c_proj", E, E)},
+			attn: SelfAttention{heads: cfg.NHead, cAttn: h.Conv1D("attn.c_attn", E, 3*E), cProj: h.Conv1D("attn.c_proj", E, E)},
 			ln2:  h.LayerNorm("ln_2", E, cfg.LayerNormEps),
 			mlp:  MLP{cFc: h.Conv1D("mlp.c_fc", E, I), cProj: h.Conv1D("mlp.c_proj", I, E)},
 		})
@@ -268,20 +271,22 @@ func (m *Model) Close() {
 	_ = ops.ReleaseAll(m.matrices()...)
 }
 
-// State is one request's KV cache and scratch memory: batch rows of up to maxLen
-// positions. It is not safe for concurrent use; the Model it came from is.
+// State is a request's rows, left-padded as HF pads a batch: batch sequences of up
+// to maxLen positions, each with its own KV cache and padding mask. It is not safe
+// for concurrent use; the Model it came from is. (Model.Generate and the Batcher
+// run the decode core's decode.State and decode.Batcher instead; State is the
+// hidden-state API and GenerateBatch's static batch.)
 type State struct {
 	m      *Model
 	ws     *ops.Workspace // the operators' scratch, on the model's pool
 	batch  int
 	maxLen int
-	length int         // cache positions filled (the same for every row: left padding)
-	k, v   [][]float32 // per layer: [batch, maxLen, n_embd]
-	mask   []float32   // [batch, maxLen] additive key masks (0, or MaskValue at padding)
-	pos    []int       // [batch] position id of each row's next token
-	real   []int       // [batch] real (non-padding) tokens seen
-	act    activations // for T new tokens per row: M = batch·T rows
-	tok    int         // T of the Forward in progress: new tokens per row
+	length int               // cache positions filled (the same for every row: left padding)
+	caches []*decode.KVCache // [batch] keys and values, [n_layer][maxLen, n_embd]
+	mask   []float32         // [batch, maxLen] additive key masks (0, or MaskValue at padding)
+	real   []int             // [batch] real (non-padding) tokens seen
+	act    activations       // for T new tokens per row: M = batch·T rows
+	pass   decode.Pass       // the rows of the Forward in progress
 }
 
 // activations is the scratch of one forward pass over M token rows.
@@ -305,19 +310,12 @@ func (a *activations) ensure(cfg Config, M int) {
 	a.mlp = make([]float32, M*cfg.Inner())
 }
 
-// attender computes self-attention for layer l: the rows' queries, keys and values are
-// in qkv (M × 3·n_embd); it appends the keys and values to its caches and writes the
-// heads' outputs to att (M × n_embd).
-type attender interface {
-	attend(l int, qkv, att []float32)
-}
-
 // maxStateBytes bounds the cache a single State may ask for, so that an absurd
 // request is an error rather than an allocation failure.
 const maxStateBytes = 1 << 36
 
-// NewState allocates the cache and scratch for batch rows of up to maxLen positions
-// (at most n_positions).
+// NewState allocates the caches and scratch for batch rows of up to maxLen
+// positions (at most n_positions).
 func (m *Model) NewState(batch, maxLen int) (*State, error) {
 	if batch <= 0 || maxLen <= 0 || maxLen > m.cfg.NPositions {
 		return nil, fmt.Errorf("%w: state for %d rows of %d positions (the model has %d)", ErrInput, batch, maxLen, m.cfg.NPositions)
@@ -327,10 +325,9 @@ func (m *Model) NewState(batch, maxLen int) (*State, error) {
 		return nil, fmt.Errorf("%w: a KV cache for %d rows of %d positions needs %.0f bytes", ErrInput, batch, maxLen, bytes)
 	}
 	s := &State{m: m, ws: ops.NewWorkspace(m.pool), batch: batch, maxLen: maxLen,
-		mask: make([]float32, batch*maxLen), pos: make([]int, batch), real: make([]int, batch)}
-	for range m.h {
-		s.k = append(s.k, make([]float32, batch*maxLen*E))
-		s.v = append(s.v, make([]float32, batch*maxLen*E))
+		mask: make([]float32, batch*maxLen), real: make([]int, batch)}
+	for range batch {
+		s.caches = append(s.caches, decode.NewKVCache(len(m.h), E, maxLen))
 	}
 	return s, nil
 }
@@ -341,7 +338,9 @@ func (s *State) Len() int { return s.length }
 // Reset empties the cache so the State can serve a new request.
 func (s *State) Reset() {
 	s.length = 0
-	clear(s.pos)
+	for _, c := range s.caches {
+		c.Len = 0
+	}
 	clear(s.real)
 }
 
@@ -359,24 +358,19 @@ func (s *State) Forward(ids []int, valid []bool, T int) ([]float32, error) {
 	if s.length+T > s.maxLen {
 		return nil, fmt.Errorf("%w: %d cached + %d new positions exceed the state's %d (n_positions %d)", ErrInput, s.length, T, s.maxLen, cfg.NPositions)
 	}
-	for _, id := range ids {
-		if id < 0 || id >= cfg.VocabSize {
-			return nil, fmt.Errorf("%w: token id %d outside the vocabulary [0, %d)", ErrInput, id, cfg.VocabSize)
-		}
+	if err := decode.CheckTokens(ErrInput, ids, cfg.VocabSize); err != nil {
+		return nil, err
 	}
-	M := s.batch * T
-	s.act.ensure(cfg, M)
-	s.tok = T
-	x := s.act.x[:M*E]
-
-	// Embeddings: wte[token] + wpe[position]; key masks for the new positions.
-	for b := 0; b < s.batch; b++ {
+	// Every row one segment; position ids and key masks for the new positions.
+	p := &s.pass
+	p.Reset()
+	for b, c := range s.caches {
+		p.Add(c, T, false)
+		p.Segs[b].Mask = s.mask[b*s.maxLen : (b+1)*s.maxLen]
 		for t := 0; t < T; t++ {
 			i := b*T + t
-			real := valid == nil || valid[i]
-			pos := 1 // HF's position id for padding
-			maskv := float32(ops.MaskValue)
-			if real {
+			pos, maskv := 1, float32(ops.MaskValue) // HF's position id for padding
+			if valid == nil || valid[i] {
 				pos, maskv = s.real[b], 0
 				s.real[b]++
 			}
@@ -384,16 +378,32 @@ func (s *State) Forward(ids []int, valid []bool, T int) ([]float32, error) {
 				return nil, fmt.Errorf("%w: position %d is past n_positions %d", ErrInput, pos, cfg.NPositions)
 			}
 			s.mask[b*s.maxLen+s.length+t] = maskv
-			s.m.embed(x[i*E:(i+1)*E], ids[i], pos)
+			p.Pos[i] = pos
 		}
 	}
-	for l := range s.m.h {
-		s.m.h[l].forward(s.ws, s.m.act, &s.act, M, l, s)
-	}
+	M := s.batch * T
+	x := s.m.forward(s.ws, &s.act, p, ids)
 	s.length += T
 	h := s.act.h[:M*E]
 	s.m.lnF.Forward(h, x, M)
 	return h, nil
+}
+
+// forward runs the transformer over the pass's rows (ids at the positions p.Pos),
+// appending their keys and values to the pass's caches, and returns the residual
+// stream after the last block (before ln_f), in a's scratch.
+func (m *Model) forward(ws *ops.Workspace, a *activations, p *decode.Pass, ids []int) []float32 {
+	E, M := m.cfg.NEmbd, p.Rows
+	a.ensure(m.cfg, M)
+	x := a.x[:M*E]
+	for r, id := range ids {
+		m.embed(x[r*E:(r+1)*E], id, p.Pos[r])
+	}
+	for l := range m.h {
+		m.h[l].forward(ws, m.act, a, p, l)
+	}
+	p.Advance()
+	return x
 }
 
 // embed writes wte[id] + wpe[pos] into row (n_embd wide).
@@ -408,19 +418,21 @@ func (m *Model) embed(row []float32, id, pos int) {
 	}
 }
 
-// forward runs GPT2Block over the M rows of a.x (updated in place), layer l of the
-// model; at attends to the rows' own caches. Every operation treats each row on its
+// forward runs GPT2Block over the rows of a.x (updated in place), layer l of the
+// model, attending to the rows' own caches. Every operation treats each row on its
 // own and sums in a fixed order, so a row's result does not depend on the other rows:
 // the continuous batcher relies on it.
-func (blk *Block) forward(ws *ops.Workspace, act nn.Activation, a *activations, M, l int, at attender) {
-	E := len(blk.ln1.Weight)
+func (blk *Block) forward(ws *ops.Workspace, act nn.Activation, a *activations, p *decode.Pass, l int) {
+	E, M := len(blk.ln1.Weight), p.Rows
+	H := blk.attn.heads
 	I := blk.mlp.cFc.Weight.N()
 	x, h, qkv, att, mlp := a.x[:M*E], a.h[:M*E], a.qkv[:M*3*E], a.att[:M*E], a.mlp[:M*I]
 
 	// x += c_proj(attention(c_attn(ln_1(x))))
 	blk.ln1.Forward(h, x, M)
 	blk.attn.cAttn.Forward(ws, qkv, h, M)
-	at.attend(l, qkv, att)
+	p.Attend(ws, l, decode.Heads{Heads: H, KVHeads: H, HeadDim: E / H}, decode.Rows{Data: att, Stride: E},
+		decode.Rows{Data: qkv, Stride: 3 * E}, decode.Rows{Data: qkv[E:], Stride: 3 * E}, decode.Rows{Data: qkv[2*E:], Stride: 3 * E})
 	blk.attn.cProj.Forward(ws, h, att, M)
 	ops.Add(x, x, h)
 
@@ -434,27 +446,6 @@ func (blk *Block) forward(ws *ops.Workspace, act nn.Activation, a *activations, 
 	ops.Add(x, x, h)
 }
 
-// attend appends the new keys and values of every row to the cache and attends over
-// it, causally, with the padding masks.
-func (s *State) attend(l int, qkv, att []float32) {
-	cfg := s.m.cfg
-	E, H, T := cfg.NEmbd, cfg.NHead, s.tok
-	kc, vc := s.k[l], s.v[l]
-	for b := 0; b < s.batch; b++ {
-		for t := 0; t < T; t++ {
-			src := qkv[(b*T+t)*3*E:]
-			dst := (b*s.maxLen + s.length + t) * E
-			copy(kc[dst:dst+E], src[E:2*E])
-			copy(vc[dst:dst+E], src[2*E:3*E])
-		}
-	}
-	ops.Attention(s.ws, ops.AttentionShape{
-		Batch: s.batch, Heads: H, HeadDim: E / H, Queries: T, Keys: s.length + T,
-		Causal: true, Past: s.length, Scale: float32(1 / math.Sqrt(float64(E/H))),
-		QRow: 3 * E, QSeq: T * 3 * E, KVRow: E, KVSeq: s.maxLen * E, OutRow: E, OutSeq: T * E, MaskSeq: s.maxLen,
-	}, att, qkv, kc, vc, s.mask)
-}
-
 // Logits computes the LM-head logits of the given rows of hidden (each n_embd wide)
 // into dst (len(rows) × vocab).
 func (s *State) Logits(dst, hidden []float32, rows int) error {
@@ -462,6 +453,42 @@ func (s *State) Logits(dst, hidden []float32, rows int) error {
 	if rows < 0 || len(hidden) < rows*E || len(dst) < rows*V {
 		return fmt.Errorf("%w: logits of %d rows need %d hidden values and %d outputs", ErrInput, rows, rows*E, rows*V)
 	}
-	nn.Linear{Weight: s.m.wte}.Forward(s.ws, dst[:rows*V], hidden[:rows*E], rows) // the LM head: wte, tied
+	s.m.lmHead(s.ws, dst[:rows*V], hidden[:rows*E], rows)
 	return nil
+}
+
+// lmHead computes the logits of rows hidden states after ln_f: wte, tied.
+func (m *Model) lmHead(ws *ops.Workspace, dst, hidden []float32, rows int) {
+	nn.Linear{Weight: m.wte}.Forward(ws, dst, hidden, rows)
+}
+
+// network is the Model as the decode core runs it.
+type network struct{ m *Model }
+
+func (n network) Layout() (layers, width int) { return n.m.cfg.NLayer, n.m.cfg.NEmbd }
+func (n network) VocabSize() int              { return n.m.cfg.VocabSize }
+func (n network) ContextLength() int          { return n.m.cfg.NPositions }
+func (n network) EOS() int                    { return n.m.eos() }
+func (n network) InputError() error           { return ErrInput }
+func (n network) Threads() int                { return n.m.pool.Threads() }
+func (n network) NewRunner() decode.Runner {
+	return &runner{m: n.m, ws: ops.NewWorkspace(n.m.pool)}
+}
+
+// runner is a forward pass with its scratch: the decode core's Runner.
+type runner struct {
+	m    *Model
+	ws   *ops.Workspace
+	act  activations
+	last []float32 // [samples, n_embd] the hidden states of the rows that sample, after ln_f
+}
+
+func (r *runner) Run(p *decode.Pass, ids []int, logits []float32) {
+	E := r.m.cfg.NEmbd
+	x := r.m.forward(r.ws, &r.act, p, ids)
+	r.last = p.GatherSamples(r.last, x, E)
+	if S := len(r.last) / E; S > 0 {
+		r.m.lnF.Forward(r.last, r.last, S)
+		r.m.lmHead(r.ws, logits[:S*r.m.cfg.VocabSize], r.last, S)
+	}
 }

@@ -3,6 +3,8 @@ package llama
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lumen-ml/lumen/models/decode"
@@ -71,5 +73,42 @@ func benchSmolLM2(b *testing.B, threads int) {
 			}
 			b.ReportMetric(decoded/b.Elapsed().Seconds(), "tokens/s")
 		})
+	}
+}
+
+// BenchmarkSmolLM2Clients times N concurrent clients on one Batcher (continuous
+// batching), each generating 32 tokens after its own 32-token prompt: tokens/s of
+// all clients together, prefill included. Clients=1 is the baseline of the
+// "16 clients ≥ 6× one" target.
+func BenchmarkSmolLM2Clients(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		pool := ops.NewPool(threads)
+		m := smolLM2(b, nn.WithPool(pool))
+		for _, clients := range []int{1, 4, 16} {
+			b.Run(fmt.Sprintf("threads=%d/clients=%d", threads, clients), func(b *testing.B) {
+				bt := NewBatcher(m, decode.BatchOptions{})
+				defer bt.Close()
+				var made atomic.Int64
+				for b.Loop() {
+					var wg sync.WaitGroup
+					for c := range clients {
+						wg.Go(func() {
+							prompt := benchPrompt(33)[1:] // a different prompt per client
+							prompt[0] += c
+							for _, err := range bt.Generate(context.Background(), prompt, GenerateOptions{MaxNewTokens: 32}) {
+								if err != nil {
+									b.Error(err)
+									return
+								}
+								made.Add(1)
+							}
+						})
+					}
+					wg.Wait()
+				}
+				b.ReportMetric(float64(made.Load())/b.Elapsed().Seconds(), "tokens/s")
+			})
+		}
+		pool.Close()
 	}
 }

@@ -11,7 +11,8 @@
 // struct per module as transformers' LlamaForCausalLM has them. The weights stay in
 // the file's blocks, memory-mapped, and are multiplied where they lie (ops.QLinear);
 // a loaded Model is immutable and may be shared by any number of goroutines, each
-// with its own State.
+// with its own State. Generation runs on the decode core GPT-2 shares
+// (models/decode: State, and Batcher for continuous batching, batch.go).
 package llama
 
 import (
@@ -337,135 +338,102 @@ func configFromGGUF(f *gguf.File) (Config, error) {
 	return c, nil
 }
 
-// State is one sequence's run state, as llama2.c's RunState: the KV cache and the
-// scratch of a forward pass over up to prefillChunk new tokens (T below). It is not
-// safe for concurrent use; the Model it came from is.
-type State struct {
-	m      *Model
-	ws     *ops.Workspace // the operators' scratch, on the model's pool
-	maxLen int
-	length int         // positions cached
-	k, v   [][]float32 // per layer: [maxLen, n_kv·head_dim] keys (rotated) and values
+// State is one sequence's run state (decode.State): its KV cache, Step(ctx, ids)
+// → logits. It is not safe for concurrent use; the Model it came from is.
+type State = decode.State
 
-	x      []float32 // [T, n_embd] the residual stream
-	h      []float32 // [T, n_embd] a sublayer's normalised input, then its output
-	q      []float32 // [T, n_embd] queries (rotated)
-	att    []float32 // [T, n_embd] attention output, heads side by side
-	gate   []float32 // [T, n_ff] ffn_gate's output, then silu(gate)·up
-	up     []float32 // [T, n_ff] ffn_up's output
-	pos    []int     // [T] positions of the new tokens
-	angles []float32 // [T, rope_dims] their rotations (cos, sin per pair), for every head and layer
-	lastT  int       // T of the last forward pass
-	logits []float32 // [vocab] after the last new token
+// NewState allocates a sequence of up to maxLen positions (at most ContextLength).
+func (m *Model) NewState(maxLen int) (*State, error) { return decode.NewState(network{m}, maxLen) }
+
+// network is the Model as the decode core runs it: decode.State for one sequence,
+// decode.Batcher for many.
+type network struct{ m *Model }
+
+func (n network) Layout() (layers, width int) {
+	return n.m.cfg.NLayer, n.m.cfg.NHeadKV * n.m.cfg.HeadDim
+}
+func (n network) VocabSize() int           { return n.m.cfg.VocabSize }
+func (n network) ContextLength() int       { return n.m.cfg.ContextLength }
+func (n network) EOS() int                 { return n.m.eos }
+func (n network) InputError() error        { return ErrInput }
+func (n network) Threads() int             { return n.m.pool.Threads() }
+func (n network) NewRunner() decode.Runner { return &runner{m: n.m, ws: ops.NewWorkspace(n.m.pool)} }
+
+// runner is the forward pass, as llama2.c's RunState: the scratch of a pass over M
+// token rows (of one sequence or of several side by side), grown as needed.
+type runner struct {
+	m  *Model
+	ws *ops.Workspace // the operators' scratch, on the model's pool
+
+	x      []float32 // [M, n_embd] the residual stream
+	h      []float32 // [M, n_embd] a sublayer's normalised input, then its output
+	q      []float32 // [M, n_embd] queries (rotated)
+	k, v   []float32 // [M, n_kv·head_dim] the new keys (rotated) and values, before the caches take them
+	att    []float32 // [M, n_embd] attention output, heads side by side
+	gate   []float32 // [M, n_ff] ffn_gate's output, then silu(gate)·up
+	up     []float32 // [M, n_ff] ffn_up's output
+	angles []float32 // [M, rope_dims] the rows' rotations (cos, sin per pair), for every head and layer
+	last   []float32 // [S, n_embd] the rows that sample, then their output_norm
 }
 
-// prefillChunk bounds the tokens of one forward pass: a long prompt runs in chunks,
-// so that the scratch (attention scores are chunk × keys) stays small.
-const prefillChunk = 256
-
-// maxStateBytes bounds the KV cache one State may ask for.
-const maxStateBytes = 1 << 34
-
-// NewState allocates the cache for up to maxLen positions (at most ContextLength).
-func (m *Model) NewState(maxLen int) (*State, error) {
-	c := m.cfg
-	KV := c.NHeadKV * c.HeadDim
-	if maxLen <= 0 || maxLen > c.ContextLength {
-		return nil, fmt.Errorf("%w: a state of %d positions (the model has %d)", ErrInput, maxLen, c.ContextLength)
+// ensure sizes the scratch for M rows, geometrically: batches change size every step.
+func (r *runner) ensure(M int) {
+	c := r.m.cfg
+	if len(r.x) >= M*c.NEmbd {
+		return
 	}
-	if bytes := 8 * float64(maxLen) * float64(KV) * float64(c.NLayer); bytes > maxStateBytes {
-		return nil, fmt.Errorf("%w: a KV cache of %d positions needs %.0f bytes", ErrInput, maxLen, bytes)
-	}
-	s := &State{m: m, ws: ops.NewWorkspace(m.pool), maxLen: maxLen, logits: make([]float32, c.VocabSize)}
-	for range c.NLayer {
-		s.k = append(s.k, make([]float32, maxLen*KV))
-		s.v = append(s.v, make([]float32, maxLen*KV))
-	}
-	T := min(prefillChunk, maxLen)
-	s.x, s.h, s.q, s.att = make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd), make([]float32, T*c.NEmbd)
-	s.gate, s.up, s.pos, s.angles = make([]float32, T*c.NFF), make([]float32, T*c.NFF), make([]int, T), make([]float32, T*c.RopeDim)
-	return s, nil
+	M = max(M, 2*len(r.x)/c.NEmbd)
+	E, KV, F := M*c.NEmbd, M*c.NHeadKV*c.HeadDim, M*c.NFF
+	r.x, r.h, r.q, r.att = make([]float32, E), make([]float32, E), make([]float32, E), make([]float32, E)
+	r.k, r.v, r.gate, r.up = make([]float32, KV), make([]float32, KV), make([]float32, F), make([]float32, F)
+	r.angles = make([]float32, M*c.RopeDim)
 }
 
-// Len is the number of cached positions.
-func (s *State) Len() int { return s.length }
-
-// Reset empties the cache so the State can serve a new sequence.
-func (s *State) Reset() { s.length = 0 }
-
-// Step appends ids to the sequence and returns the logits after the last of them
-// (VocabSize values, valid until the next Step). It checks ctx between chunks of
-// a long prompt; a cancelled Step leaves the chunks it ran in the cache (Reset to
-// start over). Bad ids or too many of them are refused before anything runs.
-func (s *State) Step(ctx context.Context, ids []int) ([]float32, error) {
-	c := s.m.cfg
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("%w: no tokens", ErrInput)
-	}
-	if s.length+len(ids) > s.maxLen {
-		return nil, fmt.Errorf("%w: %d cached and %d new positions exceed the state's %d", ErrInput, s.length, len(ids), s.maxLen)
-	}
-	for _, id := range ids {
-		if id < 0 || id >= c.VocabSize {
-			return nil, fmt.Errorf("%w: token id %d outside the vocabulary [0, %d)", ErrInput, id, c.VocabSize)
-		}
-	}
-	for len(ids) > 0 {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		n := min(len(ids), prefillChunk)
-		s.forward(ids[:n])
-		ids = ids[n:]
-	}
-	E := c.NEmbd
-	last := s.h[:E]
-	ops.RMSNorm(last, s.x[(s.lastT-1)*E:s.lastT*E], 1, E, s.m.outputNorm, c.RMSEps)
-	ops.QLinear(s.ws, s.logits, last, 1, s.m.output, s.m.act)
-	return s.logits, nil
-}
-
-// forward runs the network over T new tokens, appending their keys and values to
-// the cache; s.x holds the last layer's output.
-func (s *State) forward(ids []int) {
-	m, c := s.m, s.m.cfg
-	T, E, F, KV := len(ids), c.NEmbd, c.NFF, c.NHeadKV*c.HeadDim
-	s.lastT = T
-	x, h, q, att := s.x[:T*E], s.h[:T*E], s.q[:T*E], s.att[:T*E]
-	gate, up, pos, angles := s.gate[:T*F], s.up[:T*F], s.pos[:T], s.angles[:T*c.RopeDim]
+// Run is the network over the pass's rows, then output_norm and the LM head for
+// the rows that sample.
+func (r *runner) Run(p *decode.Pass, ids []int, logits []float32) {
+	m, c := r.m, r.m.cfg
+	T, E, F, KV := p.Rows, c.NEmbd, c.NFF, c.NHeadKV*c.HeadDim
+	r.ensure(T)
+	x, h, q, k, v, att := r.x[:T*E], r.h[:T*E], r.q[:T*E], r.k[:T*KV], r.v[:T*KV], r.att[:T*E]
+	gate, up, angles := r.gate[:T*F], r.up[:T*F], r.angles[:T*c.RopeDim]
 	for t, id := range ids {
 		m.tokenEmbd.Row(id, x[t*E:(t+1)*E])
-		pos[t] = s.length + t
 	}
 	rope := ops.RoPEShape{HeadDim: c.HeadDim, Dims: c.RopeDim, Base: float64(c.RopeTheta), Interleaved: true}
-	ops.RoPEAngles(angles, pos, rope)
+	ops.RoPEAngles(angles, p.Pos, rope)
 	qRope, kRope := rope, rope
 	qRope.Heads, kRope.Heads = c.NHead, c.NHeadKV
-	attn := ops.AttentionShape{Batch: 1, Heads: c.NHead, KVHeads: c.NHeadKV, HeadDim: c.HeadDim,
-		Queries: T, Keys: s.length + T, Causal: true, Past: s.length, Scale: float32(1 / math.Sqrt(float64(c.HeadDim))),
-		QRow: E, QSeq: T * E, KVRow: KV, KVSeq: s.maxLen * KV, OutRow: E, OutSeq: T * E}
+	heads := decode.Heads{Heads: c.NHead, KVHeads: c.NHeadKV, HeadDim: c.HeadDim}
 	for l := range m.blk {
 		b := &m.blk[l]
-		k, v := s.k[l][s.length*KV:(s.length+T)*KV], s.v[l][s.length*KV:(s.length+T)*KV]
 		// x += attn_output(attention(rope(attn_q(n)), rope(attn_k(n)), attn_v(n)))
 		ops.RMSNorm(h, x, T, E, b.attnNorm, c.RMSEps)
-		ops.QLinear(s.ws, q, h, T, b.attn.q, m.act)
-		ops.QLinear(s.ws, k, h, T, b.attn.k, m.act)
-		ops.QLinear(s.ws, v, h, T, b.attn.v, m.act)
+		ops.QLinear(r.ws, q, h, T, b.attn.q, m.act)
+		ops.QLinear(r.ws, k, h, T, b.attn.k, m.act)
+		ops.QLinear(r.ws, v, h, T, b.attn.v, m.act)
 		ops.RoPE(q, angles, qRope)
 		ops.RoPE(k, angles, kRope)
-		ops.Attention(s.ws, attn, att, q, s.k[l], s.v[l], nil)
-		ops.QLinear(s.ws, h, att, T, b.attn.o, m.act)
+		p.Attend(r.ws, l, heads, decode.Rows{Data: att, Stride: E}, decode.Rows{Data: q, Stride: E},
+			decode.Rows{Data: k, Stride: KV}, decode.Rows{Data: v, Stride: KV})
+		ops.QLinear(r.ws, h, att, T, b.attn.o, m.act)
 		ops.Add(x, x, h)
 		// x += ffn_down(silu(ffn_gate(n)) · ffn_up(n))
 		ops.RMSNorm(h, x, T, E, b.ffnNorm, c.RMSEps)
-		ops.QLinear(s.ws, gate, h, T, b.mlp.gate, m.act)
-		ops.QLinear(s.ws, up, h, T, b.mlp.up, m.act)
+		ops.QLinear(r.ws, gate, h, T, b.mlp.gate, m.act)
+		ops.QLinear(r.ws, up, h, T, b.mlp.up, m.act)
 		ops.SiLUMul(gate, up)
-		ops.QLinear(s.ws, h, gate, T, b.mlp.down, m.act)
+		ops.QLinear(r.ws, h, gate, T, b.mlp.down, m.act)
 		ops.Add(x, x, h)
 	}
-	s.length += T
+	p.Advance()
+
+	// output_norm and the LM head, for the last row of each segment that samples.
+	r.last = p.GatherSamples(r.last, x, E)
+	if S := len(r.last) / E; S > 0 {
+		ops.RMSNorm(r.last, r.last, S, E, m.outputNorm, c.RMSEps)
+		ops.QLinear(r.ws, logits[:S*c.VocabSize], r.last, S, m.output, m.act)
+	}
 }
 
 // GenerateOptions controls generation (decode.Options; StopAtEOS stops at the
@@ -479,21 +447,19 @@ type Chunk = decode.Chunk
 // nil) per step; an error (bad input, cancelled ctx) is yielded as (-1, err) and
 // ends the stream.
 func (m *Model) Generate(ctx context.Context, prompt []int, opt GenerateOptions) iter.Seq2[int, error] {
-	if err := opt.Validate(m.cfg.ContextLength, len(prompt)); err != nil {
-		return func(yield func(int, error) bool) { yield(-1, fmt.Errorf("%w: %w", ErrInput, err)) }
-	}
-	s, err := m.NewState(len(prompt) + opt.MaxNewTokens)
-	if err != nil {
-		return func(yield func(int, error) bool) { yield(-1, err) }
-	}
-	return decode.Stream(ctx, s, prompt, opt, m.eos)
+	return decode.Generate(ctx, network{m}, prompt, opt)
 }
 
 // GenerateText streams the text generated after prompt, one Chunk per token, never
 // splitting a UTF-8 character; special tokens are not written. It ends as
 // Generate does, or just before the first of stop in the text.
 func (m *Model) GenerateText(ctx context.Context, prompt []int, opt GenerateOptions, stop []string) iter.Seq2[Chunk, error] {
-	return decode.Text(m.Generate(ctx, prompt, opt), m.tok.NewStreamDecoder(true), stop)
+	return m.text(m.Generate(ctx, prompt, opt), stop)
+}
+
+// text turns a stream of token ids into GenerateText's chunks.
+func (m *Model) text(tokens iter.Seq2[int, error], stop []string) iter.Seq2[Chunk, error] {
+	return decode.Text(tokens, m.tok.NewStreamDecoder(true), stop)
 }
 
 // Encode tokenizes a prompt, with the BOS token first where the file asks for it
