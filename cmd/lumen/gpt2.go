@@ -31,13 +31,14 @@ func newGenRandomCmd() *cobra.Command {
 	var arch, size, dtype, out, tokDir string
 	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "gen-random --arch gpt2|bert --size SIZE --dtype f32|f16|bf16 --out DIR",
+		Use:   "gen-random --arch gpt2|bert|llama --size SIZE --dtype f32|f16|bf16 --out DIR",
 		Short: "Write a model with random weights in Hugging Face layout (config.json, model.safetensors, tokenizer), for benchmarks and smoke runs",
 		Long: `gen-random writes config.json and model.safetensors with weights drawn as Hugging Face
 initialises them, and the tokenizer files: by default the ones Lumen ships (GPT-2's
 vocab.json + merges.txt, or bert-base-uncased's vocab.txt), so the directory runs as it
 is with generate, embed or serve. --tokenizer DIR copies them from DIR instead;
---tokenizer none writes none.`,
+--tokenizer none writes none. Lumen ships no Llama vocabulary: a random Llama runs
+token ids (lumen bench) unless --tokenizer gives one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -76,8 +77,28 @@ is with generate, embed or serve. --tokenizer DIR copies them from DIR instead;
 				desc = fmt.Sprintf("bert %s (%d layers × %d), F32", size, cfg.Layers, cfg.Hidden)
 				shipped = assets.BERTUncasedVocab()
 				check = func(dir string) error { _, err := bert.LoadTokenizer(dir); return err }
+			case "llama":
+				dt := map[string]tensor.DType{"f32": tensor.F32, "f16": tensor.F16, "bf16": tensor.BF16}[dtype]
+				if dt == tensor.Invalid {
+					return fmt.Errorf("--dtype %q: want f32, f16 or bf16", dtype)
+				}
+				if !cmd.Flags().Changed("size") {
+					size = "smollm2-135m"
+				}
+				cfg, err := llama.SizeConfig(size)
+				if err != nil {
+					return fmt.Errorf("--size: %w", err)
+				}
+				if err := llama.WriteRandom(out, cfg, dt, seed); err != nil {
+					return err
+				}
+				desc = fmt.Sprintf("llama %s (%d layers × %d, %d/%d heads), %v", size, cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.NumKeyValueHeads, dt)
+				if tokDir == "" { // Lumen ships no Llama vocabulary: token ids only
+					tokDir = "none"
+				}
+				check = func(dir string) error { _, err := tokenizer.Load(dir); return err }
 			default:
-				return fmt.Errorf("--arch %q: want gpt2 or bert", arch)
+				return fmt.Errorf("--arch %q: want gpt2, bert or llama", arch)
 			}
 			switch tokDir {
 			case "none":
@@ -102,9 +123,9 @@ is with generate, embed or serve. --tokenizer DIR copies them from DIR instead;
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&arch, "arch", "gpt2", "architecture: gpt2 or bert")
-	cmd.Flags().StringVar(&size, "size", "124M", "gpt2: 124M, 355M, 774M, 1558M, tiny; bert: base, large, minilm-l6, tiny")
-	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weight dtype: f32, f16 or bf16 (gpt2)")
+	cmd.Flags().StringVar(&arch, "arch", "gpt2", "architecture: gpt2, bert or llama")
+	cmd.Flags().StringVar(&size, "size", "124M", "gpt2: 124M, 355M, 774M, 1558M, tiny; bert: base, large, minilm-l6, tiny; llama: smollm2-135m (its default), tiny")
+	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weight dtype: f32, f16 or bf16 (gpt2, llama)")
 	cmd.Flags().StringVar(&out, "out", "", "output directory (required)")
 	cmd.Flags().StringVar(&tokDir, "tokenizer", "", `copy the tokenizer files from this directory instead of the shipped ones ("none": write none)`)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
@@ -145,11 +166,11 @@ func newGenerateCmd() *cobra.Command {
 	var qact string
 	cmd := &cobra.Command{
 		Use:   "generate --model DIR|FILE.gguf --prompt TEXT",
-		Short: "Generate text with GPT-2 (a model directory) or a Llama-family model (a GGUF file), streaming it to stdout; the token rate goes to stderr",
+		Short: "Generate text with GPT-2 or a Llama-family model (a directory, Hub id or GGUF file), streaming it to stdout; the token rate goes to stderr",
 		Long: `generate continues --prompt, or with --chat answers it as the user's message
-rendered by the GGUF file's chat template. --model is a GPT-2 directory or Hub id,
-or a llama.cpp GGUF file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0,
-K-quants, F16, BF16, F32).`,
+rendered by the model's chat template. --model is a GPT-2 or Llama directory (config.json
+model_type gpt2 or llama; safetensors F32, F16 or BF16) or Hub id, or a llama.cpp GGUF
+file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0, K-quants, F16, BF16, F32).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if prompt == "" {
@@ -163,33 +184,46 @@ K-quants, F16, BF16, F32).`,
 			var gen server.Completer
 			var ids []int
 			echo := prompt
+			var lm *llama.Model
+			var dir string
 			if isGGUF(model) {
 				act, err := parseQAct(qact)
 				if err != nil {
 					return err
 				}
-				m, err := llama.LoadGGUF(model, nn.WithPool(pool), nn.WithQuantActivations(act))
-				if err != nil {
+				if lm, err = llama.LoadGGUF(model, nn.WithPool(pool), nn.WithQuantActivations(act)); err != nil {
 					return err
 				}
-				defer m.Close()
+			} else {
+				var err error
+				if dir, err = resolveModel(ctx, cmd.ErrOrStderr(), model); err != nil {
+					return err
+				}
+				if t, err := configModelType(dir); err == nil && t == "llama" {
+					if lm, err = llama.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(tokDir)); err != nil {
+						return err
+					}
+				}
+			}
+			if lm != nil {
+				defer lm.Close()
+				if quantize.q != nn.NoQuantization {
+					return fmt.Errorf("--quantize is for GPT-2 and BERT models; a Llama-family model runs its file's types")
+				}
+				var err error
 				if chat {
-					ids, err = m.EncodeChat([]tokenizer.Message{{Role: "user", Content: prompt}})
+					ids, err = lm.EncodeChat([]tokenizer.Message{{Role: "user", Content: prompt}})
 					echo = ""
 				} else {
-					ids, err = m.Encode(prompt)
+					ids, err = lm.Encode(prompt)
 				}
 				if err != nil {
 					return err
 				}
-				gen = m
+				gen = lm
 			} else {
 				if chat {
-					return fmt.Errorf("--chat needs a GGUF model with a chat template")
-				}
-				dir, err := resolveModel(ctx, cmd.ErrOrStderr(), model)
-				if err != nil {
-					return err
+					return fmt.Errorf("--chat needs a Llama-family model with a chat template")
 				}
 				m, err := loadGPT2(dir, tokDir, pool, nn.WithHalfWeights(half), quantize.option())
 				if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/lumen-ml/lumen/internal/shared"
 	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/llama"
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
 func TestGenerateGGUF(t *testing.T) {
@@ -57,4 +58,28 @@ func TestChatLoop(t *testing.T) {
 	out.Reset()
 	require.NoError(t, chatLoop(context.Background(), strings.NewReader("Hi\nHi again\n"), &out, m, "You are terse.", decode.Options{MaxNewTokens: 8}, stopped))
 	require.Equal(t, 2, strings.Count(out.String(), "[stopped]"), out.String())
+}
+
+// gen-random --arch llama writes a Hugging Face Llama directory that serve loads
+// (continuous batching by default) and generate refuses to run on text, having no
+// vocabulary.
+func TestGenRandomLlama(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "llama")
+	code, _, errOut := runCLI("gen-random", "--arch", "llama", "--size", "tiny", "--dtype", "bf16", "--out", dir)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "llama tiny (2 layers × 64, 4/2 heads), BF16, no tokenizer")
+	code, _, errOut = runCLI("generate", "--model", dir, "--prompt", "x")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "no tokenizer")
+	code, _, errOut = runCLI("generate", "--model", dir, "--prompt", "x", "--quantize", "int8")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "--quantize is for GPT-2 and BERT")
+	var log strings.Builder
+	models, closeAll, err := loadModels(&log, map[string]string{"r": dir}, nil, 1, nil, &decode.BatchOptions{})
+	defer closeAll()
+	require.NoError(t, err)
+	require.IsType(t, batchedLlama{}, models["r"])
+	require.Contains(t, log.String(), "continuous batching")
+	_, _, err = loadModels(&log, map[string]string{"r": dir}, nil, 1, nil, nil, nn.WithQuantization(nn.Int8))
+	require.ErrorContains(t, err, "unquantised")
 }

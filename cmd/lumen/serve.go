@@ -212,9 +212,6 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 			}
 			m = servedLlama{l, pool}
-			if batch != nil {
-				m = batchedLlama{llama.NewBatcher(l, *batch), l, pool}
-			}
 		} else {
 			dir, err := resolveModel(context.Background(), log, dirs[name])
 			if err != nil {
@@ -224,8 +221,15 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 			}
 		}
-		if g, ok := m.(*gpt2.Model); ok && batch != nil {
-			m = batchedGPT2{gpt2.NewBatcher(g, *batch), g}
+		switch l := m.(type) {
+		case *gpt2.Model:
+			if batch != nil {
+				m = batchedGPT2{gpt2.NewBatcher(l, *batch), l}
+			}
+		case servedLlama:
+			if batch != nil {
+				m = batchedLlama{llama.NewBatcher(l.Model, *batch), l.Model, pool}
+			}
 		}
 		how := ""
 		if b, ok := m.(interface{ Options() decode.BatchOptions }); ok {
@@ -288,24 +292,44 @@ func (b batchedLlama) Close() {
 // WorkerPool returns the pool the model runs on.
 func (b batchedLlama) WorkerPool() *ops.Pool { return b.pool }
 
-// loadAny loads a model directory as GPT-2 or BERT, by config.json's model_type.
+// loadAny loads a model directory as GPT-2, BERT or Llama, by config.json's
+// model_type.
 func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device, load ...nn.Option) (servedModel, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	modelType, err := configModelType(dir)
 	if err != nil {
 		return nil, err
+	}
+	opts := append([]nn.Option{nn.WithPool(pool), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev)}, load...)
+	switch modelType {
+	case "gpt2":
+		return gpt2.Load(dir, append(opts, nn.WithHalfWeights(true))...)
+	case "bert":
+		return bert.Load(dir, opts...)
+	case "llama":
+		if dev != nil || len(load) > 0 {
+			return nil, fmt.Errorf("%s: a Llama model runs on the CPU, unquantised (no --quantize, no LUMEN_DEVICE)", dir)
+		}
+		m, err := llama.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(tokDir))
+		if err != nil {
+			return nil, err
+		}
+		return servedLlama{m, pool}, nil
+	}
+	return nil, fmt.Errorf("%s: model_type %q is not served (gpt2, bert, llama)", dir, modelType)
+}
+
+// configModelType reads config.json's model_type in dir.
+func configModelType(dir string) (string, error) {
+	path := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
 	}
 	var cfg struct {
 		ModelType string `json:"model_type"`
 	}
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
+		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	opts := append([]nn.Option{nn.WithPool(pool), nn.WithTokenizerDir(tokDir), nn.WithDevice(dev)}, load...)
-	switch cfg.ModelType {
-	case "gpt2":
-		return gpt2.Load(dir, append(opts, nn.WithHalfWeights(true))...)
-	case "bert":
-		return bert.Load(dir, opts...)
-	}
-	return nil, fmt.Errorf("%s: model_type %q is not served (gpt2, bert)", dir, cfg.ModelType)
+	return cfg.ModelType, nil
 }

@@ -1,13 +1,9 @@
 package bert
 
 import (
-	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 
-	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
@@ -36,27 +32,8 @@ func RandomTensors(cfg Config, seed uint64) (map[string]*tensor.Tensor, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
-	r := rand.New(rand.NewPCG(seed, 0x51ed270b27f4a7c1))
-	out := map[string]*tensor.Tensor{}
-	var err error
-	add := func(name string, std float64, fill float32, shape ...int) {
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = fill
-			if std > 0 {
-				v[i] = float32(r.NormFloat64() * std)
-			}
-		}
-		t, e := tensor.FromFloat32(v, shape...)
-		if e != nil && err == nil {
-			err = e
-		}
-		out[name] = t
-	}
+	w := nn.NewRandomWeights(tensor.F32, seed, 0x51ed270b27f4a7c1)
+	add := w.Add
 	E, I := cfg.Hidden, cfg.Intermediate
 	add("embeddings.word_embeddings.weight", 0.02, 0, cfg.VocabSize, E)
 	add("embeddings.position_embeddings.weight", 0.02, 0, cfg.MaxPositions, E)
@@ -80,7 +57,11 @@ func RandomTensors(cfg Config, seed uint64) (map[string]*tensor.Tensor, error) {
 	}
 	add("pooler.dense.weight", 0.02, 0, E, E)
 	add("pooler.dense.bias", 0, 0, E)
-	return out, err
+	out, err := w.Tensors()
+	if err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
+	}
+	return out, nil
 }
 
 // WriteRandom writes config.json and model.safetensors with random weights to dir.
@@ -89,20 +70,13 @@ func WriteRandom(dir string, cfg Config, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("bert: %w", err)
-	}
-	if err := safetensors.WriteFile(filepath.Join(dir, "model.safetensors"), tensors, map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
-	raw, _ := json.MarshalIndent(map[string]any{
+	if err := nn.WriteCheckpoint(dir, tensors, map[string]any{
 		"architectures": []string{"BertModel"}, "model_type": "bert", "vocab_size": cfg.VocabSize,
 		"hidden_size": cfg.Hidden, "num_hidden_layers": cfg.Layers, "num_attention_heads": cfg.Heads,
 		"intermediate_size": cfg.Intermediate, "max_position_embeddings": cfg.MaxPositions,
 		"type_vocab_size": cfg.TypeVocabSize, "layer_norm_eps": cfg.LayerNormEps, "hidden_act": cfg.HiddenAct,
 		"position_embedding_type": "absolute", "pad_token_id": 0, "torch_dtype": "float32",
-	}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(raw, '\n'), 0o644); err != nil {
+	}); err != nil {
 		return fmt.Errorf("bert: %w", err)
 	}
 	return nil

@@ -1,14 +1,10 @@
 package gpt2
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 
-	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/tensor"
 )
 
@@ -41,43 +37,8 @@ func RandomTensors(cfg Config, dt tensor.DType, seed uint64) (map[string]*tensor
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
-	if dt != tensor.F32 && dt != tensor.F16 && dt != tensor.BF16 {
-		return nil, fmt.Errorf("gpt2: random weights in %v: want F32, F16 or BF16", dt)
-	}
-	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	out := map[string]*tensor.Tensor{}
-	var err error
-	add := func(name string, std float64, fill float32, shape ...int) {
-		if err != nil {
-			return
-		}
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		vals := make([]float32, n)
-		for i := range vals {
-			if std > 0 {
-				vals[i] = float32(r.NormFloat64() * std)
-			} else {
-				vals[i] = fill
-			}
-		}
-		var t *tensor.Tensor
-		switch dt {
-		case tensor.F32:
-			t, err = tensor.FromFloat32(vals, shape...)
-		default:
-			bits := make([]uint16, n)
-			if dt == tensor.F16 {
-				tensor.F32ToF16Slice(bits, vals)
-			} else {
-				tensor.F32ToBF16Slice(bits, vals)
-			}
-			t, err = tensor.FromUint16(dt, bits, shape...)
-		}
-		out[name] = t
-	}
+	w := nn.NewRandomWeights(dt, seed, 0x9e3779b97f4a7c15)
+	add := w.Add
 	E, I := cfg.NEmbd, cfg.Inner()
 	proj := 0.02 / math.Sqrt(2*float64(cfg.NLayer))
 	add("wte.weight", 0.02, 0, cfg.VocabSize, E)
@@ -99,7 +60,11 @@ func RandomTensors(cfg Config, dt tensor.DType, seed uint64) (map[string]*tensor
 	}
 	add("ln_f.weight", 0, 1, E)
 	add("ln_f.bias", 0, 0, E)
-	return out, err
+	out, err := w.Tensors()
+	if err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
+	}
+	return out, nil
 }
 
 // WriteRandom writes config.json and model.safetensors with random weights to dir.
@@ -108,20 +73,12 @@ func WriteRandom(dir string, cfg Config, dt tensor.DType, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("gpt2: %w", err)
-	}
-	if err := safetensors.WriteFile(filepath.Join(dir, "model.safetensors"), tensors, map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
-	torchDtype := map[tensor.DType]string{tensor.F32: "float32", tensor.F16: "float16", tensor.BF16: "bfloat16"}[dt]
-	raw, _ := json.MarshalIndent(map[string]any{
+	if err := nn.WriteCheckpoint(dir, tensors, map[string]any{
 		"architectures": []string{"GPT2LMHeadModel"}, "model_type": "gpt2", "activation_function": cfg.Activation,
 		"n_layer": cfg.NLayer, "n_embd": cfg.NEmbd, "n_head": cfg.NHead, "n_positions": cfg.NPositions, "n_ctx": cfg.NPositions,
 		"n_inner": cfg.NInner, "vocab_size": cfg.VocabSize, "layer_norm_epsilon": cfg.LayerNormEps,
-		"bos_token_id": 50256, "eos_token_id": 50256, "torch_dtype": torchDtype, "initializer_range": 0.02, "use_cache": true,
-	}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(raw, '\n'), 0o644); err != nil {
+		"bos_token_id": 50256, "eos_token_id": 50256, "torch_dtype": nn.TorchDType(dt), "initializer_range": 0.02, "use_cache": true,
+	}); err != nil {
 		return fmt.Errorf("gpt2: %w", err)
 	}
 	return nil

@@ -16,8 +16,10 @@
 package llama
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"math"
 
@@ -69,18 +71,20 @@ func (c Config) validate() error {
 // Model is LlamaForCausalLM: the token embeddings, the blocks, the final norm and
 // the LM head. It is immutable and safe for concurrent use.
 type Model struct {
-	cfg        Config
-	tokenEmbd  *ops.QMatrix // token_embd: [vocab, n_embd]
-	blk        []Block      // blk.N
-	outputNorm []float32    // output_norm: [n_embd]
-	output     *ops.QMatrix // output: [vocab, n_embd], or token_embd when tied
-	act        ops.QAct
-	pool       *ops.Pool
-	tok        *tokenizer.Tokenizer
-	chat       *tokenizer.ChatTemplate // nil when the file has none
-	bos, eos   int                     // -1 when the file names none
-	addBOS     bool
-	file       *gguf.File
+	cfg             Config
+	tokenEmbd       *ops.QMatrix // token_embd: [vocab, n_embd]
+	blk             []Block      // blk.N
+	outputNorm      []float32    // output_norm: [n_embd]
+	output          *ops.QMatrix // output: [vocab, n_embd], or token_embd when tied
+	act             ops.QAct
+	pool            *ops.Pool
+	tok             *tokenizer.Tokenizer
+	chat            *tokenizer.ChatTemplate // nil when the file has none
+	bos, eos        int                     // -1 when the file names none
+	addBOS          bool
+	ropeInterleaved bool      // llama.cpp's rotation of pairs (GGUF's permuted q, k), or HF's of halves
+	name            string    // the checkpoint, for errors
+	closer          io.Closer // its file(s)
 }
 
 // Block is LlamaDecoderLayer: pre-norm attention and MLP, each added back.
@@ -104,7 +108,7 @@ type MLP struct {
 	down     *ops.QMatrix // ffn_down: [n_embd, n_ff]
 }
 
-// Option configures LoadGGUF: nn.WithPool, nn.WithQuantActivations.
+// Option configures LoadGGUF and Load: nn.WithPool, nn.WithQuantActivations.
 type Option = nn.Option
 
 // LoadGGUF opens a GGUF file (memory-mapped) and builds the model and its
@@ -124,20 +128,38 @@ func LoadGGUF(path string, opts ...Option) (*Model, error) {
 
 // New builds the model from an open GGUF file, which it then owns (Close closes it).
 func New(f *gguf.File, opts ...Option) (*Model, error) {
-	set := nn.Apply(opts)
 	cfg, err := configFromGGUF(f)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, act: set.QAct, pool: set.Pool(), file: f}
-	r := &reader{f: f}
+	m, err := build(cfg, ggufSource{f}, true, opts)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := ggufTokenizer(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.setTokenizer(tok, "tokenizer.chat_template"); err != nil {
+		return nil, err
+	}
+	m.closer = f
+	return m, nil
+}
+
+// build reads the weights of cfg from src, under llama.cpp's tensor names;
+// interleaved says how RoPE pairs q's and k's values.
+func build(cfg Config, src source, interleaved bool, opts []Option) (*Model, error) {
+	set := nn.Apply(opts)
+	m := &Model{cfg: cfg, act: set.QAct, pool: set.Pool(), ropeInterleaved: interleaved, name: src.name(), bos: -1, eos: -1}
+	r := &reader{src: src}
 	E, KV := cfg.NEmbd, cfg.NHeadKV*cfg.HeadDim
 	m.tokenEmbd = r.matrix("token_embd.weight", -1, E)
 	if r.err == nil {
 		m.cfg.VocabSize = m.tokenEmbd.Rows()
 	}
 	m.outputNorm = r.vector("output_norm.weight", E)
-	if _, ok := f.Tensor("output.weight"); ok {
+	if _, ok := src.tensor("output.weight"); ok {
 		m.output = r.matrix("output.weight", m.cfg.VocabSize, E)
 	} else {
 		m.output = m.tokenEmbd // tied
@@ -158,9 +180,6 @@ func New(f *gguf.File, opts ...Option) (*Model, error) {
 	}
 	if r.err != nil {
 		return nil, r.err
-	}
-	if err := m.loadTokenizer(); err != nil {
-		return nil, err
 	}
 	return m, nil
 }
@@ -199,22 +218,55 @@ func (m *Model) WeightBytes() int {
 }
 
 // Close releases the mapped file; the model must not be used after it.
-func (m *Model) Close() error { return m.file.Close() }
+func (m *Model) Close() error { return m.closer.Close() }
 
-// reader builds weights from the file, keeping the first error.
+// source is a checkpoint's tensors, named and shaped as in GGUF (llama.cpp's names;
+// dimensions innermost first).
+type source interface {
+	name() string
+	tensor(name string) (qtensor, bool)
+}
+
+// qtensor is one tensor of a source: its type, ggml shape and data.
+type qtensor struct {
+	typ   ops.QType
+	shape []int64
+	data  []byte
+	label string // its name in the checkpoint, for errors
+	err   error  // why it cannot be read
+}
+
+// ggufSource is a GGUF file's tensors.
+type ggufSource struct{ f *gguf.File }
+
+func (g ggufSource) name() string { return g.f.Name() }
+
+func (g ggufSource) tensor(name string) (qtensor, bool) {
+	t, ok := g.f.Tensor(name)
+	if !ok {
+		return qtensor{}, false
+	}
+	data, _ := g.f.Data(name)
+	return qtensor{typ: ops.QType(t.Type), shape: t.Shape, data: data, label: name}, true
+}
+
+// reader builds weights from a source, keeping the first error.
 type reader struct {
-	f   *gguf.File
+	src source
 	err error
 }
 
 // tensor looks name up; false after an earlier error or when it is missing.
-func (r *reader) tensor(name string) (gguf.TensorInfo, bool) {
+func (r *reader) tensor(name string) (qtensor, bool) {
 	if r.err != nil {
-		return gguf.TensorInfo{}, false
+		return qtensor{}, false
 	}
-	t, ok := r.f.Tensor(name)
-	if !ok {
-		r.err = fmt.Errorf("%w: %s: missing tensor %q", ErrFormat, r.f.Name(), name)
+	t, ok := r.src.tensor(name)
+	switch {
+	case !ok:
+		r.err = fmt.Errorf("%w: %s: missing tensor %q", ErrFormat, r.src.name(), cmp.Or(t.label, name))
+	case t.err != nil:
+		r.err, ok = fmt.Errorf("%w: %s: tensor %q: %w", ErrFormat, r.src.name(), t.label, t.err), false
 	}
 	return t, ok
 }
@@ -226,18 +278,17 @@ func (r *reader) matrix(name string, rows, cols int) *ops.QMatrix {
 	if !ok {
 		return nil
 	}
-	if len(t.Shape) != 2 || t.Shape[0] != int64(cols) || (rows >= 0 && t.Shape[1] != int64(rows)) {
-		r.err = fmt.Errorf("%w: %s: tensor %q has ggml shape %v, want [%d %d]", ErrFormat, r.f.Name(), name, t.Shape, cols, rows)
+	if len(t.shape) != 2 || t.shape[0] != int64(cols) || (rows >= 0 && t.shape[1] != int64(rows)) {
+		r.err = fmt.Errorf("%w: %s: tensor %q has ggml shape %v, want [%d %d]", ErrFormat, r.src.name(), t.label, t.shape, cols, rows)
 		return nil
 	}
-	if !ops.QType(t.Type).Supported() {
-		r.err = fmt.Errorf("%w: %s: tensor %q is %v, which Lumen does not run (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K…Q6_K)", ErrFormat, r.f.Name(), name, t.Type)
+	if !t.typ.Supported() {
+		r.err = fmt.Errorf("%w: %s: tensor %q is %v, which Lumen does not run (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K…Q6_K)", ErrFormat, r.src.name(), t.label, t.typ)
 		return nil
 	}
-	data, _ := r.f.Data(name)
-	m, err := ops.NewQMatrix(ops.QType(t.Type), int(t.Shape[1]), cols, data)
+	m, err := ops.NewQMatrix(t.typ, int(t.shape[1]), cols, t.data)
 	if err != nil {
-		r.err = fmt.Errorf("%w: %s: tensor %q: %v", ErrFormat, r.f.Name(), name, err)
+		r.err = fmt.Errorf("%w: %s: tensor %q: %v", ErrFormat, r.src.name(), t.label, err)
 	}
 	return m
 }
@@ -248,14 +299,13 @@ func (r *reader) vector(name string, n int) []float32 {
 	if !ok {
 		return nil
 	}
-	if len(t.Shape) != 1 || t.Shape[0] != int64(n) || !ops.QType(t.Type).Supported() {
-		r.err = fmt.Errorf("%w: %s: tensor %q is %v %v, want %d values", ErrFormat, r.f.Name(), name, t.Type, t.Shape, n)
+	if len(t.shape) != 1 || t.shape[0] != int64(n) || !t.typ.Supported() {
+		r.err = fmt.Errorf("%w: %s: tensor %q is %v %v, want %d values", ErrFormat, r.src.name(), t.label, t.typ, t.shape, n)
 		return nil
 	}
-	data, _ := r.f.Data(name)
 	out := make([]float32, n)
-	if err := ops.Dequantize(ops.QType(t.Type), out, data); err != nil {
-		r.err = fmt.Errorf("%w: %s: tensor %q: %v", ErrFormat, r.f.Name(), name, err)
+	if err := ops.Dequantize(t.typ, out, t.data); err != nil {
+		r.err = fmt.Errorf("%w: %s: tensor %q: %v", ErrFormat, r.src.name(), t.label, err)
 	}
 	return out
 }
@@ -400,7 +450,7 @@ func (r *runner) Run(p *decode.Pass, ids []int, logits []float32) {
 	for t, id := range ids {
 		m.tokenEmbd.Row(id, x[t*E:(t+1)*E])
 	}
-	rope := ops.RoPEShape{HeadDim: c.HeadDim, Dims: c.RopeDim, Base: float64(c.RopeTheta), Interleaved: true}
+	rope := ops.RoPEShape{HeadDim: c.HeadDim, Dims: c.RopeDim, Base: float64(c.RopeTheta), Interleaved: m.ropeInterleaved}
 	ops.RoPEAngles(angles, p.Pos, rope)
 	qRope, kRope := rope, rope
 	qRope.Heads, kRope.Heads = c.NHead, c.NHeadKV
@@ -459,13 +509,24 @@ func (m *Model) GenerateText(ctx context.Context, prompt []int, opt GenerateOpti
 
 // text turns a stream of token ids into GenerateText's chunks.
 func (m *Model) text(tokens iter.Seq2[int, error], stop []string) iter.Seq2[Chunk, error] {
+	if m.tok == nil {
+		return func(yield func(Chunk, error) bool) { yield(Chunk{Token: -1}, m.noTokenizer()) }
+	}
 	return decode.Text(tokens, m.tok.NewStreamDecoder(true), stop)
+}
+
+// noTokenizer is the error of text requests to a model loaded without a tokenizer.
+func (m *Model) noTokenizer() error {
+	return fmt.Errorf("%w: %s has no tokenizer (tokenizer.json): it runs token ids only", ErrInput, m.name)
 }
 
 // Encode tokenizes a prompt, with the BOS token first where the file asks for it
 // (tokenizer.ggml.add_bos_token). Special tokens in the text (a rendered chat
 // template's) are matched as such.
 func (m *Model) Encode(text string) ([]int, error) {
+	if m.tok == nil {
+		return nil, m.noTokenizer()
+	}
 	ids, err := m.tok.EncodeIDs(text, false)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
@@ -480,7 +541,7 @@ func (m *Model) Encode(text string) ([]int, error) {
 // assistant's answer) and tokenizes the result.
 func (m *Model) EncodeChat(messages []tokenizer.Message) ([]int, error) {
 	if m.chat == nil {
-		return nil, fmt.Errorf("%w: %s has no chat template (tokenizer.chat_template)", ErrInput, m.file.Name())
+		return nil, fmt.Errorf("%w: %s has no chat template", ErrInput, m.name)
 	}
 	text, err := m.chat.Render(messages, true)
 	if err != nil {

@@ -138,17 +138,13 @@ func ggufTokenizer(f *gguf.File) (*tokenizer.Tokenizer, error) {
 	return tok, nil
 }
 
-// loadTokenizer sets the model's tokenizer, special ids and chat template.
-func (m *Model) loadTokenizer() error {
-	tok, err := ggufTokenizer(m.file)
-	if err != nil {
-		return err
-	}
+// setTokenizer sets the model's tokenizer, special ids and chat template (from
+// where, for errors).
+func (m *Model) setTokenizer(tok *tokenizer.Tokenizer, where string) error {
 	if tok.VocabSize() > m.cfg.VocabSize {
-		return fmt.Errorf("%w: %s: %d tokens for %d rows of token_embd", ErrFormat, m.file.Name(), tok.VocabSize(), m.cfg.VocabSize)
+		return fmt.Errorf("%w: %s: %d tokens for %d rows of token_embd", ErrFormat, m.name, tok.VocabSize(), m.cfg.VocabSize)
 	}
 	m.tok = tok
-	m.bos, m.eos = -1, -1
 	if id, ok := tok.TokenToID(tok.Config.BOS); ok && tok.Config.BOS != "" {
 		m.bos = id
 	}
@@ -159,7 +155,7 @@ func (m *Model) loadTokenizer() error {
 	if tok.Config.ChatTemplate != "" {
 		c, err := tok.ChatTemplate()
 		if err != nil {
-			return fmt.Errorf("%s: tokenizer.chat_template: %w", m.file.Name(), err)
+			return fmt.Errorf("%s: %s: %w", m.name, where, err)
 		}
 		m.chat = c
 	}
