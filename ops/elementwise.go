@@ -121,19 +121,29 @@ type RoPEShape struct {
 	// GGUF's permuted Q and K weights (its rope type NORM); otherwise pairs are
 	// (x[i], x[i+Dims/2]), Hugging Face's rotate_half (NEOX).
 	Interleaved bool
+	// Freqs, when not nil, are the Dims/2 inverse frequencies of the pairs, in
+	// place of Base^(−2i/Dims): scaled RoPE (linear, Llama 3's).
+	Freqs []float64
 }
 
 // RoPEAngles writes the rotations of positions pos to dst (len(pos)·s.Dims values):
-// for position t and pair i, cos and sin of pos[t]·Base^(−2i/Dims), side by side.
-// They serve every head and layer of those positions (RoPE).
+// for position t and pair i, cos and sin of pos[t]·Base^(−2i/Dims) (or
+// pos[t]·Freqs[i]), side by side. They serve every head and layer of those
+// positions (RoPE).
 func RoPEAngles(dst []float32, pos []int, s RoPEShape) {
-	if s.Dims <= 0 || s.Dims%2 != 0 || !(s.Base > 0) || len(dst) != len(pos)*s.Dims {
+	if s.Dims <= 0 || s.Dims%2 != 0 || !(s.Base > 0) || len(dst) != len(pos)*s.Dims || (s.Freqs != nil && len(s.Freqs) != s.Dims/2) {
 		panic(fmt.Errorf("%w: RoPEAngles %+v into %d values for %d positions", ErrArgs, s, len(dst), len(pos)))
 	}
 	half := s.Dims / 2
 	for t, p := range pos {
 		for i := range half {
-			sin, cos := math.Sincos(float64(p) * math.Pow(s.Base, -2*float64(i)/float64(s.Dims)))
+			var f float64
+			if s.Freqs != nil {
+				f = s.Freqs[i]
+			} else {
+				f = math.Pow(s.Base, -2*float64(i)/float64(s.Dims))
+			}
+			sin, cos := math.Sincos(float64(p) * f)
 			dst[t*s.Dims+2*i], dst[t*s.Dims+2*i+1] = float32(cos), float32(sin)
 		}
 	}

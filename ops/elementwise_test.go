@@ -257,6 +257,17 @@ func TestRMSNormRoPESiLU(t *testing.T) {
 		RoPE(make([]float32, 10), make([]float32, 5), RoPEShape{Heads: 1, HeadDim: 10, Dims: 5, Base: 1})
 	}), ErrArgs)
 	require.ErrorIs(t, panicked(func() { RoPEAngles(make([]float32, 5), []int{0}, RoPEShape{Heads: 1, HeadDim: 10, Dims: 5, Base: 1}) }), ErrArgs)
+	// Freqs in place of the base: position p at frequencies f/4 is position p/4 at f.
+	plain, scaled := RoPEShape{Dims: 6, Base: 10000}, RoPEShape{Dims: 6, Base: 10000}
+	for i := range 3 {
+		scaled.Freqs = append(scaled.Freqs, math.Pow(10000, -2*float64(i)/6)/4)
+	}
+	a, b := make([]float32, 12), make([]float32, 12)
+	RoPEAngles(a, []int{4, 40}, scaled)
+	RoPEAngles(b, []int{1, 10}, plain)
+	require.InDeltaSlice(t, b, a, 1e-6)
+	scaled.Freqs = scaled.Freqs[:2]
+	require.ErrorIs(t, panicked(func() { RoPEAngles(a, []int{4, 40}, scaled) }), ErrArgs)
 	require.ErrorIs(t, panicked(func() {
 		RoPE(make([]float32, 10), make([]float32, 4), RoPEShape{Heads: 1, HeadDim: 10, Dims: 6, Base: 1})
 	}), ErrArgs)

@@ -47,12 +47,31 @@ func (h HFConfig) config() (Config, error) {
 		return Config{}, fmt.Errorf("hidden_act %q is not supported (silu is)", h.HiddenAct)
 	case h.AttentionBias || h.MLPBias:
 		return Config{}, errors.New("attention_bias and mlp_bias are not supported")
-	case len(h.RopeScaling) > 0 && string(h.RopeScaling) != "null":
-		return Config{}, fmt.Errorf("rope_scaling %s is not supported yet", h.RopeScaling)
+	}
+	var sc struct {
+		RopeType        string  `json:"rope_type"`
+		Type            string  `json:"type"` // before transformers 4.45
+		Factor          float64 `json:"factor"`
+		LowFreqFactor   float64 `json:"low_freq_factor"`
+		HighFreqFactor  float64 `json:"high_freq_factor"`
+		OriginalContext int     `json:"original_max_position_embeddings"`
+	}
+	if len(h.RopeScaling) > 0 && string(h.RopeScaling) != "null" {
+		if err := json.Unmarshal(h.RopeScaling, &sc); err != nil {
+			return Config{}, fmt.Errorf("rope_scaling %s: %w", h.RopeScaling, err)
+		}
+		if sc.RopeType == "" {
+			sc.RopeType = sc.Type
+		}
+		if sc.RopeType == "default" {
+			sc.RopeType = ""
+		}
 	}
 	c := Config{Arch: "llama", NLayer: h.NumHiddenLayers, NEmbd: h.HiddenSize, NFF: h.IntermediateSize,
 		NHead: h.NumAttentionHeads, NHeadKV: h.NumKeyValueHeads, RopeTheta: h.RopeTheta, RMSEps: h.RMSNormEps,
-		ContextLength: h.MaxPositions, VocabSize: h.VocabSize}
+		ContextLength: h.MaxPositions, VocabSize: h.VocabSize,
+		RopeScaling: RopeScaling{Type: sc.RopeType, Factor: sc.Factor, LowFreqFactor: sc.LowFreqFactor,
+			HighFreqFactor: sc.HighFreqFactor, OriginalContext: sc.OriginalContext}}
 	if c.NHeadKV == 0 {
 		c.NHeadKV = c.NHead
 	}

@@ -23,16 +23,6 @@ import (
 // copy) against transformers 4.46.3: the logits at every position, and 12 greedy
 // tokens with the KV cache.
 func TestHFMatchesTransformers(t *testing.T) {
-	data, err := os.ReadFile("testdata/hf_tiny_golden.json")
-	require.NoError(t, err)
-	var g struct {
-		Cases []struct {
-			IDs    []int     `json:"ids"`
-			Logits []float64 `json:"logits"`
-			Greedy []int     `json:"greedy"`
-		} `json:"cases"`
-	}
-	require.NoError(t, json.Unmarshal(data, &g))
 	dir := "testdata/hf-tiny"
 	bf16 := t.TempDir() // the BF16 copy alone, as a directory of its own
 	for _, f := range []string{"config.json", "model-bf16.safetensors"} {
@@ -58,29 +48,9 @@ func TestHFMatchesTransformers(t *testing.T) {
 		m, err := Load(d, nn.WithQuantActivations(v.act))
 		require.NoError(t, err, v.name)
 		defer m.Close()
-		V := m.Config().VocabSize
-		for _, c := range g.Cases {
-			s, err := m.NewState(len(c.IDs))
-			require.NoError(t, err)
-			var worst float64
-			got, want := make([]float64, 0, len(c.Logits)), c.Logits
-			for i, id := range c.IDs { // one position at a time: every position's logits
-				logits, err := s.Step(context.Background(), []int{id})
-				require.NoError(t, err)
-				for j, x := range logits {
-					got = append(got, float64(x))
-					worst = max(worst, math.Abs(float64(x)-want[i*V+j]))
-				}
-			}
-			r := stat.Correlation(got, want, nil)
-			gen, err := decode.Collect(m.Generate(context.Background(), c.IDs, GenerateOptions{MaxNewTokens: len(c.Greedy)}))
-			require.NoError(t, err)
-			t.Logf("%s, %d tokens: max |Δ| %.2g, pearson %.7f, greedy %v", v.name, len(c.IDs), worst, r, gen)
-			assert.Less(t, worst, v.tol, "%s, %d tokens", v.name, len(c.IDs))
-			assert.Greater(t, r, 0.999)
-			if v.dir == "" {
-				assert.Equal(t, c.Greedy, gen, "%d tokens", len(c.IDs))
-			}
+		worst, _ := checkHF(t, m, "testdata/hf_tiny_golden.json", v.tol)
+		if v.dir == "" {
+			require.Less(t, worst, 1e-4)
 		}
 		_, err = m.Encode("hello")
 		assert.ErrorIs(t, err, ErrInput, "no tokenizer: ids only")
@@ -132,13 +102,99 @@ func TestWriteRandom(t *testing.T) {
 		return bad
 	}
 	for key, value := range map[string]any{
-		"model_type": "mistral", "hidden_act": "gelu", "attention_bias": true, "rope_scaling": map[string]any{"type": "linear", "factor": 2},
+		"model_type": "mistral", "hidden_act": "gelu", "attention_bias": true, "rope_scaling": map[string]any{"type": "yarn", "factor": 2},
 		"vocab_size": 321, "tie_word_embeddings": true, "num_key_value_heads": 3, "hidden_size": 48, "head_dim": 8, "intermediate_size": 95,
 	} {
 		_, err := Load(edit(key, value))
 		require.ErrorIs(t, err, ErrFormat, "%s = %v", key, value)
 		t.Logf("%s = %v: %v", key, value, err)
 	}
+	for _, sc := range []map[string]any{
+		{"rope_type": "linear", "factor": 0.5},
+		{"rope_type": "llama3", "factor": 8, "low_freq_factor": 4, "high_freq_factor": 1, "original_max_position_embeddings": 32},
+		{"rope_type": "llama3", "factor": 8},
+	} {
+		_, err := Load(edit("rope_scaling", sc))
+		require.ErrorIs(t, err, ErrFormat, "%v", sc)
+	}
 	_, err = Load(t.TempDir())
 	require.Error(t, err, "no config.json")
+}
+
+// The same weights under RoPE scaling (linear, Llama 3's), against transformers.
+func TestHFRopeScaling(t *testing.T) {
+	weights, err := os.ReadFile("testdata/hf-tiny/model.safetensors")
+	require.NoError(t, err)
+	for _, kind := range []string{"linear", "llama3"} {
+		dir := t.TempDir()
+		cfg, err := os.ReadFile("testdata/hf-tiny-" + kind + "/config.json")
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), weights, 0o644))
+		m, err := Load(dir)
+		require.NoError(t, err)
+		require.Equal(t, kind, m.Config().RopeScaling.Type)
+		plain, err := Load("testdata/hf-tiny")
+		require.NoError(t, err)
+		worst, moved := checkHF(t, m, "testdata/hf_tiny_"+kind+"_golden.json", 1e-4)
+		t.Logf("%s: max |Δ| %.2g from transformers; the scaling moves the last logits by up to %.2g", kind, worst, moved(plain))
+		require.Greater(t, moved(plain), 0.01, "the scaling changes the logits")
+		m.Close()
+		plain.Close()
+	}
+}
+
+// checkHF compares m with a golden file of make_hf_tiny.py: the logits at every
+// position within tol (Pearson 0.999) and, when tol is tight, the greedy tokens.
+// It returns the largest difference, and a function measuring how far another
+// model's last logits of the longest case are from the golden's.
+func checkHF(t *testing.T, m *Model, golden string, tol float64) (float64, func(*Model) float64) {
+	data, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	var g struct {
+		Cases []struct {
+			IDs    []int     `json:"ids"`
+			Logits []float64 `json:"logits"`
+			Greedy []int     `json:"greedy"`
+		} `json:"cases"`
+	}
+	require.NoError(t, json.Unmarshal(data, &g))
+	V := m.Config().VocabSize
+	var all float64
+	for _, c := range g.Cases {
+		s, err := m.NewState(len(c.IDs))
+		require.NoError(t, err)
+		var worst float64
+		got, want := make([]float64, 0, len(c.Logits)), c.Logits
+		for i, id := range c.IDs { // one position at a time: every position's logits
+			logits, err := s.Step(context.Background(), []int{id})
+			require.NoError(t, err)
+			for j, x := range logits {
+				got = append(got, float64(x))
+				worst = max(worst, math.Abs(float64(x)-want[i*V+j]))
+			}
+		}
+		all = max(all, worst)
+		r := stat.Correlation(got, want, nil)
+		gen, err := decode.Collect(m.Generate(context.Background(), c.IDs, GenerateOptions{MaxNewTokens: len(c.Greedy)}))
+		require.NoError(t, err)
+		t.Logf("%s, %d tokens: max |Δ| %.2g, pearson %.7f, greedy %v", golden, len(c.IDs), worst, r, gen)
+		assert.Less(t, worst, tol, "%s, %d tokens", golden, len(c.IDs))
+		assert.Greater(t, r, 0.999)
+		if tol <= 1e-4 {
+			assert.Equal(t, c.Greedy, gen, "%d tokens", len(c.IDs))
+		}
+	}
+	last := g.Cases[len(g.Cases)-1]
+	return all, func(other *Model) float64 {
+		s, err := other.NewState(len(last.IDs))
+		require.NoError(t, err)
+		logits, err := s.Step(context.Background(), last.IDs)
+		require.NoError(t, err)
+		var d float64
+		for j, x := range logits {
+			d = max(d, math.Abs(float64(x)-last.Logits[(len(last.IDs)-1)*V+j]))
+		}
+		return d
+	}
 }

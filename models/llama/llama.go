@@ -48,12 +48,65 @@ type Config struct {
 	HeadDim       int     // NEmbd / NHead
 	RopeDim       int     // rope.dimension_count (HeadDim when absent)
 	RopeTheta     float32 // rope.freq_base (10000 when absent)
+	RopeScaling   RopeScaling
 	RMSEps        float32 // attention.layer_norm_rms_epsilon
 	ContextLength int     // context_length
 	VocabSize     int     // the rows of token_embd
 }
 
+// RopeScaling stretches RoPE's wavelengths for contexts longer than training's:
+// "linear" divides every frequency by Factor (rope.scaling.type linear); "llama3"
+// divides the low frequencies by Factor, keeps the high ones and blends between
+// (Llama 3.1's; transformers' rope_type llama3); "" is none. A GGUF file gives
+// Llama 3's as per-pair divisors (rope_freqs.weight) instead.
+type RopeScaling struct {
+	Type                          string
+	Factor                        float64
+	LowFreqFactor, HighFreqFactor float64 // llama3
+	OriginalContext               int     // llama3: original_max_position_embeddings
+}
+
+// freqs returns the inverse frequencies of RoPE's pairs under the scaling, or nil
+// for plain RoPE (ops computes base^(−2i/dims) itself).
+func (c Config) ropeFreqs() []float64 {
+	sc := c.RopeScaling
+	if sc.Type == "" {
+		return nil
+	}
+	out := make([]float64, c.RopeDim/2)
+	for i := range out {
+		f := math.Pow(float64(c.RopeTheta), -2*float64(i)/float64(c.RopeDim))
+		switch sc.Type {
+		case "linear":
+			f /= sc.Factor
+		case "llama3":
+			lowWave := float64(sc.OriginalContext) / sc.LowFreqFactor
+			highWave := float64(sc.OriginalContext) / sc.HighFreqFactor
+			switch wave := 2 * math.Pi / f; {
+			case wave > lowWave:
+				f /= sc.Factor
+			case wave >= highWave:
+				smooth := (float64(sc.OriginalContext)/wave - sc.LowFreqFactor) / (sc.HighFreqFactor - sc.LowFreqFactor)
+				f = (1-smooth)*f/sc.Factor + smooth*f
+			}
+		}
+		out[i] = f
+	}
+	return out
+}
+
 func (c Config) validate() error {
+	if sc := c.RopeScaling; sc.Type != "" {
+		switch {
+		case sc.Type != "linear" && sc.Type != "llama3":
+			return fmt.Errorf("RoPE scaling %q is not supported (linear, llama3 are)", sc.Type)
+		case !(sc.Factor >= 1) || math.IsInf(sc.Factor, 0):
+			return fmt.Errorf("RoPE scaling factor %v must be at least 1", sc.Factor)
+		case sc.Type == "llama3" && !(sc.LowFreqFactor > 0 && sc.HighFreqFactor > sc.LowFreqFactor && sc.OriginalContext > 0 && !math.IsInf(sc.HighFreqFactor, 0)):
+			return fmt.Errorf("llama3 RoPE scaling needs 0 < low_freq_factor %v < high_freq_factor %v and original_max_position_embeddings %d > 0",
+				sc.LowFreqFactor, sc.HighFreqFactor, sc.OriginalContext)
+		}
+	}
 	switch {
 	case c.NLayer <= 0 || c.NEmbd <= 0 || c.NFF <= 0 || c.NHead <= 0 || c.NHeadKV <= 0 || c.ContextLength <= 0:
 		return fmt.Errorf("block_count %d, embedding_length %d, feed_forward_length %d, head_count %d, head_count_kv %d and context_length %d must be positive",
@@ -83,6 +136,7 @@ type Model struct {
 	bos, eos        int                     // -1 when the file names none
 	addBOS          bool
 	ropeInterleaved bool      // llama.cpp's rotation of pairs (GGUF's permuted q, k), or HF's of halves
+	ropeFreqs       []float64 // [rope_dims/2] scaled RoPE's inverse frequencies; nil: plain
 	name            string    // the checkpoint, for errors
 	closer          io.Closer // its file(s)
 }
@@ -159,6 +213,17 @@ func build(cfg Config, src source, interleaved bool, opts []Option) (*Model, err
 		m.cfg.VocabSize = m.tokenEmbd.Rows()
 	}
 	m.outputNorm = r.vector("output_norm.weight", E)
+	m.ropeFreqs = cfg.ropeFreqs()
+	if _, ok := src.tensor("rope_freqs.weight"); ok { // llama.cpp's Llama 3 scaling: a divisor per pair
+		div := r.vector("rope_freqs.weight", cfg.RopeDim/2)
+		m.ropeFreqs = make([]float64, len(div))
+		for i, d := range div {
+			if !(d > 0) {
+				return nil, fmt.Errorf("%w: %s: rope_freqs.weight[%d] = %v is not positive", ErrFormat, src.name(), i, d)
+			}
+			m.ropeFreqs[i] = math.Pow(float64(cfg.RopeTheta), -2*float64(i)/float64(cfg.RopeDim)) / float64(d)
+		}
+	}
 	if _, ok := src.tensor("output.weight"); ok {
 		m.output = r.matrix("output.weight", m.cfg.VocabSize, E)
 	} else {
@@ -379,8 +444,19 @@ func configFromGGUF(f *gguf.File) (Config, error) {
 	if err := integer("rope.dimension_count", &c.RopeDim, max(c.HeadDim, 1)); err != nil {
 		return Config{}, err
 	}
-	if v, ok := f.Metadata(arch + ".rope.scaling.type"); ok && v.Any() != "none" {
-		return fail("%s.rope.scaling.type %v is not supported yet", arch, v.Any())
+	if v, ok := f.Metadata(arch + ".rope.scaling.type"); ok {
+		switch t, _ := v.Str(); t {
+		case "none", "":
+		case "linear":
+			c.RopeScaling.Type = "linear"
+			var factor float32
+			if err := float("rope.scaling.factor", &factor, -1); err != nil {
+				return Config{}, err
+			}
+			c.RopeScaling.Factor = float64(factor)
+		default:
+			return fail("%s.rope.scaling.type %v is not supported (linear is; Llama 3's comes as rope_freqs.weight)", arch, v.Any())
+		}
 	}
 	if err := c.validate(); err != nil {
 		return fail("%v", err)
@@ -450,7 +526,7 @@ func (r *runner) Run(p *decode.Pass, ids []int, logits []float32) {
 	for t, id := range ids {
 		m.tokenEmbd.Row(id, x[t*E:(t+1)*E])
 	}
-	rope := ops.RoPEShape{HeadDim: c.HeadDim, Dims: c.RopeDim, Base: float64(c.RopeTheta), Interleaved: m.ropeInterleaved}
+	rope := ops.RoPEShape{HeadDim: c.HeadDim, Dims: c.RopeDim, Base: float64(c.RopeTheta), Interleaved: m.ropeInterleaved, Freqs: m.ropeFreqs}
 	ops.RoPEAngles(angles, p.Pos, rope)
 	qRope, kRope := rope, rope
 	qRope.Heads, kRope.Heads = c.NHead, c.NHeadKV

@@ -1,7 +1,9 @@
 """Writes models/llama/testdata/hf-tiny: a random-initialised LlamaForCausalLM in
 Hugging Face layout (config.json, model.safetensors in F32, model-bf16.safetensors)
 and hf_tiny_golden.json: for a few token sequences, transformers' logits at every
-position and 12 greedy tokens (use_cache on, as generate runs).
+position and 12 greedy tokens (use_cache on, as generate runs). The same weights
+under RoPE scaling (linear; llama3) have only their config.json in
+hf-tiny-<type>/ and their goldens in hf_tiny_<type>_golden.json.
 
 Run with the bench venv (torch 1.13, transformers 4.46.3):
     ~/.cache/lumen/venv/bin/python tools/llama/make_hf_tiny.py
@@ -35,6 +37,25 @@ def main():
     if os.path.exists(os.path.join(OUT, "generation_config.json")):
         os.remove(os.path.join(OUT, "generation_config.json"))
 
+    write_goldens(model, cfg, os.path.join(OUT, "..", "hf_tiny_golden.json"))
+    scalings = {
+        "linear": {"rope_type": "linear", "factor": 4.0},
+        "llama3": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                   "original_max_position_embeddings": 32},
+    }
+    for name, scaling in scalings.items():
+        d = dict(cfg.to_dict())
+        d["rope_scaling"] = scaling
+        scaled_cfg = LlamaConfig.from_dict(d)
+        scaled = LlamaForCausalLM(scaled_cfg).eval()
+        scaled.load_state_dict(model.state_dict())
+        out = OUT + "-" + name
+        os.makedirs(out, exist_ok=True)
+        scaled_cfg.to_json_file(os.path.join(out, "config.json"))
+        write_goldens(scaled, scaled_cfg, os.path.join(OUT, "..", "hf_tiny_%s_golden.json" % name))
+
+
+def write_goldens(model, cfg, path):
     g = torch.Generator().manual_seed(5)
     cases = []
     for n in (1, 7, 40):
@@ -51,7 +72,7 @@ def main():
                 out = model(torch.tensor([[tok]]), past_key_values=out.past_key_values, use_cache=True)
         cases.append({"ids": ids, "logits": [round(float(x), 6) for x in logits.flatten()],
                       "greedy": greedy})
-    with open(os.path.join(OUT, "..", "hf_tiny_golden.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump({"transformers": __import__("transformers").__version__, "torch": torch.__version__,
                    "cases": cases}, f)
 
