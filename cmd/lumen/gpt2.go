@@ -169,7 +169,7 @@ func newGenerateCmd() *cobra.Command {
 		Short: "Generate text with GPT-2 or a Llama-family model (a directory, Hub id or GGUF file), streaming it to stdout; the token rate goes to stderr",
 		Long: `generate continues --prompt, or with --chat answers it as the user's message
 rendered by the model's chat template. --model is a GPT-2 or Llama directory (config.json
-model_type gpt2 or llama; safetensors F32, F16 or BF16) or Hub id, or a llama.cpp GGUF
+model_type gpt2, llama or qwen2; safetensors F32, F16 or BF16) or Hub id, or a llama.cpp GGUF
 file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0, K-quants, F16, BF16, F32).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -199,7 +199,7 @@ file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0, K-quants, F16, BF16,
 				if dir, err = resolveModel(ctx, cmd.ErrOrStderr(), model); err != nil {
 					return err
 				}
-				if t, err := configModelType(dir); err == nil && t == "llama" {
+				if t, err := configModelType(dir); err == nil && (t == "llama" || t == "qwen2") {
 					if lm, err = llama.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(tokDir)); err != nil {
 						return err
 					}

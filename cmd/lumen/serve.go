@@ -305,7 +305,7 @@ func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device, load ...nn.Opti
 		return gpt2.Load(dir, append(opts, nn.WithHalfWeights(true))...)
 	case "bert":
 		return bert.Load(dir, opts...)
-	case "llama":
+	case "llama", "qwen2":
 		if dev != nil || len(load) > 0 {
 			return nil, fmt.Errorf("%s: a Llama model runs on the CPU, unquantised (no --quantize, no LUMEN_DEVICE)", dir)
 		}
@@ -315,7 +315,7 @@ func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device, load ...nn.Opti
 		}
 		return servedLlama{m, pool}, nil
 	}
-	return nil, fmt.Errorf("%s: model_type %q is not served (gpt2, bert, llama)", dir, modelType)
+	return nil, fmt.Errorf("%s: model_type %q is not served (gpt2, bert, llama, qwen2)", dir, modelType)
 }
 
 // configModelType reads config.json's model_type in dir.

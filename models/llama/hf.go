@@ -16,7 +16,8 @@ import (
 	"github.com/lumen-ml/lumen/tokenizer"
 )
 
-// HFConfig is the part of a Hugging Face config.json that LlamaForCausalLM reads.
+// HFConfig is the part of a Hugging Face config.json that LlamaForCausalLM (and
+// Qwen2ForCausalLM) reads.
 type HFConfig struct {
 	ModelType         string          `json:"model_type"`
 	HiddenSize        int             `json:"hidden_size"`
@@ -34,6 +35,7 @@ type HFConfig struct {
 	HiddenAct         string          `json:"hidden_act"`
 	AttentionBias     bool            `json:"attention_bias"`
 	MLPBias           bool            `json:"mlp_bias"`
+	UseSlidingWindow  bool            `json:"use_sliding_window"` // qwen2
 	BOSTokenID        *int            `json:"bos_token_id"`
 	EOSTokenID        json.RawMessage `json:"eos_token_id"` // an id or a list of ids
 }
@@ -41,8 +43,10 @@ type HFConfig struct {
 // config checks the HF configuration and turns it into a Config.
 func (h HFConfig) config() (Config, error) {
 	switch {
-	case h.ModelType != "llama":
-		return Config{}, fmt.Errorf("model_type %q is not supported (llama is)", h.ModelType)
+	case h.ModelType != "llama" && h.ModelType != "qwen2":
+		return Config{}, fmt.Errorf("model_type %q is not supported (llama, qwen2 are)", h.ModelType)
+	case h.UseSlidingWindow:
+		return Config{}, errors.New("use_sliding_window is not supported")
 	case h.HiddenAct != "" && h.HiddenAct != "silu":
 		return Config{}, fmt.Errorf("hidden_act %q is not supported (silu is)", h.HiddenAct)
 	case h.AttentionBias || h.MLPBias:
@@ -67,7 +71,7 @@ func (h HFConfig) config() (Config, error) {
 			sc.RopeType = ""
 		}
 	}
-	c := Config{Arch: "llama", NLayer: h.NumHiddenLayers, NEmbd: h.HiddenSize, NFF: h.IntermediateSize,
+	c := Config{Arch: h.ModelType, QKVBias: h.ModelType == "qwen2", NLayer: h.NumHiddenLayers, NEmbd: h.HiddenSize, NFF: h.IntermediateSize,
 		NHead: h.NumAttentionHeads, NHeadKV: h.NumKeyValueHeads, RopeTheta: h.RopeTheta, RMSEps: h.RMSNormEps,
 		ContextLength: h.MaxPositions, VocabSize: h.VocabSize,
 		RopeScaling: RopeScaling{Type: sc.RopeType, Factor: sc.Factor, LowFreqFactor: sc.LowFreqFactor,
@@ -91,7 +95,8 @@ func (h HFConfig) config() (Config, error) {
 	return c, nil
 }
 
-// Load reads a Hugging Face LlamaForCausalLM directory: config.json, the weights
+// Load reads a Hugging Face LlamaForCausalLM (or Qwen2ForCausalLM) directory:
+// config.json, the weights
 // (model.safetensors, sharded, or the only .safetensors file; F32, F16 or BF16,
 // memory-mapped and multiplied where they lie) and, when present, the tokenizer
 // (tokenizer.json, with tokenizer_config.json's special tokens and chat template).
@@ -164,12 +169,17 @@ var hfNames = map[string]string{
 
 // hfName is the transformers name of a llama.cpp tensor name.
 func hfName(name string) string {
-	base, suffix, _ := strings.Cut(name, ".weight")
+	base, suffix := name, ""
+	for _, kind := range []string{".weight", ".bias"} {
+		if b, _, ok := strings.Cut(name, kind); ok {
+			base, suffix = b, kind
+		}
+	}
 	if rest, ok := strings.CutPrefix(base, "blk."); ok {
 		layer, module, _ := strings.Cut(rest, ".")
-		return "model.layers." + layer + "." + hfNames[module] + ".weight" + suffix
+		return "model.layers." + layer + "." + hfNames[module] + suffix
 	}
-	return hfNames[base] + ".weight" + suffix
+	return hfNames[base] + suffix
 }
 
 // hfSource is a safetensors checkpoint in transformers' names and shapes. HF keeps

@@ -121,6 +121,18 @@ func TestWriteRandom(t *testing.T) {
 	require.Error(t, err, "no config.json")
 }
 
+// Qwen2 (biases on q, k and v; tied embeddings) is a configuration of the same
+// network: against transformers' Qwen2ForCausalLM.
+func TestHFQwen2(t *testing.T) {
+	m, err := Load("testdata/hf-tiny-qwen2")
+	require.NoError(t, err)
+	defer m.Close()
+	require.True(t, m.Config().QKVBias)
+	require.Equal(t, "qwen2", m.Config().Arch)
+	worst, _ := checkHF(t, m, "testdata/hf_tiny_qwen2_golden.json", 1e-4)
+	t.Logf("qwen2: max |Δ| %.2g from transformers", worst)
+}
+
 // The same weights under RoPE scaling (linear, Llama 3's), against transformers.
 func TestHFRopeScaling(t *testing.T) {
 	weights, err := os.ReadFile("testdata/hf-tiny/model.safetensors")

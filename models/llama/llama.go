@@ -1,5 +1,6 @@
-// Package llama runs Llama-family decoders (Llama, SmolLM, Mistral-style models)
-// from llama.cpp's GGUF files, with a KV cache, top to bottom:
+// Package llama runs Llama-family decoders (Llama, SmolLM, Mistral-style models,
+// and Qwen2: Llama with biases on q, k and v) from llama.cpp's GGUF files or Hugging
+// Face safetensors directories, with a KV cache, top to bottom:
 //
 //	tokens ─ token_embd ─┬─ blk × block_count ─ output_norm ─ output (or token_embdᵀ) ─ logits
 //	                     blk:  x += attn_output(attention(rope(attn_q(n)), rope(attn_k(n)), attn_v(n)))   n = attn_norm(x)
@@ -39,7 +40,7 @@ var ErrFormat = fmt.Errorf("llama: unsupported or inconsistent model file")
 
 // Config is the architecture, from the GGUF metadata ({arch}.block_count and so on).
 type Config struct {
-	Arch          string  // general.architecture
+	Arch          string  // general.architecture: llama, or qwen2 (Llama with biases on q, k, v)
 	NLayer        int     // block_count
 	NEmbd         int     // embedding_length
 	NFF           int     // feed_forward_length
@@ -49,6 +50,7 @@ type Config struct {
 	RopeDim       int     // rope.dimension_count (HeadDim when absent)
 	RopeTheta     float32 // rope.freq_base (10000 when absent)
 	RopeScaling   RopeScaling
+	QKVBias       bool    // attn_q, attn_k and attn_v have biases (Qwen2)
 	RMSEps        float32 // attention.layer_norm_rms_epsilon
 	ContextLength int     // context_length
 	VocabSize     int     // the rows of token_embd
@@ -152,8 +154,9 @@ type Block struct {
 // Attention is LlamaAttention: q, k and v projections (k and v to the key/value
 // heads), rotary embeddings on q and k, and the output projection.
 type Attention struct {
-	q, k, v *ops.QMatrix // attn_q: [n_embd, n_embd], attn_k, attn_v: [n_kv·head_dim, n_embd]
-	o       *ops.QMatrix // attn_output: [n_embd, n_embd]
+	q, k, v             *ops.QMatrix // attn_q: [n_embd, n_embd], attn_k, attn_v: [n_kv·head_dim, n_embd]
+	qBias, kBias, vBias []float32    // attn_q.bias: [n_embd], attn_k.bias, attn_v.bias: [n_kv·head_dim]; nil but in Qwen2
+	o                   *ops.QMatrix // attn_output: [n_embd, n_embd]
 }
 
 // MLP is LlamaMLP: down(silu(gate(x)) · up(x)).
@@ -238,6 +241,11 @@ func build(cfg Config, src source, interleaved bool, opts []Option) (*Model, err
 		b.attn.k = r.matrix(p+"attn_k.weight", KV, E)
 		b.attn.v = r.matrix(p+"attn_v.weight", KV, E)
 		b.attn.o = r.matrix(p+"attn_output.weight", E, E)
+		if cfg.QKVBias {
+			b.attn.qBias = r.vector(p+"attn_q.bias", E)
+			b.attn.kBias = r.vector(p+"attn_k.bias", KV)
+			b.attn.vBias = r.vector(p+"attn_v.bias", KV)
+		}
 		b.ffnNorm = r.vector(p+"ffn_norm.weight", E)
 		b.mlp.gate = r.matrix(p+"ffn_gate.weight", cfg.NFF, E)
 		b.mlp.up = r.matrix(p+"ffn_up.weight", cfg.NFF, E)
@@ -386,10 +394,10 @@ func configFromGGUF(f *gguf.File) (Config, error) {
 	if !ok || arch == "" {
 		return fail("no general.architecture")
 	}
-	if arch != "llama" {
-		return fail("general.architecture %q is not supported (llama is)", arch)
+	if arch != "llama" && arch != "qwen2" {
+		return fail("general.architecture %q is not supported (llama, qwen2 are)", arch)
 	}
-	c.Arch = arch
+	c.Arch, c.QKVBias = arch, arch == "qwen2"
 	integer := func(key string, dst *int, def int) error {
 		v, ok := f.Metadata(arch + "." + key)
 		if !ok {
@@ -538,6 +546,11 @@ func (r *runner) Run(p *decode.Pass, ids []int, logits []float32) {
 		ops.QLinear(r.ws, q, h, T, b.attn.q, m.act)
 		ops.QLinear(r.ws, k, h, T, b.attn.k, m.act)
 		ops.QLinear(r.ws, v, h, T, b.attn.v, m.act)
+		if c.QKVBias {
+			ops.AddBias(q, T, E, b.attn.qBias)
+			ops.AddBias(k, T, KV, b.attn.kBias)
+			ops.AddBias(v, T, KV, b.attn.vBias)
+		}
 		ops.RoPE(q, angles, qRope)
 		ops.RoPE(k, angles, kRope)
 		p.Attend(r.ws, l, heads, decode.Rows{Data: att, Stride: E}, decode.Rows{Data: q, Stride: E},

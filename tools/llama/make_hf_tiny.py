@@ -55,6 +55,27 @@ def main():
         write_goldens(scaled, scaled_cfg, os.path.join(OUT, "..", "hf_tiny_%s_golden.json" % name))
 
 
+    # Qwen2: the same network with biases on q, k and v.
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    torch.manual_seed(12)
+    qcfg = Qwen2Config(vocab_size=320, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                       rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=True,
+                       bos_token_id=1, eos_token_id=2, initializer_range=0.2, use_sliding_window=False)
+    qwen = Qwen2ForCausalLM(qcfg).eval()
+    with torch.no_grad():
+        for name, p in qwen.named_parameters():
+            if "norm" in name:
+                p.copy_(1 + 0.3 * torch.randn_like(p))
+            elif name.endswith("bias"):
+                p.copy_(0.5 * torch.randn_like(p))
+    qout = OUT + "-qwen2"
+    qwen.save_pretrained(qout, safe_serialization=True)
+    if os.path.exists(os.path.join(qout, "generation_config.json")):
+        os.remove(os.path.join(qout, "generation_config.json"))
+    write_goldens(qwen, qcfg, os.path.join(OUT, "..", "hf_tiny_qwen2_golden.json"))
+
+
 def write_goldens(model, cfg, path):
     g = torch.Generator().manual_seed(5)
     cases = []
