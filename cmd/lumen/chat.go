@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumen-ml/lumen/models/decode"
-	"github.com/lumen-ml/lumen/models/llama"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 	"github.com/lumen-ml/lumen/server"
@@ -21,11 +20,11 @@ import (
 )
 
 func newChatCmd() *cobra.Command {
-	var model, system string
+	var model, ggufFile, system string
 	var sampling samplingFlags
 	var threads int
 	cmd := &cobra.Command{
-		Use:   "chat --model FILE.gguf",
+		Use:   "chat --model FILE.gguf|DIR|ORG/NAME [--gguf-file FILE.gguf]",
 		Short: "Chat with a Llama-family model in the terminal, streaming its replies",
 		Long: `chat reads your messages from standard input, one per line, and streams the model's
 replies, keeping the conversation (rendered by the file's chat template) as context.
@@ -35,13 +34,16 @@ streams stops that reply, not the program.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pool := ops.NewPool(threads)
 			defer pool.Close()
-			m, err := llama.LoadGGUF(model, nn.WithPool(pool))
+			m, _, err := openLlama(cmd.Context(), cmd.ErrOrStderr(), model, ggufFile, "", nn.WithPool(pool))
 			if err != nil {
 				return err
 			}
+			if m == nil {
+				return fmt.Errorf("--model %s is not a Llama-family model (a GGUF file, or config.json model_type llama or qwen2)", model)
+			}
 			defer m.Close()
 			if m.ChatTemplate() == nil {
-				return fmt.Errorf("%s has no chat template (tokenizer.chat_template); use generate", model)
+				return fmt.Errorf("%s has no chat template (tokenizer.chat_template or tokenizer_config.json's chat_template); use generate", model)
 			}
 			interrupt := func(ctx context.Context) (context.Context, context.CancelFunc) {
 				return signal.NotifyContext(ctx, os.Interrupt)
@@ -50,7 +52,8 @@ streams stops that reply, not the program.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "GGUF file of a model with a chat template (required)")
+	f.StringVar(&model, "model", "", "a Llama-family model with a chat template: GGUF file, directory or Hub id (required)")
+	f.StringVar(&ggufFile, "gguf-file", "", "with --model ORG/NAME[@REV]: chat with this GGUF file of the Hub repository")
 	f.StringVar(&system, "system", "", "a system message to start every conversation with (default: the template's own)")
 	sampling.register(f, 512, "tokens per reply at most", 0.2, 0.9, "random seed (-1: from the clock)")
 	f.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")

@@ -163,9 +163,9 @@ func newGenerateCmd() *cobra.Command {
 	var threads int
 	var half, chat bool
 	var quantize quantizeFlag
-	var qact string
+	var qact, ggufFile string
 	cmd := &cobra.Command{
-		Use:   "generate --model DIR|FILE.gguf --prompt TEXT",
+		Use:   "generate --model DIR|FILE.gguf|ORG/NAME [--gguf-file FILE.gguf] --prompt TEXT",
 		Short: "Generate text with GPT-2 or a Llama-family model (a directory, Hub id or GGUF file), streaming it to stdout; the token rate goes to stderr",
 		Long: `generate continues --prompt, or with --chat answers it as the user's message
 rendered by the model's chat template. --model is a GPT-2 or Llama directory (config.json
@@ -184,33 +184,19 @@ file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0, K-quants, F16, BF16,
 			var gen server.Completer
 			var ids []int
 			echo := prompt
-			var lm *llama.Model
-			var dir string
-			if isGGUF(model) {
-				act, err := parseQAct(qact)
-				if err != nil {
-					return err
-				}
-				if lm, err = llama.LoadGGUF(model, nn.WithPool(pool), nn.WithQuantActivations(act)); err != nil {
-					return err
-				}
-			} else {
-				var err error
-				if dir, err = resolveModel(ctx, cmd.ErrOrStderr(), model); err != nil {
-					return err
-				}
-				if t, err := configModelType(dir); err == nil && (t == "llama" || t == "qwen2") {
-					if lm, err = llama.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(tokDir)); err != nil {
-						return err
-					}
-				}
+			act, err := parseQAct(qact)
+			if err != nil {
+				return err
+			}
+			lm, dir, err := openLlama(ctx, cmd.ErrOrStderr(), model, ggufFile, tokDir, nn.WithPool(pool), nn.WithQuantActivations(act))
+			if err != nil {
+				return err
 			}
 			if lm != nil {
 				defer lm.Close()
 				if quantize.q != nn.NoQuantization {
 					return fmt.Errorf("--quantize is for GPT-2 and BERT models; a Llama-family model runs its file's types")
 				}
-				var err error
 				if chat {
 					ids, err = lm.EncodeChat([]tokenizer.Message{{Role: "user", Content: prompt}})
 					echo = ""
@@ -243,6 +229,7 @@ file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0, K-quants, F16, BF16,
 	f.StringVar(&tokDir, "tokenizer", "", "tokenizer directory, when the model directory has none")
 	f.StringVar(&prompt, "prompt", "", "prompt text (required)")
 	f.BoolVar(&chat, "chat", false, "GGUF: answer --prompt as a user message, through the file's chat template")
+	f.StringVar(&ggufFile, "gguf-file", "", "with --model ORG/NAME[@REV]: run this GGUF file of the Hub repository (downloaded to the cache)")
 	f.StringVar(&qact, "activations", "q8", "GGUF: q8 (8-bit activation blocks, as llama.cpp) or f32 (float32 activations, weights widened per block)")
 	sampling.register(f, 64, "tokens to generate at most", 0.8, 0.95, "random seed (-1: from the clock; printed to stderr)")
 	f.StringArrayVar(&stops, "stop", nil, "stop when the generated text contains this string (repeatable)")

@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumen-ml/lumen/loader/hub"
+	"github.com/lumen-ml/lumen/models/llama"
+	"github.com/lumen-ml/lumen/models/nn"
 )
 
 func newPullCmd() *cobra.Command {
@@ -92,4 +94,38 @@ func progressLine(w io.Writer) func(file string, done, total int64) {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// openLlama opens model as a Llama-family model when it is one: a GGUF file, a
+// Hugging Face directory or Hub id whose config.json says llama or qwen2, or, with
+// ggufFile, that GGUF file of the Hub repository model (ORG/NAME[@REV]), through the
+// cache. Otherwise it returns a nil model and the directory model resolved to.
+func openLlama(ctx context.Context, log io.Writer, model, ggufFile, tokDir string, opts ...nn.Option) (*llama.Model, string, error) {
+	if ggufFile != "" {
+		repo, rev, err := hub.ParseRef(model)
+		if err != nil {
+			return nil, "", fmt.Errorf("--model %s with --gguf-file: %w", model, err)
+		}
+		c := hub.FromEnv()
+		c.Progress = progressLine(log)
+		path, err := c.Download(ctx, repo, rev, ggufFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("--gguf-file %s of %s: %w", ggufFile, model, err)
+		}
+		m, err := llama.LoadGGUF(path, opts...)
+		return m, "", err
+	}
+	if isGGUF(model) {
+		m, err := llama.LoadGGUF(model, opts...)
+		return m, "", err
+	}
+	dir, err := resolveModel(ctx, log, model)
+	if err != nil {
+		return nil, "", err
+	}
+	if t, err := configModelType(dir); err == nil && (t == "llama" || t == "qwen2") {
+		m, err := llama.Load(dir, append(opts, nn.WithTokenizerDir(tokDir))...)
+		return m, dir, err
+	}
+	return nil, dir, nil
 }

@@ -95,3 +95,36 @@ func sha256Of(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// --gguf-file runs one GGUF file of a Hub repository through the cache (generate),
+// and serve takes ORG/NAME:FILE.gguf; offline, the cached file serves without a
+// request.
+func TestGGUFFromHub(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "models", "llama", "testdata", "tiny.gguf"))
+	require.NoError(t, err)
+	repo := &hubtest.Repo{ID: "org/tiny-llama-gguf", Commit: hubtest.Commit("g"),
+		Files: map[string][]byte{"tiny.gguf": data, "other.gguf": []byte("not fetched")}, LFS: map[string]bool{"tiny.gguf": true}}
+	fake := hubtest.New(repo)
+	defer fake.Close()
+	t.Setenv("HF_ENDPOINT", fake.API.URL)
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_HUB_OFFLINE", "")
+	code, direct, errOut := runCLI("generate", "--model", filepath.Join("..", "..", "models", "llama", "testdata", "tiny.gguf"), "--prompt", "the", "--max-tokens", "4", "--temperature", "0")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := runCLI("generate", "--model", "org/tiny-llama-gguf", "--gguf-file", "tiny.gguf", "--prompt", "the", "--max-tokens", "4", "--temperature", "0")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, direct, out, "the same file, through the cache")
+	code, _, errOut = runCLI("generate", "--model", "org/tiny-llama-gguf", "--gguf-file", "missing.gguf", "--prompt", "the")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "missing.gguf")
+
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	n := len(fake.Requests)
+	var log strings.Builder
+	models, closeAll, err := loadModels(&log, map[string]string{"t": "org/tiny-llama-gguf:tiny.gguf"}, nil, 1, nil, nil)
+	defer closeAll()
+	require.NoError(t, err)
+	require.IsType(t, servedLlama{}, models["t"])
+	require.Len(t, fake.Requests, n, "offline: no request")
+}

@@ -108,7 +108,7 @@ drain exits 0.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&models, "model", nil, "NAME=DIR, NAME=ORG/NAME[@REV] (a Hub id, through the cache) or NAME=FILE.gguf (a Llama-family model: /v1/chat/completions too), repeatable (required)")
+	f.StringArrayVar(&models, "model", nil, "NAME=DIR, NAME=ORG/NAME[@REV] (a Hub id, through the cache), NAME=FILE.gguf or NAME=ORG/NAME[@REV]:FILE.gguf (Llama-family models, directories included: /v1/chat/completions too), repeatable (required)")
 	f.StringArrayVar(&tokenizers, "tokenizer", nil, "NAME=DIR: tokenizer directory for a model directory without one")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	f.IntVar(&threads, "threads", 0, "worker threads, shared by all the models (0: all CPUs)")
@@ -205,21 +205,25 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 	}
 	loaded := server.Models{}
 	for _, name := range slices.Sorted(maps.Keys(dirs)) {
+		path, ggufFile := dirs[name], ""
+		if _, err := os.Stat(path); err != nil { // ORG/NAME[@REV]:FILE.gguf, a GGUF file of a Hub repository
+			if repo, file, ok := strings.Cut(path, ":"); ok && strings.HasSuffix(file, ".gguf") {
+				path, ggufFile = repo, file
+			}
+		}
+		l, dir, err := openLlama(context.Background(), log, path, ggufFile, tokDirs[name], nn.WithPool(pool))
+		if err != nil {
+			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
+		}
 		var m servedModel
-		if isGGUF(dirs[name]) {
-			l, err := llama.LoadGGUF(dirs[name], nn.WithPool(pool))
-			if err != nil {
-				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
-			}
+		if l != nil {
 			m = servedLlama{l, pool}
-		} else {
-			dir, err := resolveModel(context.Background(), log, dirs[name])
-			if err != nil {
-				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
+			if dev != nil || len(load) > 0 {
+				opened = append(opened, m)
+				return nil, closeAll, fmt.Errorf("model %q: a Llama-family model runs on the CPU, unquantised (no --quantize, no LUMEN_DEVICE)", name)
 			}
-			if m, err = loadAny(dir, tokDirs[name], pool, dev, load...); err != nil {
-				return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
-			}
+		} else if m, err = loadAny(dir, tokDirs[name], pool, dev, load...); err != nil {
+			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
 		}
 		switch l := m.(type) {
 		case *gpt2.Model:
@@ -292,8 +296,8 @@ func (b batchedLlama) Close() {
 // WorkerPool returns the pool the model runs on.
 func (b batchedLlama) WorkerPool() *ops.Pool { return b.pool }
 
-// loadAny loads a model directory as GPT-2, BERT or Llama, by config.json's
-// model_type.
+// loadAny loads a model directory as GPT-2 or BERT, by config.json's model_type
+// (openLlama takes the Llama-family ones first).
 func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device, load ...nn.Option) (servedModel, error) {
 	modelType, err := configModelType(dir)
 	if err != nil {
@@ -305,15 +309,6 @@ func loadAny(dir, tokDir string, pool *ops.Pool, dev ops.Device, load ...nn.Opti
 		return gpt2.Load(dir, append(opts, nn.WithHalfWeights(true))...)
 	case "bert":
 		return bert.Load(dir, opts...)
-	case "llama", "qwen2":
-		if dev != nil || len(load) > 0 {
-			return nil, fmt.Errorf("%s: a Llama model runs on the CPU, unquantised (no --quantize, no LUMEN_DEVICE)", dir)
-		}
-		m, err := llama.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(tokDir))
-		if err != nil {
-			return nil, err
-		}
-		return servedLlama{m, pool}, nil
 	}
 	return nil, fmt.Errorf("%s: model_type %q is not served (gpt2, bert, llama, qwen2)", dir, modelType)
 }

@@ -390,6 +390,11 @@ func (c *Client) download(ctx context.Context, repo, revision, file string) (str
 	if err != nil {
 		return "", err
 	}
+	if revision != meta.commit { // as huggingface_hub does: an offline run finds the file by its revision
+		if err := writeAtomic(filepath.Join(folder, "refs", revision), []byte(meta.commit)); err != nil {
+			return "", fmt.Errorf("hub: %w", err)
+		}
+	}
 	pointer := filepath.Join(folder, "snapshots", meta.commit, filepath.FromSlash(file))
 	blob := filepath.Join(folder, "blobs", meta.etag)
 	if _, err := os.Stat(pointer); err == nil {

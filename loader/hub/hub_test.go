@@ -296,3 +296,24 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// A file downloaded alone records its revision's commit, as hf_hub_download does,
+// so that an offline Download of the same revision finds it.
+func TestDownloadRecordsTheRevision(t *testing.T) {
+	repo := bertRepo("org/one")
+	h := hubtest.New(repo)
+	defer h.Close()
+	cache := t.TempDir()
+	p, err := client(h, cache).Download(context.Background(), "org/one", "main", "config.json")
+	require.NoError(t, err)
+	ref, err := os.ReadFile(filepath.Join(cache, "models--org--one", "refs", "main"))
+	require.NoError(t, err)
+	require.Equal(t, repo.Commit, string(ref))
+	off := client(h, cache)
+	off.Offline = true
+	n := len(h.Requests)
+	q, err := off.Download(context.Background(), "org/one", "main", "config.json")
+	require.NoError(t, err)
+	require.Equal(t, p, q)
+	require.Len(t, h.Requests, n)
+}
