@@ -548,10 +548,15 @@ func (c *Client) do(ctx context.Context, method, u string, hdr http.Header, repo
 		if len(via) > 10 {
 			return errors.New("too many redirects")
 		}
-		if req.URL.Host != via[0].URL.Host {
-			if method == http.MethodHead { // the file store: report it, don't follow
+		// On HEAD, as huggingface_hub: follow relative redirects only (a renamed
+		// repository); an absolute one leads to the file store, wherever it is, and
+		// the redirect itself carries the commit, ETag and size: report it.
+		if method == http.MethodHead && req.Response != nil {
+			if loc, err := url.Parse(req.Response.Header.Get("Location")); err != nil || loc.IsAbs() || loc.Host != "" {
 				return http.ErrUseLastResponse
 			}
+		}
+		if req.URL.Host != via[0].URL.Host {
 			req.Header.Del("Authorization") // the token stays with the endpoint (port included)
 		}
 		return nil

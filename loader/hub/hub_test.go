@@ -317,3 +317,19 @@ func TestDownloadRecordsTheRevision(t *testing.T) {
 	require.Equal(t, p, q)
 	require.Len(t, h.Requests, n)
 }
+
+// A file store on the Hub's own host: the HEAD request reads the commit, ETag and
+// size from the redirect itself, as huggingface_hub does (it follows only relative
+// redirects on HEAD), instead of following it to a store that sends none of them.
+func TestStoreOnTheSameHost(t *testing.T) {
+	repo := bertRepo("org/same")
+	h := hubtest.New(repo)
+	defer h.Close()
+	h.StoreOnAPIHost = true
+	dir, err := client(h, t.TempDir()).Snapshot(context.Background(), "org/same", "main")
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+	require.NoError(t, err)
+	require.Equal(t, repo.Files["model.safetensors"], got)
+	require.Zero(t, h.Count("HEAD", "/store/"), "HEAD stops at the absolute redirect")
+}

@@ -38,6 +38,9 @@ type Hub struct {
 	API   *httptest.Server // the Hub: use API.URL as HF_ENDPOINT
 	Store *httptest.Server // where LFS files redirect to (another host:port)
 	Token string           // the token private repositories accept
+	// StoreOnAPIHost makes LFS redirects absolute URLs on the Hub's own host (a
+	// self-hosted Hub whose file store shares its address), served by API.
+	StoreOnAPIHost bool
 
 	repos map[string]*Repo
 
@@ -146,6 +149,11 @@ func (h *Hub) authorize(w http.ResponseWriter, r *http.Request, repo *Repo) bool
 
 func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 	h.Lock()
+	if h.StoreOnAPIHost && strings.HasPrefix(r.URL.Path, "/store/") {
+		h.Unlock()
+		h.serveStore(w, r)
+		return
+	}
 	defer h.Unlock()
 	h.Requests = append(h.Requests, r.Method+" "+r.URL.Path)
 	if h.fail(w, r.URL.Path) {
@@ -202,7 +210,11 @@ func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
 		w.Header().Set("X-Linked-Size", fmt.Sprint(len(data)))
 		w.Header().Set("ETag", `"`+gitBlobID([]byte(sum))+`"`)
-		w.Header().Set("Location", h.Store.URL+"/store/"+sum+"?repo="+repo.ID)
+		store := h.Store.URL
+		if h.StoreOnAPIHost {
+			store = h.API.URL
+		}
+		w.Header().Set("Location", store+"/store/"+sum+"?repo="+repo.ID)
 		w.WriteHeader(http.StatusFound)
 		return
 	}
