@@ -99,15 +99,7 @@ func evalLeNet(ctx context.Context, stdout, stderr io.Writer, modelPath, dataDir
 	if !quiet {
 		out = stderr
 	}
-	bar := progressbar.NewOptions(ds.N,
-		progressbar.OptionSetWriter(out),
-		progressbar.OptionSetDescription("lenet "+split),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("img"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
+	bar := newCountBar(out, ds.N, "lenet "+split, "img")
 	var lat []time.Duration
 	correct := 0
 	start := time.Now()
@@ -135,4 +127,21 @@ func evalLeNet(ctx context.Context, stdout, stderr io.Writer, modelPath, dataDir
 	fmt.Fprintf(stdout, "throughput %.0f images/s (batch %d, threads %d, %.3fs)\n", float64(ds.N)/elapsed.Seconds(), batch, pool.Threads(), elapsed.Seconds())
 	fmt.Fprintf(stdout, "latency    p50 %s, p99 %s per batch of %d (%d batches)\n", percentile(lat, 0.50), percentile(lat, 0.99), batch, len(lat))
 	return nil
+}
+
+// newCountBar is a progress bar of n items, started now: its clock runs from here,
+// not from its first update (which made the first rate a batch over a few
+// microseconds: millions of images a second).
+func newCountBar(out io.Writer, n int, desc, unit string) *progressbar.ProgressBar {
+	bar := progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(out),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	_ = bar.RenderBlank()
+	return bar
 }

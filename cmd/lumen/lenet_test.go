@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -161,4 +162,17 @@ func TestLeNetTrainErrors(t *testing.T) {
 	}
 	_, err = os.Stat(out)
 	require.ErrorIs(t, err, os.ErrNotExist, "no failed run writes a model")
+}
+
+// The progress bar's rate counts from its start, not from its first update.
+func TestCountBarRate(t *testing.T) {
+	var out strings.Builder
+	bar := newCountBar(&out, 10000, "lenet test", "img")
+	time.Sleep(150 * time.Millisecond)
+	require.NoError(t, bar.Add(1000))
+	m := regexp.MustCompile(`([0-9]+) img/s`).FindAllStringSubmatch(out.String(), -1)
+	require.NotEmpty(t, m, out.String())
+	rate, err := strconv.Atoi(m[len(m)-1][1])
+	require.NoError(t, err)
+	require.LessOrEqual(t, rate, 1000*1000/150, "at most 1000 images in 150 ms: %q", out.String())
 }
