@@ -11,7 +11,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/lumen-ml/lumen/loader/idx"
@@ -183,15 +182,7 @@ func trainLeNet(ctx context.Context, stdout, stderr io.Writer, o trainOptions) e
 	var total time.Duration
 	var losses []float64
 	for epoch := 0; epoch < o.epochs; epoch++ {
-		bar := progressbar.NewOptions(train.N,
-			progressbar.OptionSetWriter(barOut),
-			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch+1, o.epochs)),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
+		bar := newCountBar(barOut, train.N, fmt.Sprintf("epoch %d/%d", epoch+1, o.epochs), "img")
 		start := time.Now()
 		order := lenet.Shuffle(train.N, o.seed, epoch)
 		st, err := tr.Epoch(ctx, x, train.Labels, order, func(step int, _ float64) {
