@@ -173,6 +173,9 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 		return nil, fmt.Errorf("bert: %w", err)
 	}
 	set := nn.Apply(opts)
+	if err := set.Refuse("bert", nn.FeatureDevice, nn.FeatureQuantization, nn.FeatureTokenizer); err != nil {
+		return nil, err
+	}
 	vb := nn.NewBuilder(src, file, nn.Options{Model: "bert", Prefixes: []string{"bert."},
 		Aliases: map[string]string{"weight": "gamma", "bias": "beta"}, Int8: set.Quantize == nn.Int8})
 	m := &Model{cfg: cfg, pool: set.Pool()}

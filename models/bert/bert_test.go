@@ -230,6 +230,8 @@ func TestBadBatches(t *testing.T) {
 	}
 	_, err := Load(filepath.Join(shared.Path(t, "fixtures"), "gpt2-tiny"))
 	require.Error(t, err)
+	_, err = Load(shared.Path(t, "fixtures", "bert-tiny"), nn.WithHalfWeights(true))
+	require.ErrorIs(t, err, nn.ErrOption, "BERT widens half weights: WithHalfWeights is refused, not ignored")
 }
 
 // TestOldLayerNormNames rewrites bert-tiny with the LayerNorm.gamma/beta names that

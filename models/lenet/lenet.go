@@ -23,7 +23,6 @@ package lenet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -40,8 +39,9 @@ const (
 	Std  = 0.3081
 )
 
-// ErrInput is wrapped by errors about the images passed to the model.
-var ErrInput = errors.New("lenet: invalid input")
+// ErrInput is wrapped by errors about the images passed to the model; it wraps
+// nn.ErrInput, as every model's does.
+var ErrInput = fmt.Errorf("lenet: %w", nn.ErrInput)
 
 // Model is a loaded LeNet. It is immutable and safe for concurrent use.
 type Model struct {
@@ -95,8 +95,12 @@ func Load(path string, opts ...Option) (*Model, error) {
 // New builds a model from a set of tensors; the model copies what it needs, so src
 // may be closed afterwards. file names the checkpoint in errors.
 func New(src safetensors.Source, file string, opts ...Option) (*Model, error) {
+	set := nn.Apply(opts)
+	if err := set.Refuse("lenet"); err != nil {
+		return nil, err
+	}
 	vb := nn.NewBuilder(src, file, nn.Options{Model: "lenet"})
-	m := &Model{pool: nn.Apply(opts).Pool()}
+	m := &Model{pool: set.Pool()}
 	// Everything is checked from the header before any tensor is read: presence,
 	// shapes, the layout they imply, and a size no LeNet exceeds.
 	if err := vb.Check(func(vb *nn.Builder) { (&Model{}).readWeights(vb) }); err != nil {

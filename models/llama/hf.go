@@ -102,6 +102,9 @@ func (h HFConfig) config() (Config, error) {
 // (tokenizer.json, with tokenizer_config.json's special tokens and chat template).
 // Without a tokenizer the model runs token ids only. Close releases the files.
 func Load(dir string, opts ...Option) (*Model, error) {
+	if err := nn.Apply(opts).Refuse("llama", nn.FeatureQuantActivations, nn.FeatureTokenizer); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, "config.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {

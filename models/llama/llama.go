@@ -185,6 +185,9 @@ func LoadGGUF(path string, opts ...Option) (*Model, error) {
 
 // New builds the model from an open GGUF file, which it then owns (Close closes it).
 func New(f *gguf.File, opts ...Option) (*Model, error) {
+	if err := nn.Apply(opts).Refuse("llama (GGUF: its own vocabulary)", nn.FeatureQuantActivations); err != nil {
+		return nil, err
+	}
 	cfg, err := configFromGGUF(f)
 	if err != nil {
 		return nil, err

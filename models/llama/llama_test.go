@@ -183,6 +183,10 @@ func TestNotLlama(t *testing.T) {
 	assert.ErrorIs(t, err, ErrFormat)
 	_, err = LoadGGUF("testdata/missing.gguf")
 	assert.Error(t, err)
+	_, err = LoadGGUF("testdata/tiny.gguf", nn.WithTokenizerDir("elsewhere"))
+	assert.ErrorIs(t, err, nn.ErrOption, "a GGUF file brings its own vocabulary")
+	_, err = LoadGGUF("testdata/tiny.gguf", nn.WithHalfWeights(true))
+	assert.ErrorIs(t, err, nn.ErrOption)
 }
 
 // TestConcurrentGenerate runs four greedy generations at once on one Model (run

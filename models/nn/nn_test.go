@@ -200,3 +200,16 @@ func TestTokenizerFor(t *testing.T) {
 	_, err = nn.TokenizerFor[fakeTok](nn.Apply([]nn.Option{nn.WithTokenizer("words")}), 10)
 	require.ErrorContains(t, err, "WithTokenizer got a string, want a nn_test.fakeTok")
 }
+
+func TestRefuse(t *testing.T) {
+	none := nn.Apply(nil)
+	require.NoError(t, none.Refuse("m"), "defaults use no feature")
+	require.NoError(t, nn.Apply([]nn.Option{nn.WithHalfWeights(false), nn.WithTokenizerDir(""), nn.WithDevice(nil), nn.WithPool(nil)}).Refuse("m"),
+		"options given their default values are not in use")
+	err := nn.Apply([]nn.Option{nn.WithHalfWeights(true)}).Refuse("bert", nn.FeatureDevice, nn.FeatureQuantization)
+	require.ErrorIs(t, err, nn.ErrOption)
+	require.EqualError(t, err, "unsupported option: bert does not support WithHalfWeights (it takes WithPool, WithDevice, WithQuantization)")
+	require.NoError(t, nn.Apply([]nn.Option{nn.WithHalfWeights(true)}).Refuse("gpt2", nn.FeatureHalfWeights))
+	require.ErrorIs(t, nn.Apply([]nn.Option{nn.WithQuantActivations(ops.QActF32)}).Refuse("gpt2"), nn.ErrOption)
+	require.ErrorIs(t, nn.Apply([]nn.Option{nn.WithTokenizer(1)}).Refuse("lenet"), nn.ErrOption)
+}

@@ -3,6 +3,8 @@ package nn
 import (
 	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/lumen-ml/lumen/ops"
 )
@@ -148,4 +150,41 @@ func (s Settings) Upload(matrices ...*ops.PackedB) error {
 		return nil
 	}
 	return ops.UploadAll(s.Device, matrices...)
+}
+
+// Feature is an option with an effect that a model may not have.
+type Feature int
+
+// The features Settings.Refuse checks: each is in use when its option was given a
+// value other than the default.
+const (
+	FeatureDevice           Feature = iota // WithDevice(non-nil)
+	FeatureHalfWeights                     // WithHalfWeights(true)
+	FeatureQuantization                    // WithQuantization(Int8)
+	FeatureQuantActivations                // WithQuantActivations(other than QActQ8)
+	FeatureTokenizer                       // WithTokenizer(non-nil), WithTokenizerDir(non-empty)
+)
+
+var featureNames = [...]string{"WithDevice", "WithHalfWeights", "WithQuantization", "WithQuantActivations", "WithTokenizer/WithTokenizerDir"}
+
+func (f Feature) String() string { return featureNames[f] }
+
+// Refuse returns an error wrapping ErrOption for the first option in use that the
+// model does not support, naming the model and what it does support, so that no
+// option is ignored silently.
+func (s Settings) Refuse(model string, supported ...Feature) error {
+	used := map[Feature]bool{
+		FeatureDevice: s.Device != nil, FeatureHalfWeights: s.KeepHalf, FeatureQuantization: s.Quantize != NoQuantization,
+		FeatureQuantActivations: s.QAct != ops.QActQ8, FeatureTokenizer: s.Tokenizer != nil || s.TokenizerDir != "",
+	}
+	for f := FeatureDevice; f <= FeatureTokenizer; f++ {
+		if used[f] && !slices.Contains(supported, f) {
+			names := []string{"WithPool"}
+			for _, g := range supported {
+				names = append(names, g.String())
+			}
+			return fmt.Errorf("%w: %s does not support %v (it takes %s)", ErrOption, model, f, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
