@@ -152,6 +152,13 @@ func TestBertTinyQA(t *testing.T) {
 	}
 	_, err = m.ClassLogits(hidden, b)
 	require.ErrorIs(t, err, ErrInput)
+	// Inputs of the wrong length are the caller's error, not a panic in ops.
+	_, _, err = m.QALogits(hidden[:len(hidden)-1], b)
+	require.ErrorIs(t, err, ErrInput)
+	_, _, err = m.QALogits(hidden, Batch{B: 0, T: b.T})
+	require.ErrorIs(t, err, ErrInput)
+	_, err = m.MLMLogits(hidden, []int{b.B * b.T})
+	require.ErrorIs(t, err, ErrInput)
 }
 
 func TestBertTinyClassification(t *testing.T) {
@@ -176,6 +183,10 @@ func TestBertTinyClassification(t *testing.T) {
 	logits, err := m.ClassLogits(pooled, b)
 	require.NoError(t, err)
 	close(t, g.F32(t, "batch.logits"), logits, 1e-4, "batch")
+	_, err = m.ClassLogits(pooled[:len(pooled)-1], b)
+	require.ErrorIs(t, err, ErrInput, "short pooled output")
+	_, err = m.PooledOutput(hidden, Batch{B: b.B + 1, T: b.T})
+	require.ErrorIs(t, err, ErrInput, "more sequences than the hidden state has")
 }
 
 func TestMiniLMSentenceEmbeddings(t *testing.T) {

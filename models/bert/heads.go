@@ -60,6 +60,9 @@ func (m *Model) PooledOutput(hidden []float32, b Batch) ([]float32, error) {
 		return nil, fmt.Errorf("%w: the checkpoint has no pooler", ErrInput)
 	}
 	E := m.cfg.Hidden
+	if err := checkInput("hidden", hidden, b, b.T*E); err != nil {
+		return nil, err
+	}
 	cls := make([]float32, b.B*E)
 	for s := 0; s < b.B; s++ {
 		copy(cls[s*E:(s+1)*E], hidden[s*b.T*E:])
@@ -70,6 +73,15 @@ func (m *Model) PooledOutput(hidden []float32, b Batch) ([]float32, error) {
 		out[i] = float32(math.Tanh(float64(v)))
 	}
 	return out, nil
+}
+
+// checkInput reports a head's input that is not b.B rows of width values (the
+// caller's mistake, not a panic in ops).
+func checkInput(name string, x []float32, b Batch, width int) error {
+	if b.B <= 0 || b.T <= 0 || len(x) != b.B*width {
+		return fmt.Errorf("%w: %s has %d values, want %d sequences × %d (batch of %d × %d tokens)", ErrInput, name, len(x), b.B, width, b.B, b.T)
+	}
+	return nil
 }
 
 // linear runs l on a workspace of the model's.
@@ -122,6 +134,9 @@ func (m *Model) QALogits(hidden []float32, b Batch) (start, end []float32, err e
 	if m.qaOutputs == nil {
 		return nil, nil, fmt.Errorf("%w: the checkpoint has no qa_outputs head", ErrInput)
 	}
+	if err := checkInput("hidden", hidden, b, b.T*m.cfg.Hidden); err != nil {
+		return nil, nil, err
+	}
 	M := b.B * b.T
 	both := make([]float32, M*2)
 	m.linear(*m.qaOutputs, both, hidden, M)
@@ -138,6 +153,9 @@ func (m *Model) ClassLogits(pooled []float32, b Batch) ([]float32, error) {
 	if m.classifier == nil {
 		return nil, fmt.Errorf("%w: the checkpoint has no classifier head", ErrInput)
 	}
+	if err := checkInput("pooled", pooled, b, m.cfg.Hidden); err != nil {
+		return nil, err
+	}
 	out := make([]float32, b.B*len(m.labels))
 	m.linear(*m.classifier, out, pooled, b.B)
 	return out, nil
@@ -147,6 +165,9 @@ func (m *Model) ClassLogits(pooled []float32, b Batch) ([]float32, error) {
 func (m *Model) NSPLogits(pooled []float32, b Batch) ([]float32, error) {
 	if m.seqRelationship == nil {
 		return nil, fmt.Errorf("%w: the checkpoint has no cls.seq_relationship head", ErrInput)
+	}
+	if err := checkInput("pooled", pooled, b, m.cfg.Hidden); err != nil {
+		return nil, err
 	}
 	out := make([]float32, b.B*2)
 	m.linear(*m.seqRelationship, out, pooled, b.B)
@@ -164,7 +185,7 @@ func (m *Model) MLMLogits(hidden []float32, rows []int) ([]float32, error) {
 	E, V := m.cfg.Hidden, m.cfg.VocabSize
 	sel := make([]float32, len(rows)*E)
 	for i, r := range rows {
-		if r < 0 || r*E >= len(hidden) {
+		if r < 0 || (r+1)*E > len(hidden) {
 			return nil, fmt.Errorf("%w: row %d outside the hidden state", ErrInput, r)
 		}
 		copy(sel[i*E:(i+1)*E], hidden[r*E:])
