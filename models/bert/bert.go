@@ -104,7 +104,7 @@ type Model struct {
 	pooling Pooling
 	tok     *Tokenizer
 	pool    *ops.Pool
-	works   sync.Pool // *ops.Workspace, one per concurrent call
+	works   sync.Pool // *scratch, one per concurrent call
 }
 
 // Embeddings is BertEmbeddings: the sum of three lookups, normalised.
@@ -276,15 +276,30 @@ func (m *Model) Close() {
 	_ = ops.ReleaseAll(m.matrices()...)
 }
 
-// workspace takes a workspace for one call; release gives it back.
-func (m *Model) workspace() *ops.Workspace {
-	if ws, ok := m.works.Get().(*ops.Workspace); ok {
-		return ws
-	}
-	return ops.NewWorkspace(m.pool)
+// scratch is one call's operator workspace and Forward's buffers, reused from call
+// to call: in steady state Forward allocates only the hidden state it returns.
+type scratch struct {
+	ws                  *ops.Workspace
+	h, qkv, ctx, up, km []float32
 }
 
-func (m *Model) release(ws *ops.Workspace) { m.works.Put(ws) }
+// workspace takes a scratch for one call; release gives it back.
+func (m *Model) workspace() *scratch {
+	if s, ok := m.works.Get().(*scratch); ok {
+		return s
+	}
+	return &scratch{ws: ops.NewWorkspace(m.pool)}
+}
+
+func (m *Model) release(s *scratch) { m.works.Put(s) }
+
+// grow returns buf resized to n values, reallocated only when too small.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
 
 // Batch is B sequences of T tokens (right-padded): ids, token types and mask (1 real, 0 pad).
 type Batch struct {
@@ -340,17 +355,19 @@ func (m *Model) Forward(b Batch) ([]float32, error) {
 	if err := m.check(b); err != nil {
 		return nil, err
 	}
-	ws := m.workspace()
-	defer m.release(ws)
+	sc := m.workspace()
+	defer m.release(sc)
+	ws := sc.ws
 	cfg := m.cfg
 	E, H, B, T := cfg.Hidden, cfg.Heads, b.B, b.T
 	M := B * T
-	x := make([]float32, M*E)                 // [M, hidden] the hidden state
-	h := make([]float32, M*E)                 // [M, hidden] a sublayer's output
-	qkv := make([]float32, M*3*E)             // [M, 3·hidden] query | key | value per token
-	ctx := make([]float32, M*E)               // [M, hidden] attention output, heads side by side
-	up := make([]float32, M*cfg.Intermediate) // [M, intermediate]
-	keyMask := make([]float32, M)             // [B, T] 0, or MaskValue at padding
+	x := make([]float32, M*E)               // [M, hidden] the hidden state (returned)
+	sc.h = grow(sc.h, M*E)                  // [M, hidden] a sublayer's output
+	sc.qkv = grow(sc.qkv, M*3*E)            // [M, 3·hidden] query | key | value per token
+	sc.ctx = grow(sc.ctx, M*E)              // [M, hidden] attention output, heads side by side
+	sc.up = grow(sc.up, M*cfg.Intermediate) // [M, intermediate]
+	sc.km = grow(sc.km, M)                  // [B, T] key mask: 0, or MaskValue at padding
+	h, qkv, ctx, up, keyMask := sc.h, sc.qkv, sc.ctx, sc.up, sc.km
 
 	// Embeddings.
 	for i := 0; i < M; i++ {
@@ -363,6 +380,7 @@ func (m *Model) Forward(b Batch) ([]float32, error) {
 	}
 	m.embeddings.layerNorm.Forward(x, x, M)
 	for i, v := range b.Mask {
+		keyMask[i] = 0
 		if v == 0 {
 			keyMask[i] = ops.MaskValue
 		}

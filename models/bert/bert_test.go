@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -281,4 +282,29 @@ func TestOldLayerNormNames(t *testing.T) {
 	require.NoError(t, safetensors.WriteFile(filepath.Join(out, "model.safetensors"), renamed, nil))
 	_, err = Load(out)
 	require.ErrorContains(t, err, `missing tensor "encoder.layer.1.output.LayerNorm.bias"`)
+}
+
+// In steady state Forward allocates the hidden state it returns and nothing else of
+// its size: its scratch is reused from call to call.
+func TestForwardReusesScratch(t *testing.T) {
+	m := load(t, "bert-tiny", nn.WithPool(nil))
+	b := Batch{B: 2, T: 16, IDs: make([]int, 32), Types: make([]int, 32), Mask: make([]int, 32)}
+	for i := range b.Mask {
+		b.IDs[i], b.Mask[i] = 100+i, 1
+	}
+	_, err := m.Forward(b)
+	require.NoError(t, err)
+	E := m.cfg.Hidden
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 20
+	for range n {
+		_, err := m.Forward(b)
+		require.NoError(t, err)
+	}
+	runtime.ReadMemStats(&after)
+	perCall := float64(after.TotalAlloc-before.TotalAlloc) / n
+	t.Logf("%.0f bytes a call; the hidden state is %d", perCall, 4*32*E)
+	require.Less(t, perCall, 1.5*float64(4*32*E), "about the returned hidden state alone")
 }

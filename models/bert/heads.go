@@ -86,9 +86,9 @@ func checkInput(name string, x []float32, b Batch, width int) error {
 
 // linear runs l on a workspace of the model's.
 func (m *Model) linear(l nn.Linear, y, x []float32, rows int) {
-	ws := m.workspace()
-	defer m.release(ws)
-	l.Forward(ws, y, x, rows)
+	sc := m.workspace()
+	defer m.release(sc)
+	l.Forward(sc.ws, y, x, rows)
 }
 
 // SentenceEmbeddings pools hidden (B×T×E) into one vector per sequence: the mean over
