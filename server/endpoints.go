@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -319,64 +322,102 @@ func mustJSON(v any) []byte {
 type inputRequest struct {
 	Model string          `json:"model"`
 	Input json.RawMessage `json:"input"`
+	// Embeddings only (OpenAI's): "float" (the default) or "base64" (each vector's
+	// float32s, little-endian); dimensions truncates each vector, then renormalises.
+	EncodingFormat string `json:"encoding_format"`
+	Dimensions     *int   `json:"dimensions"`
 }
 
 // encoderInputs reads an {"model", "input"} request for one of models: the model and
 // its texts, each encoded once (a text longer than the model's context is a 400,
 // never silently truncated), with their token count.
-func encoderInputs[M Encoder](s *Server, r *http.Request, models map[string]M, kind string) (string, M, []bert.Encoding, int, error) {
+func encoderInputs[M Encoder](s *Server, r *http.Request, models map[string]M, kind string) (inputRequest, M, []bert.Encoding, int, error) {
 	var req inputRequest
 	var m M
 	if err := decodeJSON(r, &req); err != nil {
-		return "", m, nil, 0, err
+		return req, m, nil, 0, err
 	}
 	m, err := lookup(models, req.Model, kind)
 	if err != nil {
-		return "", m, nil, 0, err
+		return req, m, nil, 0, err
 	}
 	texts, err := inputs(req.Input, s.cfg.MaxInputs, s.cfg.MaxInputBytes)
 	if err != nil {
-		return "", m, nil, 0, err
+		return req, m, nil, 0, err
 	}
 	encs, err := m.Encode(texts, false)
 	if err != nil {
-		return "", m, nil, 0, badRequest("%v", err)
+		return req, m, nil, 0, badRequest("%v", err)
 	}
 	n := 0
 	for _, e := range encs {
 		n += len(e.IDs)
 	}
-	return req.Model, m, encs, n, nil
+	return req, m, encs, n, nil
 }
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
-	model, _, encs, n, err := encoderInputs(s, r, s.embedders, "embedding")
+	req, _, encs, n, err := encoderInputs(s, r, s.embedders, "embedding")
 	if err != nil {
 		return err
 	}
-	emb, err := s.batchers[model].embed(r.Context(), encs)
+	if f := req.EncodingFormat; f != "" && f != "float" && f != "base64" {
+		return badRequest(`"encoding_format" %q: want "float" or "base64"`, f)
+	}
+	if req.Dimensions != nil && *req.Dimensions <= 0 {
+		return badRequest(`"dimensions" must be positive, got %d`, *req.Dimensions)
+	}
+	emb, err := s.batchers[req.Model].embed(r.Context(), encs)
 	if err != nil {
 		return err
 	}
 	type item struct {
-		Object    string    `json:"object"`
-		Index     int       `json:"index"`
-		Embedding []float32 `json:"embedding"`
+		Object    string `json:"object"`
+		Index     int    `json:"index"`
+		Embedding any    `json:"embedding"` // []float32, or a base64 string
 	}
 	data := make([]item, len(emb))
 	for i, e := range emb {
-		data[i] = item{"embedding", i, e}
+		if d := req.Dimensions; d != nil {
+			if *d > len(e) {
+				return badRequest(`"dimensions" %d exceeds the model's %d`, *d, len(e))
+			}
+			e = renormalised(e[:*d])
+		}
+		data[i] = item{Object: "embedding", Index: i, Embedding: e}
+		if req.EncodingFormat == "base64" {
+			raw := make([]byte, 4*len(e))
+			for j, v := range e {
+				binary.LittleEndian.PutUint32(raw[4*j:], math.Float32bits(v))
+			}
+			data[i].Embedding = base64.StdEncoding.EncodeToString(raw)
+		}
 	}
-	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": model, "usage": usage{PromptTokens: n, TotalTokens: n}})
+	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": req.Model, "usage": usage{PromptTokens: n, TotalTokens: n}})
+}
+
+// renormalised returns v scaled to unit L2 norm (a copy; zero stays zero): a
+// truncated embedding, as OpenAI's dimensions gives it.
+func renormalised(v []float32) []float32 {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	inv := 1 / math.Max(math.Sqrt(ss), 1e-12)
+	for i, x := range v {
+		out[i] = float32(float64(x) * inv)
+	}
+	return out
 }
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
-	model, m, encs, _, err := encoderInputs(s, r, s.classifiers, "classification")
+	req, m, encs, _, err := encoderInputs(s, r, s.classifiers, "classification")
 	if err != nil {
 		return err
 	}
 	if len(m.Labels()) == 0 {
-		return badRequest("model %q has no classification head", model)
+		return badRequest("model %q has no classification head", req.Model)
 	}
 	if err := r.Context().Err(); err != nil {
 		return err
@@ -400,7 +441,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 			data[i].Labels = append(data[i].Labels, label{l.Label, l.Score})
 		}
 	}
-	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": model})
+	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": req.Model})
 }
 
 type qaRequest struct {

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -140,6 +143,35 @@ func TestEncoderEndpoints(t *testing.T) {
 	}
 	require.Positive(t, emb.Usage.PromptTokens)
 
+	// OpenAI's encoding_format "base64" (little-endian float32s) and dimensions
+	// (truncated, then renormalised).
+	code, body, _ = post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":`+string(in)+`,"encoding_format":"base64","dimensions":10}`)
+	require.Equal(t, 200, code, string(body))
+	var b64 struct {
+		Data []struct {
+			Embedding string `json:"embedding"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(body, &b64))
+	require.Len(t, b64.Data, 3)
+	for i, d := range b64.Data {
+		raw, err := base64.StdEncoding.DecodeString(d.Embedding)
+		require.NoError(t, err)
+		require.Len(t, raw, 40)
+		var ss float64
+		for j := range 10 {
+			ss += float64(want[i*96+j]) * float64(want[i*96+j])
+		}
+		for j := range 10 {
+			v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+			require.InDelta(t, float64(want[i*96+j])/math.Sqrt(ss), v, 1e-4)
+		}
+	}
+	for _, bad := range []string{`"dimensions":97`, `"dimensions":0`, `"encoding_format":"int8"`} {
+		code, body, _ = post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":"hi",`+bad+`}`)
+		require.Equal(t, 400, code, "%s: %s", bad, body)
+	}
+
 	code, body, _ = post(t, ts.URL+"/v1/classify", `{"model":"cls","input":"I love it"}`)
 	require.Equal(t, 200, code, string(body))
 	require.Contains(t, string(body), `"label":"`)
@@ -161,7 +193,8 @@ func TestEncoderEndpoints(t *testing.T) {
 	for _, name := range []string{"lumen_requests_total", "lumen_request_duration_seconds_bucket", "lumen_queue_depth", "lumen_requests_running"} {
 		require.Contains(t, string(metrics), name)
 	}
-	require.Contains(t, string(metrics), `lumen_requests_total{code="200",endpoint="/v1/embeddings"} 1`)
+	require.Contains(t, string(metrics), `lumen_requests_total{code="200",endpoint="/v1/embeddings"} 2`)
+	require.Contains(t, string(metrics), `lumen_requests_total{code="400",endpoint="/v1/embeddings"} 3`)
 }
 
 func TestBadRequests(t *testing.T) {
