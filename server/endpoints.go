@@ -341,19 +341,57 @@ func encoderInputs[M Encoder](s *Server, r *http.Request, models map[string]M, k
 	if err != nil {
 		return req, m, nil, 0, err
 	}
-	texts, err := inputs(req.Input, s.cfg.MaxInputs, s.cfg.MaxInputBytes)
+	encs, ok, err := tokenInputs(req.Input, s.cfg.MaxInputs, s.cfg.MaxInputBytes)
 	if err != nil {
 		return req, m, nil, 0, err
 	}
-	encs, err := m.Encode(texts, false)
-	if err != nil {
-		return req, m, nil, 0, badRequest("%v", err)
+	if !ok {
+		texts, err := inputs(req.Input, s.cfg.MaxInputs, s.cfg.MaxInputBytes)
+		if err != nil {
+			return req, m, nil, 0, err
+		}
+		if encs, err = m.Encode(texts, false); err != nil {
+			return req, m, nil, 0, badRequest("%v", err)
+		}
 	}
 	n := 0
 	for _, e := range encs {
 		n += len(e.IDs)
 	}
 	return req, m, encs, n, nil
+}
+
+// tokenInputs reads "input" given as token ids, as OpenAI allows: one array of ids
+// or an array of them, used as they are (the model checks the ids and the length).
+// ok is false when the input is not token ids. At most max sequences, and no more
+// ids in all than maxBytes (the text limit's bound on the work).
+func tokenInputs(raw json.RawMessage, max, maxBytes int) (encs []bert.Encoding, ok bool, err error) {
+	var many [][]int
+	var one []int
+	if json.Unmarshal(raw, &one) == nil && len(one) > 0 {
+		many = [][]int{one}
+	} else if json.Unmarshal(raw, &many) != nil || len(many) == 0 {
+		return nil, false, nil
+	}
+	if len(many) > max {
+		return nil, true, badRequest(`"input" has %d token arrays; the limit is %d`, len(many), max)
+	}
+	total := 0
+	for i, ids := range many {
+		if len(ids) == 0 {
+			return nil, true, badRequest("input %d is an empty token array", i)
+		}
+		if total += len(ids); total > maxBytes {
+			return nil, true, badRequest(`"input" has more than %d token ids`, maxBytes)
+		}
+		e := bert.Encoding{IDs: ids, TypeIDs: make([]int, len(ids)), Mask: make([]int, len(ids)),
+			Offsets: make([][2]int, len(ids)), SequenceIDs: make([]int, len(ids))}
+		for t := range e.Mask {
+			e.Mask[t] = 1
+		}
+		encs = append(encs, e)
+	}
+	return encs, true, nil
 }
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {

@@ -120,7 +120,8 @@ func TestCompletions(t *testing.T) {
 }
 
 func TestEncoderEndpoints(t *testing.T) {
-	_, ts := start(t, Config{}, testModels(t))
+	models := testModels(t)
+	_, ts := start(t, Config{}, models)
 	texts := []string{"The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."}
 	in, _ := json.Marshal(texts)
 	code, body, _ := post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":`+string(in)+`}`)
@@ -167,6 +168,30 @@ func TestEncoderEndpoints(t *testing.T) {
 			require.InDelta(t, float64(want[i*96+j])/math.Sqrt(ss), v, 1e-4)
 		}
 	}
+	// Token ids as input (one array, or an array of them): the embeddings of the
+	// texts they encode; bad ids are 400s.
+	ids := make([][]int, len(texts))
+	for i, text := range texts {
+		encs, err := models["minilm"].(*bert.Model).Encode([]string{text}, false)
+		require.NoError(t, err)
+		ids[i] = encs[0].IDs
+	}
+	for _, input := range []any{ids, ids[0]} {
+		raw, _ := json.Marshal(input)
+		code, body, _ = post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":`+string(raw)+`}`)
+		require.Equal(t, 200, code, string(body))
+		require.NoError(t, json.Unmarshal(body, &emb))
+		for i, d := range emb.Data {
+			for j, v := range d.Embedding {
+				require.InDelta(t, want[i*96+j], v, 1e-4)
+			}
+		}
+	}
+	for _, bad := range []string{`[[]]`, `[[101, 99999999]]`, `[[-1]]`} {
+		code, body, _ = post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":`+bad+`}`)
+		require.Equal(t, 400, code, "%s: %s", bad, body)
+	}
+
 	for _, bad := range []string{`"dimensions":97`, `"dimensions":0`, `"encoding_format":"int8"`} {
 		code, body, _ = post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":"hi",`+bad+`}`)
 		require.Equal(t, 400, code, "%s: %s", bad, body)
@@ -193,8 +218,8 @@ func TestEncoderEndpoints(t *testing.T) {
 	for _, name := range []string{"lumen_requests_total", "lumen_request_duration_seconds_bucket", "lumen_queue_depth", "lumen_requests_running"} {
 		require.Contains(t, string(metrics), name)
 	}
-	require.Contains(t, string(metrics), `lumen_requests_total{code="200",endpoint="/v1/embeddings"} 2`)
-	require.Contains(t, string(metrics), `lumen_requests_total{code="400",endpoint="/v1/embeddings"} 3`)
+	require.Contains(t, string(metrics), `lumen_requests_total{code="200",endpoint="/v1/embeddings"} 4`)
+	require.Contains(t, string(metrics), `lumen_requests_total{code="400",endpoint="/v1/embeddings"} 6`)
 }
 
 func TestBadRequests(t *testing.T) {
@@ -214,7 +239,7 @@ func TestBadRequests(t *testing.T) {
 		{"/v1/completions", `{"model":"gpt2","prompt":"hi","stop":[1,2]}`, 400, "stop"},
 		{"/v1/completions", `{"model":"gpt2","prompt":"` + strings.Repeat("a ", 240) + `","max_tokens":60}`, 400, "context"},
 		{"/v1/completions", `{"model":"gpt2","prompt":"hi"} {}`, 400, "after the request object"},
-		{"/v1/embeddings", `{"model":"minilm","input":[1,2]}`, 400, "string or an array"},
+		{"/v1/embeddings", `{"model":"minilm","input":[1.5]}`, 400, "string or an array"},
 		{"/v1/embeddings", `{"model":"minilm"}`, 400, "required"},
 		{"/v1/embeddings", `{"model":"minilm","input":null}`, 400, "required"},
 		{"/v1/embeddings", `{"model":"minilm","input":""}`, 400, "input 0 is empty"},
