@@ -101,6 +101,9 @@ func progressLine(w io.Writer) func(file string, done, total int64) {
 // ggufFile, that GGUF file of the Hub repository model (ORG/NAME[@REV]), through the
 // cache. Otherwise it returns a nil model and the directory model resolved to.
 func openLlama(ctx context.Context, log io.Writer, model, ggufFile, tokDir string, opts ...nn.Option) (*llama.Model, string, error) {
+	if tokDir != "" && (ggufFile != "" || isGGUF(model)) {
+		return nil, "", fmt.Errorf("--tokenizer: a GGUF file brings its own vocabulary")
+	}
 	if ggufFile != "" {
 		repo, rev, err := hub.ParseRef(model)
 		if err != nil {

@@ -68,7 +68,7 @@ type RopeScaling struct {
 	OriginalContext               int     // llama3: original_max_position_embeddings
 }
 
-// freqs returns the inverse frequencies of RoPE's pairs under the scaling, or nil
+// ropeFreqs returns the inverse frequencies of RoPE's pairs under the scaling, or nil
 // for plain RoPE (ops computes base^(−2i/dims) itself).
 func (c Config) ropeFreqs() []float64 {
 	sc := c.RopeScaling
