@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -73,10 +74,15 @@ without normalisation. --pooling and --normalize override.`,
 			p := m.Pooling()
 			switch pooling {
 			case "":
-			case "mean", "cls":
-				p.CLS = pooling == "cls"
 			default:
-				return fmt.Errorf("--pooling %q: want mean or cls", pooling)
+				p.Modes = 0
+				for _, name := range strings.Split(pooling, ",") {
+					mode, err := bert.ParsePoolMode(strings.TrimSpace(name))
+					if err != nil {
+						return fmt.Errorf("--pooling: %w", err)
+					}
+					p.Modes |= mode
+				}
 			}
 			switch normalize {
 			case "":

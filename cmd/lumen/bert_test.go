@@ -47,7 +47,7 @@ func TestEmbedCommand(t *testing.T) {
 		ss += float64(v) * float64(v)
 	}
 	require.Greater(t, math.Abs(math.Sqrt(ss)-1), 1e-3)
-	code, _, errOut = runCLI("embed", "--model", model, "--tokenizer", tok, "--pooling", "max", "x")
+	code, _, errOut = runCLI("embed", "--model", model, "--tokenizer", tok, "--pooling", "median", "x")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "--pooling")
 	code, _, errOut = runCLI("embed", "--model", model, "x")

@@ -19,8 +19,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
@@ -82,8 +84,52 @@ func LoadConfig(path string) (Config, error) {
 
 // Pooling says how a sentence embedding is made from the last hidden state.
 type Pooling struct {
-	CLS       bool // take [CLS]'s vector instead of the mask-aware mean
+	// Modes are sentence-transformers' pooling modes; several are concatenated, in
+	// PoolCLS … PoolLastToken order, as its Pooling module does. 0 is PoolMean.
+	Modes     PoolMode
 	Normalize bool // L2-normalise the result
+}
+
+// PoolMode is a set of pooling modes (sentence-transformers' pooling_mode_*).
+type PoolMode uint8
+
+// The pooling modes, in the order their vectors are concatenated.
+const (
+	PoolCLS          PoolMode = 1 << iota // the first token's vector ([CLS])
+	PoolMax                               // the maximum over real tokens, per dimension
+	PoolMean                              // the mean over real tokens
+	PoolMeanSqrtLen                       // the sum over real tokens ÷ √(their count)
+	PoolWeightedMean                      // the mean weighted by position (1, 2, …, T)
+	PoolLastToken                         // the last real token's vector
+)
+
+// poolModes are the modes with their names (sentence-transformers' config keys
+// without pooling_mode_, and --pooling's values).
+var poolModes = []struct {
+	mode PoolMode
+	name string
+}{{PoolCLS, "cls"}, {PoolMax, "max"}, {PoolMean, "mean"}, {PoolMeanSqrtLen, "mean_sqrt_len_tokens"},
+	{PoolWeightedMean, "weightedmean"}, {PoolLastToken, "lasttoken"}}
+
+// ParsePoolMode reads a mode's name: cls, max, mean, mean_sqrt_len_tokens,
+// weightedmean or lasttoken.
+func ParsePoolMode(name string) (PoolMode, error) {
+	var names []string
+	for _, p := range poolModes {
+		if p.name == name {
+			return p.mode, nil
+		}
+		names = append(names, p.name)
+	}
+	return 0, fmt.Errorf("%w: pooling mode %q (want %s)", ErrInput, name, strings.Join(names, ", "))
+}
+
+// Count is the number of modes (the embedding is Count × hidden wide).
+func (m PoolMode) Count() int {
+	if m == 0 {
+		return 1
+	}
+	return bits.OnesCount8(uint8(m))
 }
 
 // Model is BertModel with whichever heads its checkpoint has.
@@ -433,19 +479,24 @@ func loadPooling(dir string) (Pooling, error) {
 			if err != nil {
 				return Pooling{}, fmt.Errorf("bert: %w", err)
 			}
-			var c struct {
-				CLS  bool `json:"pooling_mode_cls_token"`
-				Mean bool `json:"pooling_mode_mean_tokens"`
-				Max  bool `json:"pooling_mode_max_tokens"`
-				Sqrt bool `json:"pooling_mode_mean_sqrt_len_tokens"`
-			}
+			var c map[string]any
 			if err := json.Unmarshal(raw, &c); err != nil {
 				return Pooling{}, fmt.Errorf("bert: %s: %w", cfgPath, err)
 			}
-			if c.Max || c.Sqrt || (c.CLS && c.Mean) {
-				return Pooling{}, fmt.Errorf("bert: %s: only one of CLS or mean pooling is supported", cfgPath)
+			keys := map[string]PoolMode{"pooling_mode_cls_token": PoolCLS, "pooling_mode_max_tokens": PoolMax,
+				"pooling_mode_mean_tokens": PoolMean, "pooling_mode_mean_sqrt_len_tokens": PoolMeanSqrtLen,
+				"pooling_mode_weightedmean_tokens": PoolWeightedMean, "pooling_mode_lasttoken": PoolLastToken}
+			for key, mode := range keys {
+				if on, _ := c[key].(bool); on {
+					p.Modes |= mode
+				}
 			}
-			p.CLS = c.CLS
+			if v, ok := c["include_prompt"].(bool); ok && !v {
+				return Pooling{}, fmt.Errorf("bert: %s: include_prompt false is not supported", cfgPath)
+			}
+			if p.Modes == 0 {
+				return Pooling{}, fmt.Errorf("bert: %s: no pooling mode is on", cfgPath)
+			}
 		}
 	}
 	return p, nil

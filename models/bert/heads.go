@@ -91,28 +91,73 @@ func (m *Model) linear(l nn.Linear, y, x []float32, rows int) {
 	l.Forward(sc.ws, y, x, rows)
 }
 
-// SentenceEmbeddings pools hidden (B×T×E) into one vector per sequence: the mean over
-// tokens with mask 1 (or [CLS] with p.CLS), L2-normalised with p.Normalize.
+// SentenceEmbeddings pools hidden (B×T×E) into one vector per sequence, as
+// sentence-transformers' Pooling module does, over the tokens with mask 1 (right
+// padding): the modes' vectors side by side (p.Modes.Count()·E values a sequence),
+// L2-normalised with p.Normalize.
 func SentenceEmbeddings(hidden []float32, b Batch, E int, p Pooling) []float32 {
-	out := make([]float32, b.B*E)
+	modes := p.Modes
+	if modes == 0 {
+		modes = PoolMean
+	}
+	W := modes.Count() * E
+	out := make([]float32, b.B*W)
+	acc := make([]float64, E)
 	for s := 0; s < b.B; s++ {
-		dst := out[s*E : (s+1)*E]
-		if p.CLS {
-			copy(dst, hidden[s*b.T*E:])
-		} else {
-			acc := make([]float64, E)
-			n := 0
-			for t := 0; t < b.T; t++ {
-				if b.Mask[s*b.T+t] == 0 {
-					continue
-				}
-				n++
-				for j, v := range hidden[(s*b.T+t)*E : (s*b.T+t+1)*E] {
-					acc[j] += float64(v)
-				}
+		row := func(t int) []float32 { return hidden[(s*b.T+t)*E : (s*b.T+t+1)*E] }
+		n, last := 0, 0
+		for t := 0; t < b.T; t++ {
+			if b.Mask[s*b.T+t] != 0 {
+				n, last = n+1, t
 			}
-			for j := range dst {
-				dst[j] = float32(acc[j] / float64(max(n, 1)))
+		}
+		dst := out[s*W : (s+1)*W]
+		off := 0
+		for _, pm := range poolModes {
+			if modes&pm.mode == 0 {
+				continue
+			}
+			v := dst[off : off+E]
+			off += E
+			switch pm.mode {
+			case PoolCLS:
+				copy(v, row(0))
+			case PoolLastToken:
+				copy(v, row(last))
+			case PoolMax:
+				for j := range v {
+					v[j] = -1e9 // sentence-transformers' fill for padding
+				}
+				for t := 0; t < b.T; t++ {
+					if b.Mask[s*b.T+t] != 0 {
+						for j, x := range row(t) {
+							v[j] = max(v[j], x)
+						}
+					}
+				}
+			default: // sums over the real tokens, weighted by position for weightedmean
+				clear(acc)
+				var wsum float64
+				for t := 0; t < b.T; t++ {
+					if b.Mask[s*b.T+t] == 0 {
+						continue
+					}
+					w := 1.0
+					if pm.mode == PoolWeightedMean {
+						w = float64(t + 1)
+					}
+					wsum += w
+					for j, x := range row(t) {
+						acc[j] += w * float64(x)
+					}
+				}
+				div := max(wsum, 1e-9)
+				if pm.mode == PoolMeanSqrtLen {
+					div = math.Sqrt(max(wsum, 1e-9))
+				}
+				for j := range v {
+					v[j] = float32(acc[j] / div)
+				}
 			}
 		}
 		if p.Normalize {

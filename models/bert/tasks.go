@@ -177,11 +177,11 @@ func (m *Model) EmbedWith(ctx context.Context, encs []Encoding, p Pooling) ([][]
 	if err != nil {
 		return nil, err
 	}
-	E := m.cfg.Hidden
-	flat := SentenceEmbeddings(hidden, b, E, p)
+	flat := SentenceEmbeddings(hidden, b, m.cfg.Hidden, p)
+	W := len(flat) / b.B
 	out := make([][]float32, b.B)
 	for i := range out {
-		out[i] = flat[i*E : (i+1)*E]
+		out[i] = flat[i*W : (i+1)*W]
 	}
 	return out, nil
 }
