@@ -326,6 +326,9 @@ type inputRequest struct {
 	// float32s, little-endian); dimensions truncates each vector, then renormalises.
 	EncodingFormat string `json:"encoding_format"`
 	Dimensions     *int   `json:"dimensions"`
+	// PromptName (TEI's prompt_name) puts one of the model's sentence-transformers
+	// prompts before each text; without it, the model's default prompt, if any.
+	PromptName string `json:"prompt_name"`
 }
 
 // encoderInputs reads an {"model", "input"} request for one of models: the model and
@@ -349,6 +352,17 @@ func encoderInputs[M Encoder](s *Server, r *http.Request, models map[string]M, k
 		texts, err := inputs(req.Input, s.cfg.MaxInputs, s.cfg.MaxInputBytes)
 		if err != nil {
 			return req, m, nil, 0, err
+		}
+		if p, ok := any(m).(interface{ Prompts() bert.Prompts }); ok && kind == "embedding" {
+			prompt, err := p.Prompts().Prompt(req.PromptName)
+			if err != nil {
+				return req, m, nil, 0, badRequest("%v", err)
+			}
+			for i := range texts {
+				texts[i] = prompt + texts[i]
+			}
+		} else if req.PromptName != "" {
+			return req, m, nil, 0, badRequest(`"prompt_name": the model has no prompts`)
 		}
 		if encs, err = m.Encode(texts, false); err != nil {
 			return req, m, nil, 0, badRequest("%v", err)

@@ -192,7 +192,7 @@ func TestEncoderEndpoints(t *testing.T) {
 		require.Equal(t, 400, code, "%s: %s", bad, body)
 	}
 
-	for _, bad := range []string{`"dimensions":97`, `"dimensions":0`, `"encoding_format":"int8"`} {
+	for _, bad := range []string{`"dimensions":97`, `"dimensions":0`, `"encoding_format":"int8"`, `"prompt_name":"query"`} {
 		code, body, _ = post(t, ts.URL+"/v1/embeddings", `{"model":"minilm","input":"hi",`+bad+`}`)
 		require.Equal(t, 400, code, "%s: %s", bad, body)
 	}
@@ -219,7 +219,7 @@ func TestEncoderEndpoints(t *testing.T) {
 		require.Contains(t, string(metrics), name)
 	}
 	require.Contains(t, string(metrics), `lumen_requests_total{code="200",endpoint="/v1/embeddings"} 4`)
-	require.Contains(t, string(metrics), `lumen_requests_total{code="400",endpoint="/v1/embeddings"} 6`)
+	require.Contains(t, string(metrics), `lumen_requests_total{code="400",endpoint="/v1/embeddings"} 7`)
 }
 
 func TestBadRequests(t *testing.T) {

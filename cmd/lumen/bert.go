@@ -55,7 +55,7 @@ func (f *bertFlags) load(cmd *cobra.Command) (m *bert.Model, closeAll func(), er
 
 func newEmbedCmd() *cobra.Command {
 	var f bertFlags
-	var pooling string
+	var pooling, promptName string
 	var normalize string
 	cmd := &cobra.Command{
 		Use:   "embed --model DIR TEXT...",
@@ -63,7 +63,9 @@ func newEmbedCmd() *cobra.Command {
 		Long: `embed prints {"object":"list","data":[{"object":"embedding","index":0,"embedding":[...]},...],"model":DIR}.
 Pooling and normalisation follow the model directory's sentence-transformers files
 (modules.json, 1_Pooling/config.json); plain BERT directories default to mean pooling
-without normalisation. --pooling and --normalize override.`,
+without normalisation. --pooling and --normalize override. The prompts of
+config_sentence_transformers.json apply as sentence-transformers applies them
+(--prompt-name, else the default prompt).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, texts []string) error {
 			m, closeAll, err := f.load(cmd)
@@ -91,6 +93,13 @@ without normalisation. --pooling and --normalize override.`,
 			default:
 				return fmt.Errorf("--normalize %q: want true or false", normalize)
 			}
+			prompt, err := m.Prompts().Prompt(promptName)
+			if err != nil {
+				return fmt.Errorf("--prompt-name: %w", err)
+			}
+			for i := range texts {
+				texts[i] = prompt + texts[i]
+			}
 			encs, err := m.Encode(texts, true) // longer texts are truncated, as sentence-transformers does
 			if err != nil {
 				return err
@@ -116,7 +125,8 @@ without normalisation. --pooling and --normalize override.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&pooling, "pooling", "", "mean or cls (default: the model directory's)")
+	cmd.Flags().StringVar(&pooling, "pooling", "", "cls, max, mean, mean_sqrt_len_tokens, weightedmean or lasttoken; several, comma-separated, are concatenated (default: the model directory's)")
+	cmd.Flags().StringVar(&promptName, "prompt-name", "", "put this prompt of config_sentence_transformers.json before each text (default: its default_prompt_name, if any)")
 	cmd.Flags().StringVar(&normalize, "normalize", "", "true or false (default: the model directory's)")
 	return cmd
 }

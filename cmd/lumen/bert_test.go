@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -128,4 +130,38 @@ func cosine(a, b []float32) float64 {
 		ab, aa, bb = ab+x*y, aa+x*x, bb+y*y
 	}
 	return ab / math.Sqrt(aa*bb)
+}
+
+// The sentence-transformers prompts: --prompt-name puts one before each text, the
+// default one applies without it, an unknown name is refused.
+func TestEmbedPrompts(t *testing.T) {
+	src, tok := shared.Path(t, "fixtures", "minilm-tiny"), shared.Path(t, "tokenizers", "bert-base-uncased")
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors", "modules.json"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "1_Pooling"), 0o755))
+	b, err := os.ReadFile(filepath.Join(src, "1_Pooling", "config.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "1_Pooling", "config.json"), b, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config_sentence_transformers.json"),
+		[]byte(`{"prompts":{"query":"query: ","passage":"passage: "},"default_prompt_name":"passage"}`), 0o644))
+	embed := func(args ...string) string {
+		code, out, errOut := runCLI(append([]string{"embed", "--model", dir, "--tokenizer", tok}, args...)...)
+		require.Equal(t, 0, code, errOut)
+		return out
+	}
+	plain := func(text string) string { // the original directory has no prompts
+		code, out, errOut := runCLI("embed", "--model", src, "--tokenizer", tok, text)
+		require.Equal(t, 0, code, errOut)
+		return out
+	}
+	strip := func(s string) string { return s[:strings.LastIndex(s, `"model"`)] }
+	require.Equal(t, strip(plain("query: the sea")), strip(embed("--prompt-name", "query", "the sea")))
+	require.Equal(t, strip(plain("passage: the sea")), strip(embed("the sea")), "the default prompt")
+	code, _, errOut := runCLI("embed", "--model", dir, "--tokenizer", tok, "--prompt-name", "title", "x")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `no prompt "title"`)
 }

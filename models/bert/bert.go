@@ -18,10 +18,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -148,6 +150,7 @@ type Model struct {
 
 	labels  []string
 	pooling Pooling
+	prompts Prompts
 	tok     *Tokenizer
 	pool    *ops.Pool
 	works   sync.Pool // *scratch, one per concurrent call
@@ -208,7 +211,63 @@ func Load(dir string, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	m.pooling = pooling
+	if m.prompts, err = loadPrompts(dir); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// Prompts are sentence-transformers' named prompts (config_sentence_transformers.json):
+// text put before the input, such as "query: ", and the one used by default.
+type Prompts struct {
+	Named   map[string]string
+	Default string // a name in Named, or "" for none
+}
+
+// Prompt returns the text of the prompt name ("": the default prompt, or none).
+func (p Prompts) Prompt(name string) (string, error) {
+	if name == "" {
+		name = p.Default
+		if name == "" {
+			return "", nil
+		}
+	}
+	text, ok := p.Named[name]
+	if !ok {
+		names := slices.Sorted(maps.Keys(p.Named))
+		return "", fmt.Errorf("%w: no prompt %q (the model has %q)", ErrInput, name, names)
+	}
+	return text, nil
+}
+
+// Prompts returns the model's named prompts.
+func (m *Model) Prompts() Prompts { return m.prompts }
+
+// loadPrompts reads config_sentence_transformers.json's prompts, when there are any.
+func loadPrompts(dir string) (Prompts, error) {
+	path := filepath.Join(dir, "config_sentence_transformers.json")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Prompts{}, nil
+	}
+	if err != nil {
+		return Prompts{}, fmt.Errorf("bert: %w", err)
+	}
+	var c struct {
+		Prompts map[string]string `json:"prompts"`
+		Default *string           `json:"default_prompt_name"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Prompts{}, fmt.Errorf("bert: %s: %w", path, err)
+	}
+	p := Prompts{Named: c.Prompts}
+	if c.Default != nil && *c.Default != "" {
+		if _, ok := c.Prompts[*c.Default]; !ok {
+			return Prompts{}, fmt.Errorf("bert: %s: default_prompt_name %q is not among the prompts", path, *c.Default)
+		}
+		p.Default = *c.Default
+	}
+	return p, nil
 }
 
 // New builds a model from cfg and tensors in HF naming (with or without "bert.", old
