@@ -89,7 +89,60 @@ type Pooling struct {
 	// Modes are sentence-transformers' pooling modes; several are concatenated, in
 	// PoolCLS … PoolLastToken order, as its Pooling module does. 0 is PoolMean.
 	Modes     PoolMode
-	Normalize bool // L2-normalise the result
+	Dense     []Dense // sentence-transformers' Dense modules, in order, after pooling
+	Normalize bool    // L2-normalise the result (after the Dense modules)
+}
+
+// Dense is sentence-transformers' Dense module: out = activation(W·in + b), with
+// tanh or the identity (the activations its models use).
+type Dense struct {
+	Linear nn.Linear
+	Tanh   bool
+}
+
+// loadDense reads a Dense module's folder: config.json and model.safetensors
+// (linear.weight, linear.bias).
+func loadDense(dir string, in int) (Dense, error) {
+	cfgPath := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return Dense{}, fmt.Errorf("bert: %w", err)
+	}
+	var c struct {
+		In         int    `json:"in_features"`
+		Out        int    `json:"out_features"`
+		Bias       *bool  `json:"bias"`
+		Activation string `json:"activation_function"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Dense{}, fmt.Errorf("bert: %s: %w", cfgPath, err)
+	}
+	var d Dense
+	switch c.Activation {
+	case "torch.nn.modules.activation.Tanh":
+		d.Tanh = true
+	case "torch.nn.modules.linear.Identity", "":
+	default:
+		return Dense{}, fmt.Errorf("bert: %s: activation_function %q is not supported (Tanh, Identity are)", cfgPath, c.Activation)
+	}
+	if c.In != in || c.Out <= 0 || c.Out > 1<<16 {
+		return Dense{}, fmt.Errorf("bert: %s: in_features %d, out_features %d after %d-wide pooling", cfgPath, c.In, c.Out, in)
+	}
+	weights := filepath.Join(dir, "model.safetensors")
+	src, err := safetensors.Open(weights)
+	if err != nil {
+		return Dense{}, fmt.Errorf("bert: %w", err)
+	}
+	defer src.Close()
+	vb := nn.NewBuilder(src, weights, nn.Options{Model: "bert Dense"})
+	d.Linear.Weight = vb.Matrix("linear.weight", true, c.Out, c.In)
+	if c.Bias == nil || *c.Bias {
+		d.Linear.Bias = vb.F32("linear.bias", c.Out)
+	}
+	if err := vb.Err(); err != nil {
+		return Dense{}, err
+	}
+	return d, nil
 }
 
 // PoolMode is a set of pooling modes (sentence-transformers' pooling_mode_*).
@@ -190,7 +243,7 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	pooling, err := loadPooling(dir)
+	pooling, err := loadPooling(dir, cfg.Hidden)
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +565,7 @@ func (m *Model) Forward(b Batch) ([]float32, error) {
 
 // loadPooling reads sentence-transformers' modules.json and its Pooling module's
 // config; without them, mean pooling without normalisation.
-func loadPooling(dir string) (Pooling, error) {
+func loadPooling(dir string, hidden int) (Pooling, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "modules.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return Pooling{}, nil
@@ -532,6 +585,19 @@ func loadPooling(dir string) (Pooling, error) {
 		switch md.Type {
 		case "sentence_transformers.models.Normalize":
 			p.Normalize = true
+		case "sentence_transformers.models.Dense":
+			if p.Normalize {
+				return Pooling{}, fmt.Errorf("bert: %s: a Dense module after Normalize is not supported", filepath.Join(dir, "modules.json"))
+			}
+			in := p.Modes.Count() * hidden
+			if n := len(p.Dense); n > 0 {
+				in = p.Dense[n-1].Linear.Out()
+			}
+			d, err := loadDense(filepath.Join(dir, md.Path), in)
+			if err != nil {
+				return Pooling{}, err
+			}
+			p.Dense = append(p.Dense, d)
 		case "sentence_transformers.models.Pooling":
 			cfgPath := filepath.Join(dir, md.Path, "config.json")
 			raw, err := os.ReadFile(cfgPath)

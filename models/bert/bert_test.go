@@ -361,14 +361,62 @@ func TestLoadPoolingModes(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "1_Pooling", "config.json"), []byte(cfg), 0o644))
 	}
 	write(`{"word_embedding_dimension":8,"pooling_mode_cls_token":true,"pooling_mode_max_tokens":true,"pooling_mode_mean_tokens":false,"pooling_mode_lasttoken":true}`)
-	p, err := loadPooling(dir)
+	p, err := loadPooling(dir, 8)
 	require.NoError(t, err)
 	require.Equal(t, Pooling{Modes: PoolCLS | PoolMax | PoolLastToken}, p)
 	require.Equal(t, 3, p.Modes.Count())
 	write(`{"pooling_mode_mean_tokens":true,"include_prompt":false}`)
-	_, err = loadPooling(dir)
+	_, err = loadPooling(dir, 8)
 	require.ErrorContains(t, err, "include_prompt")
 	write(`{"pooling_mode_mean_tokens":false}`)
-	_, err = loadPooling(dir)
+	_, err = loadPooling(dir, 8)
 	require.ErrorContains(t, err, "no pooling mode")
+}
+
+// A Dense module (96 → 32, tanh) between pooling and Normalize, read from its
+// folder as sentence-transformers saves it, against sentence-transformers 3.2.1.
+func TestDenseModuleMatchesSentenceTransformers(t *testing.T) {
+	raw, err := os.ReadFile("testdata/minilm_pooling_st.json")
+	require.NoError(t, err)
+	var g struct {
+		IDs, Mask []int
+		Rows      int
+		Dense     []float64 `json:"dense_normalized"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &g))
+	src := shared.Path(t, "fixtures", "minilm-tiny")
+	dir := t.TempDir()
+	copyFile := func(from, to string) {
+		b, err := os.ReadFile(from)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(to), 0o755))
+		require.NoError(t, os.WriteFile(to, b, 0o644))
+	}
+	for _, f := range []string{"config.json", "model.safetensors", "1_Pooling/config.json"} {
+		copyFile(filepath.Join(src, f), filepath.Join(dir, f))
+	}
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		copyFile(filepath.Join("testdata", "2_Dense", f), filepath.Join(dir, "2_Dense", f))
+	}
+	modules := `[{"path":"","type":"sentence_transformers.models.Transformer"},{"path":"1_Pooling","type":"sentence_transformers.models.Pooling"},` +
+		`{"path":"2_Dense","type":"sentence_transformers.models.Dense"},{"path":"3_Normalize","type":"sentence_transformers.models.Normalize"}]`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules.json"), []byte(modules), 0o644))
+	m, err := Load(dir)
+	require.NoError(t, err)
+	require.Len(t, m.Pooling().Dense, 1)
+	b := Batch{B: g.Rows, T: len(g.IDs) / g.Rows, IDs: g.IDs, Types: make([]int, len(g.IDs)), Mask: g.Mask}
+	hidden, err := m.Forward(b)
+	require.NoError(t, err)
+	got := SentenceEmbeddings(hidden, b, m.cfg.Hidden, m.Pooling())
+	require.Len(t, got, len(g.Dense))
+	for i := range got {
+		require.InDelta(t, g.Dense[i], got[i], 1e-4, "[%d]", i)
+	}
+	// Normalize before Dense, or a Dense that does not fit, is refused.
+	bad := `[{"path":"1_Pooling","type":"sentence_transformers.models.Pooling"},{"path":"3_Normalize","type":"sentence_transformers.models.Normalize"},{"path":"2_Dense","type":"sentence_transformers.models.Dense"}]`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules.json"), []byte(bad), 0o644))
+	_, err = Load(dir)
+	require.ErrorContains(t, err, "after Normalize")
+	_, err = loadDense(filepath.Join(dir, "2_Dense"), 64)
+	require.ErrorContains(t, err, "in_features 96")
 }

@@ -94,7 +94,7 @@ func (m *Model) linear(l nn.Linear, y, x []float32, rows int) {
 // SentenceEmbeddings pools hidden (B×T×E) into one vector per sequence, as
 // sentence-transformers' Pooling module does, over the tokens with mask 1 (right
 // padding): the modes' vectors side by side (p.Modes.Count()·E values a sequence),
-// L2-normalised with p.Normalize.
+// through p.Dense, L2-normalised with p.Normalize.
 func SentenceEmbeddings(hidden []float32, b Batch, E int, p Pooling) []float32 {
 	modes := p.Modes
 	if modes == 0 {
@@ -160,7 +160,21 @@ func SentenceEmbeddings(hidden []float32, b Batch, E int, p Pooling) []float32 {
 				}
 			}
 		}
-		if p.Normalize {
+	}
+	for _, d := range p.Dense {
+		next := make([]float32, b.B*d.Linear.Out())
+		d.Linear.Forward(nil, next, out, b.B)
+		if d.Tanh {
+			for i, v := range next {
+				next[i] = float32(math.Tanh(float64(v)))
+			}
+		}
+		out = next
+	}
+	if p.Normalize {
+		W := len(out) / b.B
+		for s := 0; s < b.B; s++ {
+			dst := out[s*W : (s+1)*W]
 			var ss float64
 			for _, v := range dst {
 				ss += float64(v) * float64(v)

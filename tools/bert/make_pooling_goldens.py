@@ -1,12 +1,14 @@
 """Goldens for bert.SentenceEmbeddings from sentence-transformers 3.2.1's Pooling
 module: the shared minilm-tiny fixture's last hidden state on a right-padded batch of
 its three sentences, pooled in every mode and in one combination (cls + max + mean,
-concatenated), unnormalised.
+concatenated), unnormalised; and a Dense module (saved to 2_Dense beside the goldens)
+after mean pooling, then Normalize.
 
     ~/.cache/lumen/venv/bin/python tools/bert/make_pooling_goldens.py \
         ../shared/fixtures/minilm-tiny models/bert/testdata/minilm_pooling_st.json
 """
 import json
+import os
 import sys
 
 import sentence_transformers
@@ -46,6 +48,17 @@ def main(fixture, out):
         with torch.no_grad():
             v = p({"token_embeddings": hidden, "attention_mask": mask})["sentence_embedding"]
         res["modes"][name] = [round(float(x), 7) for x in v.flatten()]
+    # A Dense module (96 → 32, tanh) after mean pooling, then Normalize: the
+    # module saved as sentence-transformers saves it, beside the goldens.
+    from sentence_transformers.models import Dense, Normalize
+    torch.manual_seed(3)
+    dense = Dense(E, 32, activation_function=torch.nn.Tanh())
+    with torch.no_grad():
+        feats = Pooling(E)({"token_embeddings": hidden, "attention_mask": mask})
+        feats = Normalize()(dense(feats))
+    res["dense_normalized"] = [round(float(x), 7) for x in feats["sentence_embedding"].flatten()]
+    os.makedirs(os.path.join(os.path.dirname(out), "2_Dense"), exist_ok=True)
+    dense.save(os.path.join(os.path.dirname(out), "2_Dense"))
     with open(out, "w") as f:
         json.dump(res, f)
 
