@@ -496,6 +496,77 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": req.Model})
 }
 
+type rerankRequest struct {
+	Model           string   `json:"model"`
+	Query           *string  `json:"query"`
+	Documents       []string `json:"documents"`
+	TopN            int      `json:"top_n"`
+	ReturnDocuments bool     `json:"return_documents"`
+}
+
+// RerankResult is one document of a /v1/rerank answer (and of lumen rerank's).
+type RerankResult struct {
+	Index          int           `json:"index"`
+	RelevanceScore float32       `json:"relevance_score"`
+	Document       *RerankedText `json:"document,omitempty"`
+}
+
+// RerankedText is a document's text in a RerankResult.
+type RerankedText struct {
+	Text string `json:"text"`
+}
+
+// RerankResults shapes ranked documents as /v1/rerank returns them, with their
+// texts when withDocs.
+func RerankResults(ranked []bert.Ranked, docs []string, withDocs bool) []RerankResult {
+	out := make([]RerankResult, len(ranked))
+	for i, r := range ranked {
+		out[i] = RerankResult{Index: r.Index, RelevanceScore: r.Score}
+		if withDocs {
+			out[i].Document = &RerankedText{docs[r.Index]}
+		}
+	}
+	return out
+}
+
+// rerank answers {"model", "query", "documents", "top_n", "return_documents"} with
+// the documents' relevance scores, the most relevant first (Cohere's, Jina's and
+// llama.cpp's /v1/rerank).
+func (s *Server) rerank(w http.ResponseWriter, r *http.Request) error {
+	var req rerankRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	m, err := lookup(s.rerankers, req.Model, "reranking")
+	if err != nil {
+		return err
+	}
+	switch {
+	case req.Query == nil || *req.Query == "":
+		return badRequest(`"query" must be a non-empty string`)
+	case len(req.Documents) == 0:
+		return badRequest(`"documents" must be a non-empty array of strings`)
+	case len(req.Documents) > s.cfg.MaxInputs:
+		return badRequest(`"documents" has %d texts; the limit is %d`, len(req.Documents), s.cfg.MaxInputs)
+	case req.TopN < 0:
+		return badRequest(`"top_n" must not be negative`)
+	}
+	if err := checkText(`"query"`, *req.Query, s.cfg.MaxInputBytes); err != nil {
+		return err
+	}
+	for i, d := range req.Documents {
+		if err := checkText(fmt.Sprintf("document %d", i), d, s.cfg.MaxInputBytes); err != nil {
+			return err
+		}
+	}
+	scores, err := m.Rerank(r.Context(), *req.Query, req.Documents)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]any{"object": "list", "model": req.Model,
+		"results": RerankResults(bert.Rank(scores, req.TopN), req.Documents, req.ReturnDocuments)})
+}
+
 type qaRequest struct {
 	Model           string  `json:"model"`
 	Question        *string `json:"question"`

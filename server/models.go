@@ -68,6 +68,13 @@ type Answerer interface {
 	Answer(ctx context.Context, enc bert.Encoding, context string, maxAnswerTokens int) (bert.Answer, error)
 }
 
+// Reranker scores documents against a query: a cross-encoder (*bert.Model whose
+// classifier has one label; the server serves /v1/rerank only for those).
+type Reranker interface {
+	Labels() []string
+	Rerank(ctx context.Context, query string, documents []string) ([]float32, error)
+}
+
 // Tokenizing is a model whose tokenizer /tokenize and /detokenize expose (every
 // model of the other kinds that has one: *gpt2.Model, *llama.Model, *bert.Model).
 type Tokenizing interface {

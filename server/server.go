@@ -136,6 +136,7 @@ type Server struct {
 	embedders   map[string]Embedder
 	classifiers map[string]Classifier
 	answerers   map[string]Answerer
+	rerankers   map[string]Reranker
 	tokenizers  map[string]*tokenizer.Tokenizer // every model's that has one
 	batchers    map[string]*batcher             // one per Embedder
 	admit       *admission
@@ -177,7 +178,7 @@ func (o batchObserver) Stepped(sequences, _ int, took time.Duration) {
 func New(cfg Config, models Models) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, completers: map[string]Completer{}, chatters: map[string]ChatCompleter{}, embedders: map[string]Embedder{}, classifiers: map[string]Classifier{},
-		answerers: map[string]Answerer{}, tokenizers: map[string]*tokenizer.Tokenizer{}, batchers: map[string]*batcher{},
+		answerers: map[string]Answerer{}, rerankers: map[string]Reranker{}, tokenizers: map[string]*tokenizer.Tokenizer{}, batchers: map[string]*batcher{},
 		admit: newAdmission(cfg.Workers, cfg.QueueSize), reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	s.abort, s.cancelAbort = context.WithCancel(context.Background())
 	for name, m := range models {
@@ -205,12 +206,15 @@ func New(cfg Config, models Models) (*Server, error) {
 		if a, ok := m.(Answerer); ok {
 			s.answerers[name], serves = a, true
 		}
+		if r, ok := m.(Reranker); ok && len(r.Labels()) == 1 {
+			s.rerankers[name], serves = r, true
+		}
 		if t, ok := m.(Tokenizing); ok && t.TextTokenizer() != nil {
 			s.tokenizers[name] = t.TextTokenizer()
 		}
 		if !serves {
 			s.Close()
-			return nil, fmt.Errorf("server: model %q (%T) serves no endpoint: it implements none of Completer, Embedder, Classifier, Answerer", name, m)
+			return nil, fmt.Errorf("server: model %q (%T) serves no endpoint: it implements none of Completer, Embedder, Classifier, Answerer, Reranker", name, m)
 		}
 	}
 	s.met.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lumen_requests_total", Help: "HTTP requests by endpoint and status code."}, []string{"endpoint", "code"})
@@ -254,6 +258,7 @@ func New(cfg Config, models Models) (*Server, error) {
 	s.handle("/v1/embeddings", false, s.embeddings) // the batcher serialises the compute
 	s.handle("/v1/classify", true, s.classify)
 	s.handle("/v1/qa", true, s.qa)
+	s.handle("/v1/rerank", true, s.rerank)
 	s.handle("/tokenize", false, s.tokenize)
 	s.handle("/detokenize", false, s.detokenize)
 	s.mux.HandleFunc("GET /v1/models", s.listModels)

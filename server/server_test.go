@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/internal/testmodels"
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/gpt2"
 	"github.com/lumen-ml/lumen/models/nn"
@@ -374,4 +376,42 @@ func TestNoLeaks(t *testing.T) {
 	g1, h1 := measure()
 	require.LessOrEqual(t, g1, g0+4, "goroutines grew from %d to %d", g0, g1)
 	require.Less(t, h1, h0+16<<20, "heap grew from %d to %d bytes", h0, h1)
+}
+
+// /v1/rerank on a cross-encoder: the documents sorted by sentence-transformers'
+// CrossEncoder scores (models/bert/testdata/rerank_st.json), top_n and
+// return_documents; a model that is not a cross-encoder does not serve it.
+func TestRerank(t *testing.T) {
+	m, err := bert.Load(testmodels.CrossEncoder(t))
+	require.NoError(t, err)
+	raw, err := os.ReadFile("../models/bert/testdata/rerank_st.json")
+	require.NoError(t, err)
+	var g struct {
+		Query     string
+		Documents []string
+		Scores    []float32
+	}
+	require.NoError(t, json.Unmarshal(raw, &g))
+	_, ts := start(t, Config{}, Models{"ce": m})
+	req, _ := json.Marshal(map[string]any{"model": "ce", "query": g.Query, "documents": g.Documents, "top_n": 3, "return_documents": true})
+	code, body, _ := post(t, ts.URL+"/v1/rerank", string(req))
+	require.Equal(t, 200, code, string(body))
+	var resp struct{ Results []RerankResult }
+	require.NoError(t, json.Unmarshal(body, &resp))
+	require.Len(t, resp.Results, 3)
+	order := bert.Rank(g.Scores, 3)
+	for i, r := range resp.Results {
+		require.Equal(t, order[i].Index, r.Index)
+		require.InDelta(t, g.Scores[r.Index], r.RelevanceScore, 1e-5)
+		require.Equal(t, g.Documents[r.Index], r.Document.Text)
+	}
+	for _, bad := range []string{
+		`{"model":"ce","documents":["a"]}`, `{"model":"ce","query":"q","documents":[]}`, `{"model":"ce","query":"q","documents":["a"],"top_n":-1}`,
+		`{"model":"ce","query":"q","documents":[""]}`, `{"model":"ce","query":"q","documents":"a"}`,
+	} {
+		code, body, _ := post(t, ts.URL+"/v1/rerank", bad)
+		require.Equal(t, 400, code, "%s: %s", bad, body)
+	}
+	code, _, _ = post(t, ts.URL+"/v1/rerank", `{"model":"nope","query":"q","documents":["a"]}`)
+	require.Equal(t, 404, code)
 }

@@ -11,7 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/internal/testmodels"
 	"github.com/lumen-ml/lumen/loader/safetensors"
+	"github.com/lumen-ml/lumen/models/bert"
+	"github.com/lumen-ml/lumen/server"
 )
 
 func TestEmbedCommand(t *testing.T) {
@@ -164,4 +167,31 @@ func TestEmbedPrompts(t *testing.T) {
 	code, _, errOut := runCLI("embed", "--model", dir, "--tokenizer", tok, "--prompt-name", "title", "x")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, `no prompt "title"`)
+}
+
+// lumen rerank: the documents ranked as sentence-transformers' CrossEncoder ranks
+// them, --top-n and --return-documents.
+func TestRerankCommand(t *testing.T) {
+	dir := testmodels.CrossEncoder(t)
+	raw, err := os.ReadFile("../../models/bert/testdata/rerank_st.json")
+	require.NoError(t, err)
+	var g struct {
+		Query     string
+		Documents []string
+		Scores    []float32
+	}
+	require.NoError(t, json.Unmarshal(raw, &g))
+	code, out, errOut := runCLI(append([]string{"rerank", "--model", dir, "--query", g.Query, "--top-n", "2", "--return-documents"}, g.Documents...)...)
+	require.Equal(t, 0, code, errOut)
+	var resp struct{ Results []server.RerankResult }
+	require.NoError(t, json.Unmarshal([]byte(out), &resp))
+	require.Len(t, resp.Results, 2)
+	for i, want := range bert.Rank(g.Scores, 2) {
+		require.Equal(t, want.Index, resp.Results[i].Index)
+		require.InDelta(t, want.Score, resp.Results[i].RelevanceScore, 1e-5)
+		require.Equal(t, g.Documents[want.Index], resp.Results[i].Document.Text)
+	}
+	code, _, errOut = runCLI("rerank", "--model", shared.Path(t, "fixtures", "bert-tiny-cls"), "--tokenizer", shared.Path(t, "tokenizers", "bert-base-uncased"), "--query", "q", "doc")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "cross-encoder")
 }

@@ -40,7 +40,7 @@ func newServeCmd() *cobra.Command {
 	cfg := server.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "serve --model NAME=DIR ... [--addr 127.0.0.1:8080]",
-		Short: "Serve models over HTTP: /v1/completions, /v1/embeddings, /v1/classify, /v1/qa, /healthz, /metrics",
+		Short: "Serve models over HTTP: /v1/completions, /v1/chat/completions, /v1/embeddings, /v1/classify, /v1/rerank, /v1/qa, /healthz, /metrics",
 		Long: `serve loads each model once (GPT-2 directories serve completions; BERT-family
 directories serve embeddings, classification and question answering, as their heads
 allow) and answers until SIGINT or SIGTERM. Then it drains: requests still waiting in

@@ -1,6 +1,7 @@
 package bert
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lumen-ml/lumen/internal/golden"
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/internal/testmodels"
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
@@ -419,4 +421,31 @@ func TestDenseModuleMatchesSentenceTransformers(t *testing.T) {
 	require.ErrorContains(t, err, "after Normalize")
 	_, err = loadDense(filepath.Join(dir, "2_Dense"), 64)
 	require.ErrorContains(t, err, "in_features 96")
+}
+
+// Rerank against sentence-transformers 3.2.1's CrossEncoder.predict on the
+// bert-tiny-cls encoder with a one-logit head (tools/bert/make_rerank_goldens.py),
+// a document past the model's 128 positions included: the scores within 1e-5.
+func TestRerankMatchesCrossEncoder(t *testing.T) {
+	raw, err := os.ReadFile("testdata/rerank_st.json")
+	require.NoError(t, err)
+	var g struct {
+		Query     string
+		Documents []string
+		Scores    []float64
+	}
+	require.NoError(t, json.Unmarshal(raw, &g))
+	m, err := Load(testmodels.CrossEncoder(t))
+	require.NoError(t, err)
+	scores, err := m.Rerank(context.Background(), g.Query, g.Documents)
+	require.NoError(t, err)
+	require.Len(t, scores, len(g.Scores))
+	for i := range scores {
+		require.InDelta(t, g.Scores[i], scores[i], 1e-5, "document %d", i)
+	}
+	_, err = m.Rerank(context.Background(), "", g.Documents)
+	require.ErrorIs(t, err, ErrInput)
+	cls := load(t, "bert-tiny-cls", nn.WithTokenizerDir(shared.Path(t, "tokenizers", "bert-base-uncased")))
+	_, err = cls.Rerank(context.Background(), g.Query, g.Documents)
+	require.ErrorIs(t, err, ErrInput, "three labels: not a cross-encoder")
 }

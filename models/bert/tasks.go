@@ -255,3 +255,72 @@ func replaceNth(s, old string, n int, repl string) string {
 		pos = j + len(old)
 	}
 }
+
+// rerankBatch is the most query–document pairs one forward pass runs.
+const rerankBatch = 32
+
+// Rerank scores documents against query with a cross-encoder (a sequence
+// classifier with one logit, as sentence-transformers' CrossEncoder models are):
+// each pair is encoded as [CLS] query [SEP] document [SEP], truncated longest-first
+// to the model's positions as CrossEncoder truncates it, and scored sigmoid(logit),
+// CrossEncoder.predict's default, in batches. Scores are in documents' order.
+func (m *Model) Rerank(ctx context.Context, query string, documents []string) ([]float32, error) {
+	if m.classifier == nil || len(m.labels) != 1 {
+		return nil, fmt.Errorf("%w: reranking needs a cross-encoder (a classifier with one label); the model has %d labels", ErrInput, len(m.labels))
+	}
+	if query == "" || len(documents) == 0 {
+		return nil, fmt.Errorf("%w: a query and at least one document are needed", ErrInput)
+	}
+	encs := make([]Encoding, len(documents))
+	for i, doc := range documents {
+		e, err := m.EncodePair(query, doc, true)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		encs[i] = e
+	}
+	scores := make([]float32, 0, len(documents))
+	for lo := 0; lo < len(encs); lo += rerankBatch {
+		b, err := m.batch(ctx, encs[lo:min(lo+rerankBatch, len(encs))])
+		if err != nil {
+			return nil, err
+		}
+		hidden, err := m.Forward(b)
+		if err != nil {
+			return nil, err
+		}
+		pooled, err := m.PooledOutput(hidden, b)
+		if err != nil {
+			return nil, err
+		}
+		logits, err := m.ClassLogits(pooled, b)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range logits {
+			scores = append(scores, float32(1/(1+math.Exp(-float64(l)))))
+		}
+	}
+	return scores, nil
+}
+
+// Ranked is one document's place in a reranking: its index among the documents
+// and its relevance score.
+type Ranked struct {
+	Index int
+	Score float32
+}
+
+// Rank orders scores from the most relevant, ties by index, keeping the best topN
+// (0 or more than there are: all).
+func Rank(scores []float32, topN int) []Ranked {
+	out := make([]Ranked, len(scores))
+	for i, s := range scores {
+		out[i] = Ranked{i, s}
+	}
+	slices.SortStableFunc(out, func(a, b Ranked) int { return cmp.Compare(b.Score, a.Score) })
+	if topN > 0 && topN < len(out) {
+		out = out[:topN]
+	}
+	return out
+}
