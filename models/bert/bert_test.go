@@ -296,13 +296,16 @@ func TestForwardReusesScratch(t *testing.T) {
 	for i := range b.Mask {
 		b.IDs[i], b.Mask[i] = 100+i, 1
 	}
+	// No collection while measuring (a GC empties sync.Pools; the reuse under test
+	// is the steady state between collections), and one P from before the warm-up
+	// call (sync.Pool keeps an item per P: a goroutine moved to another P by a
+	// loaded machine would miss the one it put).
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	_, err := m.Forward(b)
 	require.NoError(t, err)
 	E := m.cfg.Hidden
 	var before, after runtime.MemStats
-	// No collection while measuring: a GC empties sync.Pools, and the reuse under
-	// test is the steady state between collections.
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	runtime.ReadMemStats(&before)
 	const n = 20
 	for range n {

@@ -72,24 +72,12 @@ type LabelScore struct {
 // Classify returns each encoded text's labels sorted by probability (softmax of the
 // classification logits).
 func (m *Model) Classify(ctx context.Context, encs []Encoding) ([][]LabelScore, error) {
-	b, err := m.batch(ctx, encs)
-	if err != nil {
-		return nil, err
-	}
-	hidden, err := m.Forward(b)
-	if err != nil {
-		return nil, err
-	}
-	pooled, err := m.PooledOutput(hidden, b)
-	if err != nil {
-		return nil, err
-	}
-	logits, err := m.ClassLogits(pooled, b)
+	logits, err := m.classLogits(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
 	n := len(m.labels)
-	out := make([][]LabelScore, b.B)
+	out := make([][]LabelScore, len(encs))
 	for i := range out {
 		row := slices.Clone(logits[i*n : (i+1)*n])
 		ops.Softmax(row, 1, n)
@@ -281,19 +269,7 @@ func (m *Model) Rerank(ctx context.Context, query string, documents []string) ([
 	}
 	scores := make([]float32, 0, len(documents))
 	for lo := 0; lo < len(encs); lo += rerankBatch {
-		b, err := m.batch(ctx, encs[lo:min(lo+rerankBatch, len(encs))])
-		if err != nil {
-			return nil, err
-		}
-		hidden, err := m.Forward(b)
-		if err != nil {
-			return nil, err
-		}
-		pooled, err := m.PooledOutput(hidden, b)
-		if err != nil {
-			return nil, err
-		}
-		logits, err := m.ClassLogits(pooled, b)
+		logits, err := m.classLogits(ctx, encs[lo:min(lo+rerankBatch, len(encs))])
 		if err != nil {
 			return nil, err
 		}
@@ -323,4 +299,22 @@ func Rank(scores []float32, topN int) []Ranked {
 		out = out[:topN]
 	}
 	return out
+}
+
+// classLogits runs the encoder, the pooler and the classifier over encs: their
+// logits, len(encs) × labels.
+func (m *Model) classLogits(ctx context.Context, encs []Encoding) ([]float32, error) {
+	b, err := m.batch(ctx, encs)
+	if err != nil {
+		return nil, err
+	}
+	hidden, err := m.Forward(b)
+	if err != nil {
+		return nil, err
+	}
+	pooled, err := m.PooledOutput(hidden, b)
+	if err != nil {
+		return nil, err
+	}
+	return m.ClassLogits(pooled, b)
 }
