@@ -559,7 +559,7 @@ func (s *Server) rerank(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	scores, err := m.Rerank(r.Context(), *req.Query, req.Documents)
+	scores, err := m.Rerank(r.Context(), *req.Query, req.Documents, 0)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ type Answerer interface {
 // classifier has one label; the server serves /v1/rerank only for those).
 type Reranker interface {
 	Labels() []string
-	Rerank(ctx context.Context, query string, documents []string) ([]float32, error)
+	Rerank(ctx context.Context, query string, documents []string, maxLength int) ([]float32, error)
 }
 
 // Tokenizing is a model whose tokenizer /tokenize and /detokenize expose (every

@@ -15,6 +15,7 @@ func newRerankCmd() *cobra.Command {
 	var query string
 	var topN int
 	var withDocs bool
+	var maxLength int
 	cmd := &cobra.Command{
 		Use:   "rerank --model DIR --query TEXT DOCUMENT...",
 		Short: "Rank documents by relevance to a query with a cross-encoder, as /v1/rerank answers",
@@ -36,7 +37,7 @@ prints {"results":[{"index":I,"relevance_score":S},...]}, the most relevant firs
 				return err
 			}
 			defer closeAll()
-			scores, err := m.Rerank(cmd.Context(), query, docs)
+			scores, err := m.Rerank(cmd.Context(), query, docs, maxLength)
 			if err != nil {
 				return err
 			}
@@ -47,6 +48,7 @@ prints {"results":[{"index":I,"relevance_score":S},...]}, the most relevant firs
 	cmd.Flags().StringVar(&query, "query", "", "the query (required)")
 	cmd.Flags().IntVar(&topN, "top-n", 0, "keep the N most relevant (0: all)")
 	cmd.Flags().BoolVar(&withDocs, "return-documents", false, "include each document's text")
+	cmd.Flags().IntVar(&maxLength, "max-length", 0, "truncate each query–document pair to this many tokens, as CrossEncoder(max_length=N) (0: the model's positions)")
 	_ = cmd.MarkFlagRequired("query")
 	return cmd
 }

@@ -2,11 +2,15 @@ package bert
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
 )
 
 func randomModel(b *testing.B, size string, opts ...Option) *Model {
@@ -70,5 +74,37 @@ func BenchmarkBERT(b *testing.B) {
 			b.ReportMetric(float64(c.B)/per, "sequences/s")
 		})
 		m.Close()
+	}
+}
+
+// BenchmarkRerank times Rerank of one query against 32 documents truncated to 128
+// tokens on the cross-encoder that bench/python/rerank_peer.py writes and times with
+// sentence-transformers' CrossEncoder ($LUMEN_RERANK_MODEL; skipped without it), on
+// one and two threads.
+func BenchmarkRerank(b *testing.B) {
+	dir := os.Getenv("LUMEN_RERANK_MODEL")
+	if dir == "" {
+		b.Skip("LUMEN_RERANK_MODEL is not set (bench/python/rerank_peer.py writes the model)")
+	}
+	doc := strings.Repeat("berlin has a population of about three and a half million registered inhabitants ", 12)
+	docs := make([]string, 32)
+	for i := range docs {
+		docs[i] = fmt.Sprint(i, " ", doc)
+	}
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			pool := ops.NewPool(threads)
+			defer pool.Close()
+			m, err := Load(dir, nn.WithPool(pool))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := m.Rerank(context.Background(), "how many people live in berlin", docs, 128); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/rerank")
+		})
 	}
 }

@@ -440,15 +440,15 @@ func TestRerankMatchesCrossEncoder(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &g))
 	m, err := Load(testmodels.CrossEncoder(t))
 	require.NoError(t, err)
-	scores, err := m.Rerank(context.Background(), g.Query, g.Documents)
+	scores, err := m.Rerank(context.Background(), g.Query, g.Documents, 0)
 	require.NoError(t, err)
 	require.Len(t, scores, len(g.Scores))
 	for i := range scores {
 		require.InDelta(t, g.Scores[i], scores[i], 1e-5, "document %d", i)
 	}
-	_, err = m.Rerank(context.Background(), "", g.Documents)
+	_, err = m.Rerank(context.Background(), "", g.Documents, 0)
 	require.ErrorIs(t, err, ErrInput)
 	cls := load(t, "bert-tiny-cls", nn.WithTokenizerDir(shared.Path(t, "tokenizers", "bert-base-uncased")))
-	_, err = cls.Rerank(context.Background(), g.Query, g.Documents)
+	_, err = cls.Rerank(context.Background(), g.Query, g.Documents, 0)
 	require.ErrorIs(t, err, ErrInput, "three labels: not a cross-encoder")
 }

@@ -196,14 +196,20 @@ func (m *Model) EncodePair(a, b string, truncate bool) (Encoding, error) {
 }
 
 func (m *Model) encode(a, b string, pair, truncate bool) (Encoding, error) {
+	maxLen := 0
+	if truncate {
+		maxLen = m.cfg.MaxPositions
+	}
+	return m.encodeTo(a, b, pair, maxLen)
+}
+
+// encodeTo encodes a (and b, for a pair), truncated to maxLen tokens (0: not
+// truncated); more tokens than the model's positions are an error.
+func (m *Model) encodeTo(a, b string, pair bool, maxLen int) (Encoding, error) {
 	if m.tok == nil {
 		return Encoding{}, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput)
 	}
 	limit := m.cfg.MaxPositions
-	maxLen := 0
-	if truncate {
-		maxLen = limit
-	}
 	e, err := m.tok.encode(a, b, pair, maxLen)
 	if err != nil {
 		return Encoding{}, fmt.Errorf("%w: %w", ErrInput, err)
@@ -250,18 +256,22 @@ const rerankBatch = 32
 // Rerank scores documents against query with a cross-encoder (a sequence
 // classifier with one logit, as sentence-transformers' CrossEncoder models are):
 // each pair is encoded as [CLS] query [SEP] document [SEP], truncated longest-first
-// to the model's positions as CrossEncoder truncates it, and scored sigmoid(logit),
-// CrossEncoder.predict's default, in batches. Scores are in documents' order.
-func (m *Model) Rerank(ctx context.Context, query string, documents []string) ([]float32, error) {
+// to maxLength tokens (0: the model's positions) as CrossEncoder(max_length)
+// truncates it, and scored sigmoid(logit), CrossEncoder.predict's default, in
+// batches. Scores are in documents' order.
+func (m *Model) Rerank(ctx context.Context, query string, documents []string, maxLength int) ([]float32, error) {
 	if m.classifier == nil || len(m.labels) != 1 {
 		return nil, fmt.Errorf("%w: reranking needs a cross-encoder (a classifier with one label); the model has %d labels", ErrInput, len(m.labels))
 	}
 	if query == "" || len(documents) == 0 {
 		return nil, fmt.Errorf("%w: a query and at least one document are needed", ErrInput)
 	}
+	if maxLength <= 0 || maxLength > m.cfg.MaxPositions {
+		maxLength = m.cfg.MaxPositions
+	}
 	encs := make([]Encoding, len(documents))
 	for i, doc := range documents {
-		e, err := m.EncodePair(query, doc, true)
+		e, err := m.encodeTo(query, doc, true, maxLength)
 		if err != nil {
 			return nil, fmt.Errorf("document %d: %w", i, err)
 		}
