@@ -126,6 +126,16 @@ type RoPEShape struct {
 	Freqs []float64
 }
 
+// RoPEFreqs returns the inverse frequencies of plain RoPE's pairs, Base^(−2i/Dims)
+// for i < Dims/2: what a model scales to fill RoPEShape.Freqs.
+func RoPEFreqs(base float64, dims int) []float64 {
+	out := make([]float64, dims/2)
+	for i := range out {
+		out[i] = math.Pow(base, -2*float64(i)/float64(dims))
+	}
+	return out
+}
+
 // RoPEAngles writes the rotations of positions pos to dst (len(pos)·s.Dims values):
 // for position t and pair i, cos and sin of pos[t]·Base^(−2i/Dims) (or
 // pos[t]·Freqs[i]), side by side. They serve every head and layer of those
@@ -134,15 +144,12 @@ func RoPEAngles(dst []float32, pos []int, s RoPEShape) {
 	if s.Dims <= 0 || s.Dims%2 != 0 || !(s.Base > 0) || len(dst) != len(pos)*s.Dims || (s.Freqs != nil && len(s.Freqs) != s.Dims/2) {
 		panic(fmt.Errorf("%w: RoPEAngles %+v into %d values for %d positions", ErrArgs, s, len(dst), len(pos)))
 	}
-	half := s.Dims / 2
+	freqs := s.Freqs
+	if freqs == nil {
+		freqs = RoPEFreqs(s.Base, s.Dims) // once per call, not per position
+	}
 	for t, p := range pos {
-		for i := range half {
-			var f float64
-			if s.Freqs != nil {
-				f = s.Freqs[i]
-			} else {
-				f = math.Pow(s.Base, -2*float64(i)/float64(s.Dims))
-			}
+		for i, f := range freqs {
 			sin, cos := math.Sincos(float64(p) * f)
 			dst[t*s.Dims+2*i], dst[t*s.Dims+2*i+1] = float32(cos), float32(sin)
 		}

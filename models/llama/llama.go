@@ -68,16 +68,12 @@ type RopeScaling struct {
 	OriginalContext               int     // llama3: original_max_position_embeddings
 }
 
-// ropeFreqs returns the inverse frequencies of RoPE's pairs under the scaling, or nil
-// for plain RoPE (ops computes base^(−2i/dims) itself).
+// ropeFreqs returns the inverse frequencies of RoPE's pairs under the scaling
+// (plain ones without), computed once at load rather than in every forward pass.
 func (c Config) ropeFreqs() []float64 {
 	sc := c.RopeScaling
-	if sc.Type == "" {
-		return nil
-	}
-	out := make([]float64, c.RopeDim/2)
-	for i := range out {
-		f := math.Pow(float64(c.RopeTheta), -2*float64(i)/float64(c.RopeDim))
+	out := ops.RoPEFreqs(float64(c.RopeTheta), c.RopeDim)
+	for i, f := range out {
 		switch sc.Type {
 		case "linear":
 			f /= sc.Factor
@@ -138,7 +134,7 @@ type Model struct {
 	bos, eos        int                     // -1 when the file names none
 	addBOS          bool
 	ropeInterleaved bool      // llama.cpp's rotation of pairs (GGUF's permuted q, k), or HF's of halves
-	ropeFreqs       []float64 // [rope_dims/2] scaled RoPE's inverse frequencies; nil: plain
+	ropeFreqs       []float64 // [rope_dims/2] RoPE's inverse frequencies, scaled or not
 	name            string    // the checkpoint, for errors
 	closer          io.Closer // its file(s)
 }
@@ -222,12 +218,12 @@ func build(cfg Config, src source, interleaved bool, opts []Option) (*Model, err
 	m.ropeFreqs = cfg.ropeFreqs()
 	if _, ok := src.tensor("rope_freqs.weight"); ok { // llama.cpp's Llama 3 scaling: a divisor per pair
 		div := r.vector("rope_freqs.weight", cfg.RopeDim/2)
-		m.ropeFreqs = make([]float64, len(div))
+		m.ropeFreqs = ops.RoPEFreqs(float64(cfg.RopeTheta), cfg.RopeDim)
 		for i, d := range div {
 			if !(d > 0) {
 				return nil, fmt.Errorf("%w: %s: rope_freqs.weight[%d] = %v is not positive", ErrFormat, src.name(), i, d)
 			}
-			m.ropeFreqs[i] = math.Pow(float64(cfg.RopeTheta), -2*float64(i)/float64(cfg.RopeDim)) / float64(d)
+			m.ropeFreqs[i] /= float64(d)
 		}
 	}
 	if _, ok := src.tensor("output.weight"); ok {
