@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/lumen-ml/lumen/models/bert"
@@ -434,7 +435,8 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
 			if *d > len(e) {
 				return badRequest(`"dimensions" %d exceeds the model's %d`, *d, len(e))
 			}
-			e = renormalised(e[:*d])
+			e = slices.Clone(e[:*d]) // truncated, then renormalised, as OpenAI's dimensions
+			bert.Normalize(e)
 		}
 		data[i] = item{Object: "embedding", Index: i, Embedding: e}
 		if req.EncodingFormat == "base64" {
@@ -446,21 +448,6 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeJSON(w, map[string]any{"object": "list", "data": data, "model": req.Model, "usage": usage{PromptTokens: n, TotalTokens: n}})
-}
-
-// renormalised returns v scaled to unit L2 norm (a copy; zero stays zero): a
-// truncated embedding, as OpenAI's dimensions gives it.
-func renormalised(v []float32) []float32 {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	out := make([]float32, len(v))
-	inv := 1 / math.Max(math.Sqrt(ss), 1e-12)
-	for i, x := range v {
-		out[i] = float32(float64(x) * inv)
-	}
-	return out
 }
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {

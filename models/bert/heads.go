@@ -174,18 +174,23 @@ func SentenceEmbeddings(hidden []float32, b Batch, E int, p Pooling) []float32 {
 	if p.Normalize {
 		W := len(out) / b.B
 		for s := 0; s < b.B; s++ {
-			dst := out[s*W : (s+1)*W]
-			var ss float64
-			for _, v := range dst {
-				ss += float64(v) * float64(v)
-			}
-			inv := 1 / math.Max(math.Sqrt(ss), 1e-12)
-			for j := range dst {
-				dst[j] = float32(float64(dst[j]) * inv)
-			}
+			Normalize(out[s*W : (s+1)*W])
 		}
 	}
 	return out
+}
+
+// Normalize scales v in place to unit L2 norm, as sentence-transformers' Normalize
+// module does (a zero vector stays zero).
+func Normalize(v []float32) {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	inv := 1 / math.Max(math.Sqrt(ss), 1e-12)
+	for i, x := range v {
+		v[i] = float32(float64(x) * inv)
+	}
 }
 
 // QALogits returns start and end logits (B×T each) from the question-answering head.
