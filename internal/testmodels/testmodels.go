@@ -61,8 +61,12 @@ func CrossEncoder(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	for _, e := range entries {
-		if b, err := os.ReadFile(filepath.Join(tok, e.Name())); err == nil {
-			_ = os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
+		b, err := os.ReadFile(filepath.Join(tok, e.Name()))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
+		}
+		if err != nil {
+			tb.Fatal(err)
 		}
 	}
 	return dir
