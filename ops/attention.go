@@ -43,13 +43,24 @@ type AttentionShape struct {
 // single-threaded scratch. It panics with an error wrapping ErrArgs on inconsistent
 // shapes or short slices.
 func Attention(ws *Workspace, s AttentionShape, out, q, k, v, keyMask []float32) {
+	AttentionWithBias(ws, s, out, q, k, v, keyMask, nil)
+}
+
+// AttentionWithBias is Attention with an additive score bias shared by every
+// sequence, as relative position biases are (MPNet's, T5's): when bias is not nil,
+// bias[(h·Queries + i)·Keys + j] is added to head h's scaled score of query i and
+// key j, before the key mask and the softmax.
+func AttentionWithBias(ws *Workspace, s AttentionShape, out, q, k, v, keyMask, bias []float32) {
 	s.check(len(out), len(q), len(k), len(v), len(keyMask), keyMask != nil)
+	if bias != nil && len(bias) < s.Heads*s.Queries*s.Keys {
+		attnPanic(s, "the bias is short (want heads × queries × keys)")
+	}
 	if s.Batch == 0 || s.Heads == 0 || s.Queries == 0 {
 		return
 	}
 	ws = orTemp(ws)
 	j := &ws.attn
-	j.s, j.out, j.q, j.k, j.v, j.mask = s, out, q, k, v, keyMask
+	j.s, j.out, j.q, j.k, j.v, j.mask, j.bias = s, out, q, k, v, keyMask, bias
 	j.serial = ws.serialWorkspaces()
 	for len(j.scores) < len(ws.scratch) {
 		j.scores = append(j.scores, nil)
@@ -61,7 +72,7 @@ func Attention(ws *Workspace, s AttentionShape, out, q, k, v, keyMask []float32)
 		}
 	}
 	ws.run(s.Batch*s.Heads, j)
-	j.out, j.q, j.k, j.v, j.mask = nil, nil, nil, nil, nil
+	j.out, j.q, j.k, j.v, j.mask, j.bias = nil, nil, nil, nil, nil, nil
 }
 
 func (s AttentionShape) check(nOut, nQ, nK, nV, nMask int, masked bool) {
@@ -117,6 +128,7 @@ type attnJob struct {
 	s            AttentionShape
 	out, q, k, v []float32
 	mask         []float32
+	bias         []float32    // Heads × Queries × Keys, or nil
 	scores       [][]float32  // per worker: Queries × Keys
 	serial       []*Workspace // per worker: single-threaded products
 }
@@ -138,6 +150,9 @@ func (j *attnJob) Do(w, item int) {
 		seen := tk
 		if s.Causal {
 			seen = s.Past + i + 1
+		}
+		if j.bias != nil {
+			Add(row[:seen], row[:seen], j.bias[(h*tq+i)*tk:][:seen])
 		}
 		if j.mask != nil {
 			for c, m := range j.mask[b*s.MaskSeq : b*s.MaskSeq+seen] {

@@ -89,6 +89,11 @@ func TestBiasAddReLU(t *testing.T) {
 
 // naiveAttention is the float64 reference for one sequence and head of Attention.
 func naiveAttention(s AttentionShape, q, k, v, mask []float32, b, h int) [][]float64 {
+	return naiveBiasedAttention(s, q, k, v, mask, nil, b, h)
+}
+
+// naiveBiasedAttention is naiveAttention with AttentionWithBias's bias.
+func naiveBiasedAttention(s AttentionShape, q, k, v, mask, bias []float32, b, h int) [][]float64 {
 	d, kh := s.HeadDim, h
 	if s.KVHeads > 0 {
 		kh = h / (s.Heads / s.KVHeads)
@@ -106,6 +111,9 @@ func naiveAttention(s AttentionShape, q, k, v, mask []float32, b, h int) [][]flo
 				scores[j] += float64(q[b*s.QSeq+i*s.QRow+h*d+e]) * float64(k[b*s.KVSeq+j*s.KVRow+kh*d+e])
 			}
 			scores[j] *= float64(s.Scale)
+			if bias != nil {
+				scores[j] += float64(bias[(h*s.Queries+i)*s.Keys+j])
+			}
 			if mask != nil && mask[b*s.MaskSeq+j] != 0 {
 				scores[j] = math.Inf(-1)
 			}
@@ -161,13 +169,16 @@ func TestAttention(t *testing.T) {
 			mask := make([]float32, c.batch*s.MaskSeq)
 			mask[s.Keys-1] = MaskValue // the first sequence's last key is padding (no row is fully masked)
 			out := make([]float32, c.batch*c.tq*E)
-			Attention(ws, s, out, q, k, v, mask)
-			for b := 0; b < c.batch; b++ {
-				for h := 0; h < c.heads; h++ {
-					want := naiveAttention(s, q, k, v, mask, b, h)
-					for i := range want {
-						for e, w := range want[i] {
-							require.InDelta(t, w, out[b*s.OutSeq+i*s.OutRow+h*c.d+e], 1e-5, "%+v b%d h%d q%d", c, b, h, i)
+			// Without and with a bias shared by the sequences (MPNet's relative positions).
+			for _, bias := range [][]float32{nil, randMat(r, c.heads*c.tq*s.Keys)} {
+				AttentionWithBias(ws, s, out, q, k, v, mask, bias)
+				for b := 0; b < c.batch; b++ {
+					for h := 0; h < c.heads; h++ {
+						want := naiveBiasedAttention(s, q, k, v, mask, bias, b, h)
+						for i := range want {
+							for e, w := range want[i] {
+								require.InDelta(t, w, out[b*s.OutSeq+i*s.OutRow+h*c.d+e], 1e-5, "%+v b%d h%d q%d bias %v", c, b, h, i, bias != nil)
+							}
 						}
 					}
 				}
@@ -182,6 +193,7 @@ func TestAttention(t *testing.T) {
 	require.ErrorIs(t, panicked(func() { Attention(nil, short, make([]float32, 3), buf, buf, buf, nil) }), ErrArgs)
 	require.ErrorIs(t, panicked(func() { Attention(nil, causal, buf, buf, buf, buf, nil) }), ErrArgs)
 	require.ErrorIs(t, panicked(func() { Attention(nil, good, buf, buf, buf, buf, make([]float32, 1)) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { AttentionWithBias(nil, good, buf, buf, buf, buf, nil, make([]float32, 3)) }), ErrArgs)
 	gqa := good
 	gqa.Heads, gqa.KVHeads, gqa.QRow, gqa.OutRow = 3, 2, 6, 6
 	require.ErrorIs(t, panicked(func() { Attention(nil, gqa, make([]float32, 12), make([]float32, 12), buf, buf, nil) }), ErrArgs)

@@ -1,17 +1,21 @@
-// Package bert runs BERT-family encoders (BERT, MiniLM, sentence-transformers models)
-// from Hugging Face checkpoints, top to bottom:
+// Package bert runs the BERT family of encoders from Hugging Face checkpoints —
+// BERT (and MiniLM, most sentence-transformers models), RoBERTa, XLM-RoBERTa,
+// CamemBERT, DistilBERT and MPNet — as one network, top to bottom:
 //
-//	ids ─ embeddings (word + position + token type, LayerNorm)
-//	    ─ encoder.layer × N:  h = LayerNorm(h + attention.output(attention.self(h, mask)))   bidirectional
-//	                          h = LayerNorm(h + output(act(intermediate(h))))
+//	ids ─ embeddings (word + position [+ token type], LayerNorm)
+//	    ─ layer × N:  h = LayerNorm(h + attention.output(attention(h, mask [, relative bias])))   bidirectional
+//	                  h = LayerNorm(h + output(act(intermediate(h))))
 //	    ─ last hidden state
 //
 // bert.go is the network, as transformers' modeling_bert.py (BertModel, BertEmbeddings,
-// BertLayer) with fields named after the checkpoint's keys; heads.go holds the heads a
-// checkpoint may carry (pooler, question answering, classification, next sentence,
-// masked LM) and sentence-embedding pooling; tasks.go the tasks built on them
-// (Embed, Answer, Classify, FillMask). Weights are packed once at load; a Model is
-// immutable and safe for concurrent use.
+// BertLayer) with fields named after the checkpoint's keys; arch.go holds all that
+// differs between the architectures (module names, position ids, token types, MPNet's
+// relative position bias, the heads' shapes), chosen by config.json's model_type;
+// heads.go holds the heads a checkpoint may carry (pooler, question answering,
+// sequence and token classification, next sentence, masked LM) and sentence-embedding
+// pooling; tasks.go the tasks built on them (Embed, Answer, Classify, Entities,
+// FillMask, Rerank). Weights are packed once at load; a Model is immutable and safe
+// for concurrent use.
 package bert
 
 import (
@@ -37,8 +41,13 @@ import (
 // nn.ErrInput.
 var ErrInput = fmt.Errorf("bert: %w", nn.ErrInput)
 
-// Config is the part of config.json the model uses.
+// Config is the part of config.json the model uses (DistilBERT's own names are read
+// into the same fields).
 type Config struct {
+	ModelType         string            `json:"model_type"` // see SupportedModelTypes; "" is bert
+	Architectures     []string          `json:"architectures"`
+	PadTokenID        int               `json:"pad_token_id"`
+	RelativeBuckets   int               `json:"relative_attention_num_buckets"` // MPNet
 	VocabSize         int               `json:"vocab_size"`
 	Hidden            int               `json:"hidden_size"`
 	Layers            int               `json:"num_hidden_layers"`
@@ -53,10 +62,20 @@ type Config struct {
 }
 
 func (c Config) validate() error {
+	a, err := archOf(c.ModelType)
+	if err != nil {
+		return err
+	}
 	switch {
-	case c.VocabSize <= 0 || c.Hidden <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.Intermediate <= 0 || c.MaxPositions <= 0 || c.TypeVocabSize <= 0:
+	case c.VocabSize <= 0 || c.Hidden <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.Intermediate <= 0 || c.MaxPositions <= 0 || (a.tokenTypes && c.TypeVocabSize <= 0):
 		return fmt.Errorf("vocab_size (%d), hidden_size (%d), num_hidden_layers (%d), num_attention_heads (%d), intermediate_size (%d), max_position_embeddings (%d) and type_vocab_size (%d) must be positive",
 			c.VocabSize, c.Hidden, c.Layers, c.Heads, c.Intermediate, c.MaxPositions, c.TypeVocabSize)
+	case c.PadTokenID < 0 || c.PadTokenID >= c.VocabSize:
+		return fmt.Errorf("pad_token_id %d is outside the vocabulary [0, %d)", c.PadTokenID, c.VocabSize)
+	case a.maxTokens(c) <= 0:
+		return fmt.Errorf("max_position_embeddings %d leaves no position after pad_token_id %d", c.MaxPositions, c.PadTokenID)
+	case a.relative && c.RelativeBuckets < relativeBuckets:
+		return fmt.Errorf("relative_attention_num_buckets %d: MPNet's bias uses %d buckets", c.RelativeBuckets, relativeBuckets)
 	case !(c.LayerNormEps > 0) || math.IsInf(float64(c.LayerNormEps), 0):
 		return fmt.Errorf("layer_norm_eps must be positive and finite, got %v", c.LayerNormEps)
 	case c.Hidden%c.Heads != 0:
@@ -64,7 +83,7 @@ func (c Config) validate() error {
 	case c.PositionEmbedding != "" && c.PositionEmbedding != "absolute":
 		return fmt.Errorf("position_embedding_type %q is not supported", c.PositionEmbedding)
 	}
-	_, err := nn.ParseActivation(c.HiddenAct)
+	_, err = nn.ParseActivation(c.HiddenAct)
 	return err
 }
 
@@ -74,11 +93,8 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("bert: %w", err)
 	}
-	c := Config{LayerNormEps: 1e-12, HiddenAct: "gelu", TypeVocabSize: 2}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return Config{}, fmt.Errorf("bert: %s: %w", path, err)
-	}
-	if err := c.validate(); err != nil {
+	c, err := parseConfig(raw)
+	if err != nil {
 		return Config{}, fmt.Errorf("bert: %s: %w", path, err)
 	}
 	return c, nil
@@ -187,19 +203,25 @@ func (m PoolMode) Count() int {
 	return bits.OnesCount8(uint8(m))
 }
 
-// Model is BertModel with whichever heads its checkpoint has.
+// Model is BertModel (or its RoBERTa, DistilBERT or MPNet counterpart) with
+// whichever heads its checkpoint has.
 type Model struct {
 	cfg        Config
+	arch       arch
 	act        nn.Activation
 	embeddings Embeddings
-	layer      []Layer // encoder.layer
+	layer      []Layer // encoder.layer (DistilBERT: transformer.layer)
+	// relativeBias is MPNet's encoder.relative_attention_bias: [buckets, heads], one
+	// bias per relative position bucket and head, shared by every layer; nil elsewhere.
+	relativeBias []float32
 
 	// Heads (heads.go), nil when the checkpoint has none.
-	pooler          *nn.Linear   // pooler.dense: tanh(W·h[CLS] + b)
-	qaOutputs       *nn.Linear   // qa_outputs: start and end logits per token
-	classifier      *nn.Linear   // classifier: sequence classification from the pooled output
-	seqRelationship *nn.Linear   // cls.seq_relationship: next-sentence prediction
-	predictions     *LMPredictor // cls.predictions: masked LM
+	pooler          *nn.Linear          // pooler.dense: tanh(W·h[CLS] + b)
+	qaOutputs       *nn.Linear          // qa_outputs: start and end logits per token
+	classifier      *ClassificationHead // sequence classification from the first token
+	tokenClassifier *nn.Linear          // classifier of a *ForTokenClassification: labels per token
+	seqRelationship *nn.Linear          // cls.seq_relationship: next-sentence prediction
+	predictions     *LMPredictor        // cls.predictions / lm_head / vocab_*: masked LM
 
 	labels  []string
 	pooling Pooling
@@ -209,12 +231,12 @@ type Model struct {
 	works   sync.Pool // *scratch, one per concurrent call
 }
 
-// Embeddings is BertEmbeddings: the sum of three lookups, normalised.
+// Embeddings is BertEmbeddings: the sum of two or three lookups, normalised.
 type Embeddings struct {
-	word      nn.Embedding // word_embeddings: [vocab, hidden]
-	position  nn.Embedding // position_embeddings: [max_positions, hidden]
-	tokenType nn.Embedding // token_type_embeddings: [type_vocab, hidden]
-	layerNorm nn.LayerNorm // LayerNorm
+	word      nn.Embedding  // word_embeddings: [vocab, hidden]
+	position  nn.Embedding  // position_embeddings: [max_positions, hidden]
+	tokenType *nn.Embedding // token_type_embeddings: [type_vocab, hidden]; nil for DistilBERT and MPNet
+	layerNorm nn.LayerNorm  // LayerNorm
 }
 
 // Layer is BertLayer: self-attention with its output projection and LayerNorm, then
@@ -323,23 +345,25 @@ func loadPrompts(dir string) (Prompts, error) {
 	return p, nil
 }
 
-// New builds a model from cfg and tensors in HF naming (with or without "bert.", old
-// LayerNorm gamma/beta names accepted, buffers such as position_ids ignored). Heads
-// are loaded when their tensors are present. file names the checkpoint in errors.
+// New builds a model from cfg and tensors in HF naming (with or without the base
+// model's prefix, "bert.", "roberta.", …, old LayerNorm gamma/beta names accepted,
+// buffers such as position_ids ignored). Heads are loaded when their tensors are
+// present. file names the checkpoint in errors.
 func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Model, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
+	a, _ := archOf(cfg.ModelType) // validated
 	set := nn.Apply(opts)
 	if err := set.Refuse("bert", nn.FeatureDevice, nn.FeatureQuantization, nn.FeatureTokenizer); err != nil {
 		return nil, err
 	}
-	vb := nn.NewBuilder(src, file, nn.Options{Model: "bert", Prefixes: []string{"bert."},
+	vb := nn.NewBuilder(src, file, nn.Options{Model: "bert", Prefixes: []string{a.prefix},
 		Aliases: map[string]string{"weight": "gamma", "bias": "beta"}, Int8: set.Quantize == nn.Int8})
-	m := &Model{cfg: cfg, pool: set.Pool()}
+	m := &Model{cfg: cfg, arch: a, pool: set.Pool()}
 	m.act, _ = nn.ParseActivation(cfg.HiddenAct) // validated
 	// Every tensor's presence, shape and dtype first, from the header alone.
-	if err := vb.Check(func(vb *nn.Builder) { (&Model{cfg: cfg}).readWeights(vb) }); err != nil {
+	if err := vb.Check(func(vb *nn.Builder) { (&Model{cfg: cfg, arch: a}).readWeights(vb) }); err != nil {
 		return nil, err
 	}
 	m.readWeights(vb)
@@ -356,32 +380,35 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 	return m, nil
 }
 
-// readWeights reads the checkpoint's tensors into m, as the config shapes them, and
-// the heads that are present.
+// readWeights reads the checkpoint's tensors into m, as the config shapes them and
+// the architecture names them, and the heads that are present.
 func (m *Model) readWeights(vb *nn.Builder) {
-	cfg := m.cfg
+	cfg, a := m.cfg, m.arch
 	E, I, V, eps := cfg.Hidden, cfg.Intermediate, cfg.VocabSize, cfg.LayerNormEps
-	emb := vb.Sub("embeddings")
 	m.embeddings = Embeddings{
-		word:      emb.Embedding("word_embeddings", V, E),
-		position:  emb.Embedding("position_embeddings", cfg.MaxPositions, E),
-		tokenType: emb.Embedding("token_type_embeddings", cfg.TypeVocabSize, E),
-		layerNorm: emb.LayerNorm("LayerNorm", E, eps),
+		word:      vb.Embedding("embeddings.word_embeddings", V, E),
+		position:  vb.Embedding("embeddings.position_embeddings", cfg.MaxPositions, E),
+		layerNorm: vb.LayerNorm(a.embNorm, E, eps),
+	}
+	if a.tokenTypes {
+		tt := vb.Embedding("embeddings.token_type_embeddings", cfg.TypeVocabSize, E)
+		m.embeddings.tokenType = &tt
+	}
+	if a.relative {
+		m.relativeBias = vb.F32("encoder.relative_attention_bias.weight", cfg.RelativeBuckets, cfg.Heads)
 	}
 	for l := 0; l < cfg.Layers && vb.Err() == nil; l++ { // a missing layer stops the loop
-		ly := vb.Sub("encoder.layer.%d", l)
-		att := ly.Sub("attention")
-		self := att.Sub("self")
+		ly := vb.Sub(a.layers, l)
 		m.layer = append(m.layer, Layer{
 			qkv: nn.Linear{
-				Weight: self.StackedMatrix([]string{"query.weight", "key.weight", "value.weight"}, []int{E, E, E}, E),
-				Bias:   append(append(self.F32("query.bias", E), self.F32("key.bias", E)...), self.F32("value.bias", E)...),
+				Weight: ly.StackedMatrix([]string{a.query + ".weight", a.key + ".weight", a.value + ".weight"}, []int{E, E, E}, E),
+				Bias:   append(append(ly.F32(a.query+".bias", E), ly.F32(a.key+".bias", E)...), ly.F32(a.value+".bias", E)...),
 			},
-			attnOutput:   att.Linear("output.dense", E, E),
-			attnNorm:     att.LayerNorm("output.LayerNorm", E, eps),
-			intermediate: ly.Linear("intermediate.dense", I, E),
-			output:       ly.Linear("output.dense", E, I),
-			outputNorm:   ly.LayerNorm("output.LayerNorm", E, eps),
+			attnOutput:   ly.Linear(a.attnOut, E, E),
+			attnNorm:     ly.LayerNorm(a.attnNorm, E, eps),
+			intermediate: ly.Linear(a.up, I, E),
+			output:       ly.Linear(a.down, E, I),
+			outputNorm:   ly.LayerNorm(a.outNorm, E, eps),
 		})
 	}
 	m.loadHeads(vb)
@@ -393,7 +420,14 @@ func (m *Model) matrices() []*ops.PackedB {
 	for _, l := range m.layer {
 		out = append(out, l.qkv.Weight, l.attnOutput.Weight, l.intermediate.Weight, l.output.Weight)
 	}
-	for _, h := range []*nn.Linear{m.pooler, m.qaOutputs, m.classifier, m.seqRelationship} {
+	heads := []*nn.Linear{m.pooler, m.qaOutputs, m.tokenClassifier, m.seqRelationship}
+	if c := m.classifier; c != nil {
+		heads = append(heads, &c.out)
+		if !m.arch.preInBase {
+			heads = append(heads, c.pre)
+		}
+	}
+	for _, h := range heads {
 		if h != nil {
 			out = append(out, h.Weight)
 		}
@@ -437,8 +471,9 @@ func (m *Model) Close() {
 // scratch is one call's operator workspace and Forward's buffers, reused from call
 // to call: in steady state Forward allocates only the hidden state it returns.
 type scratch struct {
-	ws                  *ops.Workspace
-	h, qkv, ctx, up, km []float32
+	ws                        *ops.Workspace
+	h, qkv, ctx, up, km, bias []float32
+	pos                       []int
 }
 
 // workspace takes a scratch for one call; release gives it back.
@@ -491,14 +526,14 @@ func (m *Model) check(b Batch) error {
 	if b.B <= 0 || b.T <= 0 || len(b.IDs) != n || len(b.Types) != n || len(b.Mask) != n {
 		return fmt.Errorf("%w: batch of %d×%d with %d ids, %d types, %d mask values", ErrInput, b.B, b.T, len(b.IDs), len(b.Types), len(b.Mask))
 	}
-	if b.T > m.cfg.MaxPositions {
-		return fmt.Errorf("%w: %d tokens exceed max_position_embeddings %d", ErrInput, b.T, m.cfg.MaxPositions)
+	if limit := m.ContextLength(); b.T > limit {
+		return fmt.Errorf("%w: %d tokens exceed the %d positions of max_position_embeddings %d", ErrInput, b.T, limit, m.cfg.MaxPositions)
 	}
 	for i := 0; i < n; i++ {
 		if b.IDs[i] < 0 || b.IDs[i] >= m.cfg.VocabSize {
 			return fmt.Errorf("%w: token id %d outside the vocabulary [0, %d)", ErrInput, b.IDs[i], m.cfg.VocabSize)
 		}
-		if b.Types[i] < 0 || b.Types[i] >= m.cfg.TypeVocabSize {
+		if m.typed() && (b.Types[i] < 0 || b.Types[i] >= m.cfg.TypeVocabSize) {
 			return fmt.Errorf("%w: token type %d outside [0, %d)", ErrInput, b.Types[i], m.cfg.TypeVocabSize)
 		}
 		if b.Mask[i] != 0 && b.Mask[i] != 1 {
@@ -506,6 +541,13 @@ func (m *Model) check(b Batch) error {
 		}
 	}
 	return nil
+}
+
+// typed reports whether token types are an input: models without a token-type
+// table (DistilBERT, MPNet) or with one row (RoBERTa's) ignore Batch.Types, as
+// their tokenizers' token_type_ids are not model inputs.
+func (m *Model) typed() bool {
+	return m.embeddings.tokenType != nil && m.cfg.TypeVocabSize > 1
 }
 
 // Forward runs the encoder and returns the last hidden state, B×T×hidden.
@@ -525,18 +567,41 @@ func (m *Model) Forward(b Batch) ([]float32, error) {
 	sc.ctx = grow(sc.ctx, M*E)              // [M, hidden] attention output, heads side by side
 	sc.up = grow(sc.up, M*cfg.Intermediate) // [M, intermediate]
 	sc.km = grow(sc.km, M)                  // [B, T] key mask: 0, or MaskValue at padding
+	if cap(sc.pos) < M {
+		sc.pos = make([]int, M)
+	}
+	pos := sc.pos[:M] // [B, T] position ids
 	h, qkv, ctx, up, keyMask := sc.h, sc.qkv, sc.ctx, sc.up, sc.km
 
-	// Embeddings.
+	// Embeddings: word + position (+ token type).
+	m.arch.positions(pos, b, cfg.PadTokenID)
 	for i := 0; i < M; i++ {
 		row := x[i*E : (i+1)*E]
 		copy(row, m.embeddings.word.Row(b.IDs[i]))
-		pos, typ := m.embeddings.position.Row(i%T), m.embeddings.tokenType.Row(b.Types[i])
-		for j := range row {
-			row[j] += pos[j] + typ[j]
+		if tt := m.embeddings.tokenType; tt != nil {
+			typ := 0
+			if m.typed() {
+				typ = b.Types[i]
+			}
+			ops.Add(row, row, tt.Row(typ))
 		}
+		ops.Add(row, row, m.embeddings.position.Row(pos[i]))
 	}
 	m.embeddings.layerNorm.Forward(x, x, M)
+	// MPNet: the relative position bias of every (query, key) pair, [heads, T, T].
+	var bias []float32
+	if m.relativeBias != nil {
+		sc.bias = grow(sc.bias, H*T*T)
+		bias = sc.bias
+		for i := 0; i < T; i++ {
+			for j := 0; j < T; j++ {
+				bucket := m.relativeBias[relativeBucket(j-i)*H:][:H]
+				for hd, v := range bucket {
+					bias[(hd*T+i)*T+j] = v
+				}
+			}
+		}
+	}
 	for i, v := range b.Mask {
 		keyMask[i] = 0
 		if v == 0 {
@@ -549,7 +614,7 @@ func (m *Model) Forward(b Batch) ([]float32, error) {
 	for _, ly := range m.layer {
 		// h = LayerNorm(h + attention.output.dense(attention(h)))
 		ly.qkv.Forward(ws, qkv, x, M)
-		ops.Attention(ws, attn, ctx, qkv, qkv[E:], qkv[2*E:], keyMask)
+		ops.AttentionWithBias(ws, attn, ctx, qkv, qkv[E:], qkv[2*E:], keyMask, bias)
 		ly.attnOutput.Forward(ws, h, ctx, M)
 		ops.Add(x, x, h)
 		ly.attnNorm.Forward(x, x, M)

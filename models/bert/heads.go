@@ -4,21 +4,51 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
 )
 
-// LMPredictor is BertLMPredictionHead (cls.predictions): a transform (dense,
-// activation, LayerNorm), then a decoder tied to the word embeddings, plus a bias.
+// LMPredictor is the masked-LM head (BERT's cls.predictions, RoBERTa's and MPNet's
+// lm_head, DistilBERT's vocab_*): a transform (dense, activation, LayerNorm), then a
+// decoder tied to the word embeddings, plus a bias.
 type LMPredictor struct {
-	transform nn.Linear    // transform.dense
-	norm      nn.LayerNorm // transform.LayerNorm
-	decoder   nn.Linear    // the word embeddings, transposed, with cls.predictions.bias
+	transform nn.Linear     // transform.dense / lm_head.dense / vocab_transform
+	act       nn.Activation // hidden_act; gelu in lm_head
+	norm      nn.LayerNorm  // transform.LayerNorm / lm_head.layer_norm / vocab_layer_norm
+	decoder   nn.Linear     // the word embeddings (or the stored decoder), transposed, with the bias
+}
+
+// ClassificationHead is a sequence classifier on the first token's hidden state:
+// out(act(pre(h[0]))) — BERT's pooler (tanh) and classifier, RoBERTa's and MPNet's
+// classifier.dense (tanh) and classifier.out_proj, DistilBERT's pre_classifier (ReLU)
+// and classifier.
+type ClassificationHead struct {
+	pre  *nn.Linear // BERT: the model's pooler
+	relu bool       // ReLU after pre, else tanh
+	out  nn.Linear
+}
+
+// tokenClassification reports whether the checkpoint's classifier labels tokens
+// rather than sequences: config.json's architectures says so, or, without it, a
+// classifier without the sequence head's first layer where that layer is part of
+// the head (RoBERTa's classifier.dense, DistilBERT's pre_classifier).
+func (m *Model) tokenClassification(vb *nn.Builder) bool {
+	for _, a := range m.cfg.Architectures {
+		if strings.HasSuffix(a, "ForTokenClassification") {
+			return true
+		}
+		if strings.HasSuffix(a, "ForSequenceClassification") {
+			return false
+		}
+	}
+	return !m.arch.preInBase && !vb.Has(m.arch.seqPre+".weight")
 }
 
 // loadHeads reads the heads the checkpoint has.
 func (m *Model) loadHeads(vb *nn.Builder) {
-	E, V := m.cfg.Hidden, m.cfg.VocabSize
+	a, E, V := m.arch, m.cfg.Hidden, m.cfg.VocabSize
 	linear := func(name string, out int) *nn.Linear {
 		l := vb.Linear(name, out, E)
 		return &l
@@ -29,9 +59,7 @@ func (m *Model) loadHeads(vb *nn.Builder) {
 	if vb.Has("qa_outputs.weight") {
 		m.qaOutputs = linear("qa_outputs", 2)
 	}
-	if vb.Has("classifier.weight") {
-		n := vb.Dim("classifier.weight", 0)
-		m.classifier = linear("classifier", n)
+	labels := func(n int) {
 		for i := 0; i < n; i++ {
 			label, ok := m.cfg.ID2Label[strconv.Itoa(i)]
 			if !ok {
@@ -40,16 +68,43 @@ func (m *Model) loadHeads(vb *nn.Builder) {
 			m.labels = append(m.labels, label)
 		}
 	}
+	switch out := a.seqOut + ".weight"; {
+	case vb.Has("classifier.weight") && m.tokenClassification(vb):
+		n := vb.Dim("classifier.weight", 0)
+		m.tokenClassifier = linear("classifier", n)
+		labels(n)
+	case vb.Has(out):
+		n := vb.Dim(out, 0)
+		h := &ClassificationHead{out: *linear(a.seqOut, n), relu: a.seqPreReLU}
+		if a.preInBase {
+			if m.pooler == nil { // BERT's classifier reads the pooler's output
+				m.pooler = linear(a.seqPre, E)
+			}
+			h.pre = m.pooler
+		} else {
+			h.pre = linear(a.seqPre, E)
+		}
+		m.classifier = h
+		labels(n)
+	}
 	if vb.Has("cls.seq_relationship.weight") {
 		m.seqRelationship = linear("cls.seq_relationship", 2)
 	}
-	if vb.Has("cls.predictions.transform.dense.weight") {
-		p := vb.Sub("cls.predictions")
-		m.predictions = &LMPredictor{
-			transform: p.Linear("transform.dense", E, E),
-			norm:      p.LayerNorm("transform.LayerNorm", E, m.cfg.LayerNormEps),
-			decoder:   nn.Linear{Weight: vb.Matrix("embeddings.word_embeddings.weight", true, V, E), Bias: p.F32("bias", V)},
+	if vb.Has(a.mlmDense + ".weight") {
+		p := &LMPredictor{
+			transform: vb.Linear(a.mlmDense, E, E),
+			act:       m.act,
+			norm:      vb.LayerNorm(a.mlmNorm, E, m.cfg.LayerNormEps),
 		}
+		if a.mlmGELU {
+			p.act = nn.GELU
+		}
+		decoder := "embeddings.word_embeddings.weight" // tied, as save_pretrained leaves it
+		if vb.Has(a.mlmDecoder + ".weight") {
+			decoder = a.mlmDecoder + ".weight"
+		}
+		p.decoder = nn.Linear{Weight: vb.Matrix(decoder, true, V, E), Bias: vb.F32(a.mlmBias, V)}
+		m.predictions = p
 	}
 }
 
@@ -211,17 +266,46 @@ func (m *Model) QALogits(hidden []float32, b Batch) (start, end []float32, err e
 	return start, end, nil
 }
 
-// ClassLogits returns the sequence-classification logits (B×labels) from pooled
-// output (B×E).
-func (m *Model) ClassLogits(pooled []float32, b Batch) ([]float32, error) {
-	if m.classifier == nil {
-		return nil, fmt.Errorf("%w: the checkpoint has no classifier head", ErrInput)
+// ClassLogits returns the sequence-classification logits (B×labels) from the last
+// hidden state (B×T×E): the classification head on each sequence's first token.
+func (m *Model) ClassLogits(hidden []float32, b Batch) ([]float32, error) {
+	c := m.classifier
+	if c == nil {
+		return nil, fmt.Errorf("%w: the checkpoint has no sequence-classification head", ErrInput)
 	}
-	if err := checkInput("pooled", pooled, b, m.cfg.Hidden); err != nil {
+	E := m.cfg.Hidden
+	if err := checkInput("hidden", hidden, b, b.T*E); err != nil {
 		return nil, err
 	}
+	first := make([]float32, b.B*E)
+	for s := 0; s < b.B; s++ {
+		copy(first[s*E:(s+1)*E], hidden[s*b.T*E:])
+	}
+	pre := make([]float32, b.B*E)
+	m.linear(*c.pre, pre, first, b.B)
+	if c.relu {
+		ops.ReLU(pre)
+	} else {
+		for i, v := range pre {
+			pre[i] = float32(math.Tanh(float64(v)))
+		}
+	}
 	out := make([]float32, b.B*len(m.labels))
-	m.linear(*m.classifier, out, pooled, b.B)
+	m.linear(c.out, out, pre, b.B)
+	return out, nil
+}
+
+// TokenLogits returns the token-classification logits (B×T×labels) from the last
+// hidden state (B×T×E).
+func (m *Model) TokenLogits(hidden []float32, b Batch) ([]float32, error) {
+	if m.tokenClassifier == nil {
+		return nil, fmt.Errorf("%w: the checkpoint has no token-classification head", ErrInput)
+	}
+	if err := checkInput("hidden", hidden, b, b.T*m.cfg.Hidden); err != nil {
+		return nil, err
+	}
+	out := make([]float32, b.B*b.T*len(m.labels))
+	m.linear(*m.tokenClassifier, out, hidden, b.B*b.T)
 	return out, nil
 }
 
@@ -240,7 +324,7 @@ func (m *Model) NSPLogits(pooled []float32, b Batch) ([]float32, error) {
 
 // MLMLogits returns vocabulary logits (len(rows)×vocab) at the given token rows of
 // hidden (indices into the B·T rows): transform (dense, activation, LayerNorm), then
-// the decoder tied to the word embeddings, plus cls.predictions.bias.
+// the decoder tied to the word embeddings, plus its bias.
 func (m *Model) MLMLogits(hidden []float32, rows []int) ([]float32, error) {
 	p := m.predictions
 	if p == nil {
@@ -256,7 +340,7 @@ func (m *Model) MLMLogits(hidden []float32, rows []int) ([]float32, error) {
 	}
 	h := make([]float32, len(rows)*E)
 	m.linear(p.transform, h, sel, len(rows))
-	m.act.Forward(h)
+	p.act.Forward(h)
 	p.norm.Forward(h, h, len(rows))
 	out := make([]float32, len(rows)*V)
 	m.linear(p.decoder, out, h, len(rows))

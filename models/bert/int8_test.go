@@ -101,9 +101,7 @@ func TestInt8Accuracy(t *testing.T) {
 			b := goldenBatch(t, g, p, 1)
 			hidden, err := m.Forward(b)
 			require.NoError(t, err)
-			pooled, err := m.PooledOutput(hidden, b)
-			require.NoError(t, err)
-			logits, err := m.ClassLogits(pooled, b)
+			logits, err := m.ClassLogits(hidden, b)
 			require.NoError(t, err)
 			require.Equal(t, stats.Argmax(g.F32(t, p+".logits")), stats.Argmax(logits), p)
 			n++

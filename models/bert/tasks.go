@@ -89,8 +89,8 @@ func (m *Model) Classify(ctx context.Context, encs []Encoding) ([][]LabelScore, 
 	return out, nil
 }
 
-// Fill is one candidate for a [MASK]: the token, its probability and the text with
-// the mask replaced.
+// Fill is one candidate for a mask: the token (decoded, as transformers' token_str),
+// its id and probability, and the text with the mask replaced.
 type Fill struct {
 	Token string
 	ID    int
@@ -98,13 +98,19 @@ type Fill struct {
 	Text  string
 }
 
-// FillMask returns the topK most likely tokens for each [MASK] in text.
+// FillMask returns the topK most likely tokens for each mask ([MASK], <mask>) in
+// text. Text is transformers' fill-mask "sequence": the encoded text with the mask
+// replaced, decoded — without the special tokens when there is one mask, with them
+// (the other masks kept) when there are several.
 func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, error) {
 	if topK <= 0 {
 		return nil, fmt.Errorf("%w: top-k %d", ErrInput, topK)
 	}
 	if m.tok == nil {
 		return nil, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput)
+	}
+	if m.tok.MASK < 0 {
+		return nil, fmt.Errorf("%w: the tokenizer has no mask token", ErrInput)
 	}
 	encs, err := m.Encode([]string{text}, true)
 	if err != nil {
@@ -121,7 +127,7 @@ func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, 
 		}
 	}
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("%w: no [MASK] in %q", ErrInput, text)
+		return nil, fmt.Errorf("%w: no %s in %q", ErrInput, m.tok.MaskToken, text)
 	}
 	hidden, err := m.Forward(b)
 	if err != nil {
@@ -132,8 +138,9 @@ func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, 
 		return nil, err
 	}
 	V := m.cfg.VocabSize
+	engine := m.tok.Engine()
 	out := make([][]Fill, len(rows))
-	for r := range rows {
+	for r, at := range rows {
 		row := slices.Clone(logits[r*V : (r+1)*V])
 		ops.Softmax(row, 1, V)
 		ids := make([]int, V)
@@ -141,12 +148,119 @@ func (m *Model) FillMask(ctx context.Context, text string, topK int) ([][]Fill, 
 			ids[i] = i
 		}
 		slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(row[b], row[a]) })
+		filled := slices.Clone(b.IDs)
 		for _, id := range ids[:min(topK, V)] {
-			tok := m.tok.Token(id)
-			out[r] = append(out[r], Fill{Token: tok, ID: id, Score: row[id], Text: replaceNth(text, "[MASK]", r, tok)})
+			filled[at] = id
+			tok, err := engine.Decode([]int{id}, false)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInput, err)
+			}
+			seq, err := engine.Decode(filled, len(rows) == 1)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInput, err)
+			}
+			out[r] = append(out[r], Fill{Token: tok, ID: id, Score: row[id], Text: seq})
 		}
 	}
 	return out, nil
+}
+
+// Entity is a span of a text that a token classifier labels (named entities), as
+// transformers' token-classification pipeline reports it with the "simple"
+// aggregation: consecutive tokens of one label (a B- tag starts a new span, I- and
+// untagged labels continue one) grouped, "O" left out.
+type Entity struct {
+	Label      string  // the label without its B-/I- prefix (entity_group)
+	Score      float32 // the mean of its tokens' probabilities
+	Word       string  // its tokens, decoded
+	Start, End int     // its byte span in the text
+}
+
+// Entities labels the tokens of each text with the token-classification head and
+// groups them into entities.
+func (m *Model) Entities(ctx context.Context, texts []string) ([][]Entity, error) {
+	if m.tokenClassifier == nil {
+		return nil, fmt.Errorf("%w: the checkpoint has no token-classification head", ErrInput)
+	}
+	encs, err := m.Encode(texts, false)
+	if err != nil {
+		return nil, err
+	}
+	b, hidden, err := m.run(ctx, encs)
+	if err != nil {
+		return nil, err
+	}
+	logits, err := m.TokenLogits(hidden, b)
+	if err != nil {
+		return nil, err
+	}
+	n := len(m.labels)
+	out := make([][]Entity, len(texts))
+	for s, e := range encs {
+		type tagged struct {
+			label      string
+			score      float32
+			id         int
+			start, end int
+		}
+		var toks []tagged
+		for t := range e.IDs {
+			if e.SequenceIDs[t] < 0 { // added by the post-processor
+				continue
+			}
+			row := slices.Clone(logits[(s*b.T+t)*n : (s*b.T+t+1)*n])
+			ops.Softmax(row, 1, n)
+			best := 0
+			for c := range row {
+				if row[c] > row[best] {
+					best = c
+				}
+			}
+			toks = append(toks, tagged{m.labels[best], row[best], e.IDs[t], e.Offsets[t][0], e.Offsets[t][1]})
+		}
+		for lo := 0; lo < len(toks); {
+			_, tag := entityTag(toks[lo].label)
+			hi := lo + 1
+			for hi < len(toks) {
+				bi, next := entityTag(toks[hi].label)
+				if next != tag || bi == 'B' {
+					break
+				}
+				hi++
+			}
+			group := toks[lo:hi]
+			lo = hi
+			label := group[0].label
+			if i := strings.IndexByte(label, '-'); i >= 0 {
+				label = label[i+1:]
+			}
+			if label == "O" {
+				continue
+			}
+			var sum float64
+			ids := make([]int, len(group))
+			for i, g := range group {
+				sum += float64(g.score)
+				ids[i] = g.id
+			}
+			word, err := m.tok.Engine().Decode(ids, false)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInput, err)
+			}
+			out[s] = append(out[s], Entity{Label: label, Score: float32(sum / float64(len(group))), Word: word,
+				Start: group[0].start, End: group[len(group)-1].end})
+		}
+	}
+	return out, nil
+}
+
+// entityTag splits a label into its B/I tag and its entity, as transformers'
+// get_tag: an untagged label continues ('I').
+func entityTag(label string) (byte, string) {
+	if strings.HasPrefix(label, "B-") || strings.HasPrefix(label, "I-") {
+		return label[0], label[2:]
+	}
+	return 'I', label
 }
 
 // Embed returns one sentence embedding per encoded text, pooled as the model
@@ -157,11 +271,7 @@ func (m *Model) Embed(ctx context.Context, encs []Encoding) ([][]float32, error)
 
 // EmbedWith is Embed with an explicit pooling.
 func (m *Model) EmbedWith(ctx context.Context, encs []Encoding, p Pooling) ([][]float32, error) {
-	b, err := m.batch(ctx, encs)
-	if err != nil {
-		return nil, err
-	}
-	hidden, err := m.Forward(b)
+	b, hidden, err := m.run(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +308,7 @@ func (m *Model) EncodePair(a, b string, truncate bool) (Encoding, error) {
 func (m *Model) encode(a, b string, pair, truncate bool) (Encoding, error) {
 	maxLen := 0
 	if truncate {
-		maxLen = m.cfg.MaxPositions
+		maxLen = m.ContextLength()
 	}
 	return m.encodeTo(a, b, pair, maxLen)
 }
@@ -209,7 +319,7 @@ func (m *Model) encodeTo(a, b string, pair bool, maxLen int) (Encoding, error) {
 	if m.tok == nil {
 		return Encoding{}, fmt.Errorf("%w: the model was loaded without a tokenizer", ErrInput)
 	}
-	limit := m.cfg.MaxPositions
+	limit := m.ContextLength()
 	e, err := m.tok.encode(a, b, pair, maxLen)
 	if err != nil {
 		return Encoding{}, fmt.Errorf("%w: %w", ErrInput, err)
@@ -220,8 +330,21 @@ func (m *Model) encodeTo(a, b string, pair bool, maxLen int) (Encoding, error) {
 	return e, nil
 }
 
-// ContextLength returns the most tokens one input may have (max_position_embeddings).
-func (m *Model) ContextLength() int { return m.cfg.MaxPositions }
+// ContextLength returns the most tokens one input may have: max_position_embeddings,
+// less pad_token_id+1 for the architectures that count positions from there
+// (RoBERTa's 514 positions hold 512 tokens).
+func (m *Model) ContextLength() int { return m.arch.maxTokens(m.cfg) }
+
+// run pads encodings into a batch and runs the encoder: the batch and its last
+// hidden state.
+func (m *Model) run(ctx context.Context, encs []Encoding) (Batch, []float32, error) {
+	b, err := m.batch(ctx, encs)
+	if err != nil {
+		return Batch{}, nil, err
+	}
+	hidden, err := m.Forward(b)
+	return b, hidden, err
+}
 
 // batch pads encodings into a batch, after checking the context.
 func (m *Model) batch(ctx context.Context, encs []Encoding) (Batch, error) {
@@ -232,22 +355,6 @@ func (m *Model) batch(ctx context.Context, encs []Encoding) (Batch, error) {
 		return Batch{}, err
 	}
 	return NewBatch(encs), nil
-}
-
-// replaceNth replaces the n-th (0-based) occurrence of old in s.
-func replaceNth(s, old string, n int, repl string) string {
-	pos := 0
-	for i := 0; ; i++ {
-		j := strings.Index(s[pos:], old)
-		if j < 0 {
-			return s
-		}
-		j += pos
-		if i == n {
-			return s[:j] + repl + s[j+len(old):]
-		}
-		pos = j + len(old)
-	}
 }
 
 // rerankBatch is the most query–document pairs one forward pass runs.
@@ -266,8 +373,8 @@ func (m *Model) Rerank(ctx context.Context, query string, documents []string, ma
 	if query == "" || len(documents) == 0 {
 		return nil, fmt.Errorf("%w: a query and at least one document are needed", ErrInput)
 	}
-	if maxLength <= 0 || maxLength > m.cfg.MaxPositions {
-		maxLength = m.cfg.MaxPositions
+	if maxLength <= 0 || maxLength > m.ContextLength() {
+		maxLength = m.ContextLength()
 	}
 	encs := make([]Encoding, len(documents))
 	for i, doc := range documents {
@@ -311,20 +418,12 @@ func Rank(scores []float32, topN int) []Ranked {
 	return out
 }
 
-// classLogits runs the encoder, the pooler and the classifier over encs: their
+// classLogits runs the encoder and the classification head over encs: their
 // logits, len(encs) × labels.
 func (m *Model) classLogits(ctx context.Context, encs []Encoding) ([]float32, error) {
-	b, err := m.batch(ctx, encs)
+	b, hidden, err := m.run(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
-	hidden, err := m.Forward(b)
-	if err != nil {
-		return nil, err
-	}
-	pooled, err := m.PooledOutput(hidden, b)
-	if err != nil {
-		return nil, err
-	}
-	return m.ClassLogits(pooled, b)
+	return m.ClassLogits(hidden, b)
 }

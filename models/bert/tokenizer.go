@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/lumen-ml/lumen/tokenizer"
 )
@@ -13,13 +14,17 @@ import (
 // ErrTokenizer is wrapped by errors about tokenizer files and inputs.
 var ErrTokenizer = errors.New("bert: tokenizer")
 
-// Tokenizer is BERT's WordPiece tokenizer: package tokenizer's engine in
-// BertTokenizerFast's configuration (BertNormalizer, BertPreTokenizer, greedy
-// longest-match WordPiece, [CLS] A [SEP] B [SEP]), byte-exact with Hugging
-// Face's. It is safe for concurrent use.
+// Tokenizer is an encoder's tokenizer: package tokenizer's engine configured by
+// the model's tokenizer.json — BERT's and MPNet's WordPiece ([CLS] A [SEP] B [SEP],
+// <s> A </s></s> B </s>), RoBERTa's byte-level BPE, XLM-R's and CamemBERT's Unigram —
+// or by a BERT vocab.txt, byte-exact with Hugging Face's. It is safe for concurrent
+// use.
 type Tokenizer struct {
-	tk                       *tokenizer.Tokenizer
+	tk *tokenizer.Tokenizer
+	// The special tokens' ids, BERT's or RoBERTa's spelling; UNK and MASK are -1 when
+	// the vocabulary has none.
 	CLS, SEP, PAD, UNK, MASK int
+	MaskToken                string // "[MASK]" or "<mask>"
 }
 
 // MaxWordChars is the longest word WordPiece splits; longer words become [UNK].
@@ -62,17 +67,27 @@ func wrap(tk *tokenizer.Tokenizer) (*Tokenizer, error) {
 	}
 	t := &Tokenizer{tk: tk.WithPadding(nil)}
 	for _, s := range []struct {
-		name string
-		id   *int
-	}{{"[CLS]", &t.CLS}, {"[SEP]", &t.SEP}, {"[PAD]", &t.PAD}, {"[UNK]", &t.UNK}, {"[MASK]", &t.MASK}} {
-		id, ok := tk.TokenToID(s.name)
-		if !ok {
-			return nil, fmt.Errorf("%w: vocabulary has no %s", ErrTokenizer, s.name)
+		names    []string
+		id       *int
+		required bool
+	}{{[]string{"[CLS]", "<s>"}, &t.CLS, true}, {[]string{"[SEP]", "</s>"}, &t.SEP, true}, {[]string{"[PAD]", "<pad>"}, &t.PAD, true},
+		{[]string{"[UNK]", "<unk>"}, &t.UNK, false}, {[]string{"[MASK]", "<mask>"}, &t.MASK, false}} {
+		*s.id = -1
+		for _, name := range s.names {
+			if id, ok := tk.TokenToID(name); ok {
+				*s.id = id
+				if s.id == &t.MASK {
+					t.MaskToken = name
+				}
+				break
+			}
 		}
-		*s.id = id
+		if *s.id < 0 && s.required {
+			return nil, fmt.Errorf("%w: the vocabulary has neither %s", ErrTokenizer, strings.Join(s.names, " nor "))
+		}
 	}
-	if n := tk.AddedSpecialTokens(true); n != 3 {
-		return nil, fmt.Errorf("%w: the post-processor adds %d special tokens to a pair, want BERT's 3 ([CLS] A [SEP] B [SEP])", ErrTokenizer, n)
+	if tk.AddedSpecialTokens(false) == 0 {
+		return nil, fmt.Errorf("%w: the post-processor adds no special tokens to a text ([CLS] A [SEP] or <s> A </s>): not an encoder's tokenizer", ErrTokenizer)
 	}
 	return t, nil
 }
@@ -96,20 +111,20 @@ type Piece struct {
 	Start, End int
 }
 
-// Tokenize splits text into WordPiece tokens (no [CLS]/[SEP]) with byte offsets.
-// Bytes that are not UTF-8 are read as U+FFFD, as in every tokenizer of package
-// tokenizer (BertNormalizer then drops them).
-func (t *Tokenizer) Tokenize(text string) []Piece {
+// Tokenize splits text into tokens (no [CLS]/[SEP]) with byte offsets. Bytes that
+// are not UTF-8 are read as U+FFFD, as in every tokenizer of package tokenizer
+// (BertNormalizer then drops them). It fails only where the model cannot spell a
+// piece (a vocabulary without an unknown token).
+func (t *Tokenizer) Tokenize(text string) ([]Piece, error) {
 	e, err := t.tk.Encode(text, false)
 	if err != nil {
-		// WordPiece with [UNK] in the vocabulary (checked at load) cannot fail.
-		panic(fmt.Sprintf("bert: tokenize: %v", err))
+		return nil, fmt.Errorf("%w: %w", ErrTokenizer, err)
 	}
 	out := make([]Piece, e.Len())
 	for i, id := range e.IDs {
 		out[i] = Piece{ID: id, Start: e.Offsets[i][0], End: e.Offsets[i][1]}
 	}
-	return out
+	return out, nil
 }
 
 // Encoding is a model input: ids, token types, attention mask and offsets.
@@ -119,12 +134,13 @@ type Encoding struct {
 	SequenceIDs        []int    // 0 or 1 for text tokens, -1 for added specials
 }
 
-// Encode builds [CLS] text [SEP], truncated to maxLen tokens (0: no limit).
+// Encode builds [CLS] text [SEP] (<s> text </s>), truncated to maxLen tokens (0: no limit).
 func (t *Tokenizer) Encode(text string, maxLen int) (Encoding, error) {
 	return t.encode(text, "", false, maxLen)
 }
 
-// EncodePair builds [CLS] a [SEP] b [SEP] (token type 1 for b's part), truncating
+// EncodePair builds [CLS] a [SEP] b [SEP] (token type 1 for b's part) or the
+// tokenizer's own pair template (<s> a </s></s> b </s>), truncating
 // the longer text first to fit maxLen (0: no limit), as Hugging Face's
 // longest_first does.
 func (t *Tokenizer) EncodePair(a, b string, maxLen int) (Encoding, error) {

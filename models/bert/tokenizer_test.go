@@ -140,11 +140,13 @@ func TestTokenizerJSONOnly(t *testing.T) {
 func TestManySpecialTokensIsLinear(t *testing.T) {
 	tok, err := LoadTokenizerFS(assets.BERTUncasedVocab())
 	require.NoError(t, err)
-	pieces := tok.Tokenize(strings.Repeat("[CLS]", 180_000) + " done")
+	pieces, err := tok.Tokenize(strings.Repeat("[CLS]", 180_000) + " done")
+	require.NoError(t, err)
 	require.Len(t, pieces, 180_001)
 	require.Equal(t, tok.CLS, pieces[179_999].ID)
 	require.Equal(t, [2]int{899_995, 900_000}, [2]int{pieces[179_999].Start, pieces[179_999].End})
-	mixed := tok.Tokenize("a [SEP] b [MASK] c [SEP]")
+	mixed, err := tok.Tokenize("a [SEP] b [MASK] c [SEP]")
+	require.NoError(t, err)
 	var ids []int
 	for _, p := range mixed {
 		ids = append(ids, p.ID)
