@@ -441,10 +441,14 @@ func describe(w Workload) string {
 		}
 		return fmt.Sprintf("GPT-2 %s: prefill of %d tokens, last-position logits", strings.ToUpper(w.DType), w.Seq)
 	case BERT:
-		if w.Quantize != "" {
-			return fmt.Sprintf("BERT encoder, batch %d × %d tokens, %s dynamic quantisation", w.Batch, w.Seq, w.Quantize)
+		enc := "BERT encoder"
+		if w.Size != "" {
+			enc = w.Size + " encoder"
 		}
-		return fmt.Sprintf("BERT encoder, batch %d × %d tokens", w.Batch, w.Seq)
+		if w.Quantize != "" {
+			return fmt.Sprintf("%s, batch %d × %d tokens, %s dynamic quantisation", enc, w.Batch, w.Seq, w.Quantize)
+		}
+		return fmt.Sprintf("%s, batch %d × %d tokens", enc, w.Batch, w.Seq)
 	case GEMM:
 		return fmt.Sprintf("SGEMM %d×%d×%d (M×K×N), row-major, B not pre-packed", w.M, w.K, w.N)
 	}

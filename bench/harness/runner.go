@@ -295,7 +295,7 @@ func (r *runner) prepareModels(ctx context.Context, ws []Workload) (map[string]s
 		case GPT2:
 			dir, err = randomGPT2(r.o.ModelsDir, cmp.Or(r.o.GPT2Size, "124M"), w.DType)
 		case BERT:
-			dir, err = randomBERT(r.o.ModelsDir, cmp.Or(r.o.BERTSize, "base"))
+			dir, err = randomBERT(r.o.ModelsDir, cmp.Or(w.Size, r.o.BERTSize, "base"))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("preparing the model of %s: %w", w.Name, err)

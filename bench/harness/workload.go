@@ -47,10 +47,13 @@ type Workload struct {
 	// Latency workloads report per-call latency percentiles; throughput workloads
 	// report items per second (both are computed from the same samples).
 	Latency bool
-	Batch   int    // images or sequences per call
-	Seq     int    // tokens per sequence (BERT) or prompt length (GPT-2)
-	Decode  int    // GPT-2: tokens generated per repetition (0: prefill workload)
-	DType   string // weights: "f32" or "bf16"
+	Batch   int // images or sequences per call
+	Seq     int // tokens per sequence (BERT) or prompt length (GPT-2)
+	// Size is the encoder's bert.SizeConfig (BERT workloads: "mpnet-base",
+	// "xlmr-base", …); empty: Options.BERTSize, BERT-base by default.
+	Size   string `json:",omitempty"`
+	Decode int    // GPT-2: tokens generated per repetition (0: prefill workload)
+	DType  string // weights: "f32" or "bf16"
 	// Quantize "int8": dynamic int8 quantisation of every Linear weight (activations
 	// per row at run time), each implementation's own (Lumen's, PyTorch's
 	// quantize_dynamic, ONNX Runtime's quantize_dynamic); the outputs are checked with
@@ -189,7 +192,8 @@ var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplPyTorchPyPI, Imp
 // and b256 throughput; LeNet training (one epoch of SGD, batch 64; and the time to
 // 98.5 % test accuracy); GPT-2 124M prefill-128 and decode (F32, BF16); BERT-base b1s128
 // latency and b8s128 throughput; GPT-2 decode and the BERT workloads again with
-// dynamic int8 quantisation; the GEMM shapes of the GEMM issue.
+// dynamic int8 quantisation; MPNet-base (all-mpnet-base-v2's shape) and XLM-R-base
+// b8s128; the GEMM shapes of the GEMM issue.
 func PaperSuite() []Workload {
 	return []Workload{
 		{Name: "lenet-b1", Model: LeNet, Latency: true, Batch: 1, DType: "f32", Reps: 1000, Warmup: 100, Impls: modelImpls},
@@ -206,6 +210,8 @@ func PaperSuite() []Workload {
 		{Name: "bert-b8s128", Model: BERT, Batch: 8, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
 		{Name: "bert-b1s128-int8", Model: BERT, Latency: true, Batch: 1, Seq: 128, DType: "f32", Quantize: "int8", Reps: 30, Warmup: 3, Impls: modelImpls},
 		{Name: "bert-b8s128-int8", Model: BERT, Batch: 8, Seq: 128, DType: "f32", Quantize: "int8", Reps: 10, Warmup: 2, Impls: modelImpls},
+		{Name: "mpnet-b8s128", Model: BERT, Size: "mpnet-base", Batch: 8, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
+		{Name: "xlmr-b8s128", Model: BERT, Size: "xlmr-base", Batch: 8, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
 		{Name: "gemm-1024", Model: GEMM, M: 1024, K: 1024, N: 1024, DType: "f32", Reps: 30, Warmup: 3, Impls: gemmImpls},
 		{Name: "gemm-128x768x3072", Model: GEMM, M: 128, K: 768, N: 3072, DType: "f32", Reps: 30, Warmup: 3, Impls: gemmImpls},
 		{Name: "gemm-1x768x2304", Model: GEMM, M: 1, K: 768, N: 2304, DType: "f32", Reps: 200, Warmup: 20, Impls: gemmImpls},

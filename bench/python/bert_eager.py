@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""PyTorch eager BERT encoder on a safetensors checkpoint (HF BertModel naming):
-b1s128 latency and b8s128 throughput. A by-hand baseline for issue 6:
+"""PyTorch eager BERT-family encoder on a safetensors checkpoint (HF BertModel,
+RobertaModel/XLMRobertaModel and MPNetModel naming, config.json's model_type):
+b1s128 latency and b8s128 throughput. A by-hand baseline for issue 6 (MPNet and
+XLM-R for issue 31):
 
     go run ./cmd/lumen gen-random --arch bert --size base --out /tmp/bert-base
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/python/bert_eager.py --model /tmp/bert-base --threads 1
@@ -13,8 +15,20 @@ sys.path.insert(0, os.path.dirname(__file__))
 import st_reader  # noqa: E402
 
 
+PREFIX = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta.", "camembert": "roberta.", "mpnet": "mpnet."}
+
+
 def read_safetensors(path):
-    return st_reader.read(path, "bert.")
+    cfg = json.load(open(os.path.join(os.path.dirname(path), "config.json")))
+    return st_reader.read(path, PREFIX[cfg.get("model_type", "bert")])
+
+
+def names(cfg):
+    """A layer's modules: query, key, value, attention output, its LayerNorm."""
+    if cfg.get("model_type") == "mpnet":
+        return ("attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o", "attention.LayerNorm")
+    return ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+            "attention.output.LayerNorm")
 
 
 def linear_specs(w, cfg):
@@ -23,10 +37,21 @@ def linear_specs(w, cfg):
     out = {}
     for l in range(cfg["num_hidden_layers"]):
         p = f"encoder.layer.{l}."
-        for n in ("attention.self.query", "attention.self.key", "attention.self.value",
-                  "attention.output.dense", "intermediate.dense", "output.dense"):
+        for n in names(cfg)[:4] + ("intermediate.dense", "output.dense"):
             out[p + n] = (w[p + n + ".weight"], w[p + n + ".bias"])
     return out
+
+
+def relative_bias(w, T, H):
+    """MPNet's relative position bias [1, H, T, T] (buckets of key - query: 16 a
+    direction, 8 exact, logarithmic to 128)."""
+    rel = torch.arange(T)[None, :] - torch.arange(T)[:, None]
+    n = -rel
+    ret = (n < 0).long() * 16
+    n = n.abs()
+    large = 8 + (torch.log(n.float() / 8) / math.log(128 / 8) * 8).long()
+    ret = ret + torch.where(n < 8, n, torch.clamp(large, max=15))
+    return w["encoder.relative_attention_bias.weight"][ret].permute(2, 0, 1)[None]
 
 
 def encode(w, cfg, ids, mask=None, linears=None):
@@ -41,20 +66,33 @@ def encode(w, cfg, ids, mask=None, linears=None):
 
     eps, D = cfg.get("layer_norm_eps", 1e-12), E // H
     B, T = ids.shape
-    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:T] + w["embeddings.token_type_embeddings.weight"][0]
+    mt = cfg.get("model_type", "bert")
+    if mt == "bert":
+        pos = torch.arange(T)[None, :]
+    else:  # RoBERTa's and MPNet's positions: from pad_token_id + 1 over the tokens that are not padding
+        pad = cfg.get("pad_token_id", 1)
+        real = (ids != pad).long()
+        pos = torch.cumsum(real, 1) * real + pad
+    x = w["embeddings.word_embeddings.weight"][ids]
+    if "embeddings.token_type_embeddings.weight" in w:
+        x = x + w["embeddings.token_type_embeddings.weight"][0]
+    x = x + w["embeddings.position_embeddings.weight"][pos]
     x = F.layer_norm(x, (E,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    bias = relative_bias(w, T, H) if mt == "mpnet" else None
+    query, key, value, attn_out, attn_norm = names(cfg)
     for l in range(L):
         p = f"encoder.layer.{l}."
-        q = lin(p + "attention.self.query", x).view(B, T, H, D).transpose(1, 2)
-        k = lin(p + "attention.self.key", x).view(B, T, H, D).transpose(1, 2)
-        v = lin(p + "attention.self.value", x).view(B, T, H, D).transpose(1, 2)
+        q = lin(p + query, x).view(B, T, H, D).transpose(1, 2)
+        k = lin(p + key, x).view(B, T, H, D).transpose(1, 2)
+        v = lin(p + value, x).view(B, T, H, D).transpose(1, 2)
         att = (q @ k.transpose(-1, -2)) / math.sqrt(D)
+        if bias is not None:
+            att = att + bias
         if mask is not None:  # additive key mask, as HF does
             att = att + (1 - mask)[:, None, None, :] * torch.finfo(att.dtype).min
         att = att.softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, E)
-        x = F.layer_norm(x + lin(p + "attention.output.dense", y), (E,),
-                         w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], eps)
+        x = F.layer_norm(x + lin(p + attn_out, y), (E,), w[p + attn_norm + ".weight"], w[p + attn_norm + ".bias"], eps)
         h = F.gelu(lin(p + "intermediate.dense", x))
         x = F.layer_norm(x + lin(p + "output.dense", h), (E,),
                          w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)

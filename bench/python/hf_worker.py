@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Hugging Face transformers worker for `lumen bench`: the row most Python users would
-run. GPT2LMHeadModel and BertModel load the very directories Lumen reads
+run. GPT2LMHeadModel and AutoModel (BertModel, XLMRobertaModel, MPNetModel) load the very directories Lumen reads
 (`from_pretrained` on config.json + model.safetensors); decoding is
 `GPT2LMHeadModel.generate` with its KV cache, greedy. transformers has no LeNet and no
 bare GEMM: those workloads are reported unsupported. Protocol and input formulas:
@@ -14,7 +14,7 @@ import os, sys, time
 
 import torch
 import transformers
-from transformers import BertModel, GPT2LMHeadModel
+from transformers import AutoModel, GPT2LMHeadModel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import protocol  # noqa: E402
@@ -86,7 +86,7 @@ def gpt2_job(req, w):
 
 
 def bert_job(req, w):
-    m = BertModel.from_pretrained(req["model"], add_pooling_layer=False).eval()
+    m = AutoModel.from_pretrained(req["model"], add_pooling_layer=False).eval()  # BertModel, XLMRobertaModel, MPNetModel, ...
     if w.get("Quantize") == "int8":
         m = int8(m)
     ids = torch.from_numpy(protocol.bert_ids(w["Batch"], w["Seq"], m.config.vocab_size))

@@ -307,3 +307,32 @@ func TestEncoderConfigRefused(t *testing.T) {
 	_, err = m.Forward(long)
 	require.NoError(t, err)
 }
+
+// TestWriteRandomEveryArch writes a tiny random checkpoint of each architecture and
+// loads it back.
+func TestWriteRandomEveryArch(t *testing.T) {
+	for _, mt := range SupportedModelTypes() {
+		t.Run(mt, func(t *testing.T) {
+			cfg, err := SizeConfig("tiny")
+			require.NoError(t, err)
+			cfg.ModelType, cfg.PadTokenID = mt, 1
+			if mt == "mpnet" {
+				cfg.RelativeBuckets = 32
+			}
+			if mt == "distilbert" {
+				cfg.LayerNormEps = 1e-12
+			}
+			dir := t.TempDir()
+			require.NoError(t, WriteRandom(dir, cfg, 3))
+			m, err := Load(dir)
+			require.NoError(t, err)
+			got := m.Config()
+			require.Equal(t, [6]any{mt, cfg.VocabSize, cfg.Hidden, cfg.Layers, cfg.PadTokenID, cfg.MaxPositions},
+				[6]any{got.ModelType, got.VocabSize, got.Hidden, got.Layers, got.PadTokenID, got.MaxPositions})
+			b := Batch{B: 1, T: 3, IDs: []int{0, 7, 2}, Types: []int{0, 0, 0}, Mask: []int{1, 1, 1}}
+			h, err := m.Forward(b)
+			require.NoError(t, err)
+			require.Len(t, h, 3*cfg.Hidden)
+		})
+	}
+}

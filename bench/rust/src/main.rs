@@ -742,6 +742,16 @@ fn run(req: &Request) -> R<()> {
         );
         return Ok(());
     }
+    if w.Model == "bert" {
+        // The encoder workloads name their architecture in config.json: this worker
+        // writes out BertModel only (candle-transformers' other encoders are not wired in).
+        let cfg: Value = serde_json::from_str(&std::fs::read_to_string(format!("{}/config.json", req.model))?)?;
+        let mt = cfg["model_type"].as_str().unwrap_or("bert");
+        if mt != "bert" {
+            emit(json!({"phase": "unsupported", "error": format!("the candle worker runs BertModel only, not model_type {mt:?}")}));
+            return Ok(());
+        }
+    }
     let mut job: Box<dyn Job> = match w.Model.as_str() {
         "lenet" => Box::new(LeNet::new(req)?),
         "lenet-train" => Box::new(LeNetTrain::new(req)?),
