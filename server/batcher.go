@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -9,10 +11,12 @@ import (
 )
 
 // batcher merges concurrent embedding requests for one model into micro-batches: the
-// first request waits up to wait for others, until max texts are collected.
+// first request waits up to wait for others, until max texts (or, with a token
+// budget, tokens texts' worth) are collected.
 type batcher struct {
 	m        Embedder
 	max      int
+	tokens   int // the token budget of a forward pass; 0: none
 	wait     time.Duration
 	in       chan *batchReq
 	stop     chan struct{}
@@ -30,8 +34,8 @@ type batchRes struct {
 	err error
 }
 
-func newBatcher(m Embedder, max int, wait time.Duration) *batcher {
-	b := &batcher{m: m, max: max, wait: wait, in: make(chan *batchReq), stop: make(chan struct{})}
+func newBatcher(m Embedder, max, tokens int, wait time.Duration) *batcher {
+	b := &batcher{m: m, max: max, tokens: tokens, wait: wait, in: make(chan *batchReq), stop: make(chan struct{})}
 	b.finished.Add(1)
 	go b.loop()
 	return b
@@ -72,14 +76,14 @@ func (b *batcher) loop() {
 		case <-b.stop:
 			return
 		}
-		n := len(batch[0].encs)
+		n, tokens := len(batch[0].encs), countTokens(batch[0].encs)
 		timer.Reset(b.wait)
 	collect:
-		for n < b.max {
+		for n < b.max && (b.tokens == 0 || tokens < b.tokens) {
 			select {
 			case r := <-b.in:
 				batch = append(batch, r)
-				n += len(r.encs)
+				n, tokens = n+len(r.encs), tokens+countTokens(r.encs)
 			case <-timer.C:
 				break collect
 			}
@@ -104,7 +108,7 @@ func (b *batcher) run(batch []*batchReq) {
 	if len(live) == 0 {
 		return
 	}
-	emb, err := b.m.Embed(context.Background(), encs) // the batch outlives any one request
+	emb, err := b.embedAll(context.Background(), encs) // the batch outlives any one request
 	for _, r := range live {
 		if err != nil {
 			r.out <- batchRes{err: err}
@@ -113,4 +117,46 @@ func (b *batcher) run(batch []*batchReq) {
 		r.out <- batchRes{emb: emb[:len(r.encs)]}
 		emb = emb[len(r.encs):]
 	}
+}
+
+func countTokens(encs []bert.Encoding) int {
+	n := 0
+	for _, e := range encs {
+		n += len(e.IDs)
+	}
+	return n
+}
+
+// embedAll embeds encs: in one pass without a token budget; with one, sorted by
+// length and cut into passes of at most b.tokens padded tokens (a longer text
+// alone), each text's embedding back in its place.
+func (b *batcher) embedAll(ctx context.Context, encs []bert.Encoding) ([][]float32, error) {
+	if b.tokens <= 0 {
+		return b.m.Embed(ctx, encs)
+	}
+	order := make([]int, len(encs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(len(encs[x].IDs), len(encs[y].IDs)) })
+	out := make([][]float32, len(encs))
+	for lo := 0; lo < len(order); {
+		hi := lo + 1 // ascending lengths: the pass pads to its last text's
+		for hi < len(order) && (hi-lo+1)*len(encs[order[hi]].IDs) <= b.tokens {
+			hi++
+		}
+		pass := make([]bert.Encoding, hi-lo)
+		for i, j := range order[lo:hi] {
+			pass[i] = encs[j]
+		}
+		emb, err := b.m.Embed(ctx, pass)
+		if err != nil {
+			return nil, err
+		}
+		for i, j := range order[lo:hi] {
+			out[j] = emb[i]
+		}
+		lo = hi
+	}
+	return out, nil
 }

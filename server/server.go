@@ -61,7 +61,13 @@ type Config struct {
 	QueueSize     int           // requests waiting for a worker before 503
 	BatchMax      int           // texts per embedding micro-batch
 	BatchWait     time.Duration // how long a micro-batch waits to fill
-	RetryAfterSec int           // Retry-After on 503
+	// BatchTokens, when positive, is a token budget for embeddings: a micro-batch
+	// stops collecting once its texts hold that many tokens, and runs sorted by
+	// length in forward passes of at most BatchTokens padded tokens each (a longer
+	// text alone), so that batches pad little. 0: one pass per micro-batch, in
+	// arrival order.
+	BatchTokens   int
+	RetryAfterSec int // Retry-After on 503
 
 	// Connection limits, applied by HTTPServer, Listener and the handler.
 	HeaderTimeout time.Duration // to read a request's headers
@@ -101,6 +107,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchWait < 0 {
 		c.BatchWait = 0
+	}
+	if c.BatchTokens < 0 {
+		c.BatchTokens = 0
 	}
 	if c.RetryAfterSec <= 0 {
 		c.RetryAfterSec = d.RetryAfterSec
@@ -198,7 +207,7 @@ func New(cfg Config, models Models) (*Server, error) {
 			}
 		}
 		if e, ok := m.(Embedder); ok {
-			s.embedders[name], s.batchers[name], serves = e, newBatcher(e, cfg.BatchMax, cfg.BatchWait), true
+			s.embedders[name], s.batchers[name], serves = e, newBatcher(e, cfg.BatchMax, cfg.BatchTokens, cfg.BatchWait), true
 		}
 		if c, ok := m.(Classifier); ok {
 			s.classifiers[name], serves = c, true

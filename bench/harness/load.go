@@ -70,12 +70,16 @@ func streamStats(r io.Reader, t0 time.Time) (ttft time.Duration, gaps []time.Dur
 	return ttft, gaps, 0, events, false
 }
 
-// Load sends body to target from concurrency clients until requests are done
-// (requests > 0) or duration has passed; with stream, the responses are read as
+// Load sends bodies to target from concurrency clients, request i the body
+// i mod len(bodies), until requests are done (requests > 0) or duration has passed
+// (several bodies make a mixed load: texts of many lengths); with stream, the responses are read as
 // server-sent completion events. Requests still running at the deadline are cut: a
 // cut stream's events count as tokens and its gaps as inter-token latencies, but not
 // its latency.
-func Load(ctx context.Context, target string, body []byte, concurrency, requests int, duration time.Duration, stream bool) LoadReport {
+func Load(ctx context.Context, target string, bodies [][]byte, concurrency, requests int, duration time.Duration, stream bool) LoadReport {
+	if len(bodies) == 0 {
+		panic("harness: Load without a request body")
+	}
 	if duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, duration)
@@ -84,12 +88,12 @@ func Load(ctx context.Context, target string, body []byte, concurrency, requests
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 10 * time.Minute}
 	var mu sync.Mutex
 	rep := LoadReport{Status: map[int]int{}, Stream: stream}
-	next := make(chan struct{})
+	next := make(chan []byte)
 	go func() {
 		defer close(next)
 		for i := 0; requests <= 0 || i < requests; i++ {
 			select {
-			case next <- struct{}{}:
+			case next <- bodies[i%len(bodies)]:
 			case <-ctx.Done():
 				return
 			}
@@ -101,7 +105,7 @@ func Load(ctx context.Context, target string, body []byte, concurrency, requests
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range next {
+			for body := range next {
 				t0 := time.Now()
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")

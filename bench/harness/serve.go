@@ -326,14 +326,14 @@ func (o *ServeOptions) serveOne(ctx context.Context, workload, impl, modelDir st
 		}
 	}
 	stream := workload == ServeCompletions
-	if r := Load(ctx, target, body(false), 1, 1, 0, false); len(r.Latencies) != 1 { // warm-up
+	if r := Load(ctx, target, [][]byte{body(false)}, 1, 1, 0, false); len(r.Latencies) != 1 { // warm-up
 		return &out, errors.New("the warm-up request failed")
 	}
 	for _, c := range o.Clients {
 		if err := ctx.Err(); err != nil {
 			return &out, err
 		}
-		rep := Load(ctx, target, body(stream), c, 0, o.Duration, stream)
+		rep := Load(ctx, target, [][]byte{body(stream)}, c, 0, o.Duration, stream)
 		row := serveRow(workload, impl, c, rep)
 		*rows = append(*rows, row)
 		if stream {

@@ -185,15 +185,51 @@ func newClassifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := make([]map[string]any, len(texts))
-			for i, r := range res {
-				scores := make([]map[string]any, len(r))
-				for j, s := range r {
-					scores[j] = map[string]any{"label": s.Label, "score": s.Score}
-				}
-				out[i] = map[string]any{"text": texts[i], "labels": scores}
+			return printJSON(cmd.OutOrStdout(), perText(texts, "labels", res, func(s bert.LabelScore) map[string]any {
+				return map[string]any{"label": s.Label, "score": s.Score}
+			}))
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// perText is the JSON of per-text results: {"text": …, key: [row(item)…]} for each.
+func perText[T any](texts []string, key string, res [][]T, row func(T) map[string]any) []map[string]any {
+	out := make([]map[string]any, len(texts))
+	for i, items := range res {
+		list := make([]map[string]any, len(items))
+		for j, it := range items {
+			list[j] = row(it)
+		}
+		out[i] = map[string]any{"text": texts[i], key: list}
+	}
+	return out
+}
+
+func newNERCmd() *cobra.Command {
+	var f bertFlags
+	cmd := &cobra.Command{
+		Use:   "ner --model DIR TEXT...",
+		Short: "Token classification (named entities), grouped as transformers' \"simple\" aggregation",
+		Long: `Labels each token of each TEXT with the model's token-classification head and
+groups consecutive tokens of one entity (B-/I- tags) into spans, as transformers'
+token-classification pipeline with aggregation_strategy="simple" does; "O" spans are
+left out. start and end are byte offsets into the text.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, texts []string) error {
+			m, closeAll, err := f.load(cmd)
+			if err != nil {
+				return err
 			}
-			return printJSON(cmd.OutOrStdout(), out)
+			defer closeAll()
+			res, err := m.Entities(cmd.Context(), texts)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), perText(texts, "entities", res, func(e bert.Entity) map[string]any {
+				return map[string]any{"entity_group": e.Label, "score": e.Score, "word": e.Word, "start": e.Start, "end": e.End}
+			}))
 		},
 	}
 	f.register(cmd)
@@ -205,7 +241,7 @@ func newFillMaskCmd() *cobra.Command {
 	var topK int
 	cmd := &cobra.Command{
 		Use:   "fill-mask --model DIR TEXT",
-		Short: "Most likely tokens for each [MASK] in TEXT",
+		Short: "Most likely tokens for each mask ([MASK], <mask>) in TEXT",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, closeAll, err := f.load(cmd)

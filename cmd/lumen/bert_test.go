@@ -195,3 +195,65 @@ func TestRerankCommand(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "cross-encoder")
 }
+
+// TestEncoderFamilyCLI runs the tasks on the other architectures' random
+// checkpoints (models/bert/testdata/encoders, checked there against transformers):
+// NER on RoBERTa, fill-mask on XLM-R's <mask>, rerank on an XLM-R cross-encoder,
+// embed on MPNet.
+func TestEncoderFamilyCLI(t *testing.T) {
+	dir := func(name string) string {
+		return filepath.Join("..", "..", "models", "bert", "testdata", "encoders", name)
+	}
+	golden := func(name string) map[string]any {
+		raw, err := os.ReadFile(filepath.Join(dir(name), "golden.json"))
+		require.NoError(t, err)
+		var g map[string]any
+		require.NoError(t, json.Unmarshal(raw, &g))
+		return g
+	}
+	g := golden("roberta-tok")
+	code, out, errOut := runCLI("ner", "--model", dir("roberta-tok"), g["ner_text"].(string))
+	require.Equal(t, 0, code, errOut)
+	var ner []struct {
+		Entities []struct {
+			Group string `json:"entity_group"`
+			Start int    `json:"start"`
+		} `json:"entities"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &ner))
+	want := g["ner"].([]any)
+	require.Len(t, ner[0].Entities, len(want))
+	for i, e := range ner[0].Entities {
+		require.Equal(t, want[i].(map[string]any)["entity_group"], e.Group)
+		require.EqualValues(t, want[i].(map[string]any)["start"], e.Start)
+	}
+
+	g = golden("xlm-roberta-mlm")
+	text := g["texts"].([]any)[1].(string)
+	code, out, errOut = runCLI("fill-mask", "--model", dir("xlm-roberta-mlm"), text)
+	require.Equal(t, 0, code, errOut)
+	var fills [][]struct {
+		ID       int    `json:"id"`
+		Sequence string `json:"sequence"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &fills))
+	top := g["fill_mask"].([]any)[1].([]any)[0].(map[string]any)
+	require.EqualValues(t, top["token"], fills[0][0].ID)
+	require.Equal(t, top["sequence"], fills[0][0].Sequence)
+
+	r := golden("xlm-roberta-seq")["rerank"].(map[string]any)
+	args := []string{"rerank", "--model", dir("xlm-roberta-seq"), "--max-length", "16", "--query", r["query"].(string)}
+	for _, d := range r["documents"].([]any) {
+		args = append(args, d.(string))
+	}
+	code, out, errOut = runCLI(args...)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "relevance_score")
+
+	code, _, errOut = runCLI("ner", "--model", dir("mpnet-qa"), "no token head")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "token-classification")
+	code, out, errOut = runCLI("embed", "--model", dir("mpnet-qa"), "Hello world!")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "[")
+}

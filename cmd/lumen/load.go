@@ -1,14 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/lumen-ml/lumen/bench/harness"
@@ -17,7 +20,7 @@ import (
 )
 
 func newLoadCmd() *cobra.Command {
-	var target, endpoint, model, body string
+	var target, endpoint, model, body, bodiesFile string
 	var concurrency, requests int
 	var duration time.Duration
 	cmd := &cobra.Command{
@@ -27,7 +30,9 @@ func newLoadCmd() *cobra.Command {
 addresses only) until R requests are done or D has passed, then reports queries per
 second, p50/p95/p99 latency and errors by status. Completions are streamed ("stream":
 true is set in the body) so that load also reports generated tokens per second, time
-to first token and the time between streamed events (inter-token latency).`,
+to first token and the time between streamed events (inter-token latency).
+--bodies FILE sends the JSON bodies of FILE's lines in turn (a mixed load: texts of
+many lengths) instead of one body.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			u, err := url.Parse(target)
@@ -46,20 +51,28 @@ to first token and the time between streamed events (inter-token latency).`,
 			if duration > time.Hour || requests > 10_000_000 {
 				return fmt.Errorf("--requests at most 10,000,000 and --duration at most 1h")
 			}
-			if body == "" {
-				body = defaultBody(endpoint, model)
+			if body != "" && bodiesFile != "" {
+				return fmt.Errorf("give at most one of --body and --bodies")
+			}
+			bodies := []string{cmp.Or(body, defaultBody(endpoint, model))}
+			if bodiesFile != "" {
+				if bodies, err = readBodies(bodiesFile); err != nil {
+					return err
+				}
 			}
 			stream := endpoint == "/v1/completions"
-			if stream {
+			raw := make([][]byte, len(bodies))
+			for i, b := range bodies {
 				var fields map[string]any
-				if err := json.Unmarshal([]byte(body), &fields); err != nil {
-					return fmt.Errorf("--body is not a JSON object: %w", err)
+				if err := json.Unmarshal([]byte(b), &fields); err != nil {
+					return fmt.Errorf("request body %d is not a JSON object: %w", i+1, err)
 				}
-				fields["stream"] = true
-				raw, _ := json.Marshal(fields)
-				body = string(raw)
+				if stream {
+					fields["stream"] = true
+				}
+				raw[i], _ = json.Marshal(fields)
 			}
-			rep := loadReport(harness.Load(cmd.Context(), u.JoinPath(endpoint).String(), []byte(body), concurrency, requests, duration, stream))
+			rep := loadReport(harness.Load(cmd.Context(), u.JoinPath(endpoint).String(), raw, concurrency, requests, duration, stream))
 			rep.print(cmd.OutOrStdout())
 			return nil
 		},
@@ -69,10 +82,39 @@ to first token and the time between streamed events (inter-token latency).`,
 	f.StringVar(&endpoint, "endpoint", "/v1/embeddings", "endpoint path")
 	f.StringVar(&model, "model", "", "model name for the default request bodies")
 	f.StringVar(&body, "body", "", "request JSON (default: a small request for the endpoint)")
+	f.StringVar(&bodiesFile, "bodies", "", "a file of request JSON bodies, one a line, sent in turn")
 	f.IntVar(&concurrency, "concurrency", 1, "concurrent clients")
 	f.IntVar(&requests, "requests", 0, "total requests")
 	f.DurationVar(&duration, "duration", 0, "run time")
 	return cmd
+}
+
+// maxBodies bounds --bodies: lines, and bytes in all.
+const maxBodies, maxBodiesBytes = 100_000, 64 << 20
+
+// readBodies reads a file of JSON bodies, one a line (blank lines skipped).
+func readBodies(path string) ([]string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("--bodies: %w", err)
+	}
+	if fi.Size() > maxBodiesBytes {
+		return nil, fmt.Errorf("--bodies %s: %d bytes, at most %d", path, fi.Size(), maxBodiesBytes)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--bodies: %w", err)
+	}
+	var out []string
+	for line := range strings.Lines(string(raw)) {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 || len(out) > maxBodies {
+		return nil, fmt.Errorf("--bodies %s: %d bodies, want 1..%d", path, len(out), maxBodies)
+	}
+	return out, nil
 }
 
 func loopbackOnly(host string) error {

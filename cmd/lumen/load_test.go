@@ -40,7 +40,7 @@ func TestLoadCompletions(t *testing.T) {
 	defer ts.Close()
 
 	body := []byte(`{"model":"g","prompt":"The quick brown fox","max_tokens":8,"temperature":0,"stream":true}`)
-	rep := loadReport(harness.Load(context.Background(), ts.URL+"/v1/completions", body, 3, 6, 0, true))
+	rep := loadReport(harness.Load(context.Background(), ts.URL+"/v1/completions", [][]byte{body}, 3, 6, 0, true))
 	require.Len(t, rep.Latencies, 6, "every request succeeds: %v", rep.Status)
 	require.Len(t, rep.TTFT, 6)
 	require.Positive(t, rep.Tokens)

@@ -56,6 +56,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newChatCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newFillMaskCmd(), newRerankCmd(), newTokenizeCmd(), newDetokenizeCmd(), newServeCmd(), newPullCmd(), newLoadCmd(), newBenchCmd(), newBenchWorkerCmd(), newVersionCmd())
+	root.AddCommand(newInspectCmd(), newLeNetCmd(), newGenRandomCmd(), newGenerateCmd(), newChatCmd(), newEmbedCmd(), newQACmd(), newClassifyCmd(), newNERCmd(), newFillMaskCmd(), newRerankCmd(), newTokenizeCmd(), newDetokenizeCmd(), newServeCmd(), newPullCmd(), newLoadCmd(), newBenchCmd(), newBenchWorkerCmd(), newVersionCmd())
 	return root
 }

@@ -119,6 +119,7 @@ drain exits 0.`,
 	f.IntVar(&cfg.QueueSize, "queue", cfg.QueueSize, "requests waiting before 503")
 	f.IntVar(&cfg.BatchMax, "batch-max", cfg.BatchMax, "texts per embedding micro-batch")
 	f.DurationVar(&cfg.BatchWait, "batch-wait", cfg.BatchWait, "how long a micro-batch waits to fill")
+	f.IntVar(&cfg.BatchTokens, "max-batch-tokens", 0, "embeddings: tokens per micro-batch and padded tokens per forward pass, texts sorted by length (0: --batch-max texts a pass, in arrival order)")
 	f.IntVar(&cfg.MaxInputBytes, "max-input-bytes", cfg.MaxInputBytes, "bytes per text (prompt, input, question + context), refused before tokenizing")
 	f.DurationVar(&cfg.HeaderTimeout, "header-timeout", cfg.HeaderTimeout, "time to read a request's headers")
 	f.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "time to read a request's body, before it takes a queue place")
