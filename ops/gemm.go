@@ -283,9 +283,16 @@ func SgemmPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, 
 }
 
 // sgemmPacked is SgemmPacked that then adds bias (n values, or nil) to every row of
-// C, whose rows must be contiguous (ldc = n) when bias is given: Linear. Int8 products
-// add it in their epilogue; the others after the product.
+// C, whose rows must be contiguous (ldc = n) when bias is given: Linear. Int8 and
+// blocked F32 products add it in their epilogue (a block of C as it is finished);
+// the others after the product.
 func sgemmPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, bias []float32, beta float32, c []float32, ldc int) {
+	sgemmPackedAct(ws, transA, m, alpha, a, lda, pb, bias, ActIdentity, beta, c, ldc)
+}
+
+// sgemmPackedAct is sgemmPacked followed by act on C (rows contiguous when act is
+// not the identity).
+func sgemmPackedAct(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, bias []float32, act Activation, beta float32, c []float32, ldc int) {
 	if pb == nil {
 		panic(fmt.Errorf("%w: nil PackedB", ErrArgs))
 	}
@@ -294,10 +301,14 @@ func sgemmPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, 
 	if bias != nil && (len(bias) < n || ldc != n) {
 		panic(fmt.Errorf("%w: a bias of %d for %d columns with row stride %d", ErrArgs, len(bias), n, ldc))
 	}
+	if act != ActIdentity && ldc != n {
+		panic(fmt.Errorf("%w: an activation over %d columns with row stride %d", ErrArgs, n, ldc))
+	}
 	addBias := func() {
 		if bias != nil {
 			AddBias(c, m, n, bias)
 		}
+		act.Forward(c[:m*n])
 	}
 	if trivialGemm(m, n, k, alpha, beta, c, ldc) {
 		addBias()
@@ -311,13 +322,22 @@ func sgemmPacked(ws *Workspace, transA bool, m int, alpha float32, a []float32, 
 	switch {
 	case pb.q != nil:
 		ws.i8.run(ws, transA, m, alpha, a, lda, pb, bias, beta, c, ldc)
-		return
+		act.Forward(c[:m*n])
 	case m <= gemvMaxM:
 		ws.gemv.runPacked(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
-	default:
-		ws.gemm.run(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
+		addBias()
+	default: // bias and activation as each block of C is finished
+		epi := act
+		if n%pb.nr != 0 {
+			// A partial panel's rows would end in the activation's scalar tail: not
+			// the bits of one pass over C. Activate after the product instead.
+			epi = ActIdentity
+		}
+		ws.gemm.runEpilogue(ws, transA, m, alpha, a, lda, pb, bias, epi, beta, c, ldc)
+		if epi != act {
+			act.Forward(c[:m*n])
+		}
 	}
-	addBias()
 }
 
 func checkGemm(transA bool, m, n, k int, a []float32, lda int, c []float32, ldc int) {

@@ -36,6 +36,10 @@ type gemmJob struct {
 	rawLdb    int
 	rawTransB bool
 	rawPB     PackedB // the layout of the packed panels (no storage)
+	// The epilogue, applied to a block of C once its last K slice is done, while it
+	// is still in cache (Linear's): bias (when not nil) added to every row, then act.
+	bias []float32
+	act  Activation
 }
 
 // maxPackedA bounds a worker's packed A scratch (floats): an MC×K block up to 16 MiB
@@ -44,6 +48,15 @@ const maxPackedA = 4 << 20
 
 func (g *gemmJob) run(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
 	g.runReusingA(ws, false, transA, m, alpha, a, lda, pb, beta, c, ldc)
+}
+
+// runEpilogue is run that then adds bias (n values, or nil) to every row of C and
+// applies act, block by block as each is finished: the values of AddBias and act
+// after the product, without passes over C through memory.
+func (g *gemmJob) runEpilogue(ws *Workspace, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, bias []float32, act Activation, beta float32, c []float32, ldc int) {
+	g.bias, g.act = bias, act
+	g.runReusingA(ws, false, transA, m, alpha, a, lda, pb, beta, c, ldc)
+	g.bias, g.act = nil, ActIdentity
 }
 
 // runRaw is run over an unpacked op(B) (k×n: B, or Bᵀ when transB), packed micro-panel
@@ -217,6 +230,15 @@ func (g *gemmJob) panelSlice(s *workerScratch, ic, jr, pc int, prefetchNext bool
 			for j, v := range src {
 				dst[j] = v + betaEff*dst[j]
 			}
+		}
+	}
+	if (g.bias != nil || g.act != ActIdentity) && pc+kc == k { // the block's sums are complete
+		for row := i0; row < i0+mcur; row++ {
+			dst := g.c[row*g.ldc+j0 : row*g.ldc+j0+ncur]
+			if g.bias != nil {
+				Add(dst, dst, g.bias[j0:j0+ncur])
+			}
+			g.act.Forward(dst)
 		}
 	}
 }

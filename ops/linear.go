@@ -13,3 +13,36 @@ func Linear(ws *Workspace, y, x []float32, rows int, w *PackedB, bias []float32)
 	}
 	sgemmPacked(ws, false, rows, 1, x, w.K(), w, bias, 0, y, w.N())
 }
+
+// Activation is an elementwise function that LinearAct applies to its output.
+type Activation uint8
+
+// The activations a Linear's output can go through.
+const (
+	ActIdentity Activation = iota
+	ActGELUTanh            // GELU, tanh approximation (GELUTanh)
+	ActGELU                // GELU, exact erf form (GELUErf)
+	ActReLU                // ReLU
+)
+
+// Forward applies the activation to x in place.
+func (a Activation) Forward(x []float32) {
+	switch a {
+	case ActGELUTanh:
+		GELUTanh(x)
+	case ActGELU:
+		GELUErf(x)
+	case ActReLU:
+		ReLU(x)
+	}
+}
+
+// LinearAct is Linear followed by act on y: in the blocked product, bias and act are
+// applied to each block of y as it is finished, while it is in cache, instead of in
+// passes over all of y (the same values).
+func LinearAct(ws *Workspace, y, x []float32, rows int, w *PackedB, bias []float32, act Activation) {
+	if w == nil {
+		panic(fmt.Errorf("%w: Linear with a nil weight", ErrArgs))
+	}
+	sgemmPackedAct(ws, false, rows, 1, x, w.K(), w, bias, act, 0, y, w.N())
+}

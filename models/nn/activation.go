@@ -7,14 +7,15 @@ import (
 )
 
 // Activation is a configured activation function, parsed once from its Hugging Face
-// name (config.json's activation_function or hidden_act).
-type Activation int
+// name (config.json's activation_function or hidden_act): ops' own, so that a Linear
+// can apply it as its product's epilogue (Linear.ForwardAct).
+type Activation = ops.Activation
 
 // The activations Lumen runs.
 const (
-	GELUTanh Activation = iota // "gelu_new", "gelu_pytorch_tanh": the tanh approximation
-	GELU                       // "gelu": the exact erf form
-	ReLU                       // "relu"
+	GELUTanh = ops.ActGELUTanh // "gelu_new", "gelu_pytorch_tanh": the tanh approximation
+	GELU     = ops.ActGELU     // "gelu": the exact erf form
+	ReLU     = ops.ActReLU     // "relu"
 )
 
 // ParseActivation maps a Hugging Face activation name to an Activation.
@@ -28,16 +29,4 @@ func ParseActivation(name string) (Activation, error) {
 		return ReLU, nil
 	}
 	return 0, fmt.Errorf("activation %q is not supported (gelu_new, gelu_pytorch_tanh, gelu, relu)", name)
-}
-
-// Forward applies the activation to x in place.
-func (a Activation) Forward(x []float32) {
-	switch a {
-	case GELUTanh:
-		ops.GELUTanh(x)
-	case GELU:
-		ops.GELUErf(x)
-	case ReLU:
-		ops.ReLU(x)
-	}
 }

@@ -34,6 +34,12 @@ func (l Linear) Forward(ws *ops.Workspace, y, x []float32, rows int) {
 	ops.Linear(ws, y, x, rows, l.Weight, l.Bias)
 }
 
+// ForwardAct is Forward followed by act on y, applied as the product's epilogue
+// (ops.LinearAct).
+func (l Linear) ForwardAct(ws *ops.Workspace, y, x []float32, rows int, act Activation) {
+	ops.LinearAct(ws, y, x, rows, l.Weight, l.Bias, act)
+}
+
 // Bytes returns the memory the weight and bias occupy.
 func (l Linear) Bytes() int { return l.Weight.Bytes() + 4*len(l.Bias) }
 
