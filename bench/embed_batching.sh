@@ -26,7 +26,7 @@ for round in 1 2; do
     [ "$mode" = tokens ] && extra=(--max-batch-tokens 2048)
     "$tmp/lumen" serve --model "minilm=$tmp/minilm" --addr "$addr" --threads "$threads" --batch-max 32 --batch-wait 5ms "${extra[@]}" >"$tmp/serve.log" 2>&1 &
     pid=$!
-    for _ in $(seq 50); do curl -s "$addr/health" >/dev/null && break; sleep 0.2; done
+    for _ in $(seq 50); do curl -sf "$addr/readyz" >/dev/null && break; sleep 0.2; done
     "$tmp/lumen" load --url "http://$addr" --endpoint /v1/embeddings --bodies "$tmp/bodies.jsonl" --concurrency 64 --requests 64 >/dev/null # warm-up
     echo "round $round, $mode-based batching"
     "$tmp/lumen" load --url "http://$addr" --endpoint /v1/embeddings --bodies "$tmp/bodies.jsonl" --concurrency 64 --duration 20s

@@ -22,6 +22,16 @@ func newAdmission(workers, queue int) *admission {
 // close stops admitting; requests waiting for a worker are turned away at once.
 func (a *admission) close() { a.closeOnce.Do(func() { close(a.closed) }) }
 
+// isClosed reports whether close has run.
+func (a *admission) isClosed() bool {
+	select {
+	case <-a.closed:
+		return true
+	default:
+		return false
+	}
+}
+
 // enter admits a request and, with worker, waits for a worker. It returns false when
 // the queue is full or the admission closed (at once), or when ctx ends or the
 // admission closes while waiting.

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +21,13 @@ type passRecorder struct {
 	passes [][2]int // texts, padded tokens
 }
 
-func (p *passRecorder) Encode([]string, bool) ([]bert.Encoding, error) { panic("not used") }
+func (p *passRecorder) Encode(texts []string, _ bool) ([]bert.Encoding, error) {
+	out := make([]bert.Encoding, len(texts))
+	for i, t := range texts {
+		out[i] = enc(len(t), 1+len(t))
+	}
+	return out, nil
+}
 
 func (p *passRecorder) Embed(_ context.Context, encs []bert.Encoding) ([][]float32, error) {
 	longest := 0
@@ -74,4 +83,38 @@ func TestBatcherTokenBudget(t *testing.T) {
 			require.Greater(t, len(p.passes), 1)
 		}
 	}
+}
+
+// A Gate answers liveness 200 and readiness and the API 503 until it is opened; then
+// the server answers, /readyz 200 until Drain and 503 after.
+func TestGateAndReadiness(t *testing.T) {
+	g := NewGate(Config{RetryAfterSec: 7})
+	ts := httptest.NewServer(g)
+	defer ts.Close()
+	get := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	code, _ := get("GET", "/healthz")
+	require.Equal(t, 200, code)
+	code, _ = get("GET", "/readyz")
+	require.Equal(t, 503, code)
+	code, retry := get("POST", "/v1/embeddings")
+	require.Equal(t, [2]any{503, "7"}, [2]any{code, retry})
+
+	s, err := New(DefaultConfig(), Models{"e": &passRecorder{}})
+	require.NoError(t, err)
+	defer s.Close()
+	g.Open(s)
+	code, _ = get("GET", "/readyz")
+	require.Equal(t, 200, code)
+	s.Drain()
+	code, _ = get("GET", "/readyz")
+	require.Equal(t, 503, code)
+	code, _ = get("GET", "/healthz")
+	require.Equal(t, 200, code)
+	require.Equal(t, 0, s.InFlight())
 }

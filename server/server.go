@@ -9,7 +9,9 @@
 //	                       or TEI's {"inputs", "add_special_tokens"} with byte spans
 //	POST /detokenize       the text of token ids ({"tokens", "skip_special"}, llama.cpp;
 //	                       or TEI's /decode {"ids", "skip_special_tokens"})
-//	GET  /healthz          liveness
+//	GET  /healthz          liveness: 200 while the process serves
+//	GET  /readyz           readiness: 200 once the models are loaded (see Gate), 503
+//	                       "draining" after Drain
 //	GET  /metrics          Prometheus metrics (requests, latency, tokens, queue depth,
 //	                       time to first token, inter-token latency, batch sizes)
 //
@@ -272,6 +274,13 @@ func New(cfg Config, models Models) (*Server, error) {
 	s.handle("/detokenize", false, s.detokenize)
 	s.mux.HandleFunc("GET /v1/models", s.listModels)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if s.admit.isClosed() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
@@ -325,10 +334,14 @@ func (s *Server) Close() {
 	s.cancelAbort()
 }
 
-// Drain begins a shutdown: from now on every request, and every one waiting in the
-// queue, is answered 503 at once; requests already computing go on. Pair it with
-// http.Server.Shutdown, which waits for them.
+// Drain begins a shutdown: from now on /readyz, every request, and every one waiting
+// in the queue, is answered 503 at once; requests already computing go on. Pair it
+// with http.Server.Shutdown, which waits for them (InFlight says how many remain).
 func (s *Server) Drain() { s.admit.close() }
+
+// InFlight is the number of admitted requests not yet answered: computing, queued,
+// waiting for an embedding batch or in a continuous batch.
+func (s *Server) InFlight() int { return len(s.admit.slots) }
 
 // Abort cancels the requests still computing (when a drain has run out of time):
 // streams end with an error event and "data: [DONE]", others with a 503.
@@ -336,14 +349,53 @@ func (s *Server) Abort() { s.cancelAbort() }
 
 // HTTPServer returns an http.Server for the handler with the configured header and
 // idle timeouts (the handler applies the body and write timeouts).
-func (s *Server) HTTPServer() *http.Server {
-	return &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HeaderTimeout, IdleTimeout: s.cfg.IdleTimeout}
+func (s *Server) HTTPServer() *http.Server { return NewHTTPServer(s.cfg, s.Handler()) }
+
+// NewHTTPServer returns an http.Server for h with cfg's header and idle timeouts: the
+// server a Gate fronts from the start.
+func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
+	cfg = cfg.withDefaults()
+	return &http.Server{Handler: h, ReadHeaderTimeout: cfg.HeaderTimeout, IdleTimeout: cfg.IdleTimeout}
 }
 
 // Listener limits ln to the configured number of open connections: more wait in
 // the kernel's accept queue instead of exhausting the process's file descriptors.
-func (s *Server) Listener(ln net.Listener) net.Listener {
-	return netutil.LimitListener(ln, s.cfg.MaxConns)
+func (s *Server) Listener(ln net.Listener) net.Listener { return LimitListener(s.cfg, ln) }
+
+// LimitListener is Server.Listener before there is a Server.
+func LimitListener(cfg Config, ln net.Listener) net.Listener {
+	return netutil.LimitListener(ln, cfg.withDefaults().MaxConns)
+}
+
+// Gate is the handler to serve from the moment the address is bound, before the
+// models are loaded (or downloaded): until Open it answers /healthz 200 (the process
+// is alive), /readyz 503 "loading" and every other path 503 with Retry-After; after
+// Open every request goes to the Server. A Gate is safe for concurrent use.
+type Gate struct {
+	s          atomic.Pointer[Server]
+	retryAfter int
+}
+
+// NewGate returns a closed gate; 503s carry cfg's Retry-After.
+func NewGate(cfg Config) *Gate { return &Gate{retryAfter: cfg.withDefaults().RetryAfterSec} }
+
+// Open hands every request from now on to s.
+func (g *Gate) Open(s *Server) { g.s.Store(s) }
+
+func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s := g.s.Load(); s != nil {
+		s.Handler().ServeHTTP(w, r)
+		return
+	}
+	switch {
+	case r.URL.Path == "/healthz" && r.Method == http.MethodGet:
+		w.Write([]byte("ok\n"))
+	case r.URL.Path == "/readyz" && r.Method == http.MethodGet:
+		http.Error(w, "loading", http.StatusServiceUnavailable)
+	default:
+		w.Header().Set("Retry-After", strconv.Itoa(g.retryAfter))
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the models are loading")
+	}
 }
 
 // apiError is an error with an HTTP status and an OpenAI-style type.

@@ -468,15 +468,26 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitHealthy polls GET /healthz until it answers 200, the process exits or limit
-// passes.
+// waitHealthy polls GET /readyz (Lumen answers 503 while its models load) until it
+// answers 200 — or, for a server without readiness (404), GET /healthz — the
+// process exits or limit passes.
 func waitHealthy(ctx context.Context, base string, exited <-chan struct{}, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
+	status := func(path string) int {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+		switch status("/readyz") {
+		case http.StatusOK:
+			return nil
+		case http.StatusNotFound:
+			if status("/healthz") == http.StatusOK {
 				return nil
 			}
 		}

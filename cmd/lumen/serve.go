@@ -32,7 +32,7 @@ func newServeCmd() *cobra.Command {
 	var models, tokenizers []string
 	var addr string
 	var threads int
-	var drainTimeout time.Duration
+	var drainTimeout, drainDelay time.Duration
 	var batching bool
 	var kvCacheMiB int64
 	var batch decode.BatchOptions
@@ -68,14 +68,28 @@ drain exits 0.`,
 			if dev != nil {
 				defer dev.Close() // after the models, deferred below, have freed their weights
 			}
+			if kvCacheMiB < 0 || batch.MaxBatch < 0 || batch.PrefillChunk < 0 {
+				return fmt.Errorf("--kv-cache, --max-batch and --prefill-chunk must not be negative")
+			}
+			if drainDelay < 0 || drainTimeout < 0 {
+				return fmt.Errorf("--drain-delay and --drain-timeout must not be negative")
+			}
 			ln, err := net.Listen("tcp", addr) // before loading: a taken address fails at once
 			if err != nil {
 				return err
 			}
 			defer ln.Close()
-			if kvCacheMiB < 0 || batch.MaxBatch < 0 || batch.PrefillChunk < 0 {
-				return fmt.Errorf("--kv-cache, --max-batch and --prefill-chunk must not be negative")
-			}
+			// Serve from the start: while the models load (or download), /healthz
+			// answers 200 and /readyz 503, so that probes get an answer.
+			gate := server.NewGate(cfg)
+			srv := server.NewHTTPServer(cfg, gate)
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(server.LimitListener(cfg, ln)) }()
+			defer srv.Close() // a failed load: stop serving the gate
+			fmt.Fprintf(cmd.ErrOrStderr(), "listening on http://%s (loading the models: /readyz answers 503 until they are ready)\n", ln.Addr())
+			signals := make(chan os.Signal, 2)
+			signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(signals)
 			batch.KVCacheBytes = kvCacheMiB << 20
 			var opt *decode.BatchOptions
 			if batching {
@@ -91,20 +105,15 @@ drain exits 0.`,
 				return err
 			}
 			defer s.Close()
-			srv := s.HTTPServer()
-			signals := make(chan os.Signal, 2)
-			signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-			defer signal.Stop(signals)
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(s.Listener(ln)) }()
-			fmt.Fprintf(cmd.ErrOrStderr(), "listening on http://%s\n", ln.Addr())
+			gate.Open(s)
+			fmt.Fprintln(cmd.ErrOrStderr(), "ready: /readyz answers 200")
 			select {
 			case err := <-errc:
 				return err
 			case <-signals:
 			case <-cmd.Context().Done():
 			}
-			return drain(cmd.ErrOrStderr(), s, srv, errc, signals, drainTimeout)
+			return drain(cmd.ErrOrStderr(), s, srv, errc, signals, drainDelay, drainTimeout)
 		},
 	}
 	f := cmd.Flags()
@@ -132,16 +141,18 @@ drain exits 0.`,
 	f.IntVar(&batch.PrefillChunk, "prefill-chunk", 0, "prompt tokens per decode step at most (0: 256)")
 	quantize.register(cmd)
 	f.DurationVar(&drainTimeout, "drain-timeout", 60*time.Second, "on SIGTERM/SIGINT, how long requests in flight have to finish")
+	f.DurationVar(&drainDelay, "drain-delay", 0, "on SIGTERM/SIGINT, keep the address open at least this long, answering 503 (/readyz included), so that load balancers see the pod leave before its connections are refused")
 	return cmd
 }
 
-// drain shuts serve down after a signal: queued and new requests get 503 at once,
-// those in flight get timeout to finish, then are cancelled; a second signal cancels
-// them at once. The error says whether the drain was clean.
-func drain(log io.Writer, s *server.Server, srv *http.Server, errc <-chan error, signals <-chan os.Signal, timeout time.Duration) error {
-	fmt.Fprintf(log, "shutting down: refusing new requests, %s for those in flight\n", timeout)
+// drain shuts serve down after a signal: /readyz, queued and new requests get 503 at
+// once while the address stays open (at least delay, and until the requests in
+// flight are done); those in flight get timeout to finish, then are cancelled; a
+// second signal cancels them at once. The error says whether the drain was clean.
+func drain(log io.Writer, s *server.Server, srv *http.Server, errc <-chan error, signals <-chan os.Signal, delay, timeout time.Duration) error {
+	fmt.Fprintf(log, "shutting down: refusing new requests (/readyz 503), %s for those in flight\n", timeout)
 	s.Drain()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), delay+timeout)
 	defer cancel()
 	go func() {
 		select {
@@ -151,6 +162,19 @@ func drain(log io.Writer, s *server.Server, srv *http.Server, errc <-chan error,
 		case <-ctx.Done():
 		}
 	}()
+	// Keep answering (503) for delay, and while requests are in flight, so that a
+	// load balancer reads the readiness before connections are refused.
+	minEnd := time.Now().Add(delay)
+	tick := time.NewTicker(20 * time.Millisecond)
+wait:
+	for time.Now().Before(minEnd) || s.InFlight() > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	tick.Stop()
 	err := srv.Shutdown(ctx)
 	if err != nil { // out of time, or forced: cancel what runs, give it a moment to say so
 		s.Abort()

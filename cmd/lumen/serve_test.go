@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/internal/shared"
+	"github.com/lumen-ml/lumen/loader/hub/hubtest"
 	"github.com/lumen-ml/lumen/models/bert"
 	"github.com/lumen-ml/lumen/models/decode"
 	"github.com/lumen-ml/lumen/models/gpt2"
@@ -31,13 +35,21 @@ import (
 // and extra flags; it returns the base URL, the process and a function that returns
 // its whole stderr once it has exited.
 func startServe(t *testing.T, extra ...string) (string, *exec.Cmd, func() string) {
+	args := append([]string{"--workers", "2",
+		"--model", "gpt2=" + shared.Path(t, "fixtures", "gpt2-tiny"), "--tokenizer", "gpt2=" + shared.Path(t, "tokenizers", "gpt2"),
+		"--model", "minilm=" + shared.Path(t, "fixtures", "minilm-tiny"), "--tokenizer", "minilm=" + shared.Path(t, "tokenizers", "bert-base-uncased")}, extra...)
+	base, cmd, log := launchServe(t, args...)
+	waitReady(t, base)
+	return base, cmd, log
+}
+
+// launchServe builds and starts lumen serve on an ephemeral loopback port with args,
+// returning once it has bound its address (before its models are ready).
+func launchServe(t *testing.T, args ...string) (string, *exec.Cmd, func() string) {
 	bin := filepath.Join(t.TempDir(), "lumen")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--workers", "2",
-		"--model", "gpt2=" + shared.Path(t, "fixtures", "gpt2-tiny"), "--tokenizer", "gpt2=" + shared.Path(t, "tokenizers", "gpt2"),
-		"--model", "minilm=" + shared.Path(t, "fixtures", "minilm-tiny"), "--tokenizer", "minilm=" + shared.Path(t, "tokenizers", "bert-base-uncased")}, extra...)
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	stderr, w, err := os.Pipe() // ours, so that Wait does not close it before we have read it all
 	require.NoError(t, err)
 	cmd.Stderr = w
@@ -65,6 +77,19 @@ func startServe(t *testing.T, extra ...string) (string, *exec.Cmd, func() string
 		<-done // EOF: the process has exited
 		return log.String()
 	}
+}
+
+// waitReady polls /readyz until it answers 200 (at most 60 s).
+func waitReady(t *testing.T, base string) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	t.Fatal("serve was not ready after a minute")
 }
 
 // waitExit waits up to 30 s for the process and returns its error.
@@ -199,4 +224,55 @@ func TestServeAndLoadErrors(t *testing.T) {
 		require.Equal(t, 1, code, c.args)
 		require.Contains(t, errOut, c.want, c.args)
 	}
+}
+
+// TestServeReadiness: while a model downloads, /healthz answers 200 and /readyz and
+// the API 503; once it is loaded /readyz answers 200; at SIGTERM /readyz turns 503
+// while the address stays open (--drain-delay), and serve then exits 0.
+func TestServeReadiness(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := runCLI("gen-random", "--arch", "bert", "--size", "tiny", "--out", dir)
+	require.Equal(t, 0, code, errOut)
+	fake := hubtest.New(repoFromDir(t, "org/tiny-bert", dir))
+	defer fake.Close()
+	// The Hub answers only once release is closed: the model stays loading till then.
+	release := make(chan struct{})
+	target, err := url.Parse(fake.API.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		proxy.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	t.Setenv("HF_ENDPOINT", slow.URL)
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_HUB_OFFLINE", "")
+
+	base, cmd, log := launchServe(t, "--model", "tiny=org/tiny-bert", "--drain-delay", "1s")
+	status := func(method, path string) int {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(`{"model":"tiny","input":"hi"}`))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 200, status("GET", "/healthz"), "alive while loading")
+	require.Equal(t, 503, status("GET", "/readyz"), "not ready while loading")
+	require.Equal(t, 503, status("POST", "/v1/embeddings"))
+	close(release)
+	waitReady(t, base)
+	require.Equal(t, 200, status("POST", "/v1/embeddings"))
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	deadline := time.Now().Add(900 * time.Millisecond)
+	for status("GET", "/readyz") != 503 {
+		require.True(t, time.Now().Before(deadline), "/readyz still 200 after SIGTERM")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, 200, status("GET", "/healthz"), "alive while draining")
+	require.Equal(t, 503, status("POST", "/v1/embeddings"), "no new work while draining")
+	require.NoError(t, waitExit(t, cmd))
+	require.Contains(t, log(), "drained: every request finished")
 }
