@@ -336,3 +336,30 @@ func TestWriteRandomEveryArch(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConfig: config.json of any architecture parses into a valid configuration or
+// fails with an error — never a panic — and a parsed one always validates.
+func FuzzConfig(f *testing.F) {
+	for _, dir := range []string{"bert-seq", "roberta-mlm", "distilbert-tok", "mpnet-qa"} {
+		raw, err := os.ReadFile(filepath.Join("testdata", "encoders", dir, "config.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	f.Add([]byte(`{"model_type":"mpnet","vocab_size":5,"hidden_size":4,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":4,"max_position_embeddings":3,"pad_token_id":1}`))
+	f.Add([]byte(`{"model_type":"distilbert","dim":-4}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := parseConfig(raw)
+		if err != nil {
+			return
+		}
+		if err := c.validate(); err != nil {
+			t.Fatalf("parsed but invalid: %v", err)
+		}
+		a, err := archOf(c.ModelType)
+		if err != nil || a.maxTokens(c) <= 0 {
+			t.Fatalf("parsed %+v: %v, %d positions", c, err, a.maxTokens(c))
+		}
+	})
+}
