@@ -32,9 +32,7 @@ func AddBias(x []float32, rows, cols int, bias []float32) {
 	bias = bias[:cols]
 	for r := 0; r < rows; r++ {
 		row := x[r*cols : r*cols+cols]
-		for j, b := range bias {
-			row[j] += b
-		}
+		asm.Add(asm.Best, row, row, bias)
 	}
 }
 
@@ -43,8 +41,8 @@ func Add(dst, a, b []float32) {
 	if len(a) != len(dst) || len(b) != len(dst) {
 		panic(fmt.Errorf("%w: Add of lengths %d, %d into %d", ErrArgs, len(a), len(b), len(dst)))
 	}
-	for i := range dst {
-		dst[i] = a[i] + b[i]
+	if len(dst) > 0 {
+		asm.Add(asm.Best, dst, a, b)
 	}
 }
 

@@ -123,6 +123,25 @@ func Max(l Level, x []float32) float32 {
 	return m
 }
 
+// Add sets dst[i] = a[i] + b[i] at level l (residual connections, biases); dst may
+// alias a or b, and the three have dst's length (the caller checks). A float add is
+// exact to its rounding, so every level gives AddGo's bits.
+func Add(l Level, dst, a, b []float32) {
+	n := vecLen(l, len(dst))
+	if n > 0 && addArch(l, dst[:n], a[:n], b[:n]) {
+		dst, a, b = dst[n:], a[n:], b[n:]
+	}
+	AddGo(dst, a, b)
+}
+
+// AddGo is the twin of the add kernels.
+func AddGo(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
 // Scale sets x[i] *= s at level l (a softmax's last pass).
 func Scale(l Level, x []float32, s float32) {
 	n := vecLen(l, len(x))

@@ -29,6 +29,12 @@ func maxNaNAVX512(x *float32, n int, out *[16]float32) int
 func scaleAVX512(x *float32, n int, s float32)
 
 //go:noescape
+func addAVX512(dst, a, b *float32, n int)
+
+//go:noescape
+func addAVX2(dst, a, b *float32, n int)
+
+//go:noescape
 func sumsF64AVX512(x *float32, n int, mean float64, out *[2]float64)
 
 //go:noescape
@@ -118,6 +124,18 @@ func maxArch(l Level, x []float32) (float32, bool) {
 		m = max(m, v)
 	}
 	return m, true
+}
+
+func addArch(l Level, dst, a, b []float32) bool {
+	switch l {
+	case AVX512:
+		addAVX512(&dst[0], &a[0], &b[0], len(dst))
+	case AVX2:
+		addAVX2(&dst[0], &a[0], &b[0], len(dst))
+	default:
+		return false
+	}
+	return true
 }
 
 func scaleArch(l Level, x []float32, s float32) bool {

@@ -373,6 +373,28 @@ mx_done:
 	RET
 
 // x[i] *= s for the first n (a multiple of 8) values.
+// dst[i] = a[i] + b[i] for the first n (a multiple of 8) values.
+// func addAVX2(dst, a, b *float32, n int)
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JEQ add_done
+add_loop:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ add_loop
+add_done:
+	VZEROUPPER
+	RET
+
 // func scaleAVX2(x *float32, n int, s float32)
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
 	MOVQ x+0(FP), DI
@@ -617,6 +639,27 @@ mx512_loop:
 	RET
 
 // x[i] *= s for the n values.
+// dst[i] = a[i] + b[i] for the n > 0 values (the last 16 masked).
+// func addAVX512(dst, a, b *float32, n int)
+TEXT ·addAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+add512_loop:
+	MASK16
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, BX
+	JGT add512_loop
+	VZEROUPPER
+	RET
+
 // func scaleAVX512(x *float32, n int, s float32)
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-20
 	MOVQ x+0(FP), DI

@@ -236,3 +236,25 @@ func TestElementwiseKernelsStayInBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestAddKernels: every level's Add gives the Go twin's bits (a float add rounds the
+// same in any lane), at lengths around the vector widths, in place and apart.
+func TestAddKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, l := range Supported() {
+		for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1031} {
+			a, b := make([]float32, n), make([]float32, n)
+			for i := range a {
+				a[i], b[i] = float32(r.NormFloat64()), float32(r.NormFloat64()*1e3)
+			}
+			want := make([]float32, n)
+			AddGo(want, a, b)
+			got := make([]float32, n)
+			Add(l, got, a, b)
+			require.Equal(t, want, got, "%v n=%d", l, n)
+			inPlace := append([]float32(nil), a...)
+			Add(l, inPlace, inPlace, b)
+			require.Equal(t, want, inPlace, "%v n=%d in place", l, n)
+		}
+	}
+}
