@@ -233,12 +233,13 @@ func (g *gemmJob) panelSlice(s *workerScratch, ic, jr, pc int, prefetchNext bool
 		}
 	}
 	if (g.bias != nil || g.act != ActIdentity) && pc+kc == k { // the block's sums are complete
-		for row := i0; row < i0+mcur; row++ {
-			dst := g.c[row*g.ldc+j0 : row*g.ldc+j0+ncur]
-			if g.bias != nil {
-				Add(dst, dst, g.bias[j0:j0+ncur])
+		if g.bias != nil {
+			asm.AddRows(asm.Best, g.c[i0*g.ldc+j0:], g.ldc, mcur, g.bias[j0:j0+ncur])
+		}
+		if g.act != ActIdentity {
+			for row := i0; row < i0+mcur; row++ {
+				g.act.Forward(g.c[row*g.ldc+j0 : row*g.ldc+j0+ncur])
 			}
-			g.act.Forward(dst)
 		}
 	}
 }

@@ -134,6 +134,25 @@ func Add(l Level, dst, a, b []float32) {
 	AddGo(dst, a, b)
 }
 
+// AddRows adds v to each of rows rows of the strided matrix c: c[r·ldc + j] += v[j]
+// for j < len(v) (a bias on a block of a product, in one call). Exact, as Add.
+func AddRows(l Level, c []float32, ldc, rows int, v []float32) {
+	n := len(v)
+	if rows <= 0 || n == 0 {
+		return
+	}
+	if ldc < n || len(c) < (rows-1)*ldc+n {
+		panic("asm: AddRows: the matrix is short")
+	}
+	if l == AVX512 && addRowsArch(l, c, ldc, rows, v) {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		row := c[r*ldc : r*ldc+n]
+		Add(l, row, row, v)
+	}
+}
+
 // AddGo is the twin of the add kernels.
 func AddGo(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]

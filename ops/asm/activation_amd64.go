@@ -35,6 +35,9 @@ func addAVX512(dst, a, b *float32, n int)
 func addAVX2(dst, a, b *float32, n int)
 
 //go:noescape
+func addRowsAVX512(c *float32, ldc, rows int, v *float32, n int)
+
+//go:noescape
 func sumsF64AVX512(x *float32, n int, mean float64, out *[2]float64)
 
 //go:noescape
@@ -135,6 +138,14 @@ func addArch(l Level, dst, a, b []float32) bool {
 	default:
 		return false
 	}
+	return true
+}
+
+func addRowsArch(l Level, c []float32, ldc, rows int, v []float32) bool {
+	if l != AVX512 {
+		return false
+	}
+	addRowsAVX512(&c[0], ldc, rows, &v[0], len(v))
 	return true
 }
 

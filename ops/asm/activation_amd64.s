@@ -660,6 +660,35 @@ add512_loop:
 	VZEROUPPER
 	RET
 
+// c[r·ldc + j] += v[j] for r < rows, j < n (rows, n > 0; the last lanes of a row masked).
+// func addRowsAVX512(c *float32, ldc, rows int, v *float32, n int)
+TEXT ·addRowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+16(FP), R9
+	MOVQ v+24(FP), R10
+	MOVQ n+32(FP), R11
+addrows_row:
+	MOVQ DI, R12
+	MOVQ R10, SI
+	MOVQ R11, BX
+addrows_loop:
+	MASK16
+	VMOVUPS.Z (R12), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (R12)
+	ADDQ $64, R12
+	ADDQ $64, SI
+	SUBQ $16, BX
+	JGT addrows_loop
+	ADDQ R8, DI
+	DECQ R9
+	JNZ addrows_row
+	VZEROUPPER
+	RET
+
 // func scaleAVX512(x *float32, n int, s float32)
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-20
 	MOVQ x+0(FP), DI

@@ -258,3 +258,26 @@ func TestAddKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestAddRows: the strided block add gives the twin's bits at every level.
+func TestAddRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, l := range Supported() {
+		for _, c := range []struct{ rows, n, ldc int }{{1, 1, 1}, {3, 17, 20}, {12, 32, 3072}, {5, 33, 33}, {2, 100, 130}} {
+			m := make([]float32, (c.rows-1)*c.ldc+c.n)
+			v := make([]float32, c.n)
+			for i := range m {
+				m[i] = float32(r.NormFloat64())
+			}
+			for i := range v {
+				v[i] = float32(r.NormFloat64())
+			}
+			want := append([]float32(nil), m...)
+			for row := 0; row < c.rows; row++ {
+				AddGo(want[row*c.ldc:row*c.ldc+c.n], want[row*c.ldc:row*c.ldc+c.n], v)
+			}
+			AddRows(l, m, c.ldc, c.rows, v)
+			require.Equal(t, want, m, "%v %+v", l, c)
+		}
+	}
+}
