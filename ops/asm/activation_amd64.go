@@ -109,9 +109,14 @@ func maxArch(l Level, x []float32) (float32, bool) {
 		if maxNaNAVX512(&x[0], len(x), &out) != 0 {
 			return float32(math.NaN()), true
 		}
+		// The lanes hold no NaN (checked above): a plain compare, not the builtin
+		// max and its NaN and signed-zero cases, which cost more than the kernel on
+		// a softmax row of 128.
 		m := out[0]
-		for _, v := range out {
-			m = max(m, v)
+		for _, v := range out[1:] {
+			if v > m {
+				m = v
+			}
 		}
 		return m, true
 	case AVX2:
@@ -124,7 +129,9 @@ func maxArch(l Level, x []float32) (float32, bool) {
 		if out[8+i] != 0 { // a NaN lane (all bits set)
 			return float32(math.NaN()), true
 		}
-		m = max(m, v)
+		if v > m {
+			m = v
+		}
 	}
 	return m, true
 }
