@@ -46,3 +46,24 @@ func Example() {
 	fmt.Printf("%d vectors of %d, cosine %.2f\n", len(emb), len(emb[0]), dot)
 	// Output: 2 vectors of 64, cosine 0.94
 }
+
+// Named entities with a token-classification checkpoint (here a tiny random RoBERTa
+// from the package's test data, so the labels are noise): each span of tokens with
+// one entity, grouped as transformers' "simple" aggregation groups them.
+func ExampleModel_Entities() {
+	m, err := bert.Load("testdata/encoders/roberta-tok")
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	fmt.Println(m.Config().ModelType, m.Labels())
+	ents, err := m.Entities(context.Background(), []string{"My name is Wolfgang and I live in Berlin."})
+	if err != nil {
+		panic(err)
+	}
+	e := ents[0][1]
+	fmt.Printf("%s %q at bytes %d–%d\n", e.Label, e.Word, e.Start, e.End)
+	// Output:
+	// roberta [O B-PER I-PER B-LOC I-LOC]
+	// LOC "y" at bytes 1–2
+}
