@@ -363,3 +363,32 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestSpecialsPreferAddedTokens: MPNet's vocabulary keeps BERT's [PAD], [CLS] and
+// [MASK] as plain words beside its special <pad>, <s> and <mask>: the tokenizer pads
+// with <pad> and fills <mask>, as transformers' MPNetTokenizerFast does.
+func TestSpecialsPreferAddedTokens(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "encoders", "mpnet-mlm", "tokenizer.json"))
+	require.NoError(t, err)
+	var j map[string]any
+	require.NoError(t, json.Unmarshal(raw, &j))
+	vocab := j["model"].(map[string]any)["vocab"].(map[string]any)
+	next := len(vocab) + 1
+	for _, w := range []string{"[PAD]", "[CLS]", "[SEP]", "[MASK]"} {
+		vocab[w] = next
+		next++
+	}
+	raw, err = json.Marshal(j)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), raw, 0o644))
+	tok, err := LoadTokenizer(dir)
+	require.NoError(t, err)
+	want := func(name string) int {
+		id, ok := tok.Engine().TokenToID(name)
+		require.True(t, ok, name)
+		return id
+	}
+	require.Equal(t, [4]int{want("<s>"), want("</s>"), want("<pad>"), want("<mask>")}, [4]int{tok.CLS, tok.SEP, tok.PAD, tok.MASK})
+	require.Equal(t, "<mask>", tok.MaskToken)
+}

@@ -72,13 +72,20 @@ func wrap(tk *tokenizer.Tokenizer) (*Tokenizer, error) {
 		required bool
 	}{{[]string{"[CLS]", "<s>"}, &t.CLS, true}, {[]string{"[SEP]", "</s>"}, &t.SEP, true}, {[]string{"[PAD]", "<pad>"}, &t.PAD, true},
 		{[]string{"[UNK]", "<unk>"}, &t.UNK, false}, {[]string{"[MASK]", "<mask>"}, &t.MASK, false}} {
+		// A special added token first: MPNet's vocabulary keeps BERT's [PAD] and
+		// [MASK] as plain words beside its own special <pad> and <mask>.
 		*s.id = -1
-		for _, name := range s.names {
-			if id, ok := tk.TokenToID(name); ok {
-				*s.id = id
-				if s.id == &t.MASK {
-					t.MaskToken = name
+		for _, special := range []bool{true, false} {
+			for _, name := range s.names {
+				if id, ok := tk.TokenToID(name); ok && (!special || tk.IsSpecial(id)) {
+					*s.id = id
+					if s.id == &t.MASK {
+						t.MaskToken = name
+					}
+					break
 				}
+			}
+			if *s.id >= 0 {
 				break
 			}
 		}
