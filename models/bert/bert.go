@@ -453,8 +453,22 @@ func (m *Model) TextTokenizer() *tokenizer.Tokenizer {
 	return m.tok.Engine()
 }
 
-// Labels returns the classification head's labels (nil without one).
-func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }
+// Labels returns the sequence-classification head's labels (nil without one: a
+// token classifier's are TokenLabels).
+func (m *Model) Labels() []string {
+	if m.classifier == nil {
+		return nil
+	}
+	return append([]string(nil), m.labels...)
+}
+
+// TokenLabels returns the token-classification head's labels (nil without one).
+func (m *Model) TokenLabels() []string {
+	if m.tokenClassifier == nil {
+		return nil
+	}
+	return append([]string(nil), m.labels...)
+}
 
 // Pooling returns the sentence-embedding pooling from the model directory.
 func (m *Model) Pooling() Pooling { return m.pooling }

@@ -172,7 +172,8 @@ func TestEncoderFamilyMatchesTransformers(t *testing.T) {
 				require.NoError(t, json.Unmarshal(g.Logits, &want))
 				logits, err := m.TokenLogits(hidden, b)
 				require.NoError(t, err)
-				n := len(m.Labels())
+				n := len(m.TokenLabels())
+				require.Empty(t, m.Labels(), "no sequence labels on a token classifier")
 				for i, w := range want {
 					closeRel(t, w, logits[i*b.T*n:][:len(w)], 1e-4, "token logits")
 				}

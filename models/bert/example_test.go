@@ -56,7 +56,7 @@ func ExampleModel_Entities() {
 		panic(err)
 	}
 	defer m.Close()
-	fmt.Println(m.Config().ModelType, m.Labels())
+	fmt.Println(m.Config().ModelType, m.TokenLabels())
 	ents, err := m.Entities(context.Background(), []string{"My name is Wolfgang and I live in Berlin."})
 	if err != nil {
 		panic(err)
