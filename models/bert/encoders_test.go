@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -392,4 +393,38 @@ func TestSpecialsPreferAddedTokens(t *testing.T) {
 	}
 	require.Equal(t, [4]int{want("<s>"), want("</s>"), want("<pad>"), want("<mask>")}, [4]int{tok.CLS, tok.SEP, tok.PAD, tok.MASK})
 	require.Equal(t, "<mask>", tok.MaskToken)
+}
+
+// TestEncoderTasksOnHostileInputs: empty and oversize texts, two masks, and heads a
+// checkpoint lacks get answers or ErrInput, never a panic.
+func TestEncoderTasksOnHostileInputs(t *testing.T) {
+	ctx := context.Background()
+	ner, err := Load(filepath.Join("testdata", "encoders", "roberta-tok"))
+	require.NoError(t, err)
+	ents, err := ner.Entities(ctx, []string{""})
+	require.NoError(t, err)
+	require.Empty(t, ents[0], "an empty text has no entities")
+	_, err = ner.Entities(ctx, []string{strings.Repeat("Berlin ", 200)})
+	require.ErrorIs(t, err, ErrInput, "longer than the positions")
+	_, err = ner.Entities(ctx, nil)
+	require.ErrorIs(t, err, ErrInput)
+	_, err = ner.FillMask(ctx, "no head <mask>", 3)
+	require.ErrorIs(t, err, ErrInput)
+	_, err = ner.Rerank(ctx, "q", []string{"d"}, 0)
+	require.ErrorIs(t, err, ErrInput, "a token classifier is no cross-encoder")
+
+	mlm, err := Load(filepath.Join("testdata", "encoders", "xlm-roberta-mlm"))
+	require.NoError(t, err)
+	fills, err := mlm.FillMask(ctx, "<mask> and <mask>", 2)
+	require.NoError(t, err)
+	require.Len(t, fills, 2)
+	for _, f := range fills {
+		require.Contains(t, f[0].Text, "<mask>", "with several masks the others stay, as transformers keeps them")
+	}
+	_, err = mlm.Entities(ctx, []string{"x"})
+	require.ErrorIs(t, err, ErrInput)
+	ctxDone, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = mlm.FillMask(ctxDone, "<mask>", 1)
+	require.ErrorIs(t, err, context.Canceled)
 }
