@@ -12,7 +12,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -384,14 +383,7 @@ func TestNoLeaks(t *testing.T) {
 func TestRerank(t *testing.T) {
 	m, err := bert.Load(testmodels.CrossEncoder(t))
 	require.NoError(t, err)
-	raw, err := os.ReadFile("../models/bert/testdata/rerank_st.json")
-	require.NoError(t, err)
-	var g struct {
-		Query     string
-		Documents []string
-		Scores    []float32
-	}
-	require.NoError(t, json.Unmarshal(raw, &g))
+	g := testmodels.Rerank(t)
 	_, ts := start(t, Config{}, Models{"ce": m})
 	req, _ := json.Marshal(map[string]any{"model": "ce", "query": g.Query, "documents": g.Documents, "top_n": 3, "return_documents": true})
 	code, body, _ := post(t, ts.URL+"/v1/rerank", string(req))

@@ -173,14 +173,7 @@ func TestEmbedPrompts(t *testing.T) {
 // them, --top-n and --return-documents.
 func TestRerankCommand(t *testing.T) {
 	dir := testmodels.CrossEncoder(t)
-	raw, err := os.ReadFile("../../models/bert/testdata/rerank_st.json")
-	require.NoError(t, err)
-	var g struct {
-		Query     string
-		Documents []string
-		Scores    []float32
-	}
-	require.NoError(t, json.Unmarshal(raw, &g))
+	g := testmodels.Rerank(t)
 	code, out, errOut := runCLI(append([]string{"rerank", "--model", dir, "--query", g.Query, "--top-n", "2", "--return-documents"}, g.Documents...)...)
 	require.Equal(t, 0, code, errOut)
 	var resp struct{ Results []server.RerankResult }

@@ -71,3 +71,26 @@ func CrossEncoder(tb testing.TB) string {
 	}
 	return dir
 }
+
+// RerankGolden is models/bert/testdata/rerank_st.json: a query, its documents and
+// sentence-transformers' CrossEncoder.predict scores for them on CrossEncoder's model.
+type RerankGolden struct {
+	Query     string
+	Documents []string
+	Scores    []float32
+}
+
+// Rerank reads the rerank golden.
+func Rerank(tb testing.TB) RerankGolden {
+	tb.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "models", "bert", "testdata", "rerank_st.json"))
+	var g RerankGolden
+	if err == nil {
+		err = json.Unmarshal(raw, &g)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}

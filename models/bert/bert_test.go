@@ -427,14 +427,7 @@ func TestDenseModuleMatchesSentenceTransformers(t *testing.T) {
 // bert-tiny-cls encoder with a one-logit head (tools/bert/make_rerank_goldens.py),
 // a document past the model's 128 positions included: the scores within 1e-5.
 func TestRerankMatchesCrossEncoder(t *testing.T) {
-	raw, err := os.ReadFile("testdata/rerank_st.json")
-	require.NoError(t, err)
-	var g struct {
-		Query     string
-		Documents []string
-		Scores    []float64
-	}
-	require.NoError(t, json.Unmarshal(raw, &g))
+	g := testmodels.Rerank(t)
 	m, err := Load(testmodels.CrossEncoder(t))
 	require.NoError(t, err)
 	scores, err := m.Rerank(context.Background(), g.Query, g.Documents, 0)
