@@ -29,11 +29,7 @@ func AddBias(x []float32, rows, cols int, bias []float32) {
 	if rows < 0 || cols < 0 || len(x) < rows*cols || len(bias) < cols {
 		panic(fmt.Errorf("%w: AddBias %d×%d with x of %d and bias of %d", ErrArgs, rows, cols, len(x), len(bias)))
 	}
-	bias = bias[:cols]
-	for r := 0; r < rows; r++ {
-		row := x[r*cols : r*cols+cols]
-		asm.Add(asm.Best, row, row, bias)
-	}
+	asm.AddRows(asm.Best, x, cols, rows, bias[:cols])
 }
 
 // Add sets dst[i] = a[i] + b[i] (the residual connection); dst may alias a or b.

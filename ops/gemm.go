@@ -304,18 +304,18 @@ func sgemmPackedAct(ws *Workspace, transA bool, m int, alpha float32, a []float3
 	if act != ActIdentity && ldc != n {
 		panic(fmt.Errorf("%w: an activation over %d columns with row stride %d", ErrArgs, n, ldc))
 	}
-	addBias := func() {
+	epilogue := func() { // for the paths without one of their own
 		if bias != nil {
 			AddBias(c, m, n, bias)
 		}
 		act.Forward(c[:m*n])
 	}
 	if trivialGemm(m, n, k, alpha, beta, c, ldc) {
-		addBias()
+		epilogue()
 		return
 	}
 	if pb.deviceGemm(transA, m, alpha, a, lda, beta, c, ldc) {
-		addBias()
+		epilogue()
 		return
 	}
 	ws = orTemp(ws)
@@ -325,7 +325,7 @@ func sgemmPackedAct(ws *Workspace, transA bool, m int, alpha float32, a []float3
 		act.Forward(c[:m*n])
 	case m <= gemvMaxM:
 		ws.gemv.runPacked(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
-		addBias()
+		epilogue()
 	default: // bias and activation as each block of C is finished
 		epi := act
 		if n%pb.nr != 0 {
