@@ -486,7 +486,7 @@ func (m *Model) Close() {
 // to call: in steady state Forward allocates only the hidden state it returns.
 type scratch struct {
 	ws                        *ops.Workspace
-	h, qkv, ctx, up, km, bias []float32
+	h, qkv, ctx, up, km, bias []float32 // bias: MPNet's [heads, T, T], then its [heads, 2T−1] by offset
 	pos                       []int
 }
 
@@ -605,14 +605,19 @@ func (m *Model) Forward(b Batch) ([]float32, error) {
 	// MPNet: the relative position bias of every (query, key) pair, [heads, T, T].
 	var bias []float32
 	if m.relativeBias != nil {
-		sc.bias = grow(sc.bias, H*T*T)
-		bias = sc.bias
-		for i := 0; i < T; i++ {
-			for j := 0; j < T; j++ {
-				bucket := m.relativeBias[relativeBucket(j-i)*H:][:H]
-				for hd, v := range bucket {
-					bias[(hd*T+i)*T+j] = v
-				}
+		// A head's bias depends on key − query only: its 2T−1 values, then each
+		// query's row is the slice of them that starts at its offset.
+		sc.bias = grow(sc.bias, H*T*T+H*(2*T-1))
+		bias = sc.bias[:H*T*T]
+		byOffset := sc.bias[H*T*T:] // [heads, 2T−1]: the bias at key − query = d − (T−1)
+		for d := 0; d < 2*T-1; d++ {
+			for hd, v := range m.relativeBias[relativeBucket(d-(T-1))*H:][:H] {
+				byOffset[hd*(2*T-1)+d] = v
+			}
+		}
+		for hd := 0; hd < H; hd++ {
+			for i := 0; i < T; i++ {
+				copy(bias[(hd*T+i)*T:][:T], byOffset[hd*(2*T-1)+T-1-i:])
 			}
 		}
 	}
