@@ -72,31 +72,37 @@ func wrap(tk *tokenizer.Tokenizer) (*Tokenizer, error) {
 		required bool
 	}{{[]string{"[CLS]", "<s>"}, &t.CLS, true}, {[]string{"[SEP]", "</s>"}, &t.SEP, true}, {[]string{"[PAD]", "<pad>"}, &t.PAD, true},
 		{[]string{"[UNK]", "<unk>"}, &t.UNK, false}, {[]string{"[MASK]", "<mask>"}, &t.MASK, false}} {
-		// A special added token first: MPNet's vocabulary keeps BERT's [PAD] and
-		// [MASK] as plain words beside its own special <pad> and <mask>.
-		*s.id = -1
-		for _, special := range []bool{true, false} {
-			for _, name := range s.names {
-				if id, ok := tk.TokenToID(name); ok && (!special || tk.IsSpecial(id)) {
-					*s.id = id
-					if s.id == &t.MASK {
-						t.MaskToken = name
-					}
-					break
-				}
-			}
-			if *s.id >= 0 {
-				break
-			}
-		}
-		if *s.id < 0 && s.required {
+		name, id := specialToken(tk, s.names)
+		if id < 0 && s.required {
 			return nil, fmt.Errorf("%w: the vocabulary has neither %s", ErrTokenizer, strings.Join(s.names, " nor "))
+		}
+		*s.id = id
+		if s.id == &t.MASK {
+			t.MaskToken = name
 		}
 	}
 	if tk.AddedSpecialTokens(false) == 0 {
 		return nil, fmt.Errorf("%w: the post-processor adds no special tokens to a text ([CLS] A [SEP] or <s> A </s>): not an encoder's tokenizer", ErrTokenizer)
 	}
 	return t, nil
+}
+
+// specialToken returns the first of names that is a special added token, else the
+// first in the vocabulary at all, with its id (-1 when none is): MPNet's vocabulary
+// keeps BERT's [PAD] and [MASK] as plain words beside its own special <pad> and
+// <mask>.
+func specialToken(tk *tokenizer.Tokenizer, names []string) (string, int) {
+	fallback, fallbackID := "", -1
+	for _, name := range names {
+		id, ok := tk.TokenToID(name)
+		switch {
+		case ok && tk.IsSpecial(id):
+			return name, id
+		case ok && fallbackID < 0:
+			fallback, fallbackID = name, id
+		}
+	}
+	return fallback, fallbackID
 }
 
 // Engine returns the general tokenizer this one configures.
