@@ -132,13 +132,13 @@ def main(tok_src, out_root):
             model.float()
             with open(os.path.join(d, "tokenizer.json"), "w") as f:
                 json.dump(tok_json, f, ensure_ascii=False)
+            pad_positions = model_type in ("roberta", "xlm-roberta", "camembert", "mpnet")  # positions from pad + 1
             tk = PreTrainedTokenizerFast(tokenizer_file=os.path.join(d, "tokenizer.json"),
-                                         model_max_length=kw["max_position_embeddings"] - (2 if model_type in ("roberta", "xlm-roberta", "camembert", "mpnet") else 0),
+                                         model_max_length=kw["max_position_embeddings"] - (2 if pad_positions else 0),
                                          **specials)
-            if model_type == "distilbert" or model_type in ("roberta", "xlm-roberta", "camembert", "mpnet"):
+            if model_type != "bert":  # no token types
                 tk.model_input_names = ["input_ids", "attention_mask"]
             tk.save_pretrained(d)
-            os.remove(os.path.join(d, "tokenizer.json"))
             with open(os.path.join(d, "tokenizer.json"), "w") as f:  # the file as the engine reads it
                 json.dump(tok_json, f, ensure_ascii=False)
             g = {"transformers": transformers.__version__, "arch": arch, "head": head}
