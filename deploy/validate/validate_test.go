@@ -28,13 +28,7 @@ import (
 // render runs helm template on the chart with the value files and --set pairs.
 func render(t *testing.T, files []string, sets ...string) [][]byte {
 	t.Helper()
-	helm := os.Getenv("LUMEN_HELM")
-	if helm == "" {
-		var err error
-		if helm, err = exec.LookPath("helm"); err != nil {
-			t.Fatal("no helm: set LUMEN_HELM (CI builds it from helm.sh/helm/v4)")
-		}
-	}
+	helm := helmPath(t)
 	chart := filepath.Join("..", "helm", "lumen")
 	args := []string{"template", "rel", chart}
 	for _, f := range files {
@@ -54,6 +48,19 @@ func render(t *testing.T, files []string, sets ...string) [][]byte {
 		}
 	}
 	return docs
+}
+
+// helmPath is $LUMEN_HELM, else helm on the PATH.
+func helmPath(t *testing.T) string {
+	t.Helper()
+	if helm := os.Getenv("LUMEN_HELM"); helm != "" {
+		return helm
+	}
+	helm, err := exec.LookPath("helm")
+	if err != nil {
+		t.Fatal("no helm: set LUMEN_HELM (CI builds it from helm.sh/helm/v4)")
+	}
+	return helm
 }
 
 func stripComments(d []byte) []byte {
@@ -229,11 +236,7 @@ func TestChartRendersValidManifests(t *testing.T) {
 
 // TestChartRefusesNoModels: a release without models fails to render.
 func TestChartRefusesNoModels(t *testing.T) {
-	helm := os.Getenv("LUMEN_HELM")
-	if helm == "" {
-		helm = "helm"
-	}
-	out, err := exec.Command(helm, "template", "rel", filepath.Join("..", "helm", "lumen"), "--set", "models=null").CombinedOutput()
+	out, err := exec.Command(helmPath(t), "template", "rel", filepath.Join("..", "helm", "lumen"), "--set", "models=null").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "values.models must name at least one model") {
 		t.Fatalf("rendered without models: %v\n%s", err, out)
 	}
