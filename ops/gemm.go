@@ -30,6 +30,7 @@ type PackedB struct {
 	f32   []float32
 	u16   []uint16
 	q     *quantized  // int8 storage (tensor.I8), nil otherwise
+	bt    *bf16Tiles  // BF16-compute storage (PackBBF16), nil otherwise
 	dev   *deviceCopy // resident copy on an accelerator (UploadTo), nil on the CPU
 }
 
@@ -78,6 +79,10 @@ func (pb *PackedB) Column(j int, dst []float32) error {
 		pb.q.column(j, pb.k, dst)
 		return nil
 	}
+	if pb.bt != nil {
+		pb.bt.column(j, pb.k, dst)
+		return nil
+	}
 	base, stride := (j/pb.nr)*pb.k*pb.nr+j%pb.nr, pb.nr
 	switch pb.wt {
 	case asm.WeightF32:
@@ -97,7 +102,9 @@ func (pb *PackedB) Column(j int, dst []float32) error {
 }
 
 // Bytes returns the memory the packed panels occupy.
-func (pb *PackedB) Bytes() int { return 4*len(pb.f32) + 2*len(pb.u16) + pb.q.bytes() }
+func (pb *PackedB) Bytes() int {
+	return 4*len(pb.f32) + 2*len(pb.u16) + pb.q.bytes() + pb.bt.bytes()
+}
 
 // PackB packs op(B) for the best kernel level. op(B) is k×n: B itself (k×n, row
 // stride ldb: GPT-2's Conv1D weight [in,out]) or, when transB, B is n×k (PyTorch's
@@ -323,6 +330,8 @@ func sgemmPackedAct(ws *Workspace, transA bool, m int, alpha float32, a []float3
 	case pb.q != nil:
 		ws.i8.run(ws, transA, m, alpha, a, lda, pb, bias, beta, c, ldc)
 		act.Forward(c[:m*n])
+	case pb.bt != nil:
+		ws.bf16.run(ws, transA, m, alpha, a, lda, pb, bias, act, beta, c, ldc)
 	case m <= gemvMaxM:
 		ws.gemv.runPacked(ws, transA, m, alpha, a, lda, pb, beta, c, ldc)
 		epilogue()

@@ -15,6 +15,7 @@ type Workspace struct {
 	gemm    gemmJob
 	gemv    gemvJob
 	i8      i8Job
+	bf16    bf16Job
 	packB   packBJob
 	conv    convJob
 	attn    attnJob
