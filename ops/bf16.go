@@ -47,8 +47,8 @@ func (t *bf16Tiles) column(j, k int, dst []float32) {
 // product term instead of 2⁻²⁴. It returns an error wrapping ErrNoBF16 where the host
 // has no such instructions (asm.BF16Reason says why).
 func PackBBF16(transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
-	if asm.BestBF16 == asm.BF16Generic {
-		return nil, fmt.Errorf("%w: %s", ErrNoBF16, asm.BF16Reason)
+	if ok, why := BF16Available(); !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoBF16, why)
 	}
 	return packBF16(asm.BestBF16, transB, k, n, b, ldb)
 }
@@ -72,6 +72,12 @@ func packBF16(kern asm.BF16Kernel, transB bool, k, n int, b []float32, ldb int) 
 		}
 	}
 	return &PackedB{level: asm.Best, wt: asm.WeightBF16, k: k, n: n, nr: asm.BF16NR, bt: t}, nil
+}
+
+// BF16Available reports whether PackBBF16 works on this host, and why (the kernel
+// chosen at start-up, or what it lacks).
+func BF16Available() (ok bool, why string) {
+	return asm.BestBF16 != asm.BF16Generic, asm.BF16Reason
 }
 
 // ComputesBF16 reports whether products with pb run in BF16 (PackBBF16).

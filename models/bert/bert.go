@@ -355,11 +355,11 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 	}
 	a, _ := archOf(cfg.ModelType) // validated
 	set := nn.Apply(opts)
-	if err := set.Refuse("bert", nn.FeatureDevice, nn.FeatureQuantization, nn.FeatureTokenizer); err != nil {
+	if err := set.Refuse("bert", nn.FeatureDevice, nn.FeatureQuantization, nn.FeatureTokenizer, nn.FeatureCompute); err != nil {
 		return nil, err
 	}
 	vb := nn.NewBuilder(src, file, nn.Options{Model: "bert", Prefixes: []string{a.prefix},
-		Aliases: map[string]string{"weight": "gamma", "bias": "beta"}, Int8: set.Quantize == nn.Int8})
+		Aliases: map[string]string{"weight": "gamma", "bias": "beta"}, Int8: set.Quantize == nn.Int8, BF16: set.Compute == nn.BF16})
 	m := &Model{cfg: cfg, arch: a, pool: set.Pool()}
 	m.act, _ = nn.ParseActivation(cfg.HiddenAct) // validated
 	// Every tensor's presence, shape and dtype first, from the header alone.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lumen-ml/lumen/models/nn"
+	"github.com/lumen-ml/lumen/ops"
 )
 
 // encoderGolden is one golden.json of tools/bert/make_encoder_goldens.py.
@@ -209,10 +210,31 @@ func TestEncoderFamilyMatchesTransformers(t *testing.T) {
 // of TestInt8Accuracy (single tokens of these random networks, with weights 25 times
 // a trained model's spread, fall to 0.83).
 func TestEncoderFamilyInt8(t *testing.T) {
+	checkEncoderPrecision(t, "int8", 0.99, nn.WithQuantization(nn.Int8))
+}
+
+// TestEncoderFamilyBF16: BF16 compute keeps every architecture's mean-pooled
+// embeddings within cosine 0.999 of transformers' F32 ones; a host without BF16
+// matrix units refuses the option at load, naming why.
+func TestEncoderFamilyBF16(t *testing.T) {
+	if ok, why := ops.BF16Available(); !ok {
+		for _, dir := range encoderFixtures(t) {
+			_, err := Load(dir, nn.WithCompute(nn.BF16))
+			require.ErrorIs(t, err, ops.ErrNoBF16, why)
+			require.ErrorIs(t, err, nn.ErrOption)
+		}
+		return
+	}
+	checkEncoderPrecision(t, "bf16", 0.999, nn.WithCompute(nn.BF16))
+	_, err := Load(encoderFixtures(t)[0], nn.WithCompute(nn.BF16), nn.WithQuantization(nn.Int8))
+	require.ErrorIs(t, err, nn.ErrOption)
+}
+
+func checkEncoderPrecision(t *testing.T, name string, minCos float64, opt nn.Option) {
 	for _, dir := range encoderFixtures(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			g := readEncoderGolden(t, dir)
-			m, err := Load(dir, nn.WithQuantization(nn.Int8))
+			m, err := Load(dir, opt)
 			require.NoError(t, err)
 			encs, err := m.Encode(g.Texts, false)
 			require.NoError(t, err)
@@ -232,8 +254,8 @@ func TestEncoderFamilyInt8(t *testing.T) {
 				}
 				worst = math.Min(worst, cosine(mean, got[i*E:(i+1)*E]))
 			}
-			require.GreaterOrEqual(t, worst, 0.99)
-			t.Logf("%s int8: worst embedding cosine %.5f", filepath.Base(dir), worst)
+			require.GreaterOrEqual(t, worst, minCos)
+			t.Logf("%s %s: worst embedding cosine %.5f", filepath.Base(dir), name, worst)
 		})
 	}
 }

@@ -167,11 +167,11 @@ func New(cfg Config, src safetensors.Source, file string, opts ...Option) (*Mode
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	set := nn.Apply(opts)
-	if err := set.Refuse("gpt2", nn.FeatureDevice, nn.FeatureHalfWeights, nn.FeatureQuantization, nn.FeatureTokenizer); err != nil {
+	if err := set.Refuse("gpt2", nn.FeatureDevice, nn.FeatureHalfWeights, nn.FeatureQuantization, nn.FeatureTokenizer, nn.FeatureCompute); err != nil {
 		return nil, err
 	}
 	E, V := cfg.NEmbd, cfg.VocabSize
-	vb := nn.NewBuilder(src, file, nn.Options{Model: "gpt2", Prefixes: []string{"transformer."}, KeepHalf: set.KeepHalf, Int8: set.Quantize == nn.Int8})
+	vb := nn.NewBuilder(src, file, nn.Options{Model: "gpt2", Prefixes: []string{"transformer."}, KeepHalf: set.KeepHalf, Int8: set.Quantize == nn.Int8, BF16: set.Compute == nn.BF16})
 	m := &Model{cfg: cfg, pool: set.Pool(), quant: set.Quantize}
 	m.act, _ = nn.ParseActivation(cfg.Activation) // validated
 	// Every tensor's presence, shape and dtype first, from the header alone.

@@ -36,6 +36,8 @@ type Options struct {
 	// Int8 quantises every matrix (Matrix, StackedMatrix) to int8 per output column
 	// (ops.PackB with tensor.I8).
 	Int8 bool
+	// BF16 packs every matrix for BF16 compute (ops.PackBBF16).
+	BF16 bool
 }
 
 // Builder reads weights under a name prefix. Sub makes builders for nested modules;
@@ -200,7 +202,7 @@ func (b *Builder) Matrix(name string, transposed bool, rows, cols int) *ops.Pack
 	}
 	var pb *ops.PackedB
 	var err error
-	if !b.opt.Int8 && b.opt.KeepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
+	if !b.opt.Int8 && !b.opt.BF16 && b.opt.KeepHalf && (t.DType() == tensor.F16 || t.DType() == tensor.BF16) {
 		bits, e := t.Uint16s() // aliasing the mapped file when aligned: no copy
 		if e != nil {
 			bits, e = t.Clone().Uint16s()
@@ -217,13 +219,21 @@ func (b *Builder) Matrix(name string, transposed bool, rows, cols int) *ops.Pack
 				return nil
 			}
 		}
-		pb, err = ops.PackB(transposed, k, n, f, cols, b.packType())
+		pb, err = b.pack(transposed, k, n, f, cols)
 	}
 	if err != nil {
 		b.fail(fmt.Errorf("packing %q: %w", full, err))
 		return nil
 	}
 	return pb
+}
+
+// pack packs a matrix of F32 values as the options say.
+func (b *Builder) pack(transposed bool, k, n int, f []float32, ld int) (*ops.PackedB, error) {
+	if b.opt.BF16 {
+		return ops.PackBBF16(transposed, k, n, f, ld)
+	}
+	return ops.PackB(transposed, k, n, f, ld, b.packType())
 }
 
 // packType is the storage of the matrices packed from F32 values: I8 with Int8.
@@ -251,7 +261,7 @@ func (b *Builder) StackedMatrix(names []string, outs []int, in int) *ops.PackedB
 		full, _ := b.resolve(name)
 		b.evict(full)
 	}
-	pb, err := ops.PackB(true, in, total, stacked, in, b.packType())
+	pb, err := b.pack(true, in, total, stacked, in)
 	if err != nil {
 		b.fail(fmt.Errorf("packing %s: %w", strings.Join(names, "+"), err))
 	}

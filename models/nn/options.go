@@ -23,7 +23,45 @@ type Settings struct {
 	KeepHalf     bool
 	Quantize     Quantization
 	QAct         ops.QAct // how products with ggml-quantised weights treat the activations
+	Compute      Compute
 }
+
+// Compute is the precision a model's matrix products run in.
+type Compute int
+
+const (
+	// F32 multiplies in float32 (the default).
+	F32 Compute = iota
+	// BF16 rounds the Linear weights (at load) and their inputs (at each product) to
+	// BF16 and multiplies them on the host's BF16 matrix units (AMX-BF16), summing in
+	// float32; embeddings, layer norms, softmax, residuals and the attention products
+	// stay F32. Refused, never emulated, on a host without them (ops.ErrNoBF16).
+	BF16
+)
+
+func (c Compute) String() string {
+	switch c {
+	case F32:
+		return "f32"
+	case BF16:
+		return "bf16"
+	}
+	return fmt.Sprintf("Compute(%d)", int(c))
+}
+
+// ParseCompute reads a --compute flag: "" or "f32", or "bf16".
+func ParseCompute(s string) (Compute, error) {
+	switch s {
+	case "", "f32":
+		return F32, nil
+	case "bf16":
+		return BF16, nil
+	}
+	return F32, fmt.Errorf("unknown compute precision %q (want f32 or bf16)", s)
+}
+
+// WithCompute runs the model's Linear products in c (F32, BF16).
+func WithCompute(c Compute) Option { return func(s *Settings) { s.Compute = c } }
 
 // Quantization says how a model stores and multiplies its Linear weights.
 type Quantization int
@@ -163,9 +201,10 @@ const (
 	FeatureQuantization                    // WithQuantization(Int8)
 	FeatureQuantActivations                // WithQuantActivations(other than QActQ8)
 	FeatureTokenizer                       // WithTokenizer(non-nil), WithTokenizerDir(non-empty)
+	FeatureCompute                         // WithCompute(BF16)
 )
 
-var featureNames = [...]string{"WithDevice", "WithHalfWeights", "WithQuantization", "WithQuantActivations", "WithTokenizer/WithTokenizerDir"}
+var featureNames = [...]string{"WithDevice", "WithHalfWeights", "WithQuantization", "WithQuantActivations", "WithTokenizer/WithTokenizerDir", "WithCompute"}
 
 func (f Feature) String() string { return featureNames[f] }
 
@@ -176,14 +215,23 @@ func (s Settings) Refuse(model string, supported ...Feature) error {
 	used := map[Feature]bool{
 		FeatureDevice: s.Device != nil, FeatureHalfWeights: s.KeepHalf, FeatureQuantization: s.Quantize != NoQuantization,
 		FeatureQuantActivations: s.QAct != ops.QActQ8, FeatureTokenizer: s.Tokenizer != nil || s.TokenizerDir != "",
+		FeatureCompute: s.Compute != F32,
 	}
-	for f := FeatureDevice; f <= FeatureTokenizer; f++ {
+	for f := FeatureDevice; f <= FeatureCompute; f++ {
 		if used[f] && !slices.Contains(supported, f) {
 			names := []string{"WithPool"}
 			for _, g := range supported {
 				names = append(names, g.String())
 			}
 			return fmt.Errorf("%w: %s does not support %v (it takes %s)", ErrOption, model, f, strings.Join(names, ", "))
+		}
+	}
+	switch {
+	case s.Compute == BF16 && (s.Quantize != NoQuantization || s.KeepHalf || s.Device != nil):
+		return fmt.Errorf("%w: %s: WithCompute(BF16) stores its own weights; it excludes WithQuantization, WithHalfWeights and WithDevice", ErrOption, model)
+	case s.Compute == BF16:
+		if ok, why := ops.BF16Available(); !ok {
+			return fmt.Errorf("%w: %s: %w: %s", ErrOption, model, ops.ErrNoBF16, why)
 		}
 	}
 	return nil
