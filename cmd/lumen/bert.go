@@ -18,6 +18,7 @@ type bertFlags struct {
 	model, tokenizer string
 	threads          int
 	quantize         quantizeFlag
+	compute          computeFlag
 }
 
 func (f *bertFlags) register(cmd *cobra.Command) {
@@ -25,6 +26,7 @@ func (f *bertFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.tokenizer, "tokenizer", "", "tokenizer directory, when the model directory has none")
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "worker threads (0: all CPUs)")
 	f.quantize.register(cmd)
+	f.compute.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 }
 
@@ -40,7 +42,7 @@ func (f *bertFlags) load(cmd *cobra.Command) (m *bert.Model, closeAll func(), er
 		return nil, nil, err
 	}
 	pool := ops.NewPool(f.threads)
-	m, err = bert.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(f.tokenizer), nn.WithDevice(dev), f.quantize.option())
+	m, err = bert.Load(dir, nn.WithPool(pool), nn.WithTokenizerDir(f.tokenizer), nn.WithDevice(dev), f.quantize.option(), f.compute.option())
 	if err != nil {
 		pool.Close()
 		return nil, nil, err

@@ -163,6 +163,7 @@ func newGenerateCmd() *cobra.Command {
 	var threads int
 	var half, chat bool
 	var quantize quantizeFlag
+	var compute computeFlag
 	var qact, ggufFile string
 	cmd := &cobra.Command{
 		Use:   "generate --model DIR|FILE.gguf|ORG/NAME [--gguf-file FILE.gguf] --prompt TEXT",
@@ -194,8 +195,8 @@ file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0, K-quants, F16, BF16,
 			}
 			if lm != nil {
 				defer lm.Close()
-				if quantize.q != nn.NoQuantization {
-					return fmt.Errorf("--quantize is for GPT-2 and BERT models; a Llama-family model runs its file's types")
+				if quantize.q != nn.NoQuantization || compute.c != nn.F32 {
+					return fmt.Errorf("--quantize and --compute are for GPT-2 and BERT models; a Llama-family model runs its file's types")
 				}
 				if chat {
 					ids, err = lm.EncodeChat([]tokenizer.Message{{Role: "user", Content: prompt}})
@@ -211,7 +212,7 @@ file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0, K-quants, F16, BF16,
 				if chat {
 					return fmt.Errorf("--chat needs a Llama-family model with a chat template")
 				}
-				m, err := loadGPT2(dir, tokDir, pool, nn.WithHalfWeights(half), quantize.option())
+				m, err := loadGPT2(dir, tokDir, pool, append(precisionOptions(quantize, compute), nn.WithHalfWeights(half && compute.c == nn.F32))...)
 				if err != nil {
 					return err
 				}
@@ -236,6 +237,7 @@ file (Llama, SmolLM, Mistral-style; Q4_0, Q4_1, Q5_x, Q8_0, K-quants, F16, BF16,
 	f.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
 	f.BoolVar(&half, "half", true, "keep F16/BF16 weights in half precision")
 	quantize.register(cmd)
+	compute.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("prompt")
 	return cmd

@@ -197,3 +197,39 @@ func (f *quantizeFlag) register(cmd *cobra.Command) {
 
 // option is the flag as a model option.
 func (f *quantizeFlag) option() nn.Option { return nn.WithQuantization(f.q) }
+
+// computeFlag is --compute: f32 or bf16 (nn.ParseCompute).
+type computeFlag struct{ c nn.Compute }
+
+func (f *computeFlag) String() string { return f.c.String() }
+func (f *computeFlag) Type() string   { return "f32|bf16" }
+func (f *computeFlag) Set(s string) error {
+	c, err := nn.ParseCompute(s)
+	if err != nil {
+		return err
+	}
+	f.c = c
+	return nil
+}
+
+// register adds --compute to cmd.
+func (f *computeFlag) register(cmd *cobra.Command) {
+	cmd.Flags().Var(f, "compute", "bf16: run the Linear products in BF16 with float32 sums (AMX-BF16 hosts; refused elsewhere); f32: float32")
+}
+
+// option is the flag as a model option.
+func (f *computeFlag) option() nn.Option { return nn.WithCompute(f.c) }
+
+// precisionOptions are the options the --quantize and --compute flags set away from
+// their defaults (none when both are the defaults, as a model that takes neither
+// needs).
+func precisionOptions(q quantizeFlag, c computeFlag) []nn.Option {
+	var opts []nn.Option
+	if q.q != nn.NoQuantization {
+		opts = append(opts, q.option())
+	}
+	if c.c != nn.F32 {
+		opts = append(opts, c.option())
+	}
+	return opts
+}

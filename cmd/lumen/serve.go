@@ -37,6 +37,7 @@ func newServeCmd() *cobra.Command {
 	var kvCacheMiB int64
 	var batch decode.BatchOptions
 	var quantize quantizeFlag
+	var compute computeFlag
 	cfg := server.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "serve --model NAME=DIR ... [--addr 127.0.0.1:8080]",
@@ -95,7 +96,7 @@ drain exits 0.`,
 			if batching {
 				opt = &batch
 			}
-			loaded, closeModels, err := loadModels(cmd.ErrOrStderr(), dirs, tokDirs, threads, dev, opt, quantize.option())
+			loaded, closeModels, err := loadModels(cmd.ErrOrStderr(), dirs, tokDirs, threads, dev, opt, precisionOptions(quantize, compute)...)
 			defer closeModels()
 			if err != nil {
 				return err
@@ -140,6 +141,7 @@ drain exits 0.`,
 	f.Int64Var(&kvCacheMiB, "kv-cache", 0, "MiB of KV cache for the running sequences of each GPT-2 model (0: 1024)")
 	f.IntVar(&batch.PrefillChunk, "prefill-chunk", 0, "prompt tokens per decode step at most (0: 256)")
 	quantize.register(cmd)
+	compute.register(cmd)
 	f.DurationVar(&drainTimeout, "drain-timeout", 60*time.Second, "on SIGTERM/SIGINT, how long requests in flight have to finish")
 	f.DurationVar(&drainDelay, "drain-delay", 0, "on SIGTERM/SIGINT, keep the address open at least this long, answering 503 (/readyz included), so that load balancers see the pod leave before its connections are refused")
 	return cmd
@@ -245,7 +247,7 @@ func loadModels(log io.Writer, dirs, tokDirs map[string]string, threads int, dev
 			m = servedLlama{l, pool}
 			if dev != nil || len(load) > 0 {
 				opened = append(opened, m)
-				return nil, closeAll, fmt.Errorf("model %q: a Llama-family model runs on the CPU, unquantised (no --quantize, no LUMEN_DEVICE)", name)
+				return nil, closeAll, fmt.Errorf("model %q: a Llama-family model runs on the CPU, as its file stores it (no --quantize, no --compute, no LUMEN_DEVICE)", name)
 			}
 		} else if m, err = loadAny(dir, tokDirs[name], pool, dev, load...); err != nil {
 			return nil, closeAll, fmt.Errorf("model %q: %w", name, err)
