@@ -73,13 +73,13 @@ func TestSuites(t *testing.T) {
 	for _, w := range got {
 		names = append(names, w.Name)
 	}
-	require.Equal(t, []string{"gpt2-prefill128", "gpt2-decode", "gpt2-decode-bf16", "gpt2-decode-int8", "gemm-1024"}, names)
+	require.Equal(t, []string{"gpt2-prefill128", "gpt2-decode", "gpt2-decode-bf16", "gpt2-decode-int8", "gpt2-prefill128-bf16", "gemm-1024"}, names)
 	_, err = Select(paper, "resnet")
 	require.ErrorContains(t, err, "matches no workload")
 	bert, err := Select(paper, "bert-*")
 	require.NoError(t, err)
-	for q, want := range map[string][]string{"": {"bert-b1s128", "bert-b8s128", "bert-b1s128-int8", "bert-b8s128-int8"},
-		"none": {"bert-b1s128", "bert-b8s128"}, "int8": {"bert-b1s128-int8", "bert-b8s128-int8"}} {
+	for q, want := range map[string][]string{"": {"bert-b1s128", "bert-b8s128", "bert-b1s128-int8", "bert-b8s128-int8", "bert-b1s128-bf16", "bert-b8s128-bf16"},
+		"none": {"bert-b1s128", "bert-b8s128", "bert-b1s128-bf16", "bert-b8s128-bf16"}, "int8": {"bert-b1s128-int8", "bert-b8s128-int8"}} {
 		got, err := SelectQuantized(bert, q)
 		require.NoError(t, err)
 		var names []string

@@ -145,7 +145,7 @@ func lumenLeNet(req Request, version string, pool *ops.Pool) (*job, error) {
 
 func lumenGPT2(req Request, version string, pool *ops.Pool, dev ops.Device) (*job, error) {
 	w := req.Workload
-	m, err := gpt2.Load(req.Model, nn.WithPool(pool), nn.WithHalfWeights(w.DType == "bf16"), nn.WithDevice(dev), quantization(w))
+	m, err := gpt2.Load(req.Model, nn.WithPool(pool), nn.WithHalfWeights(w.DType == "bf16"), nn.WithDevice(dev), quantization(w), compute(w))
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func lumenGPT2(req Request, version string, pool *ops.Pool, dev ops.Device) (*jo
 
 func lumenBERT(req Request, version string, pool *ops.Pool, dev ops.Device) (*job, error) {
 	w := req.Workload
-	m, err := bert.Load(req.Model, nn.WithPool(pool), nn.WithDevice(dev), quantization(w))
+	m, err := bert.Load(req.Model, nn.WithPool(pool), nn.WithDevice(dev), quantization(w), compute(w))
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +261,12 @@ func bertCheck(h []float32, B, T, E int) Output {
 		o.Rows *= 2
 	}
 	return o
+}
+
+// compute is the workload's Compute (validated) as a model option.
+func compute(w Workload) nn.Option {
+	c, _ := nn.ParseCompute(w.Compute)
+	return nn.WithCompute(c)
 }
 
 // quantization is the workload's Quantize (validated) as a model option.

@@ -660,13 +660,13 @@ func equivalent(ref, got Output, w Workload) (stats.Equivalence, error) {
 		switch {
 		case w.Quantize != "":
 			e = e.Int8()
-		case w.DType == "bf16":
+		case w.DType == "bf16" || w.Compute == "bf16":
 			e = e.BF16()
 		}
 		return e, err
 	}
 	tol := 1e-3
-	if w.DType == "bf16" {
+	if w.DType == "bf16" || w.Compute == "bf16" {
 		tol = 2e-2
 	}
 	e, err := stats.CompareValues(ref.Data, got.Data, tol)

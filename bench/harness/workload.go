@@ -60,7 +60,12 @@ type Workload struct {
 	// the int8 criterion (stats.Equivalence.Int8) and against the F32 workload of the
 	// same name without "-int8" (Result.VsF32).
 	Quantize string `json:",omitempty"`
-	M, K, N  int    // GEMM shape
+	// Compute "bf16": the matrix products in BF16 with float32 sums, F32 weights
+	// rounded at load (Lumen's nn.WithCompute(nn.BF16) on AMX-BF16; PyTorch's and
+	// transformers' torch.autocast("cpu", dtype=torch.bfloat16), oneDNN); outputs are
+	// checked with the BF16 criterion against Lumen's BF16 run.
+	Compute string `json:",omitempty"`
+	M, K, N int // GEMM shape
 	// Training (LeNetTrain): each repetition starts from the same initial weights and
 	// trains Epochs epochs, or with Target > 0 evaluates the test accuracy after every
 	// epoch and stops once it reaches Target (at most Epochs epochs). The check trains
@@ -141,6 +146,8 @@ func (w Workload) validate() error {
 		return bad(fmt.Sprintf("dtype %q (want f32 or bf16)", w.DType))
 	case w.Quantize != "" && (w.Quantize != "int8" || w.DType != "f32" || (w.Model != GPT2 && w.Model != BERT)):
 		return bad(fmt.Sprintf("quantize %q of %s %s weights (want int8 of F32 GPT-2 or BERT weights)", w.Quantize, w.DType, w.Model))
+	case w.Compute != "" && (w.Compute != "bf16" || w.DType != "f32" || w.Quantize != "" || w.Decode > 0 || (w.Model != GPT2 && w.Model != BERT)):
+		return bad(fmt.Sprintf("compute %q of a %s %s workload (want bf16 of an F32 GPT-2 prefill or BERT workload, unquantised)", w.Compute, w.DType, w.Model))
 	}
 	switch w.Model {
 	case LeNet:
@@ -186,6 +193,9 @@ func (w Workload) validate() error {
 // dtype) answers "unsupported" with the reason, a row of the report, not a failure.
 // gonum is a matrix library: GEMM only.
 var modelImpls = []string{ImplLumen, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
+// bf16Impls run BF16 compute: ONNX Runtime's CPU provider and candle have no BF16
+// matrix path for these models.
+var bf16Impls = []string{ImplLumen, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers}
 var gemmImpls = []string{ImplLumen, ImplGonum, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
 
 // PaperSuite is the seed paper's workload set at the issue's sizes: LeNet b1 latency
@@ -210,6 +220,9 @@ func PaperSuite() []Workload {
 		{Name: "bert-b8s128", Model: BERT, Batch: 8, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
 		{Name: "bert-b1s128-int8", Model: BERT, Latency: true, Batch: 1, Seq: 128, DType: "f32", Quantize: "int8", Reps: 30, Warmup: 3, Impls: modelImpls},
 		{Name: "bert-b8s128-int8", Model: BERT, Batch: 8, Seq: 128, DType: "f32", Quantize: "int8", Reps: 10, Warmup: 2, Impls: modelImpls},
+		{Name: "bert-b1s128-bf16", Model: BERT, Latency: true, Batch: 1, Seq: 128, DType: "f32", Compute: "bf16", Reps: 30, Warmup: 3, Impls: bf16Impls},
+		{Name: "bert-b8s128-bf16", Model: BERT, Batch: 8, Seq: 128, DType: "f32", Compute: "bf16", Reps: 10, Warmup: 2, Impls: bf16Impls},
+		{Name: "gpt2-prefill128-bf16", Model: GPT2, Latency: true, Seq: 128, DType: "f32", Compute: "bf16", Reps: 10, Warmup: 2, Impls: bf16Impls},
 		{Name: "mpnet-b8s128", Model: BERT, Size: "mpnet-base", Batch: 8, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
 		{Name: "xlmr-b8s128", Model: BERT, Size: "xlmr-base", Batch: 8, Seq: 128, DType: "f32", Reps: 10, Warmup: 2, Impls: modelImpls},
 		{Name: "gemm-1024", Model: GEMM, M: 1024, K: 1024, N: 1024, DType: "f32", Reps: 30, Warmup: 3, Impls: gemmImpls},

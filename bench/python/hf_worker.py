@@ -82,6 +82,8 @@ def gpt2_job(req, w):
             raise RuntimeError(f"generate made {len(s.ids)} tokens, want {n + 1}")
         return s.ids[:n], s.times[-1] - s.times[0]
 
+    if w.get("Compute") == "bf16":  # prefill only (validated): autocast around the forward
+        return protocol.gpt2_check_rep(lambda: autocast(lambda: m(prompt).logits[0, -1:].float()), decode, V, D)
     return protocol.gpt2_check_rep(lambda: m(prompt).logits[0, -1:], decode, V, D)
 
 
@@ -92,13 +94,24 @@ def bert_job(req, w):
     ids = torch.from_numpy(protocol.bert_ids(w["Batch"], w["Seq"], m.config.vocab_size))
     mask = torch.ones_like(ids)
 
+    run = lambda: m(input_ids=ids, attention_mask=mask).last_hidden_state
+    if w.get("Compute") == "bf16":
+        f32 = run
+        run = lambda: autocast(lambda: f32().float())
+
     def check():
-        return protocol.bert_check(m(input_ids=ids, attention_mask=mask).last_hidden_state.numpy())
+        return protocol.bert_check(run().numpy())
 
     def rep(_):
-        return timed(lambda: m(input_ids=ids, attention_mask=mask))
+        return timed(run)
 
     return check, rep
+
+
+def autocast(f):
+    """f() with the matrix products in BF16 (oneDNN; AMX where the CPU has it)."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return f()
 
 
 def unsupported(what):

@@ -55,14 +55,23 @@ func BenchmarkBERT(b *testing.B) {
 		size string
 		B, T int
 		q    nn.Quantization
-	}{{"base", 1, 128, nn.NoQuantization}, {"base", 8, 128, nn.NoQuantization}, {"minilm-l6", 32, 64, nn.NoQuantization},
-		{"base", 1, 128, nn.Int8}, {"base", 8, 128, nn.Int8}, {"minilm-l6", 32, 64, nn.Int8}} {
-		m := randomModel(b, c.size, nn.WithQuantization(c.q))
-		batch := randomBatch(c.B, c.T)
+		c    nn.Compute
+	}{{"base", 1, 128, nn.NoQuantization, nn.F32}, {"base", 8, 128, nn.NoQuantization, nn.F32}, {"minilm-l6", 32, 64, nn.NoQuantization, nn.F32},
+		{"base", 1, 128, nn.Int8, nn.F32}, {"base", 8, 128, nn.Int8, nn.F32}, {"minilm-l6", 32, 64, nn.Int8, nn.F32},
+		{"base", 1, 128, nn.NoQuantization, nn.BF16}, {"base", 8, 128, nn.NoQuantization, nn.BF16}} {
 		name := fmt.Sprintf("%s/b%ds%d", c.size, c.B, c.T)
 		if c.q != nn.NoQuantization {
 			name = c.q.String() + "/" + name
 		}
+		if c.c != nn.F32 {
+			if ok, why := ops.BF16Available(); !ok {
+				b.Logf("%s: %s", name, why)
+				continue
+			}
+			name = c.c.String() + "/" + name
+		}
+		m := randomModel(b, c.size, nn.WithQuantization(c.q), nn.WithCompute(c.c))
+		batch := randomBatch(c.B, c.T)
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := m.Forward(batch); err != nil {
