@@ -65,7 +65,7 @@ type Workload struct {
 	// transformers' torch.autocast("cpu", dtype=torch.bfloat16), oneDNN); outputs are
 	// checked with the BF16 criterion against Lumen's BF16 run.
 	Compute string `json:",omitempty"`
-	M, K, N int // GEMM shape
+	M, K, N int    // GEMM shape
 	// Training (LeNetTrain): each repetition starts from the same initial weights and
 	// trains Epochs epochs, or with Target > 0 evaluates the test accuracy after every
 	// epoch and stops once it reaches Target (at most Epochs epochs). The check trains
@@ -193,6 +193,7 @@ func (w Workload) validate() error {
 // dtype) answers "unsupported" with the reason, a row of the report, not a failure.
 // gonum is a matrix library: GEMM only.
 var modelImpls = []string{ImplLumen, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers, ImplONNXRuntime, ImplCandle}
+
 // bf16Impls run BF16 compute: ONNX Runtime's CPU provider and candle have no BF16
 // matrix path for these models.
 var bf16Impls = []string{ImplLumen, ImplPyTorch, ImplPyTorchPyPI, ImplTransformers}
