@@ -73,7 +73,10 @@ func TestGenRandomLlama(t *testing.T) {
 	require.Contains(t, errOut, "no tokenizer")
 	code, _, errOut = runCLI("generate", "--model", dir, "--prompt", "x", "--quantize", "int8")
 	require.NotEqual(t, 0, code)
-	require.Contains(t, errOut, "--quantize is for GPT-2 and BERT")
+	require.Contains(t, errOut, "--quantize and --compute are for GPT-2 and BERT")
+	code, _, errOut = runCLI("generate", "--model", dir, "--prompt", "x", "--compute", "bf16")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "--quantize and --compute are for GPT-2 and BERT")
 	var log strings.Builder
 	models, closeAll, err := loadModels(&log, map[string]string{"r": dir}, nil, 1, nil, &decode.BatchOptions{})
 	defer closeAll()
@@ -81,5 +84,5 @@ func TestGenRandomLlama(t *testing.T) {
 	require.IsType(t, batchedLlama{}, models["r"])
 	require.Contains(t, log.String(), "continuous batching")
 	_, _, err = loadModels(&log, map[string]string{"r": dir}, nil, 1, nil, nil, nn.WithQuantization(nn.Int8))
-	require.ErrorContains(t, err, "unquantised")
+	require.ErrorContains(t, err, "no --quantize, no --compute")
 }
