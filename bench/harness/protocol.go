@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lumen-ml/lumen/ops"
 	"io"
 	"strings"
 )
@@ -124,6 +125,9 @@ func RunWorker(ctx context.Context, req Request, in io.Reader, out io.Writer) er
 		j, err = gonumJob(req)
 	default:
 		err = fmt.Errorf("the Go worker runs lumen and gonum, not %q", req.Impl)
+	}
+	if errors.Is(err, ops.ErrNoBF16) { // a BF16-compute workload on a host without the instructions
+		return enc.Encode(Message{Phase: "unsupported", Impl: req.Impl, Error: err.Error()})
 	}
 	if err != nil {
 		return fail(err)
