@@ -1,6 +1,8 @@
 // Package ops holds Lumen's operators on float32 slices, in the vocabulary of the
-// models that call them: Linear (with pre-packed F32/BF16/F16 weights, or int8 ones
-// whose products quantise their input rows at run time), Attention
+// models that call them: Linear (with pre-packed F32/BF16/F16 weights, int8 ones
+// whose products quantise their input rows at run time, or BF16-compute ones from
+// PackBBF16 whose products round their input rows to BF16 and run on AMX-BF16 tiles,
+// refused with ErrNoBF16 where the host has none), Attention
 // (AttentionShape), Conv2D (ConvShape), MaxPool2D (PoolShape), softmax, layer norm,
 // GELU, bias and residual adds; and, beneath them, SGEMM and GEMV with BLAS-style
 // arguments. Operators know nothing of models; the CPU-specific kernels live in
