@@ -227,6 +227,8 @@ func (s Settings) Refuse(model string, supported ...Feature) error {
 		}
 	}
 	switch {
+	case s.Compute != F32 && s.Compute != BF16:
+		return fmt.Errorf("%w: %s: unknown %v", ErrOption, model, s.Compute)
 	case s.Compute == BF16 && (s.Quantize != NoQuantization || s.KeepHalf || s.Device != nil):
 		return fmt.Errorf("%w: %s: WithCompute(BF16) stores its own weights; it excludes WithQuantization, WithHalfWeights and WithDevice", ErrOption, model)
 	case s.Compute == BF16:
