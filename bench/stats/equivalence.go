@@ -73,7 +73,7 @@ func CompareOutputs(a, b []float32, rows, cols int, idsA, idsB []int) (Equivalen
 		if Argmax(ra) != Argmax(rb) {
 			e.ArgmaxEqual = false
 		}
-		e.Pearson = math.Min(e.Pearson, pearson(softmax64(ra), softmax64(rb)))
+		e.Pearson = math.Min(e.Pearson, Pearson(softmax64(ra), softmax64(rb)))
 	}
 	e.Equivalent = e.Pearson > PearsonThreshold && e.ArgmaxEqual && e.TokensEqual
 	return e, nil
@@ -126,7 +126,7 @@ func CompareValues(a, b []float32, tol float64) (Equivalence, error) {
 		e.MaxAbsDiff = math.Max(e.MaxAbsDiff, d)
 		scale = math.Max(scale, math.Abs(x[i]))
 	}
-	e.Pearson = pearson(x, y)
+	e.Pearson = Pearson(x, y)
 	e.Equivalent = e.Pearson > PearsonThreshold && e.MaxAbsDiff <= tol*scale
 	return e, nil
 }
@@ -156,8 +156,8 @@ func softmax64(x []float32) []float64 {
 	return out
 }
 
-// pearson is the correlation coefficient (1 for two identical constant vectors).
-func pearson(x, y []float64) float64 {
+// Pearson is the correlation coefficient (1 for two identical constant vectors).
+func Pearson(x, y []float64) float64 {
 	n := float64(len(x))
 	var mx, my float64
 	for i := range x {

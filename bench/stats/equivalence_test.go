@@ -9,8 +9,8 @@ import (
 
 func TestPearsonMatchesNumPy(t *testing.T) {
 	// np.corrcoef(sampleA[:25], sampleB)[0, 1]
-	require.InDelta(t, pearsonRef, pearson(sampleA[:25], sampleB), 1e-12)
-	require.Equal(t, 1.0, pearson([]float64{2, 2}, []float64{3, 3}))
+	require.InDelta(t, pearsonRef, Pearson(sampleA[:25], sampleB), 1e-12)
+	require.Equal(t, 1.0, Pearson([]float64{2, 2}, []float64{3, 3}))
 }
 
 // pearsonRef is np.corrcoef(a[:25], b)[0, 1] for the samples above (NumPy 1.24).

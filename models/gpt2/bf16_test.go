@@ -2,15 +2,12 @@ package gpt2
 
 import (
 	"fmt"
-	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumen-ml/lumen/bench/stats"
 	"github.com/lumen-ml/lumen/internal/golden"
-	"github.com/lumen-ml/lumen/internal/shared"
-	"github.com/lumen-ml/lumen/loader/safetensors"
 	"github.com/lumen-ml/lumen/models/nn"
 	"github.com/lumen-ml/lumen/ops"
 )
@@ -21,13 +18,7 @@ import (
 func TestBF16ComputeLogits(t *testing.T) {
 	v := variant{file: "model.safetensors", prefix: "f32"}
 	if ok, _ := ops.BF16Available(); !ok {
-		dir := shared.Path(t, "fixtures", "gpt2-tiny")
-		cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
-		require.NoError(t, err)
-		src, err := safetensors.Open(filepath.Join(dir, v.file))
-		require.NoError(t, err)
-		defer src.Close()
-		_, err = New(cfg, src, v.file, nn.WithCompute(nn.BF16))
+		_, err := openVariant(t, v, nn.WithCompute(nn.BF16))
 		require.ErrorIs(t, err, ops.ErrNoBF16)
 		return
 	}
@@ -51,22 +42,8 @@ func TestBF16ComputeLogits(t *testing.T) {
 				logits[k] = append(logits[k], float64(x))
 			}
 		}
-		worst = min(worst, pearson(logits[0], logits[1]))
+		worst = min(worst, stats.Pearson(logits[0], logits[1]))
 	}
 	t.Logf("gpt2-tiny bf16 compute: worst prompt's logits Pearson %.6f to F32", worst)
 	require.GreaterOrEqual(t, worst, 0.999)
-}
-
-func pearson(x, y []float64) float64 {
-	var mx, my float64
-	for i := range x {
-		mx, my = mx+x[i], my+y[i]
-	}
-	mx, my = mx/float64(len(x)), my/float64(len(y))
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy, sxx, syy = sxy+dx*dy, sxx+dx*dx, syy+dy*dy
-	}
-	return sxy / math.Sqrt(sxx*syy)
 }

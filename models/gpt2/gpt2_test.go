@@ -36,7 +36,8 @@ type variant struct {
 	device       bool // matrix products on ops.ReferenceDevice (the device dispatch path)
 }
 
-func loadVariant(t testing.TB, v variant, extra ...Option) *Model {
+// openVariant builds the fixture's model as v says, returning New's error.
+func openVariant(t testing.TB, v variant, extra ...Option) (*Model, error) {
 	dir := shared.Path(t, "fixtures", "gpt2-tiny")
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	require.NoError(t, err)
@@ -47,7 +48,11 @@ func loadVariant(t testing.TB, v variant, extra ...Option) *Model {
 	if v.device {
 		opts = append(opts, nn.WithDevice(ops.ReferenceDevice(nil)))
 	}
-	m, err := New(cfg, src, v.file, opts...)
+	return New(cfg, src, v.file, opts...)
+}
+
+func loadVariant(t testing.TB, v variant, extra ...Option) *Model {
+	m, err := openVariant(t, v, extra...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		for _, pb := range m.matrices() {
