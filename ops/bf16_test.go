@@ -126,6 +126,9 @@ func TestBF16NoAllocations(t *testing.T) {
 
 // BenchmarkLinearBF16 against BenchmarkLinearF32Shape: BERT-base's FFN up-projection
 // at batch 8 × 128 tokens, F32 packed weights vs BF16 compute, one thread.
+// BenchmarkLinearBF16 is the BERT-base FFN product at b8s128 in each compute mode:
+// F32, BF16 (AMX), int8 (AMX-INT8 where the host has it) and int8 on the six-row
+// kernel (VNNI), rounding and quantisation of the input included.
 func BenchmarkLinearBF16(b *testing.B) {
 	const m, k, n = 1024, 768, 3072
 	w, x, y := make([]float32, n*k), make([]float32, m*k), make([]float32, m*n)
@@ -143,6 +146,14 @@ func BenchmarkLinearBF16(b *testing.B) {
 	}{
 		{"f32", func() (*PackedB, error) { return f32, nil }},
 		{"bf16", func() (*PackedB, error) { return PackBBF16(true, k, n, w, k) }},
+		{"int8", func() (*PackedB, error) { return PackB(true, k, n, w, k, tensor.I8) }},
+		{"int8-no-amx", func() (*PackedB, error) { // the same weights on the six-row (VNNI) kernel
+			pb, err := PackB(true, k, n, w, k, tensor.I8)
+			if err == nil {
+				pb.q.amx = false
+			}
+			return pb, err
+		}},
 	} {
 		pb, err := c.pack()
 		if err != nil {

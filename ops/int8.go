@@ -7,11 +7,14 @@ import (
 	"github.com/lumen-ml/lumen/ops/asm"
 )
 
-// quantized is the storage of an int8 PackedB: ⌈n/16⌉ panels of ⌈k/4⌉ groups of 64
+// quantized is the storage of an int8 PackedB: ⌈n/16⌉ panels of k4 groups of 64
 // bytes (asm.I8Kernel's layout; rows past k and columns past n are zero), and per
 // column (padded to whole panels) the scale and the scale times the column's sum.
+// k4 is ⌈k/4⌉, rounded up to whole AMX blocks where amx (asm.HasAMXInt8, and K at
+// least one block of 64): products of 32 rows or more then run on the tiles.
 type quantized struct {
 	k4       int
+	amx      bool
 	w        []int8
 	colScale []float32
 	colSum   []float32
@@ -46,7 +49,10 @@ func packI8(l asm.Level, transB bool, k, n int, b []float32, ldb int) (*PackedB,
 		return b[p*ldb+j]
 	}
 	panels := (n + asm.I8NR - 1) / asm.I8NR
-	q := &quantized{k4: (k + 3) / 4}
+	q := &quantized{k4: (k + 3) / 4, amx: asm.HasAMXInt8(l) && k >= 4*asm.I8AMXK4}
+	if q.amx {
+		q.k4 = (q.k4 + asm.I8AMXK4 - 1) / asm.I8AMXK4 * asm.I8AMXK4
+	}
 	q.w = weightSlice[int8](q, panels*q.k4*64)
 	q.colScale = make([]float32, panels*asm.I8NR)
 	q.colSum = make([]float32, panels*asm.I8NR)
@@ -83,7 +89,8 @@ func packI8(l asm.Level, transB bool, k, n int, b []float32, ldb int) (*PackedB,
 // (one item per row), then tiles of I8MR rows × 16 columns are multiplied, items
 // being a block of rows × a range of panels as in the blocked GEMM. The sums are
 // exact, so a row's result is the same bits whatever M is and however the work is
-// split: the one-row kernel (M ≤ gemvMaxM) and the six-row one agree.
+// split: the one-row kernel (M ≤ gemvMaxM), the six-row one and the AMX tiles (32
+// rows × pairs of panels, where the weights were packed for them) agree.
 type i8Job struct {
 	quantize            bool
 	l                   asm.Level
@@ -101,15 +108,23 @@ type i8Job struct {
 	scratch             []workerScratch
 }
 
-// i8RowBlock is the rows of A (a multiple of I8MR) one item multiplies.
-const i8RowBlock = 8 * asm.I8MR
+// i8RowBlock is the rows of A (a multiple of I8MR) one item multiplies; with the
+// AMX tiles i8AMXRowBlock (a multiple of I8AMXMR) and at most i8AMXChunkPanels
+// panels (256 columns: 192 KiB of weights at K = 768, in L2 across the rows).
+const (
+	i8RowBlock       = 8 * asm.I8MR
+	i8AMXRowBlock    = 4 * asm.I8AMXMR
+	i8AMXChunkPanels = 16
+)
 
 func (g *i8Job) run(ws *Workspace, transA bool, m int, alpha float32, x []float32, ldx int, pb *PackedB, bias []float32, beta float32, c []float32, ldc int) {
 	g.l, g.transA, g.x, g.ldx, g.pb, g.bias = pb.level, transA, x, ldx, pb, bias
 	g.alpha, g.beta, g.c, g.ldc, g.m = alpha, beta, c, ldc, m
 	g.scratch = ws.scratch
 	g.lda = pb.q.k4 * 4
-	mPad := (m + asm.I8MR - 1) / asm.I8MR * asm.I8MR
+	// Rows padded past whole six-row tiles by one more: the six-row tiles of the rows
+	// left after the AMX blocks start at a multiple of 32, not of 6.
+	mPad := (m+asm.I8MR-1)/asm.I8MR*asm.I8MR + asm.I8MR
 	if cap(g.a) < mPad*g.lda {
 		g.a = make([]uint8, mPad*g.lda)
 	}
@@ -132,15 +147,22 @@ func (g *i8Job) run(ws *Workspace, transA bool, m int, alpha float32, x []float3
 	// Pass 2: multiply.
 	g.quantize = false
 	g.np = (pb.n + asm.I8NR - 1) / asm.I8NR
-	if m <= gemvMaxM {
+	switch {
+	case m <= gemvMaxM:
 		g.mc, g.nIC = mPad, 1
-	} else {
-		g.mc = min(i8RowBlock, mPad)
-		g.nIC = (mPad + g.mc - 1) / g.mc
+	case pb.q.amx:
+		g.mc = i8AMXRowBlock
+		g.nIC = (m + g.mc - 1) / g.mc
+	default:
+		g.mc = i8RowBlock
+		g.nIC = (m + g.mc - 1) / g.mc
 	}
 	g.chunks = 1
 	if want := 2 * ws.threads(); g.nIC < want {
 		g.chunks = min(g.np, (want+g.nIC-1)/g.nIC)
+	}
+	if pb.q.amx && m > gemvMaxM {
+		g.chunks = max(g.chunks, (g.np+i8AMXChunkPanels-1)/i8AMXChunkPanels)
 	}
 	ws.run(g.nIC*g.chunks, g)
 	g.x, g.c, g.pb, g.bias = nil, nil, nil, nil
@@ -155,26 +177,66 @@ func (g *i8Job) Do(w, item int) {
 	ic, ch := item/g.chunks, item%g.chunks
 	jp0, jp1 := ch*g.np/g.chunks, (ch+1)*g.np/g.chunks
 	i0 := ic * g.mc
-	rows := min(g.mc, len(g.rowScale)-i0)
+	i1 := min(i0+g.mc, g.m)
 	q := g.pb.q
-	if g.m <= gemvMaxM && g.beta == 0 {
-		// Decode: four panels at a time, four weight streams.
-		for ; jp0+4 <= jp1 && (jp0+4)*asm.I8NR <= g.pb.n; jp0 += 4 {
-			j0 := jp0 * asm.I8NR
-			ep := asm.I8Epilogue{ColScale: q.colScale[j0 : j0+64], ColSum: q.colSum[j0 : j0+64]}
+	switch {
+	case g.m <= gemvMaxM:
+		jp0 = g.gemv64(jp0, jp1)
+	case q.amx && g.beta == 0:
+		// Whole blocks of 32 rows × pairs of whole panels on the tiles; the six-row
+		// kernel takes the rows and panels left over.
+		r1 := i0 + (i1-i0)/asm.I8AMXMR*asm.I8AMXMR
+		p1 := jp0 + max(0, min(jp1, g.pb.n/asm.I8NR)-jp0)/2*2
+		if r1 > i0 && p1 > jp0 {
+			j0, j1 := jp0*asm.I8NR, p1*asm.I8NR
+			ep := asm.I8Epilogue{ColScale: q.colScale[j0:j1], ColSum: q.colSum[j0:j1]}
 			if g.bias != nil {
-				ep.Bias = g.bias[j0 : j0+64]
+				ep.Bias = g.bias[j0:j1]
 			}
-			b := q.w[jp0*q.k4*64 : (jp0+4)*q.k4*64]
-			for r := range g.m {
-				ep.RowScale, ep.RowZero = g.rowScale[r:r+1], g.rowZero[r:r+1]
-				if err := asm.I8Gemv64(g.l, q.k4, g.a[r*g.lda:(r+1)*g.lda], b, q.k4*64, g.c[r*g.ldc+j0:r*g.ldc+j0+64], &ep); err != nil {
+			b := q.w[jp0*q.k4*64 : p1*q.k4*64]
+			for r := i0; r < r1; r += asm.I8AMXMR {
+				ep.RowScale, ep.RowZero = g.rowScale[r:r+asm.I8AMXMR], g.rowZero[r:r+asm.I8AMXMR]
+				if err := asm.I8AMXTiles(g.l, q.k4, (p1-jp0)/2, g.a[r*g.lda:(r+asm.I8AMXMR)*g.lda], g.lda, b, g.c[r*g.ldc+j0:], g.ldc, &ep); err != nil {
 					panic(fmt.Sprintf("ops: internal error: %v", err))
 				}
 			}
+			g.panels(s, i0, r1, p1, jp1)
+			i0 = r1
 		}
 	}
-	for jp := jp0; jp < jp1; jp++ {
+	g.panels(s, i0, i1, jp0, jp1)
+}
+
+// gemv64 runs the one-row kernel over four panels at a time (four weight streams)
+// from panel jp0, and returns the first panel it left.
+func (g *i8Job) gemv64(jp0, jp1 int) int {
+	q := g.pb.q
+	if g.beta != 0 {
+		return jp0
+	}
+	for ; jp0+4 <= jp1 && (jp0+4)*asm.I8NR <= g.pb.n; jp0 += 4 {
+		j0 := jp0 * asm.I8NR
+		ep := asm.I8Epilogue{ColScale: q.colScale[j0 : j0+64], ColSum: q.colSum[j0 : j0+64]}
+		if g.bias != nil {
+			ep.Bias = g.bias[j0 : j0+64]
+		}
+		b := q.w[jp0*q.k4*64 : (jp0+4)*q.k4*64]
+		for r := range g.m {
+			ep.RowScale, ep.RowZero = g.rowScale[r:r+1], g.rowZero[r:r+1]
+			if err := asm.I8Gemv64(g.l, q.k4, g.a[r*g.lda:(r+1)*g.lda], b, q.k4*64, g.c[r*g.ldc+j0:r*g.ldc+j0+64], &ep); err != nil {
+				panic(fmt.Sprintf("ops: internal error: %v", err))
+			}
+		}
+	}
+	return jp0
+}
+
+// panels multiplies rows i0..i1-1 by panels jp0..jp1-1 with I8Kernel: six-row
+// tiles (one-row ones for M ≤ gemvMaxM), straight into C where whole, through the
+// worker's tile otherwise (a partial panel, the last rows, beta ≠ 0).
+func (g *i8Job) panels(s *workerScratch, i0, i1, jp0, jp1 int) {
+	q := g.pb.q
+	for jp := jp0; jp < jp1 && i0 < i1; jp++ {
 		j0 := jp * asm.I8NR
 		ncur := min(asm.I8NR, g.pb.n-j0)
 		ep := asm.I8Epilogue{ColScale: q.colScale[j0 : j0+asm.I8NR], ColSum: q.colSum[j0 : j0+asm.I8NR]}
@@ -193,7 +255,7 @@ func (g *i8Job) Do(w, item int) {
 			mr = 1
 		}
 		r0 := i0
-		if full := min(i0+rows, g.m) - i0; mr == asm.I8MR && ncur == asm.I8NR && g.beta == 0 && full >= asm.I8MR {
+		if full := i1 - i0; mr == asm.I8MR && ncur == asm.I8NR && g.beta == 0 && full >= asm.I8MR {
 			// The whole tiles of the block in one call.
 			tiles := full / asm.I8MR
 			ep.RowScale, ep.RowZero = g.rowScale[i0:i0+tiles*mr], g.rowZero[i0:i0+tiles*mr]
@@ -202,8 +264,8 @@ func (g *i8Job) Do(w, item int) {
 			}
 			r0 += tiles * mr
 		}
-		for ; r0 < i0+rows && r0 < g.m; r0 += mr {
-			mrows := min(mr, g.m-r0)
+		for ; r0 < i1; r0 += mr {
+			mrows := min(mr, i1-r0)
 			ep.RowScale, ep.RowZero = g.rowScale[r0:r0+mr], g.rowZero[r0:r0+mr]
 			a := g.a[r0*g.lda : (r0+mr-1)*g.lda+g.lda]
 			if mrows == mr && ncur == asm.I8NR && g.beta == 0 {

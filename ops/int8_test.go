@@ -166,3 +166,45 @@ func TestInt8NoAllocations(t *testing.T) {
 		require.Zero(t, testing.AllocsPerRun(20, call), "m=%d", m)
 	}
 }
+
+// TestInt8AMXBlocksMatchSixRow: where the int8 weights are packed for the AMX tiles
+// (asm.HasAMXInt8), products of 32 rows or more give the bits of the AVX2 six-row
+// kernel on every shape edge — rows past whole 32-row blocks, an odd or partial last
+// panel, K past whole 64-value blocks — with and without bias, alpha and beta, on
+// one and two threads.
+func TestInt8AMXBlocksMatchSixRow(t *testing.T) {
+	if !asm.HasAMXInt8(asm.Best) || !asm.Available(asm.AVX2) {
+		t.Skipf("no AMX-INT8 at level %v here: the products are the six-row kernel's already", asm.Best)
+	}
+	r := rand.New(rand.NewPCG(6, 32))
+	p := NewPool(2)
+	defer p.Close()
+	for _, m := range []int{32, 33, 70, 128, 129, 300} {
+		for _, k := range []int{64, 100, 768} {
+			for _, n := range []int{16, 32, 45, 96, 272} {
+				a, w := randMat(r, m*k), randMat(r, n*k)
+				amx, err := packB(asm.Best, true, k, n, w, k, asm.WeightI8)
+				require.NoError(t, err)
+				require.True(t, amx.q.amx)
+				six, err := packB(asm.AVX2, true, k, n, w, k, asm.WeightI8)
+				require.NoError(t, err)
+				require.False(t, six.q.amx)
+				var bias []float32
+				if r.IntN(2) == 0 {
+					bias = randMat(r, n)
+				}
+				for _, ws := range []*Workspace{nil, NewWorkspace(p)} {
+					want, got := make([]float32, m*n), make([]float32, m*n)
+					Linear(ws, want, a, m, six, bias)
+					Linear(ws, got, a, m, amx, bias)
+					require.Equal(t, want, got, "Linear m=%d k=%d n=%d", m, k, n)
+					c0 := randMat(r, m*n)
+					want, got = append([]float32(nil), c0...), append([]float32(nil), c0...)
+					SgemmPacked(ws, false, m, 1.5, a, k, six, 0.25, want, n)
+					SgemmPacked(ws, false, m, 1.5, a, k, amx, 0.25, got, n)
+					require.Equal(t, want, got, "SgemmPacked beta m=%d k=%d n=%d", m, k, n)
+				}
+			}
+		}
+	}
+}

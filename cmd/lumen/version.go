@@ -33,6 +33,7 @@ func printVersion(w io.Writer) {
 	fmt.Fprintf(w, "cpu      %s\n", cpuid.CPU.BrandName)
 	fmt.Fprintf(w, "kernels  %s; supported: %v\n", asm.BestReason, asm.Supported())
 	fmt.Fprintf(w, "bf16     --compute bf16: %v (%s)\n", asm.BestBF16, asm.BF16Reason)
+	fmt.Fprintf(w, "int8     --quantize int8: %s\n", asm.I8Kernels(asm.Best))
 	fmt.Fprintf(w, "caches   L1d %d KiB, L2 %d KiB, L3 %d KiB\n", l1>>10, l2>>10, l3>>10)
 	fmt.Fprintf(w, "blocking MR %d, NR %d, KC %d, MC %d, NC %d\n", bl.MR, bl.NR, bl.KC, bl.MC, bl.NC)
 }

@@ -54,7 +54,7 @@ func chooseBF16() (BF16Kernel, string) {
 		return BF16Generic, fmt.Sprintf("%s has no AMX-BF16", cpuid.CPU.BrandName)
 	case Best != AVX512:
 		return BF16Generic, fmt.Sprintf("the kernel level is %v, not avx512", Best)
-	case !amxPermit():
+	case !amxGranted:
 		return BF16Generic, "the operating system refused the AMX tile state"
 	}
 	return BF16AMX, fmt.Sprintf("%s has AMX-BF16 and Linux granted its tile state", cpuid.CPU.BrandName)

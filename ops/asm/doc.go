@@ -12,6 +12,9 @@
 // int8 weights with exact int32 sums: VPDPBUSD at the AVX-512 level where the CPU has
 // AVX512-VNNI (HasVNNI), vpmaddubsw/vpmaddwd on AVX2 (and on AVX-512 without VNNI),
 // SDOT where arm64 has the dot-product extension; their twins are bit-exact oracles.
+// Where the CPU has AMX-INT8 (HasAMXInt8), blocks of 32 rows run on its tiles
+// (I8AMXTiles, TDPBUSD): the same exact sums, so the same bits. The AMX kernels
+// (BF16Tiles too) load and release their tile configuration within each call.
 //
 // A level may keep another level's kernel where that measured faster: the AVX-512
 // level's GEMV is the AVX2 one (Gemv16, Gemv64, GemvT8).
