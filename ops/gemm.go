@@ -328,8 +328,7 @@ func sgemmPackedAct(ws *Workspace, transA bool, m int, alpha float32, a []float3
 	ws = orTemp(ws)
 	switch {
 	case pb.q != nil:
-		ws.i8.run(ws, transA, m, alpha, a, lda, pb, bias, beta, c, ldc)
-		act.Forward(c[:m*n])
+		ws.i8.run(ws, transA, m, alpha, a, lda, pb, bias, act, beta, c, ldc)
 	case pb.bt != nil:
 		ws.bf16.run(ws, transA, m, alpha, a, lda, pb, bias, act, beta, c, ldc)
 	case m <= gemvMaxM:

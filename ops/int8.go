@@ -99,6 +99,7 @@ type i8Job struct {
 	ldx                 int
 	pb                  *PackedB
 	bias                []float32
+	act                 Activation // applied per finished block (ActIdentity: none)
 	alpha, beta         float32
 	c                   []float32
 	ldc, m, lda         int
@@ -117,8 +118,16 @@ const (
 	i8AMXChunkPanels = 16
 )
 
-func (g *i8Job) run(ws *Workspace, transA bool, m int, alpha float32, x []float32, ldx int, pb *PackedB, bias []float32, beta float32, c []float32, ldc int) {
+// run computes C = alpha·op(A)·B + beta·C + bias, then act, which is applied per
+// block while it is in cache where whole panels allow (n a multiple of 16: the
+// activation's vector body then covers the same values as one pass over C would),
+// else over C at the end.
+func (g *i8Job) run(ws *Workspace, transA bool, m int, alpha float32, x []float32, ldx int, pb *PackedB, bias []float32, act Activation, beta float32, c []float32, ldc int) {
 	g.l, g.transA, g.x, g.ldx, g.pb, g.bias = pb.level, transA, x, ldx, pb, bias
+	g.act = act
+	if pb.n%asm.I8NR != 0 {
+		g.act = ActIdentity
+	}
 	g.alpha, g.beta, g.c, g.ldc, g.m = alpha, beta, c, ldc, m
 	g.scratch = ws.scratch
 	g.lda = pb.q.k4 * 4
@@ -165,6 +174,9 @@ func (g *i8Job) run(ws *Workspace, transA bool, m int, alpha float32, x []float3
 		g.chunks = max(g.chunks, (g.np+i8AMXChunkPanels-1)/i8AMXChunkPanels)
 	}
 	ws.run(g.nIC*g.chunks, g)
+	if g.act != act {
+		act.Forward(c[:m*ldc])
+	}
 	g.x, g.c, g.pb, g.bias = nil, nil, nil, nil
 }
 
@@ -178,6 +190,9 @@ func (g *i8Job) Do(w, item int) {
 	jp0, jp1 := ch*g.np/g.chunks, (ch+1)*g.np/g.chunks
 	i0 := ic * g.mc
 	i1 := min(i0+g.mc, g.m)
+	if g.act != ActIdentity {
+		defer g.activate(i0, i1, jp0, jp1)
+	}
 	q := g.pb.q
 	switch {
 	case g.m <= gemvMaxM:
@@ -205,6 +220,14 @@ func (g *i8Job) Do(w, item int) {
 		}
 	}
 	g.panels(s, i0, i1, jp0, jp1)
+}
+
+// activate applies the activation to rows i0..i1-1, panels jp0..jp1-1 of C.
+func (g *i8Job) activate(i0, i1, jp0, jp1 int) {
+	j0, j1 := jp0*asm.I8NR, min(jp1*asm.I8NR, g.pb.n)
+	for r := i0; r < i1; r++ {
+		g.act.Forward(g.c[r*g.ldc+j0 : r*g.ldc+j1])
+	}
 }
 
 // gemv64 runs the one-row kernel over four panels at a time (four weight streams)

@@ -171,7 +171,7 @@ func TestInt8NoAllocations(t *testing.T) {
 // (asm.HasAMXInt8), products of 32 rows or more give the bits of the AVX2 six-row
 // kernel on every shape edge — rows past whole 32-row blocks, an odd or partial last
 // panel, K past whole 64-value blocks — with and without bias, alpha and beta, on
-// one and two threads.
+// one and two threads; an activation applied per block gives the bits of one pass.
 func TestInt8AMXBlocksMatchSixRow(t *testing.T) {
 	if !asm.HasAMXInt8(asm.Best) || !asm.Available(asm.AVX2) {
 		t.Skipf("no AMX-INT8 at level %v here: the products are the six-row kernel's already", asm.Best)
@@ -203,6 +203,12 @@ func TestInt8AMXBlocksMatchSixRow(t *testing.T) {
 					SgemmPacked(ws, false, m, 1.5, a, k, six, 0.25, want, n)
 					SgemmPacked(ws, false, m, 1.5, a, k, amx, 0.25, got, n)
 					require.Equal(t, want, got, "SgemmPacked beta m=%d k=%d n=%d", m, k, n)
+					// GELU applied per block while in cache: the bits of one pass after.
+					want, got = make([]float32, m*n), make([]float32, m*n)
+					Linear(ws, want, a, m, six, bias)
+					GELUErf(want)
+					LinearAct(ws, got, a, m, amx, bias, ActGELU)
+					require.Equal(t, want, got, "LinearAct GELU m=%d k=%d n=%d", m, k, n)
 				}
 			}
 		}
