@@ -254,58 +254,85 @@ func (g *i8Job) gemv64(jp0, jp1 int) int {
 	return jp0
 }
 
-// panels multiplies rows i0..i1-1 by panels jp0..jp1-1 with I8Kernel: six-row
-// tiles (one-row ones for M ≤ gemvMaxM), straight into C where whole, through the
-// worker's tile otherwise (a partial panel, the last rows, beta ≠ 0).
+// panels multiplies rows i0..i1-1 by panels jp0..jp1-1 with I8Kernel: the whole
+// six-row tiles of two whole panels at once (I8TilesPair), the rest panel by panel.
 func (g *i8Job) panels(s *workerScratch, i0, i1, jp0, jp1 int) {
 	q := g.pb.q
 	for jp := jp0; jp < jp1 && i0 < i1; jp++ {
+		tiles := 0
+		if g.m > gemvMaxM && g.beta == 0 {
+			tiles = (i1 - i0) / asm.I8MR
+		}
+		if tiles == 0 || jp+1 >= jp1 || (jp+2)*asm.I8NR > g.pb.n {
+			g.panel(s, jp, i0, i1)
+			continue
+		}
 		j0 := jp * asm.I8NR
-		ncur := min(asm.I8NR, g.pb.n-j0)
-		ep := asm.I8Epilogue{ColScale: q.colScale[j0 : j0+asm.I8NR], ColSum: q.colSum[j0 : j0+asm.I8NR]}
+		ep := asm.I8Epilogue{ColScale: q.colScale[j0 : j0+32], ColSum: q.colSum[j0 : j0+32],
+			RowScale: g.rowScale[i0 : i0+tiles*asm.I8MR], RowZero: g.rowZero[i0 : i0+tiles*asm.I8MR]}
 		if g.bias != nil {
-			if ncur == asm.I8NR {
-				ep.Bias = g.bias[j0 : j0+asm.I8NR]
-			} else {
-				ep.Bias = s.bias16[:]
-				clear(ep.Bias)
-				copy(ep.Bias, g.bias[j0:j0+ncur])
-			}
+			ep.Bias = g.bias[j0 : j0+32]
 		}
-		b := q.w[jp*q.k4*64 : (jp+1)*q.k4*64]
-		mr := asm.I8MR
-		if g.m <= gemvMaxM {
-			mr = 1
+		b := q.w[jp*q.k4*64 : (jp+2)*q.k4*64]
+		if err := asm.I8TilesPair(g.l, tiles, q.k4, g.a[i0*g.lda:(i0+tiles*asm.I8MR)*g.lda], g.lda, b, g.c[i0*g.ldc+j0:], g.ldc, &ep); err != nil {
+			panic(fmt.Sprintf("ops: internal error: %v", err))
 		}
-		r0 := i0
-		if full := i1 - i0; mr == asm.I8MR && ncur == asm.I8NR && g.beta == 0 && full >= asm.I8MR {
-			// The whole tiles of the block in one call.
-			tiles := full / asm.I8MR
-			ep.RowScale, ep.RowZero = g.rowScale[i0:i0+tiles*mr], g.rowZero[i0:i0+tiles*mr]
-			if err := asm.I8Tiles(g.l, tiles, q.k4, g.a[i0*g.lda:(i0+tiles*mr)*g.lda], g.lda, b, g.c[i0*g.ldc+j0:], g.ldc, &ep); err != nil {
-				panic(fmt.Sprintf("ops: internal error: %v", err))
-			}
-			r0 += tiles * mr
+		g.panel(s, jp, i0+tiles*asm.I8MR, i1)
+		g.panel(s, jp+1, i0+tiles*asm.I8MR, i1)
+		jp++
+	}
+}
+
+// panel multiplies rows i0..i1-1 by panel jp: six-row tiles (one-row ones for
+// M ≤ gemvMaxM), straight into C where whole, through the worker's tile otherwise
+// (a partial panel, the last rows, beta ≠ 0).
+func (g *i8Job) panel(s *workerScratch, jp, i0, i1 int) {
+	q := g.pb.q
+	j0 := jp * asm.I8NR
+	ncur := min(asm.I8NR, g.pb.n-j0)
+	ep := asm.I8Epilogue{ColScale: q.colScale[j0 : j0+asm.I8NR], ColSum: q.colSum[j0 : j0+asm.I8NR]}
+	if g.bias != nil {
+		if ncur == asm.I8NR {
+			ep.Bias = g.bias[j0 : j0+asm.I8NR]
+		} else {
+			ep.Bias = s.bias16[:]
+			clear(ep.Bias)
+			copy(ep.Bias, g.bias[j0:j0+ncur])
 		}
-		for ; r0 < i1; r0 += mr {
-			mrows := min(mr, i1-r0)
-			ep.RowScale, ep.RowZero = g.rowScale[r0:r0+mr], g.rowZero[r0:r0+mr]
-			a := g.a[r0*g.lda : (r0+mr-1)*g.lda+g.lda]
-			if mrows == mr && ncur == asm.I8NR && g.beta == 0 {
-				mustI8(g.l, mr, q.k4, a, g.lda, b, g.c[r0*g.ldc+j0:], g.ldc, &ep)
+	}
+	b := q.w[jp*q.k4*64 : (jp+1)*q.k4*64]
+	mr := asm.I8MR
+	if g.m <= gemvMaxM {
+		mr = 1
+	}
+	r0 := i0
+	if full := i1 - i0; mr == asm.I8MR && ncur == asm.I8NR && g.beta == 0 && full >= asm.I8MR {
+		// The whole tiles of the block in one call.
+		tiles := full / asm.I8MR
+		ep.RowScale, ep.RowZero = g.rowScale[i0:i0+tiles*mr], g.rowZero[i0:i0+tiles*mr]
+		if err := asm.I8Tiles(g.l, tiles, q.k4, g.a[i0*g.lda:(i0+tiles*mr)*g.lda], g.lda, b, g.c[i0*g.ldc+j0:], g.ldc, &ep); err != nil {
+			panic(fmt.Sprintf("ops: internal error: %v", err))
+		}
+		r0 += tiles * mr
+	}
+	for ; r0 < i1; r0 += mr {
+		mrows := min(mr, i1-r0)
+		ep.RowScale, ep.RowZero = g.rowScale[r0:r0+mr], g.rowZero[r0:r0+mr]
+		a := g.a[r0*g.lda : (r0+mr-1)*g.lda+g.lda]
+		if mrows == mr && ncur == asm.I8NR && g.beta == 0 {
+			mustI8(g.l, mr, q.k4, a, g.lda, b, g.c[r0*g.ldc+j0:], g.ldc, &ep)
+			continue
+		}
+		mustI8(g.l, mr, q.k4, a, g.lda, b, s.tile, asm.I8NR, &ep)
+		for i := range mrows {
+			dst := g.c[(r0+i)*g.ldc+j0 : (r0+i)*g.ldc+j0+ncur]
+			src := s.tile[i*asm.I8NR : i*asm.I8NR+ncur]
+			if g.beta == 0 {
+				copy(dst, src)
 				continue
 			}
-			mustI8(g.l, mr, q.k4, a, g.lda, b, s.tile, asm.I8NR, &ep)
-			for i := range mrows {
-				dst := g.c[(r0+i)*g.ldc+j0 : (r0+i)*g.ldc+j0+ncur]
-				src := s.tile[i*asm.I8NR : i*asm.I8NR+ncur]
-				if g.beta == 0 {
-					copy(dst, src)
-					continue
-				}
-				for j, v := range src {
-					dst[j] = v + g.beta*dst[j]
-				}
+			for j, v := range src {
+				dst[j] = v + g.beta*dst[j]
 			}
 		}
 	}

@@ -167,48 +167,54 @@ func TestInt8NoAllocations(t *testing.T) {
 	}
 }
 
-// TestInt8AMXBlocksMatchSixRow: where the int8 weights are packed for the AMX tiles
-// (asm.HasAMXInt8), products of 32 rows or more give the bits of the AVX2 six-row
-// kernel on every shape edge — rows past whole 32-row blocks, an odd or partial last
-// panel, K past whole 64-value blocks — with and without bias, alpha and beta, on
-// one and two threads; an activation applied per block gives the bits of one pass.
-func TestInt8AMXBlocksMatchSixRow(t *testing.T) {
-	if !asm.HasAMXInt8(asm.Best) || !asm.Available(asm.AVX2) {
-		t.Skipf("no AMX-INT8 at level %v here: the products are the six-row kernel's already", asm.Best)
+// TestInt8KernelsAgree: the int8 products at the best level — AMX tiles for blocks
+// of 32 rows where the host has them, the two-panel VNNI tiles, the six-row kernel —
+// give the bits of the AVX2 six-row kernel on every shape edge (rows past whole
+// blocks, an odd or partial last panel, K past whole 64-value blocks), with and
+// without bias, alpha and beta, on one and two threads; an activation applied per
+// block gives the bits of one pass after.
+func TestInt8KernelsAgree(t *testing.T) {
+	if !asm.Available(asm.AVX2) || asm.Best == asm.AVX2 {
+		t.Skipf("level %v: nothing to compare with AVX2's kernel here", asm.Best)
 	}
 	r := rand.New(rand.NewPCG(6, 32))
 	p := NewPool(2)
 	defer p.Close()
-	for _, m := range []int{32, 33, 70, 128, 129, 300} {
+	for _, m := range []int{7, 32, 33, 70, 128, 129, 300} {
 		for _, k := range []int{64, 100, 768} {
 			for _, n := range []int{16, 32, 45, 96, 272} {
 				a, w := randMat(r, m*k), randMat(r, n*k)
-				amx, err := packB(asm.Best, true, k, n, w, k, asm.WeightI8)
-				require.NoError(t, err)
-				require.True(t, amx.q.amx)
 				six, err := packB(asm.AVX2, true, k, n, w, k, asm.WeightI8)
 				require.NoError(t, err)
 				require.False(t, six.q.amx)
+				best, err := packB(asm.Best, true, k, n, w, k, asm.WeightI8)
+				require.NoError(t, err)
+				require.Equal(t, asm.HasAMXInt8(asm.Best), best.q.amx)
+				noAMX, err := packB(asm.Best, true, k, n, w, k, asm.WeightI8)
+				require.NoError(t, err)
+				noAMX.q.amx = false // the same padded weights on the VNNI tiles
 				var bias []float32
 				if r.IntN(2) == 0 {
 					bias = randMat(r, n)
 				}
 				for _, ws := range []*Workspace{nil, NewWorkspace(p)} {
-					want, got := make([]float32, m*n), make([]float32, m*n)
+					want := make([]float32, m*n)
 					Linear(ws, want, a, m, six, bias)
-					Linear(ws, got, a, m, amx, bias)
-					require.Equal(t, want, got, "Linear m=%d k=%d n=%d", m, k, n)
 					c0 := randMat(r, m*n)
-					want, got = append([]float32(nil), c0...), append([]float32(nil), c0...)
-					SgemmPacked(ws, false, m, 1.5, a, k, six, 0.25, want, n)
-					SgemmPacked(ws, false, m, 1.5, a, k, amx, 0.25, got, n)
-					require.Equal(t, want, got, "SgemmPacked beta m=%d k=%d n=%d", m, k, n)
-					// GELU applied per block while in cache: the bits of one pass after.
-					want, got = make([]float32, m*n), make([]float32, m*n)
-					Linear(ws, want, a, m, six, bias)
-					GELUErf(want)
-					LinearAct(ws, got, a, m, amx, bias, ActGELU)
-					require.Equal(t, want, got, "LinearAct GELU m=%d k=%d n=%d", m, k, n)
+					wantBeta := append([]float32(nil), c0...)
+					SgemmPacked(ws, false, m, 1.5, a, k, six, 0.25, wantBeta, n)
+					wantAct := append([]float32(nil), want...)
+					GELUErf(wantAct)
+					for name, pb := range map[string]*PackedB{"best": best, "no-amx": noAMX} {
+						got := make([]float32, m*n)
+						Linear(ws, got, a, m, pb, bias)
+						require.Equal(t, want, got, "%s Linear m=%d k=%d n=%d", name, m, k, n)
+						got = append(got[:0], c0...)
+						SgemmPacked(ws, false, m, 1.5, a, k, pb, 0.25, got, n)
+						require.Equal(t, wantBeta, got, "%s SgemmPacked beta m=%d k=%d n=%d", name, m, k, n)
+						LinearAct(ws, got, a, m, pb, bias, ActGELU)
+						require.Equal(t, wantAct, got, "%s LinearAct GELU m=%d k=%d n=%d", name, m, k, n)
+					}
 				}
 			}
 		}

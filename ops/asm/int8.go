@@ -121,6 +121,46 @@ func I8Tiles(l Level, tiles, k4 int, a []uint8, lda int, b []int8, c []float32, 
 	return nil
 }
 
+// I8TilesPair is I8Tiles over two consecutive panels (32 columns: b holds the two
+// panels' 128·k4 bytes, ep's column arrays 32 entries, c 32 columns a row): with
+// AVX512-VNNI one six-row × 32-column kernel, twice the products per load of the
+// 16-column one; elsewhere I8Tiles on each panel. The same bits either way.
+func I8TilesPair(l Level, tiles, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) error {
+	rows := I8MR * tiles
+	switch {
+	case tiles < 1 || ep == nil:
+		return fmt.Errorf("asm: I8TilesPair with %d tiles (epilogue %v)", tiles, ep != nil)
+	case len(b) < 128*k4 || ldc < 32 || len(c) < (rows-1)*ldc+32:
+		return fmt.Errorf("asm: I8TilesPair(%v) k4=%d: B of %d bytes, C of %d values with stride %d for %d rows", l, k4, len(b), len(c), ldc, rows)
+	case len(ep.ColScale) < 32 || len(ep.ColSum) < 32 || (ep.Bias != nil && len(ep.Bias) < 32):
+		return fmt.Errorf("asm: I8TilesPair epilogue too short for 32 columns")
+	}
+	if err := i8Check("I8TilesPair", l, rows, k4, a, lda, b, c, ldc, ep); err != nil {
+		return err
+	}
+	if HasVNNI(l) {
+		tile := *ep
+		for t := range tiles {
+			r := I8MR * t
+			tile.RowScale, tile.RowZero = ep.RowScale[r:r+I8MR], ep.RowZero[r:r+I8MR]
+			args := tile.args(zeros64[:])
+			i8Kernel6x32Arch(k4, a[r*lda:], lda, b, c[r*ldc:], ldc, &args)
+		}
+		return nil
+	}
+	for p := range 2 {
+		sub := *ep
+		sub.ColScale, sub.ColSum = ep.ColScale[16*p:16*p+16], ep.ColSum[16*p:16*p+16]
+		if ep.Bias != nil {
+			sub.Bias = ep.Bias[16*p : 16*p+16]
+		}
+		if err := I8Tiles(l, tiles, k4, a, lda, b[64*k4*p:], c[16*p:], ldc, &sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // i8Kernel is I8Kernel without the checks.
 func i8Kernel(l Level, mr, k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) {
 	args := ep.args(zeros16[:])

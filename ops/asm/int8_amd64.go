@@ -15,6 +15,14 @@ func i8Kernel6x16VNNI(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, a
 func i8Kernel1x16VNNI(k4 int, a *uint8, b *int8, c *float32, args *i8Args)
 
 //go:noescape
+func i8Kernel6x32VNNI(k4 int, a *uint8, lda int, b *int8, pstride int, c *float32, ldc int, args *i8Args)
+
+// i8Kernel6x32Arch runs the six-row, two-panel VNNI kernel (HasVNNI only).
+func i8Kernel6x32Arch(k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, args *i8Args) {
+	i8Kernel6x32VNNI(k4, &a[0], lda, &b[0], 64*k4, &c[0], ldc, args)
+}
+
+//go:noescape
 func i8Kernel1x64VNNI(k4 int, a *uint8, b *int8, pstride int, c *float32, args *i8Args)
 
 // vnni: the AVX-512 level runs the AVX512-VNNI int8 kernels where the CPU has the

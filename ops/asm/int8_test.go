@@ -243,3 +243,77 @@ func TestI8TilesIsTheKernelPerTile(t *testing.T) {
 		require.Error(t, I8Tiles(l, tiles, k4, a, lda, b, got, ldc, nil))
 	}
 }
+
+// TestI8TilesPairIsTheKernelPerPanel: the two-panel tiles give, bit for bit, what
+// I8Tiles gives on each panel, at every level, with and without bias, and write
+// nothing past their rows.
+func TestI8TilesPairIsTheKernelPerPanel(t *testing.T) {
+	r := rand.New(rand.NewPCG(62, 32))
+	for _, l := range Supported() {
+		for _, k4 := range []int{1, 3, 16, 97, 192} {
+			for _, tiles := range []int{1, 2, 5} {
+				for _, bias := range []bool{false, true} {
+					rows := I8MR * tiles
+					lda := 4*k4 + 4*r.IntN(3)
+					a, _ := i8Operands(r, rows, k4, lda, false)
+					_, b0 := i8Operands(r, 1, k4, 4*k4, false)
+					_, b1 := i8Operands(r, 1, k4, 4*k4, k4 == 3)
+					b := append(b0, b1...)
+					ep := i8EpiCols(r, rows, 32, bias)
+					ldc := 32 + r.IntN(4)
+					got := make([]float32, (rows-1)*ldc+33)
+					got[len(got)-1] = 42
+					require.NoError(t, I8TilesPair(l, tiles, k4, a, lda, b, got, ldc, ep))
+					require.Equal(t, float32(42), got[len(got)-1], "wrote past the tiles")
+					want := make([]float32, len(got))
+					for p := range 2 {
+						sub := *ep
+						sub.ColScale, sub.ColSum = ep.ColScale[16*p:], ep.ColSum[16*p:]
+						if bias {
+							sub.Bias = ep.Bias[16*p:]
+						}
+						require.NoError(t, I8Tiles(l, tiles, k4, a, lda, b[64*k4*p:], want[16*p:], ldc, &sub))
+					}
+					for i := range rows {
+						for j := range 32 {
+							require.Equal(t, math.Float32bits(want[i*ldc+j]), math.Float32bits(got[i*ldc+j]), "%v k4=%d tiles=%d bias=%v (%d,%d)", l, k4, tiles, bias, i, j)
+						}
+					}
+				}
+			}
+		}
+	}
+	r2 := rand.New(rand.NewPCG(1, 1))
+	a, b := i8Operands(r2, I8MR, 4, 16, false)
+	require.Error(t, I8TilesPair(Best, 1, 4, a, 16, b, make([]float32, 6*32), 32, i8EpiCols(r2, I8MR, 32, false)), "one panel of B for two")
+}
+
+// BenchmarkI8TilesPair: 6 rows × K 768 × 32 columns on one and two panel kernels.
+func BenchmarkI8TilesPair(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 3))
+	const k4, tiles = 192, 8
+	a, _ := i8Operands(r, I8MR*tiles, k4, 4*k4, false)
+	w := make([]int8, 128*k4)
+	for i := range w {
+		w[i] = int8(r.IntN(255) - 127)
+	}
+	ep := i8EpiCols(r, I8MR*tiles, 32, true)
+	c := make([]float32, I8MR*tiles*32)
+	ops := float64(2*I8MR*tiles*4*k4*32) / 1e9
+	b.Run("pair", func(b *testing.B) {
+		for b.Loop() {
+			_ = I8TilesPair(Best, tiles, k4, a, 4*k4, w, c, 32, ep)
+		}
+		b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds(), "GOP/s")
+	})
+	b.Run("single", func(b *testing.B) {
+		for b.Loop() {
+			for p := range 2 {
+				sub := *ep
+				sub.ColScale, sub.ColSum, sub.Bias = ep.ColScale[16*p:], ep.ColSum[16*p:], ep.Bias[16*p:]
+				_ = I8Tiles(Best, tiles, k4, a, 4*k4, w[64*k4*p:], c[16*p:], 32, &sub)
+			}
+		}
+		b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds(), "GOP/s")
+	})
+}

@@ -29,6 +29,11 @@
 	MOVQ 24(AX), R13 \
 	MOVQ 32(AX), R9
 
+// The six-row kernels' shared steps: zero Z0–Z5; broadcast the next four bytes of
+// rows 0–5 (SI row 0, R8 row 3, DX the row stride) into Z20–Z25.
+#define V6ZERO VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3; VPXORD Z4, Z4, Z4; VPXORD Z5, Z5, Z5
+#define V6BCAST VPBROADCASTD (SI), Z20; VPBROADCASTD (SI)(DX*1), Z21; VPBROADCASTD (SI)(DX*2), Z22; VPBROADCASTD (R8), Z23; VPBROADCASTD (SI)(DX*4), Z24; VPBROADCASTD (R8)(DX*2), Z25
+
 // func i8Kernel6x16VNNI(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, args *i8Args)
 TEXT ·i8Kernel6x16VNNI(SB), NOSPLIT, $0-56
 	MOVQ k4+0(FP), CX
@@ -37,21 +42,11 @@ TEXT ·i8Kernel6x16VNNI(SB), NOSPLIT, $0-56
 	MOVQ b+24(FP), BX
 	LEAQ (SI)(DX*2), R8
 	ADDQ DX, R8 // R8 = row 3
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
+	V6ZERO
 
 loopv6:
 	VMOVDQU32 (BX), Z16
-	VPBROADCASTD (SI), Z20
-	VPBROADCASTD (SI)(DX*1), Z21
-	VPBROADCASTD (SI)(DX*2), Z22
-	VPBROADCASTD (R8), Z23
-	VPBROADCASTD (SI)(DX*4), Z24
-	VPBROADCASTD (R8)(DX*2), Z25
+	V6BCAST
 	VPDPBUSD Z16, Z20, Z0
 	VPDPBUSD Z16, Z21, Z1
 	VPDPBUSD Z16, Z22, Z2
@@ -200,5 +195,74 @@ rawv64:
 	VMOVDQU32 Z1, 64(DI)
 	VMOVDQU32 Z2, 128(DI)
 	VMOVDQU32 Z3, 192(DI)
+	VZEROUPPER
+	RET
+
+// Six rows × two consecutive panels (32 columns): twelve accumulators, two weight
+// loads and six broadcasts per twelve VPDPBUSD (the 6×16 kernel needs seven loads
+// per six), the register file's share left for the epilogue.
+// func i8Kernel6x32VNNI(k4 int, a *uint8, lda int, b *int8, pstride int, c *float32, ldc int, args *i8Args)
+TEXT ·i8Kernel6x32VNNI(SB), NOSPLIT, $0-64
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ pstride+32(FP), R14
+	ADDQ BX, R14 // R14 = the second panel
+	LEAQ (SI)(DX*2), R8
+	ADDQ DX, R8 // R8 = row 3
+	V6ZERO
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+loopv632:
+	VMOVDQU32 (BX), Z16
+	VMOVDQU32 (R14), Z17
+	V6BCAST
+	VPDPBUSD Z16, Z20, Z0
+	VPDPBUSD Z17, Z20, Z6
+	VPDPBUSD Z16, Z21, Z1
+	VPDPBUSD Z17, Z21, Z7
+	VPDPBUSD Z16, Z22, Z2
+	VPDPBUSD Z17, Z22, Z8
+	VPDPBUSD Z16, Z23, Z3
+	VPDPBUSD Z17, Z23, Z9
+	VPDPBUSD Z16, Z24, Z4
+	VPDPBUSD Z17, Z24, Z10
+	VPDPBUSD Z16, Z25, Z5
+	VPDPBUSD Z17, Z25, Z11
+	ADDQ $4, SI
+	ADDQ $4, R8
+	ADDQ $64, BX
+	ADDQ $64, R14
+	DECQ CX
+	JNZ loopv632
+
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), DX
+	SHLQ $2, DX
+	MOVQ args+56(FP), AX
+	V8LOADEPI
+	V8EPI(0, 0, Z0)
+	V8EPI(0, 64, Z6)
+	ADDQ DX, DI
+	V8EPI(4, 0, Z1)
+	V8EPI(4, 64, Z7)
+	ADDQ DX, DI
+	V8EPI(8, 0, Z2)
+	V8EPI(8, 64, Z8)
+	ADDQ DX, DI
+	V8EPI(12, 0, Z3)
+	V8EPI(12, 64, Z9)
+	ADDQ DX, DI
+	V8EPI(16, 0, Z4)
+	V8EPI(16, 64, Z10)
+	ADDQ DX, DI
+	V8EPI(20, 0, Z5)
+	V8EPI(20, 64, Z11)
 	VZEROUPPER
 	RET
