@@ -54,6 +54,12 @@ func i8Gemv64Arch(l Level, k4 int, a []uint8, b []int8, pstride int, c []float32
 func i8MinMaxAVX2(n int, x *float32, out *[24]float32)
 
 //go:noescape
+func i8MinMaxAVX512(n int, x *float32, out *[3]float32)
+
+//go:noescape
+func i8QuantizeAVX512(n int, x *float32, dst *uint8, inv float32, zero int32)
+
+//go:noescape
 func i8QuantizeAVX2(n int, x *float32, dst *uint8, inv float32, zero int32)
 
 // The AVX-512 level without VNNI runs the AVX2 int8 kernels.
@@ -83,21 +89,51 @@ func i8MinMaxArch(l Level, x []float32) (done int, lo, hi float32) {
 	if !i8Level(l) {
 		return 0, 0, 0
 	}
+	if l == AVX512 && len(x) >= 64 {
+		var out [3]float32
+		done = len(x) &^ 63
+		i8MinMaxAVX512(done, &x[0], &out)
+		if out[2] != 0 {
+			return done, out[0], float32(math.NaN())
+		}
+		return done, out[0], out[1]
+	}
 	var out [24]float32
 	done = len(x) &^ 31
 	i8MinMaxAVX2(done, &x[0], &out)
-	lo, hi = I8MinMaxGo(out[:16])
-	for _, v := range out[16:] {
-		if v != 0 { // a NaN lane (all bits set)
-			return done, lo, float32(math.NaN())
+	lo, hi = i8Range(out[:16], out[16:])
+	return done, lo, hi
+}
+
+// i8Range is the range of the kernels' lane minima and maxima, NaN where a NaN flag
+// lane is set (all bits). Plain comparisons, not the builtin min and max: the lanes
+// hold no NaN that matters, and the builtins' NaN and signed-zero handling cost more
+// than the vector loop (a zero's sign cannot change the scale or the zero point).
+func i8Range(lanes, nan []float32) (lo, hi float32) {
+	for _, v := range lanes {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
 		}
 	}
-	return done, lo, hi
+	for _, v := range nan {
+		if v != 0 {
+			return lo, float32(math.NaN())
+		}
+	}
+	return lo, hi
 }
 
 func i8QuantizeArch(l Level, dst []uint8, x []float32, inv float32, zero int32) int {
 	if !i8Level(l) {
 		return 0
+	}
+	if l == AVX512 && len(x) >= 64 {
+		done := len(x) &^ 63
+		i8QuantizeAVX512(done, &x[0], &dst[0], inv, zero)
+		return done
 	}
 	done := len(x) &^ 31
 	i8QuantizeAVX2(done, &x[0], &dst[0], inv, zero)

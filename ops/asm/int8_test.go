@@ -150,11 +150,11 @@ func TestI8QuantizeSpecialRows(t *testing.T) {
 		require.Equal(t, int32(0), zero)
 		require.Equal(t, make([]uint8, 64), dst)
 		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
-			for _, at := range []int{0, 17, 40, 63} {
-				x := make([]float32, 64)
+			for _, at := range []int{0, 17, 40, 63, 64 + 5, 128 + 47, 255} {
+				x := make([]float32, 64*(1+at/64))
 				x[at] = bad
-				scale, _ := I8QuantizeRow(l, dst, x)
-				require.True(t, math.IsNaN(float64(scale)), "%v: %v at %d gives scale %v", l, bad, at, scale)
+				scale, _ := I8QuantizeRow(l, make([]uint8, len(x)), x)
+				require.True(t, math.IsNaN(float64(scale)), "%v: %v at %d of %d gives scale %v", l, bad, at, len(x), scale)
 			}
 		}
 	}

@@ -266,3 +266,120 @@ loopv632:
 	V8EPI(20, 64, Z11)
 	VZEROUPPER
 	RET
+
+// The AVX-512 range of the first n values (n a multiple of 64): out[0] the minimum
+// and out[1] the maximum, both including 0; out[2] is 1 if a NaN was met (the other
+// two are then meaningless). Eight independent chains, reduced across lanes here.
+// func i8MinMaxAVX512(n int, x *float32, out *[3]float32)
+TEXT ·i8MinMaxAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ out+16(FP), DI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	KXORW K3, K3, K3
+
+loopmm512:
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	VCMPPS $3, Z5, Z4, K1
+	VCMPPS $3, Z7, Z6, K2
+	KORW K1, K3, K3
+	KORW K2, K3, K3
+	VMINPS Z4, Z0, Z0
+	VMAXPS Z4, Z8, Z8
+	VMINPS Z5, Z1, Z1
+	VMAXPS Z5, Z9, Z9
+	VMINPS Z6, Z2, Z2
+	VMAXPS Z6, Z10, Z10
+	VMINPS Z7, Z3, Z3
+	VMAXPS Z7, Z11, Z11
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JNE loopmm512
+
+	VMINPS Z1, Z0, Z0
+	VMINPS Z3, Z2, Z2
+	VMINPS Z2, Z0, Z0
+	VMAXPS Z9, Z8, Z8
+	VMAXPS Z11, Z10, Z10
+	VMAXPS Z10, Z8, Z8
+	VEXTRACTF32X8 $1, Z0, Y1
+	VMINPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMINPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMINPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMINPS X1, X0, X0
+	VEXTRACTF32X8 $1, Z8, Y9
+	VMAXPS Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VMAXPS X9, X8, X8
+	VPERMILPS $0x4E, X8, X9
+	VMAXPS X9, X8, X8
+	VPERMILPS $0xB1, X8, X9
+	VMAXPS X9, X8, X8
+	VMOVSS X0, (DI)
+	VMOVSS X8, 4(DI)
+	MOVL $0, AX
+	MOVL $0x3f800000, BX
+	KORTESTW K3, K3
+	CMOVLNE BX, AX
+	MOVL AX, 8(DI)
+	VZEROUPPER
+	RET
+
+// dst[p] = clamp(round(x[p]·inv) + zero, 0, 127) for the first n values (n a
+// multiple of 64), rounding half to even: the bits of i8QuantizeAVX2.
+// func i8QuantizeAVX512(n int, x *float32, dst *uint8, inv float32, zero int32)
+TEXT ·i8QuantizeAVX512(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ dst+16(FP), DI
+	VBROADCASTSS inv+24(FP), Z15
+	MOVL zero+28(FP), AX
+	VPBROADCASTD AX, Z14
+	MOVL $127, AX
+	VPBROADCASTD AX, Z13
+	VPXORD Z12, Z12, Z12
+
+loopq512:
+	VMULPS (SI), Z15, Z0
+	VMULPS 64(SI), Z15, Z1
+	VMULPS 128(SI), Z15, Z2
+	VMULPS 192(SI), Z15, Z3
+	VCVTPS2DQ Z0, Z0
+	VCVTPS2DQ Z1, Z1
+	VCVTPS2DQ Z2, Z2
+	VCVTPS2DQ Z3, Z3
+	VPADDD Z14, Z0, Z0
+	VPADDD Z14, Z1, Z1
+	VPADDD Z14, Z2, Z2
+	VPADDD Z14, Z3, Z3
+	VPMAXSD Z12, Z0, Z0
+	VPMAXSD Z12, Z1, Z1
+	VPMAXSD Z12, Z2, Z2
+	VPMAXSD Z12, Z3, Z3
+	VPMINSD Z13, Z0, Z0
+	VPMINSD Z13, Z1, Z1
+	VPMINSD Z13, Z2, Z2
+	VPMINSD Z13, Z3, Z3
+	VPMOVDB Z0, (DI)
+	VPMOVDB Z1, 16(DI)
+	VPMOVDB Z2, 32(DI)
+	VPMOVDB Z3, 48(DI)
+	ADDQ $256, SI
+	ADDQ $64, DI
+	SUBQ $64, CX
+	JNE loopq512
+	VZEROUPPER
+	RET
