@@ -80,6 +80,41 @@ func LayerNorm(dst, x []float32, rows, cols int, gamma, beta []float32, eps floa
 	}
 }
 
+// AddLayerNorm is the post-norm residual of BERT's layers: x = LayerNorm(x + h) row
+// by row (the Add and LayerNorm above, the same bits), the rows in blocks on ws's
+// pool while each row is in cache. x and h are rows×cols.
+func AddLayerNorm(ws *Workspace, x, h []float32, rows, cols int, gamma, beta []float32, eps float32) {
+	if rows < 0 || cols <= 0 || len(x) < rows*cols || len(h) < rows*cols || len(gamma) < cols || len(beta) < cols {
+		panic(fmt.Errorf("%w: AddLayerNorm %d×%d with x %d, h %d, gamma %d, beta %d", ErrArgs, rows, cols, len(x), len(h), len(gamma), len(beta)))
+	}
+	if rows == 0 {
+		return
+	}
+	ws = orTemp(ws)
+	j := &ws.norm
+	j.x, j.h, j.rows, j.cols, j.gamma, j.beta, j.eps = x, h, rows, cols, gamma[:cols], beta[:cols], eps
+	ws.run((rows+normRowBlock-1)/normRowBlock, j)
+	j.x, j.h, j.gamma, j.beta = nil, nil, nil, nil
+}
+
+// normRowBlock is the rows one AddLayerNorm item normalises.
+const normRowBlock = 16
+
+type normJob struct {
+	x, h        []float32
+	rows, cols  int
+	gamma, beta []float32
+	eps         float32
+}
+
+func (j *normJob) Do(_, item int) {
+	for r := item * normRowBlock; r < min((item+1)*normRowBlock, j.rows); r++ {
+		row := j.x[r*j.cols : (r+1)*j.cols]
+		asm.Add(asm.Best, row, row, j.h[r*j.cols:(r+1)*j.cols])
+		asm.LayerNormRow(asm.Best, row, row, j.gamma, j.beta, j.eps)
+	}
+}
+
 // RMSNorm scales each row of the rows×cols matrix x by the reciprocal of its root
 // mean square, then by gamma: dst = x/√(mean(x²) + eps)·gamma (Llama's norm), as ggml
 // computes it (float32 squares summed in float64). dst may alias x.

@@ -295,3 +295,25 @@ func TestRMSNormRoPESiLU(t *testing.T) {
 	}
 	require.ErrorIs(t, panicked(func() { SiLUMul(g, u[:3]) }), ErrArgs)
 }
+
+// TestAddLayerNorm: the fused residual and norm give the bits of Add then LayerNorm,
+// on one and two threads, over row counts that end mid-block.
+func TestAddLayerNorm(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 7))
+	p := NewPool(2)
+	defer p.Close()
+	for _, rows := range []int{0, 1, 16, 17, 33, 128} {
+		for _, cols := range []int{1, 7, 768} {
+			x, h, gamma, beta := randMat(r, rows*cols), randMat(r, rows*cols), randMat(r, cols), randMat(r, cols)
+			want := append([]float32(nil), x...)
+			Add(want, want, h)
+			LayerNorm(want, want, rows, cols, gamma, beta, 1e-12)
+			for _, ws := range []*Workspace{nil, NewWorkspace(p)} {
+				got := append([]float32(nil), x...)
+				AddLayerNorm(ws, got, h, rows, cols, gamma, beta, 1e-12)
+				require.Equal(t, want, got, "rows=%d cols=%d", rows, cols)
+			}
+		}
+	}
+	require.Panics(t, func() { AddLayerNorm(nil, make([]float32, 4), make([]float32, 3), 2, 2, make([]float32, 2), make([]float32, 2), 1e-5) })
+}

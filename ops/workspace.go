@@ -21,6 +21,7 @@ type Workspace struct {
 	attn    attnJob
 	grad    convGradJob
 	q       qJob
+	norm    normJob
 	serial  []*Workspace // per worker: single-threaded workspaces for work nested in a task
 }
 

@@ -635,13 +635,11 @@ func (m *Model) Forward(b Batch) ([]float32, error) {
 		ly.qkv.Forward(ws, qkv, x, M)
 		ops.AttentionWithBias(ws, attn, ctx, qkv, qkv[E:], qkv[2*E:], keyMask, bias)
 		ly.attnOutput.Forward(ws, h, ctx, M)
-		ops.Add(x, x, h)
-		ly.attnNorm.Forward(x, x, M)
+		ly.attnNorm.ForwardResidual(ws, x, h, M)
 		// h = LayerNorm(h + output.dense(act(intermediate.dense(h))))
 		ly.intermediate.ForwardAct(ws, up, x, M, m.act)
 		ly.output.Forward(ws, h, up, M)
-		ops.Add(x, x, h)
-		ly.outputNorm.Forward(x, x, M)
+		ly.outputNorm.ForwardResidual(ws, x, h, M)
 	}
 	return x, nil
 }

@@ -59,6 +59,11 @@ func (l LayerNorm) Forward(y, x []float32, rows int) {
 	ops.LayerNorm(y, x, rows, len(l.Weight), l.Weight, l.Bias, l.Eps)
 }
 
+// ForwardResidual is the post-norm residual: x = LayerNorm(x + h), rows on ws's pool.
+func (l LayerNorm) ForwardResidual(ws *ops.Workspace, x, h []float32, rows int) {
+	ops.AddLayerNorm(ws, x, h, rows, len(l.Weight), l.Weight, l.Bias, l.Eps)
+}
+
 // Bytes returns the memory the parameters occupy.
 func (l LayerNorm) Bytes() int { return 4 * (len(l.Weight) + len(l.Bias)) }
 
