@@ -315,5 +315,7 @@ func TestAddLayerNorm(t *testing.T) {
 			}
 		}
 	}
-	require.Panics(t, func() { AddLayerNorm(nil, make([]float32, 4), make([]float32, 3), 2, 2, make([]float32, 2), make([]float32, 2), 1e-5) })
+	require.Panics(t, func() {
+		AddLayerNorm(nil, make([]float32, 4), make([]float32, 3), 2, 2, make([]float32, 2), make([]float32, 2), 1e-5)
+	})
 }
