@@ -28,10 +28,7 @@ func (t *bf16Tiles) bytes() int {
 }
 
 // offset is the index of element (p, j) of op(B) in the tiles.
-func (t *bf16Tiles) offset(p, j int) int {
-	blk, r, half := p/asm.BF16KB, p%asm.BF16KB/2, p%2
-	return (j/asm.BF16NR*t.kb+blk)*asm.BF16PanelBlock + j%asm.BF16NR/16*512 + r*32 + j%16*2 + half
-}
+func (t *bf16Tiles) offset(p, j int) int { return asm.BF16Offset(t.kb, p, j) }
 
 func (t *bf16Tiles) column(j, k int, dst []float32) {
 	for p := range k {

@@ -21,6 +21,13 @@ const (
 	BF16PanelBlock = BF16NR * BF16KB
 )
 
+// BF16Offset is the index of element (p, j) of op(B) — K row p, column j — in a B of
+// kb blocks per panel laid out for BF16Tiles.
+func BF16Offset(kb, p, j int) int {
+	blk, r, half := p/BF16KB, p%BF16KB/2, p%2
+	return (j/BF16NR*kb+blk)*BF16PanelBlock + j%BF16NR/16*512 + r*32 + j%16*2 + half
+}
+
 // BF16Kernel is the implementation of the BF16 products (BF16Tiles).
 type BF16Kernel int
 

@@ -17,9 +17,7 @@ func packBF16Tiles(b []float32, k, n int) (tiles []uint16, kb, panels int) {
 	tiles = make([]uint16, panels*kb*BF16PanelBlock)
 	for p := range k {
 		for j := range n {
-			blk, r, t := p/BF16KB, p%BF16KB/2, p%2
-			off := (j/BF16NR*kb+blk)*BF16PanelBlock + j%BF16NR/16*512 + r*32 + j%16*2 + t
-			tiles[off] = tensor.F32ToBF16(b[p*n+j])
+			tiles[BF16Offset(kb, p, j)] = tensor.F32ToBF16(b[p*n+j])
 		}
 	}
 	return tiles, kb, panels
