@@ -159,11 +159,11 @@ func (g *i8Job) run(ws *Workspace, transA bool, m int, alpha float32, x []float3
 	switch {
 	case m <= gemvMaxM:
 		g.mc, g.nIC = mPad, 1
-	case pb.q.amx:
-		g.mc = i8AMXRowBlock
-		g.nIC = (m + g.mc - 1) / g.mc
 	default:
 		g.mc = i8RowBlock
+		if pb.q.amx {
+			g.mc = i8AMXRowBlock
+		}
 		g.nIC = (m + g.mc - 1) / g.mc
 	}
 	g.chunks = 1

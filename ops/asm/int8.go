@@ -42,6 +42,16 @@ type I8Epilogue struct {
 	ColScale, ColSum, Bias []float32
 }
 
+// panel is ep for the 16 columns of panel p of a multi-panel epilogue, with ep's rows.
+func (ep *I8Epilogue) panel(p int) *I8Epilogue {
+	sub := *ep
+	sub.ColScale, sub.ColSum = ep.ColScale[16*p:16*p+16], ep.ColSum[16*p:16*p+16]
+	if ep.Bias != nil {
+		sub.Bias = ep.Bias[16*p : 16*p+16]
+	}
+	return &sub
+}
+
 // i8Args is the epilogue as the assembly reads it (fixed offsets).
 type i8Args struct {
 	rowScale, rowZero, colScale, colSum, bias *float32
@@ -149,12 +159,7 @@ func I8TilesPair(l Level, tiles, k4 int, a []uint8, lda int, b []int8, c []float
 		return nil
 	}
 	for p := range 2 {
-		sub := *ep
-		sub.ColScale, sub.ColSum = ep.ColScale[16*p:16*p+16], ep.ColSum[16*p:16*p+16]
-		if ep.Bias != nil {
-			sub.Bias = ep.Bias[16*p : 16*p+16]
-		}
-		if err := I8Tiles(l, tiles, k4, a, lda, b[64*k4*p:], c[16*p:], ldc, &sub); err != nil {
+		if err := I8Tiles(l, tiles, k4, a, lda, b[64*k4*p:], c[16*p:], ldc, ep.panel(p)); err != nil {
 			return err
 		}
 	}
@@ -246,11 +251,7 @@ func I8Gemv64Go(k4 int, a []uint8, b []int8, pstride int, c []float32, ep *I8Epi
 	for q := range 4 {
 		var sub *I8Epilogue
 		if ep != nil {
-			sub = &I8Epilogue{RowScale: ep.RowScale, RowZero: ep.RowZero,
-				ColScale: ep.ColScale[16*q : 16*q+16], ColSum: ep.ColSum[16*q : 16*q+16]}
-			if ep.Bias != nil {
-				sub.Bias = ep.Bias[16*q : 16*q+16]
-			}
+			sub = ep.panel(q)
 		}
 		I8KernelGo(1, k4, a, 4*k4, b[q*pstride:], c[16*q:], 16, sub)
 	}

@@ -58,8 +58,3 @@ func i8MinMaxArch(l Level, x []float32) (done int, lo, hi float32) { return 0, 0
 func i8QuantizeArch(l Level, dst []uint8, x []float32, inv float32, zero int32) int { return 0 }
 
 const vnni = false
-
-// Never called: HasVNNI is false where this file builds.
-func i8Kernel6x32Arch(k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, args *i8Args) {
-	panic("asm: no VNNI kernel on this platform")
-}

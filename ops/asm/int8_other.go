@@ -15,8 +15,3 @@ func i8Gemv64Arch(l Level, k4 int, a []uint8, b []int8, pstride int, c []float32
 }
 
 const vnni = false
-
-// Never called: HasVNNI is false where this file builds.
-func i8Kernel6x32Arch(k4 int, a []uint8, lda int, b []int8, c []float32, ldc int, args *i8Args) {
-	panic("asm: no VNNI kernel on this platform")
-}

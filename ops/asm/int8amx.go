@@ -58,11 +58,8 @@ func I8AMXTiles(l Level, k4, pairs int, a []uint8, lda int, b []int8, c []float3
 func I8AMXTilesGo(k4, pairs int, a []uint8, lda int, b []int8, c []float32, ldc int, ep *I8Epilogue) {
 	for i := range I8AMXMR {
 		for p := range 2 * pairs {
-			sub := &I8Epilogue{RowScale: ep.RowScale[i : i+1], RowZero: ep.RowZero[i : i+1],
-				ColScale: ep.ColScale[16*p : 16*p+16], ColSum: ep.ColSum[16*p : 16*p+16]}
-			if ep.Bias != nil {
-				sub.Bias = ep.Bias[16*p : 16*p+16]
-			}
+			sub := ep.panel(p)
+			sub.RowScale, sub.RowZero = ep.RowScale[i:i+1], ep.RowZero[i:i+1]
 			I8KernelGo(1, k4, a[i*lda:], lda, b[p*k4*64:], c[i*ldc+16*p:], ldc, sub)
 		}
 	}
