@@ -15,8 +15,9 @@ const (
 	I8AMXK4 = 16 // groups of four K values per block: k4 is a multiple of it
 )
 
-// amxGranted: Linux gave this process the AMX tile state (asked once at start-up).
-var amxGranted = amxPermit()
+// amxGranted: Linux gave this process the AMX tile state (asked once at start-up,
+// and only of a CPU that has the tiles).
+var amxGranted = cpuid.CPU.Supports(cpuid.AMXTILE) && amxPermit()
 
 // amxInt8 is whether this CPU and operating system run the AMX-INT8 tiles.
 var amxInt8 = runtime.GOARCH == "amd64" && cpuid.CPU.Supports(cpuid.AMXINT8, cpuid.AMXTILE) && amxGranted
