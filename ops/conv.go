@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/lumen-ml/lumen/ops/asm"
 )
@@ -215,34 +214,15 @@ func maxPool2x2(y, x []float32, planes, h, w int) {
 	}
 }
 
-// maxPool2x2ReLU is maxPool2x2 with the ReLU on integers: for IEEE floats that are
-// not NaN, the order of non-negative values is the order of their bit patterns as
-// int32, and every negative one (-0 included) is a negative int32, so
-// max(0, a, b, c, d) is the integer max of the bit patterns with 0 — four conditional
-// moves instead of the builtin float max's NaN and signed-zero handling. A window
-// holding a NaN (rare; one predictable branch) gives NaN, as the float max does.
+// maxPool2x2ReLU is maxPool2x2 with the ReLU, on the values' bits as integers
+// (asm.MaxPool2x2ReLU): planes of even height in one call, each plane alone otherwise.
 func maxPool2x2ReLU(y, x []float32, planes, h, w int) {
 	oh, ow := h/2, w/2
-	for plane := 0; plane < planes; plane++ {
-		in := x[plane*h*w : (plane+1)*h*w]
-		out := y[plane*oh*ow : (plane+1)*oh*ow]
-		for oy := 0; oy < oh; oy++ {
-			r0 := in[2*oy*w : 2*oy*w+2*ow]
-			r1 := in[(2*oy+1)*w:][:len(r0)]
-			o := out[oy*ow : oy*ow+ow]
-			for ox := range o {
-				i := 2 * ox
-				if i+1 >= len(r0) {
-					break // never: len(r0) = 2·len(o); tells the compiler so
-				}
-				a, b, c, d := r0[i], r0[i+1], r1[i], r1[i+1]
-				m := max(0, int32(math.Float32bits(a)), int32(math.Float32bits(b)), int32(math.Float32bits(c)), int32(math.Float32bits(d)))
-				v := math.Float32frombits(uint32(m))
-				if a != a || b != b || c != c || d != d {
-					v = float32(math.NaN())
-				}
-				o[ox] = v
-			}
-		}
+	if h%2 == 0 {
+		asm.MaxPool2x2ReLU(asm.Best, y, x, planes*oh, w)
+		return
+	}
+	for plane := range planes {
+		asm.MaxPool2x2ReLU(asm.Best, y[plane*oh*ow:(plane+1)*oh*ow], x[plane*h*w:(plane+1)*h*w], oh, w)
 	}
 }
