@@ -59,7 +59,7 @@ func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []f
 	for w := range j.scratch {
 		// Padded image plus slack for the last tiles' reads past the final row.
 		grow(&j.scratch[w].x, s.C*j.hp*j.wp+j.wp+24)
-		grow(&j.scratch[w].tile, 6*16)
+		grow(&j.scratch[w].tile, 6*32)
 	}
 	ws.run(s.N, j)
 	j.x, j.y, j.bias = nil, nil, nil
@@ -152,6 +152,10 @@ func (j *convJob) plan(oy int) (*asm.Indirect, []float32) {
 func (j *convJob) Do(w, n int) {
 	s := j.s
 	ws := &j.scratch[w]
+	if j.wide() {
+		j.doWide(ws, n)
+		return
+	}
 	img := ws.x
 	// Pad the image (zero border) into scratch; the slack after it stays zero.
 	clear(img)
@@ -216,6 +220,55 @@ func (j *convJob) Do(w, n int) {
 			ch := out[c*npix : (c+1)*npix]
 			for i := range ch {
 				ch[i] += b
+			}
+		}
+	}
+}
+
+// wide reports whether the convolution runs on the 6×32 kernel (SgemmIndirectWide):
+// output rows in whole groups of 8 pixels and no padding, so that the kernel reads
+// the image where it lies (every read is inside the image) and tiles the output
+// plane with nothing computed twice.
+func (j *convJob) wide() bool {
+	return asm.HasIndirectWide(asm.Best) && j.s.Padding == 0 && j.s.OW()%8 == 0
+}
+
+// doWide runs image n on the wide kernel: the output plane is oh·ow/8 groups of 8
+// pixels in output order, four to a tile (the last tile overlaps its neighbour, as
+// the 6×16 path's do), the bias added in the kernel.
+func (j *convJob) doWide(ws *workerScratch, n int) {
+	s := j.s
+	oh, ow := s.OH(), s.OW()
+	npix, perRow, groups := oh*ow, ow/8, oh*ow/8
+	img := j.x[n*s.C*s.H*s.W : (n+1)*s.C*s.H*s.W]
+	out := j.y[n*s.OC*npix : (n+1)*s.OC*npix]
+	k := j.ind.K()
+	for oc0 := 0; oc0 < s.OC; oc0 += 6 {
+		rows := min(6, s.OC-oc0)
+		a := j.a[oc0*k : (oc0+6)*k]
+		var bias []float32
+		if j.bias != nil {
+			bias = ws.bias16[:6]
+			copy(bias, j.bias[oc0:oc0+rows]) // the panel's padding rows are dropped
+		}
+		for g0 := 0; g0 < groups; g0 += 4 {
+			if groups >= 4 {
+				g0 = min(g0, groups-4)
+			}
+			var g [4]int
+			for q := range g {
+				gi := min(g0+q, groups-1)
+				g[q] = gi/perRow*s.W + gi%perRow*8
+			}
+			if rows == 6 && groups >= 4 {
+				mustIndirect(asm.SgemmIndirectWide(asm.Best, j.ind, a, img, g, bias, out[oc0*npix+8*g0:], npix))
+				continue
+			}
+			t := ws.tile[:6*32]
+			mustIndirect(asm.SgemmIndirectWide(asm.Best, j.ind, a, img, g, bias, t, 32))
+			cols := 8 * min(4, groups-g0)
+			for i := range rows {
+				copy(out[(oc0+i)*npix+8*g0:][:cols], t[i*32:i*32+cols])
 			}
 		}
 	}

@@ -56,16 +56,23 @@ func TestConv2D(t *testing.T) {
 		{N: 2, C: 2, H: 3, W: 4, OC: 7, KH: 2, KW: 2, Stride: 1, Padding: 3},   // output rows that read only the border
 		{N: 2, C: 16, H: 8, W: 8, OC: 6, KH: 5, KW: 5, Stride: 1, Padding: 4},  // LeNet conv2's input gradient (the flipped full convolution)
 		{N: 1, C: 3, H: 6, W: 20, OC: 8, KH: 3, KW: 3, Stride: 1, Padding: 2},  // wide rows with border rows
+		{N: 2, C: 2, H: 3, W: 10, OC: 7, KH: 2, KW: 3, Stride: 1, Padding: 0},  // 2×8 output: two groups of 8, fewer than a 6×32 tile's four
+		{N: 2, C: 3, H: 5, W: 18, OC: 13, KH: 3, KW: 3, Stride: 1, Padding: 0}, // 3×16: six groups, the last tile overlapping
 	}
 	for _, s := range shapes {
 		x := randMat(r, s.N*s.C*s.H*s.W)
 		w := randMat(r, s.OC*s.C*s.KH*s.KW)
-		b := randMat(r, s.OC)
-		y := make([]float32, s.N*s.OC*s.OH()*s.OW())
-		Conv2D(ws, y, x, s, w, b)
-		want := naiveConv(x, w, b, s)
-		for i := range want {
-			require.InDelta(t, want[i], float64(y[i]), 1e-4*(1+math.Abs(want[i])), "%+v at %d", s, i)
+		for _, b := range [][]float32{randMat(r, s.OC), nil} {
+			y := make([]float32, s.N*s.OC*s.OH()*s.OW())
+			Conv2D(ws, y, x, s, w, b)
+			nb := b
+			if nb == nil {
+				nb = make([]float32, s.OC)
+			}
+			want := naiveConv(x, w, nb, s)
+			for i := range want {
+				require.InDelta(t, want[i], float64(y[i]), 1e-4*(1+math.Abs(want[i])), "%+v (bias %v) at %d", s, b != nil, i)
+			}
 		}
 	}
 	s := shapes[0]

@@ -405,7 +405,7 @@ type workerScratch struct {
 	tile   []float32   // an edge tile, MR×NR
 	x      []float32   // a gathered row of a transposed A, or GEMV partial sums
 	kb     []float32   // GEMV: a KC×64 slice of an unpacked B, columns gathered and zero-padded
-	bias16 [16]float32 // int8: the bias of a partial panel, zero-padded
+	bias16 [16]float32 // int8: the bias of a partial panel, zero-padded; conv: a 6-row panel's
 	aKey   packKey     // which A block a holds
 	aLo    int         // the packed K columns are [aLo, aHi): [0, aHi) when whole, one slice else
 	aHi    int

@@ -78,3 +78,59 @@ func SgemmIndirectGo(k int, a, base []float32, offs []int32, gap int, c []float3
 		copy(c[i*ldc:i*ldc+16], acc[i*16:i*16+16])
 	}
 }
+
+// HasIndirectWide reports whether level l has an assembly SgemmIndirectWide (AVX-512);
+// elsewhere its Go twin runs and SgemmIndirect is the faster choice.
+func HasIndirectWide(l Level) bool { return Available(l) && l == AVX512 }
+
+// SgemmIndirectWide computes one 6×32 tile whose 32 pixels are four groups of 8 at
+// base offsets g[0..3], starting from a bias:
+//
+//	C[i*ldc+j] = bias[i] + Σ_p a[p*6+i] · base[offs[p] + g[j/8] + j%8]
+//
+// (bias nil: zero). A convolution's output rows that are multiples of 8 pixels wide
+// tile into such groups with nothing computed twice; the twelve accumulators hide
+// the FMA latency the 6×16 kernel's six cannot. a is a 6-row panel (6·k values), C is
+// overwritten. It returns an error if a slice is short or a group offset negative.
+func SgemmIndirectWide(l Level, ind *Indirect, a, base []float32, g [4]int, bias, c []float32, ldc int) error {
+	k := len(ind.offs)
+	gmax := max(g[0], g[1], g[2], g[3])
+	if min(g[0], g[1], g[2], g[3]) < 0 || len(a) < 6*k || ldc < 32 || len(c) < 5*ldc+32 || len(base) < ind.maxOff+gmax+8 || (bias != nil && len(bias) < 6) {
+		return fmt.Errorf("asm: SgemmIndirectWide k=%d groups %v ldc=%d: slices too short or offsets negative (a %d, base %d for offsets up to %d, bias %d, c %d)", k, g, ldc, len(a), len(base), ind.maxOff, len(bias), len(c))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	if indirectWideArch(l, k, a, base, ind.offs, &g, bias, c, ldc) {
+		return nil
+	}
+	SgemmIndirectWideGo(k, a, base, ind.offs, g, bias, c, ldc)
+	return nil
+}
+
+// SgemmIndirectWideGo is the pure-Go twin of the wide indirect kernel.
+func SgemmIndirectWideGo(k int, a, base []float32, offs []int32, g [4]int, bias, c []float32, ldc int) {
+	var acc [6 * 32]float32
+	if bias != nil {
+		for i := range 6 {
+			for j := range 32 {
+				acc[i*32+j] = bias[i]
+			}
+		}
+	}
+	for p := 0; p < k; p++ {
+		for q, gq := range g {
+			b := base[int(offs[p])+gq:][:8]
+			for i := 0; i < 6; i++ {
+				av := a[p*6+i]
+				row := acc[i*32+8*q : i*32+8*q+8]
+				for j, v := range b {
+					row[j] += av * v
+				}
+			}
+		}
+	}
+	for i := 0; i < 6; i++ {
+		copy(c[i*ldc:i*ldc+32], acc[i*32:i*32+32])
+	}
+}

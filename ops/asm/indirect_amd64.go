@@ -8,6 +8,21 @@ func sgemmIndirect6x16AVX2(k int, a *float32, base *float32, offs *int32, gap in
 //go:noescape
 func sgemmIndirect6x16AVX512(k int, a *float32, base *float32, offs *int32, gap int, c *float32, ldc int)
 
+//go:noescape
+func sgemmIndirect6x32AVX512(k int, a *float32, base *float32, offs *int32, grp *[4]int, bias *float32, c *float32, ldc int)
+
+func indirectWideArch(l Level, k int, a, base []float32, offs []int32, g *[4]int, bias, c []float32, ldc int) bool {
+	if l != AVX512 {
+		return false
+	}
+	var b *float32
+	if bias != nil {
+		b = &bias[0]
+	}
+	sgemmIndirect6x32AVX512(k, &a[0], &base[0], &offs[0], g, b, &c[0], ldc)
+	return true
+}
+
 func indirectArch(l Level, k int, a, base []float32, offs []int32, gap int, c []float32, ldc int) bool {
 	switch l {
 	case AVX512:

@@ -124,3 +124,98 @@ storei512:
 	VMOVUPS Z5, (DI)
 	VZEROUPPER
 	RET
+
+// The AVX-512 indirect 6x32 kernel: the 32 pixels are four groups of 8 whose B rows
+// start at base[offs[p]+g[q]] (byte offsets of the groups in BX, R9, R12, R13), two
+// ZMMs a row (Z12: groups 0-1, Z13: groups 2-3), twelve accumulators Z0-Z11 started
+// at the bias (or zero), the six A values of a row broadcast into Z14-Z19.
+#define ROWW(off, areg, acc0, acc1) \
+	VBROADCASTSS off(AX), areg \
+	VFMADD231PS areg, Z12, acc0 \
+	VFMADD231PS areg, Z13, acc1
+
+#define BIASW(off, acc0, acc1) \
+	VBROADCASTSS off(DX), acc0 \
+	VMOVAPS acc0, acc1
+
+// func sgemmIndirect6x32AVX512(k int, a *float32, base *float32, offs *int32, grp *[4]int, bias *float32, c *float32, ldc int)
+TEXT ·sgemmIndirect6x32AVX512(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ base+16(FP), SI
+	MOVQ offs+24(FP), R8
+	MOVQ grp+32(FP), R10
+	MOVQ 0(R10), BX
+	SHLQ $2, BX
+	MOVQ 8(R10), R9
+	SHLQ $2, R9
+	MOVQ 16(R10), R12
+	SHLQ $2, R12
+	MOVQ 24(R10), R13
+	SHLQ $2, R13
+	MOVQ bias+40(FP), DX
+	TESTQ DX, DX
+	JEQ zerow
+	BIASW(0, Z0, Z6)
+	BIASW(4, Z1, Z7)
+	BIASW(8, Z2, Z8)
+	BIASW(12, Z3, Z9)
+	BIASW(16, Z4, Z10)
+	BIASW(20, Z5, Z11)
+	JMP startw
+zerow:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+startw:
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), DX
+	SHLQ $2, DX
+	TESTQ CX, CX
+	JEQ storew
+loopw:
+	MOVLQSX (R8), R10
+	LEAQ (SI)(R10*4), R11
+	VMOVUPS (R11)(BX*1), Y12
+	VINSERTF32X8 $1, (R11)(R9*1), Z12, Z12
+	VMOVUPS (R11)(R12*1), Y13
+	VINSERTF32X8 $1, (R11)(R13*1), Z13, Z13
+	ROWW(0, Z14, Z0, Z6)
+	ROWW(4, Z15, Z1, Z7)
+	ROWW(8, Z16, Z2, Z8)
+	ROWW(12, Z17, Z3, Z9)
+	ROWW(16, Z18, Z4, Z10)
+	ROWW(20, Z19, Z5, Z11)
+	ADDQ $24, AX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ loopw
+storew:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z6, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z1, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z8, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z3, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z10, 64(DI)
+	ADDQ DX, DI
+	VMOVUPS Z5, (DI)
+	VMOVUPS Z11, 64(DI)
+	VZEROUPPER
+	RET
