@@ -149,61 +149,19 @@ func MaxPool2DReLUBackward(dx, x, y, dy []float32, s PoolShape) {
 	}
 }
 
-// maxPool2x2Backward is MaxPool2DReLUBackward's 2×2, stride-2 case: it writes all
-// four positions of every window (no clearing pass), and zeroes the odd last
-// row and column that no window covers.
+// maxPool2x2Backward is MaxPool2DReLUBackward's 2×2, stride-2 case
+// (asm.MaxPool2x2ReLUBackward): it writes all four positions of every window (no
+// clearing pass) and zeroes the odd last row and column that no window covers; planes
+// of even height go as one call.
 func maxPool2x2Backward(dx, x, y, dy []float32, planes, h, w int) {
 	oh, ow := h/2, w/2
-	for plane := 0; plane < planes; plane++ {
-		in := x[plane*h*w : (plane+1)*h*w]
-		din := dx[plane*h*w : (plane+1)*h*w]
-		out := y[plane*oh*ow : (plane+1)*oh*ow]
-		dout := dy[plane*oh*ow : (plane+1)*oh*ow]
-		for oy := 0; oy < oh; oy++ {
-			r0 := in[2*oy*w : 2*oy*w+2*ow]
-			r1 := in[(2*oy+1)*w:][:len(r0)]
-			d0 := din[2*oy*w:][:len(r0)]
-			d1 := din[(2*oy+1)*w:][:len(r0)]
-			o := out[oy*ow : oy*ow+ow]
-			do := dout[oy*ow:][:len(o)]
-			for ox, m := range o {
-				// m is the window's maximum (or 0): pick the first position equal to
-				// it with conditional moves, not branches — which one wins is data.
-				i := 2 * ox
-				if i+1 >= len(r0) {
-					break // never: len(r0) = 2·len(o); tells the compiler so
-				}
-				// Masks of all ones: e0…e3 mark the first position equal to m; the
-				// gradient passes only when the window passed the ReLU.
-				var keep, e0, e1, e2 uint32
-				if m > 0 {
-					keep = ^uint32(0)
-				}
-				if r0[i] == m {
-					e0 = ^uint32(0)
-				}
-				if r0[i+1] == m {
-					e1 = ^uint32(0)
-				}
-				if r1[i] == m {
-					e2 = ^uint32(0)
-				}
-				e1 &^= e0
-				e2 &^= e0 | e1
-				e3 := ^(e0 | e1 | e2)
-				g := math.Float32bits(do[ox]) & keep
-				d0[i] = math.Float32frombits(g & e0)
-				d0[i+1] = math.Float32frombits(g & e1)
-				d1[i] = math.Float32frombits(g & e2)
-				d1[i+1] = math.Float32frombits(g & e3)
-			}
-			if w%2 == 1 {
-				din[2*oy*w+w-1], din[(2*oy+1)*w+w-1] = 0, 0
-			}
-		}
-		if h%2 == 1 {
-			clear(din[(h-1)*w:])
-		}
+	if h%2 == 0 {
+		asm.MaxPool2x2ReLUBackward(asm.Best, dx, x, y, dy, planes*oh, w)
+		return
+	}
+	for plane := range planes {
+		asm.MaxPool2x2ReLUBackward(asm.Best, dx[plane*h*w:(plane+1)*h*w], x[plane*h*w:(plane+1)*h*w], y[plane*oh*ow:(plane+1)*oh*ow], dy[plane*oh*ow:(plane+1)*oh*ow], oh, w)
+		clear(dx[(plane*h+h-1)*w : (plane+1)*h*w])
 	}
 }
 

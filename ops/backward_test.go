@@ -164,6 +164,9 @@ func TestMaxPool2DReLUBackward(t *testing.T) {
 		MaxPool2DReLU(y, x, s)
 		dy := randMat(r, len(y))
 		dx := make([]float32, len(x))
+		for i := range dx {
+			dx[i] = float32(math.NaN()) // every position is written
+		}
 		MaxPool2DReLUBackward(dx, x, y, dy, s)
 		want := make([]float64, len(x))
 		for plane := 0; plane < s.N*s.C; plane++ {

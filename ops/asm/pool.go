@@ -49,3 +49,77 @@ func MaxPool2x2ReLUGo(y, x []float32, rows, w int) {
 		}
 	}
 }
+
+// MaxPool2x2ReLUBackward is MaxPool2x2ReLU's backward pass over the same rows: x is
+// the pooling's input (2·rows rows of w), y its output and dy the gradient of y (rows
+// rows of ⌊w/2⌋). Every position of dx's 2·rows rows is written: a window whose
+// output is positive passes its gradient to the first position (row-major) equal to
+// the output, PyTorch's choice among ties; the window's other positions, windows
+// whose output is not positive (NaN included), and an odd last column get 0. It
+// panics if a slice is short.
+func MaxPool2x2ReLUBackward(l Level, dx, x, y, dy []float32, rows, w int) {
+	ow := w / 2
+	if rows < 0 || w < 0 || len(x) < rows*2*w || len(dx) < rows*2*w || len(y) < rows*ow || len(dy) < rows*ow {
+		panic(fmt.Sprintf("asm: MaxPool2x2ReLUBackward of %d rows of width %d: dx %d, x %d, y %d, dy %d", rows, w, len(dx), len(x), len(y), len(dy)))
+	}
+	if rows == 0 {
+		return
+	}
+	if w < 2 {
+		clear(dx[:rows*2*w])
+		return
+	}
+	if !maxPoolBackwardArch(l, dx, x, y, dy, rows, w) {
+		MaxPool2x2ReLUBackwardGo(dx, x, y, dy, rows, w)
+	}
+	if w%2 == 1 {
+		for r := range 2 * rows {
+			dx[r*w+w-1] = 0
+		}
+	}
+}
+
+// MaxPool2x2ReLUBackwardGo is the pure-Go twin of MaxPool2x2ReLUBackward's assembly
+// (it leaves an odd last column alone).
+func MaxPool2x2ReLUBackwardGo(dx, x, y, dy []float32, rows, w int) {
+	ow := w / 2
+	for r := range rows {
+		r0 := x[2*r*w : 2*r*w+2*ow]
+		r1 := x[(2*r+1)*w:][:len(r0)]
+		d0 := dx[2*r*w:][:len(r0)]
+		d1 := dx[(2*r+1)*w:][:len(r0)]
+		o := y[r*ow : r*ow+ow]
+		do := dy[r*ow:][:len(o)]
+		for ox, m := range o {
+			// m is the window's maximum (or 0): pick the first position equal to it
+			// with conditional moves, not branches — which one wins is data.
+			i := 2 * ox
+			if i+1 >= len(r0) {
+				break // never: len(r0) = 2·len(o); tells the compiler so
+			}
+			// Masks of all ones: e0…e3 mark the first position equal to m; the
+			// gradient passes only when the window passed the ReLU.
+			var keep, e0, e1, e2 uint32
+			if m > 0 {
+				keep = ^uint32(0)
+			}
+			if r0[i] == m {
+				e0 = ^uint32(0)
+			}
+			if r0[i+1] == m {
+				e1 = ^uint32(0)
+			}
+			if r1[i] == m {
+				e2 = ^uint32(0)
+			}
+			e1 &^= e0
+			e2 &^= e0 | e1
+			e3 := ^(e0 | e1 | e2)
+			g := math.Float32bits(do[ox]) & keep
+			d0[i] = math.Float32frombits(g & e0)
+			d0[i+1] = math.Float32frombits(g & e1)
+			d1[i] = math.Float32frombits(g & e2)
+			d1[i+1] = math.Float32frombits(g & e3)
+		}
+	}
+}
