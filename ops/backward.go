@@ -426,15 +426,27 @@ func (j *convGradJob) weightGradIndirect(sc *convGradScratch, dw []float32, n0, 
 	npix, plane := s.OH()*s.OW(), j.hp*j.wp
 	ind := j.table(m)
 	imgStride := s.C * plane
-	padded := grow(&sc.img, m*imgStride+j.wp+24) // slack: the last tile's second row and overreach
-	clear(padded)
-	for n := 0; n < m; n++ {
-		img := j.x[(n0+n)*s.C*s.H*s.W:]
-		for c := 0; c < s.C; c++ {
-			for iy := 0; iy < s.H; iy++ {
-				copy(padded[n*imgStride+(c*j.hp+iy+s.Padding)*j.wp+s.Padding:], img[(c*s.H+iy)*s.W:(c*s.H+iy+1)*s.W])
+	need := m*imgStride + j.wp + 24 // slack: the last tile's second row and overreach
+	var padded []float32
+	if start := n0 * imgStride; s.Padding == 0 && len(j.x)-start >= need {
+		// Unpadded images are their own padded copy; what the slack reads belongs to
+		// the next image and only reaches discarded columns.
+		padded = j.x[start : start+need]
+	} else {
+		padded = grow(&sc.img, need)
+		clear(padded)
+		for n := 0; n < m; n++ {
+			img := j.x[(n0+n)*s.C*s.H*s.W:]
+			for c := 0; c < s.C; c++ {
+				for iy := 0; iy < s.H; iy++ {
+					copy(padded[n*imgStride+(c*j.hp+iy+s.Padding)*j.wp+s.Padding:], img[(c*s.H+iy)*s.W:(c*s.H+iy+1)*s.W])
+				}
 			}
 		}
+	}
+	if asm.HasIndirectOuter(j.level) && s.OC >= outerMinChannels && s.KW <= asm.OuterCols {
+		j.weightGradOuter(sc, dw, n0, m, ind, padded)
+		return
 	}
 	// A: panel oc0 holds a[(n·npix+p)·6 + i] = dy[n0+n, oc0+i, p]: six rows of dy read
 	// side by side, the panel written in order.
@@ -482,6 +494,62 @@ func (j *convGradJob) weightGradIndirect(sc *convGradScratch, dw []float32, n0, 
 						for kx := 0; kx < s.KW; kx++ {
 							d[s.KW+kx] += t[8+kx]
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// outerMinChannels is the fewest output channels for which the weight gradient runs
+// on the outer-product kernel: its 16 lanes are output channels, and below this the
+// 6×16 tile's kernel columns waste less.
+const outerMinChannels = 12
+
+// weightGradOuter is weightGradIndirect's product on the outer-product kernel
+// (asm.SgemmIndirectOuter): A is dy with 16 output channels side by side per pixel,
+// and one call gives 4 of the (channel, kernel row) pairs — every kernel column — for
+// 16 output channels. padded holds the chunk's padded images; ind maps its pixels.
+func (j *convGradJob) weightGradOuter(sc *convGradScratch, dw []float32, n0, m int, ind *asm.Indirect, padded []float32) {
+	const lanes = asm.OuterLanes
+	s := j.s
+	npix, plane := s.OH()*s.OW(), j.hp*j.wp
+	mp := (s.OC + lanes - 1) / lanes * lanes
+	kk := m * npix
+	// A: panel oc0 holds a[(n·npix+p)·16 + i] = dy[n0+n, oc0+i, p] (0 past OC).
+	a := grow(&sc.a, mp*kk)
+	for n := 0; n < m; n++ {
+		dyN := j.dy[(n0+n)*s.OC*npix : (n0+n+1)*s.OC*npix]
+		for oc0 := 0; oc0 < mp; oc0 += lanes {
+			panel := a[oc0*kk+n*npix*lanes : oc0*kk+(n+1)*npix*lanes]
+			live := min(lanes, s.OC-oc0)
+			for p := 0; p < npix; p++ {
+				q := panel[p*lanes : (p+1)*lanes : (p+1)*lanes]
+				for i := range q[:live] {
+					q[i] = dyN[(oc0+i)*npix+p]
+				}
+				clear(q[live:])
+			}
+		}
+	}
+	tile := grow(&sc.tile, asm.OuterRows*asm.OuterCols*lanes)
+	k2 := s.KH * s.KW
+	pairs := s.C * s.KH // the kernel's (channel, row) pairs: pair q is c·KH + ky
+	for oc0 := 0; oc0 < s.OC; oc0 += lanes {
+		live := min(lanes, s.OC-oc0)
+		for q0 := 0; q0 < pairs; q0 += asm.OuterRows {
+			var rows [asm.OuterRows]int
+			for r := range rows {
+				q := min(q0+r, pairs-1) // a short last group repeats its last pair
+				rows[r] = q/s.KH*plane + q%s.KH*j.wp
+			}
+			mustIndirect(asm.SgemmIndirectOuter(j.level, ind, a[oc0*kk:(oc0+lanes)*kk], padded, rows, tile))
+			for r := range min(asm.OuterRows, pairs-q0) {
+				// dW[oc, c, ky, kx] sits at oc·C·KH·KW + (c·KH + ky)·KW + kx.
+				for x := range s.KW {
+					t := tile[(r*asm.OuterCols+x)*lanes:][:live]
+					for i, v := range t {
+						dw[(oc0+i)*s.C*k2+(q0+r)*s.KW+x] += v
 					}
 				}
 			}

@@ -15,8 +15,10 @@ type convJob struct {
 	// With padding, output rows near the top and bottom read kernel rows that fall
 	// entirely in the zero border: rows[oy] is a reduction over the kernel rows
 	// [lo, hi) that can be non-zero (its own table and packed weight subset).
-	rows    []int           // per output row, the index of its plan in plans (empty without padding)
-	plans   []rowPlan       // the distinct ones; buffers reused across calls
+	rows    []int     // per output row, the index of its plan in plans (empty without padding)
+	tiles   []int     // the wide kernel over a padded image: per tile of 32, its plan
+	plans   []rowPlan // the distinct ones (the first nplans); buffers reused across calls
+	nplans  int
 	tables  []indirectTable // offset tables of the shapes seen, so that layers alternating in one workspace (training) reuse them
 	abuf    []float32
 	hp, wp  int
@@ -52,13 +54,17 @@ func conv2DIndirect(ws *Workspace, y, x []float32, s ConvShape, weight, bias []f
 	mp := (s.OC + 5) / 6 * 6
 	j.a = grow(&j.abuf, mp*k)
 	packA(asm.Generic, j.a, false, weight, k, s.OC, 0, mp, 0, k, 6)
-	j.rows = j.rows[:0]
-	if s.Padding > 0 {
+	j.rows, j.tiles, j.nplans = j.rows[:0], j.tiles[:0], 0
+	switch {
+	case j.wide() == wideInPlace:
+	case j.wide() == widePadded && s.Padding > 0:
+		j.planTiles(mp, j.paddedGroups())
+	case s.Padding > 0:
 		j.planRows(mp)
 	}
 	for w := range j.scratch {
 		// Padded image plus slack for the last tiles' reads past the final row.
-		grow(&j.scratch[w].x, s.C*j.hp*j.wp+j.wp+24)
+		grow(&j.scratch[w].x, s.C*j.hp*j.wp+j.wp+32)
 		grow(&j.scratch[w].tile, 6*32)
 	}
 	ws.run(s.N, j)
@@ -93,51 +99,65 @@ func (j *convJob) table(lo, hi int) *asm.Indirect {
 // planRows sets rows[oy] for a padded convolution: output row oy reads input rows
 // oy+ky − pad, which exist for ky in [pad−oy, pad+H−oy); the other kernel rows only
 // ever multiply the zero border. A narrow tile (OW ≤ 8) covers rows oy and oy+1 and
-// takes the union. Each distinct range gets its table and the packed weight's rows
-// for it (mp rows of panels), repacked every call since the weight may change.
+// takes the union. On the wide kernel (planTiles) a tile's plan is the union over the
+// output rows it covers instead.
 func (j *convJob) planRows(mp int) {
 	s := j.s
-	k := s.C * s.KH * s.KW
-	rng := func(oy int) (int, int) {
-		lo, hi := max(0, s.Padding-oy), min(s.KH, s.Padding+s.H-oy)
-		if s.OW() <= 8 && oy+1 < s.OH() {
-			lo = max(0, s.Padding-oy-1)
-		}
-		if hi <= lo { // every kernel row reads the border: any one row gives the zeros
-			return 0, 1
-		}
-		return lo, hi
-	}
-	n := 0
 	for oy := 0; oy < s.OH(); oy++ {
-		lo, hi := rng(oy)
-		i := 0
-		for i < n && (j.plans[i].lo != lo || j.plans[i].hi != hi) {
-			i++
+		last := oy
+		if s.OW() <= 8 && oy+1 < s.OH() {
+			last = oy + 1
 		}
-		if i == n {
-			if n == len(j.plans) {
-				j.plans = append(j.plans, rowPlan{})
-			}
-			p := &j.plans[n]
-			n++
-			p.lo, p.hi, p.ind = lo, hi, j.table(lo, hi)
-			// Panel rows keep their order: c, then ky in [lo, hi), then kx.
-			kk := s.C * (hi - lo) * s.KW
-			p.a = grow(&p.a, mp*kk)
-			for oc0 := 0; oc0 < mp; oc0 += 6 {
-				src, dst := j.a[oc0*k:(oc0+6)*k], p.a[oc0*kk:(oc0+6)*kk]
-				q := 0
-				for c := 0; c < s.C; c++ {
-					for ky := lo; ky < hi; ky++ {
-						r := (c*s.KH + ky) * s.KW
-						q += copy(dst[q:], src[r*6:(r+s.KW)*6])
-					}
-				}
-			}
-		}
-		j.rows = append(j.rows, i)
+		j.rows = append(j.rows, j.planFor(oy, last, mp))
 	}
+}
+
+// planTiles sets tiles[t] for the wide kernel over a padded image: tile t covers the
+// output positions q ∈ [32t, 32t+32) of the padded-width plane (q = oy·wp + ox), and
+// so output rows q/wp.
+func (j *convJob) planTiles(mp, groups int) {
+	s := j.s
+	for g0 := 0; g0 < groups; g0 += 4 {
+		first, last := 8*g0/j.wp, min(s.OH()-1, (8*min(g0+4, groups)-1)/j.wp)
+		j.tiles = append(j.tiles, j.planFor(first, last, mp))
+	}
+}
+
+// planFor returns the index in plans of the reduction over the kernel rows that
+// output rows first…last read (creating it: its table and the packed weight's rows
+// for it, mp rows of panels, repacked every call since the weight may change).
+func (j *convJob) planFor(first, last, mp int) int {
+	s := j.s
+	k := s.C * s.KH * s.KW
+	lo, hi := max(0, s.Padding-last), min(s.KH, s.Padding+s.H-first)
+	if hi <= lo { // every kernel row reads the border: any one row gives the zeros
+		lo, hi = 0, 1
+	}
+	for i := range j.nplans {
+		if j.plans[i].lo == lo && j.plans[i].hi == hi {
+			return i
+		}
+	}
+	if j.nplans == len(j.plans) {
+		j.plans = append(j.plans, rowPlan{})
+	}
+	p := &j.plans[j.nplans]
+	j.nplans++
+	p.lo, p.hi, p.ind = lo, hi, j.table(lo, hi)
+	// Panel rows keep their order: c, then ky in [lo, hi), then kx.
+	kk := s.C * (hi - lo) * s.KW
+	p.a = grow(&p.a, mp*kk)
+	for oc0 := 0; oc0 < mp; oc0 += 6 {
+		src, dst := j.a[oc0*k:(oc0+6)*k], p.a[oc0*kk:(oc0+6)*kk]
+		q := 0
+		for c := 0; c < s.C; c++ {
+			for ky := lo; ky < hi; ky++ {
+				r := (c*s.KH + ky) * s.KW
+				q += copy(dst[q:], src[r*6:(r+s.KW)*6])
+			}
+		}
+	}
+	return j.nplans - 1
 }
 
 // plan returns the table and packed weight for a tile whose first output row is oy.
@@ -152,19 +172,15 @@ func (j *convJob) plan(oy int) (*asm.Indirect, []float32) {
 func (j *convJob) Do(w, n int) {
 	s := j.s
 	ws := &j.scratch[w]
-	if j.wide() {
+	switch j.wide() {
+	case wideInPlace:
 		j.doWide(ws, n)
 		return
+	case widePadded:
+		j.doWidePadded(ws, n)
+		return
 	}
-	img := ws.x
-	// Pad the image (zero border) into scratch; the slack after it stays zero.
-	clear(img)
-	for c := 0; c < s.C; c++ {
-		for iy := 0; iy < s.H; iy++ {
-			src := j.x[((n*s.C+c)*s.H+iy)*s.W : ((n*s.C+c)*s.H+iy+1)*s.W]
-			copy(img[(c*j.hp+iy+s.Padding)*j.wp+s.Padding:], src)
-		}
-	}
+	img := j.padInto(ws.x, n)
 	oh, ow := s.OH(), s.OW()
 	npix := oh * ow
 	out := j.y[n*s.OC*npix : (n+1)*s.OC*npix]
@@ -225,12 +241,27 @@ func (j *convJob) Do(w, n int) {
 	}
 }
 
-// wide reports whether the convolution runs on the 6×32 kernel (SgemmIndirectWide):
-// output rows in whole groups of 8 pixels and no padding, so that the kernel reads
-// the image where it lies (every read is inside the image) and tiles the output
-// plane with nothing computed twice.
-func (j *convJob) wide() bool {
-	return asm.HasIndirectWide(asm.Best) && j.s.Padding == 0 && j.s.OW()%8 == 0
+// How a convolution uses the 6×32 kernel (SgemmIndirectWide), where the CPU has it.
+const (
+	wideNone    = iota // the 6×16 kernel
+	wideInPlace        // no padding, output rows of whole groups of 8: the image where it lies, the output plane tiled exactly
+	widePadded         // otherwise: the padded copy, tiled along its width (doWidePadded)
+)
+
+func (j *convJob) wide() int {
+	switch {
+	case !asm.HasIndirectWide(asm.Best):
+		return wideNone
+	case j.s.Padding == 0 && j.s.OW()%8 == 0:
+		return wideInPlace
+	}
+	return widePadded
+}
+
+// paddedGroups is the number of groups of 8 positions q = oy·wp + ox of the
+// padded-width output plane up to its last pixel.
+func (j *convJob) paddedGroups() int {
+	return ((j.s.OH()-1)*j.wp + j.s.OW() + 7) / 8
 }
 
 // doWide runs image n on the wide kernel: the output plane is oh·ow/8 groups of 8
@@ -272,6 +303,71 @@ func (j *convJob) doWide(ws *workerScratch, n int) {
 			}
 		}
 	}
+}
+
+// doWidePadded runs image n on the wide kernel over its padded copy: output pixel
+// (oy, ox) is position q = oy·wp + ox of a plane as wide as the padded image, so that
+// a group of 8 consecutive positions reads 8 consecutive values of every kernel
+// position; tiles of 4 groups go through the tile buffer and keep the positions with
+// ox < OW (wp − OW = KW − 1 of every wp are discarded). The bias is added in the
+// kernel; with padding, each tile reduces over the kernel rows its output rows can
+// read (planTiles).
+func (j *convJob) doWidePadded(ws *workerScratch, n int) {
+	s := j.s
+	img := j.padInto(ws.x, n)
+	oh, ow := s.OH(), s.OW()
+	npix := oh * ow
+	out := j.y[n*s.OC*npix : (n+1)*s.OC*npix]
+	groups := j.paddedGroups()
+	for oc0 := 0; oc0 < s.OC; oc0 += 6 {
+		rows := min(6, s.OC-oc0)
+		var bias []float32
+		if j.bias != nil {
+			bias = ws.bias16[:6]
+			copy(bias, j.bias[oc0:oc0+rows])
+		}
+		for t, g0 := 0, 0; g0 < groups; t, g0 = t+1, g0+4 {
+			ind, a := j.ind, j.a
+			if len(j.tiles) > 0 {
+				p := &j.plans[j.tiles[t]]
+				ind, a = p.ind, p.a
+			}
+			k := ind.K()
+			var g [4]int
+			for q := range g {
+				g[q] = 8 * min(g0+q, groups-1)
+			}
+			tile := ws.tile[:6*32]
+			mustIndirect(asm.SgemmIndirectWide(asm.Best, ind, a[oc0*k:(oc0+6)*k], img, g, bias, tile, 32))
+			// Positions 8·g0 … 8·g0+31, cut at the ends of the output rows.
+			q0, q1 := 8*g0, min(8*g0+32, (oh-1)*j.wp+ow)
+			for q := q0; q < q1; {
+				oy, ox := q/j.wp, q%j.wp
+				end := min(q1, oy*j.wp+j.wp)
+				if ox < ow {
+					m := min(end, oy*j.wp+ow) - q
+					for i := range rows {
+						copy(out[(oc0+i)*npix+oy*ow+ox:][:m], tile[i*32+q-q0:])
+					}
+				}
+				q = end
+			}
+		}
+	}
+}
+
+// padInto copies image n into dst with its zero border (dst's slack past the image
+// stays zero) and returns dst.
+func (j *convJob) padInto(dst []float32, n int) []float32 {
+	s := j.s
+	clear(dst)
+	for c := 0; c < s.C; c++ {
+		for iy := 0; iy < s.H; iy++ {
+			src := j.x[((n*s.C+c)*s.H+iy)*s.W : ((n*s.C+c)*s.H+iy+1)*s.W]
+			copy(dst[(c*j.hp+iy+s.Padding)*j.wp+s.Padding:], src)
+		}
+	}
+	return dst
 }
 
 // tile computes output channels oc0..oc0+rows-1 for 16 pixels whose B rows start at

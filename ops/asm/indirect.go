@@ -134,3 +134,59 @@ func SgemmIndirectWideGo(k int, a, base []float32, offs []int32, g [4]int, bias,
 		copy(c[i*ldc:i*ldc+32], acc[i*32:i*32+32])
 	}
 }
+
+// Outer-product indirect tile geometry: OuterRows image rows of OuterCols columns,
+// OuterLanes rows of A.
+const (
+	OuterRows  = 4
+	OuterCols  = 6
+	OuterLanes = 16
+)
+
+// HasIndirectOuter reports whether level l has an assembly SgemmIndirectOuter
+// (AVX-512); elsewhere its Go twin runs.
+func HasIndirectOuter(l Level) bool { return Available(l) && l == AVX512 }
+
+// SgemmIndirectOuter computes the tile with the roles of SgemmIndirect's operands
+// turned around — 16 rows of A side by side in a vector, B broadcast:
+//
+//	C[(r·6+x)·16 + i] = Σ_p a[p·16+i] · base[offs[p] + rows[r] + x],   r < 4, x < 6, i < 16
+//
+// A convolution's weight gradient is this with A = 16 channels of the output gradient
+// at pixel p and B the image around p: one call gives 4 kernel rows × up to 6 kernel
+// columns for 16 output channels, every lane used (SgemmIndirect's 6×16 tile of the
+// same gradient keeps KW of each 8 columns). C (384 values) is overwritten. It returns
+// an error if a slice is short or a row offset negative.
+func SgemmIndirectOuter(l Level, ind *Indirect, a, base []float32, rows [OuterRows]int, c []float32) error {
+	k := len(ind.offs)
+	if min(rows[0], rows[1], rows[2], rows[3]) < 0 || len(a) < OuterLanes*k || len(c) < OuterRows*OuterCols*OuterLanes ||
+		len(base) < ind.maxOff+max(rows[0], rows[1], rows[2], rows[3])+OuterCols {
+		return fmt.Errorf("asm: SgemmIndirectOuter k=%d rows %v: slices too short or offsets negative (a %d, base %d for offsets up to %d, c %d)", k, rows, len(a), len(base), ind.maxOff, len(c))
+	}
+	if !Available(l) {
+		return fmt.Errorf("asm: level %v is not supported by this CPU", l)
+	}
+	if indirectOuterArch(l, k, a, base, ind.offs, &rows, c) {
+		return nil
+	}
+	SgemmIndirectOuterGo(k, a, base, ind.offs, rows, c)
+	return nil
+}
+
+// SgemmIndirectOuterGo is the pure-Go twin of the outer-product indirect kernel.
+func SgemmIndirectOuterGo(k int, a, base []float32, offs []int32, rows [OuterRows]int, c []float32) {
+	var acc [OuterRows * OuterCols * OuterLanes]float32
+	for p := 0; p < k; p++ {
+		av := a[p*OuterLanes : (p+1)*OuterLanes]
+		for r, ro := range rows {
+			b := base[int(offs[p])+ro:][:OuterCols]
+			for x, bv := range b {
+				t := acc[(r*OuterCols+x)*OuterLanes:][:OuterLanes]
+				for i, v := range av {
+					t[i] += v * bv
+				}
+			}
+		}
+	}
+	copy(c, acc[:])
+}

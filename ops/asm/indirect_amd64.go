@@ -23,6 +23,17 @@ func indirectWideArch(l Level, k int, a, base []float32, offs []int32, g *[4]int
 	return true
 }
 
+//go:noescape
+func sgemmIndirectOuterAVX512(k int, a *float32, base *float32, offs *int32, rows *[4]int, c *float32)
+
+func indirectOuterArch(l Level, k int, a, base []float32, offs []int32, rows *[4]int, c []float32) bool {
+	if l != AVX512 {
+		return false
+	}
+	sgemmIndirectOuterAVX512(k, &a[0], &base[0], &offs[0], rows, &c[0])
+	return true
+}
+
 func indirectArch(l Level, k int, a, base []float32, offs []int32, gap int, c []float32, ldc int) bool {
 	switch l {
 	case AVX512:

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "zero_amd64.h"
 
 // Indirect 6x16 micro-kernel for convolutions without im2col: B row p is
 // base[offs[p] : +8] followed by base[offs[p]+gap : +8]. Accumulators Y0-Y11,
@@ -125,6 +126,18 @@ storei512:
 	VZEROUPPER
 	RET
 
+// OFFSETS4 loads four element offsets from src[0..3] into BX, R9, R12, R13 as byte
+// offsets (the wide and outer kernels' groups or rows).
+#define OFFSETS4(src) \
+	MOVQ 0(src), BX \
+	SHLQ $2, BX \
+	MOVQ 8(src), R9 \
+	SHLQ $2, R9 \
+	MOVQ 16(src), R12 \
+	SHLQ $2, R12 \
+	MOVQ 24(src), R13 \
+	SHLQ $2, R13
+
 // The AVX-512 indirect 6x32 kernel: the 32 pixels are four groups of 8 whose B rows
 // start at base[offs[p]+g[q]] (byte offsets of the groups in BX, R9, R12, R13), two
 // ZMMs a row (Z12: groups 0-1, Z13: groups 2-3), twelve accumulators Z0-Z11 started
@@ -145,14 +158,7 @@ TEXT ·sgemmIndirect6x32AVX512(SB), NOSPLIT, $0-64
 	MOVQ base+16(FP), SI
 	MOVQ offs+24(FP), R8
 	MOVQ grp+32(FP), R10
-	MOVQ 0(R10), BX
-	SHLQ $2, BX
-	MOVQ 8(R10), R9
-	SHLQ $2, R9
-	MOVQ 16(R10), R12
-	SHLQ $2, R12
-	MOVQ 24(R10), R13
-	SHLQ $2, R13
+	OFFSETS4(R10)
 	MOVQ bias+40(FP), DX
 	TESTQ DX, DX
 	JEQ zerow
@@ -164,18 +170,7 @@ TEXT ·sgemmIndirect6x32AVX512(SB), NOSPLIT, $0-64
 	BIASW(20, Z5, Z11)
 	JMP startw
 zerow:
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
+	ZERO_Z0_Z11
 startw:
 	MOVQ c+48(FP), DI
 	MOVQ ldc+56(FP), DX
@@ -217,5 +212,82 @@ storew:
 	ADDQ DX, DI
 	VMOVUPS Z5, (DI)
 	VMOVUPS Z11, 64(DI)
+	VZEROUPPER
+	RET
+
+// The AVX-512 outer-product indirect kernel: lanes are the 16 rows of A (one ZMM per
+// reduction step), each of the 24 accumulators Z0-Z23 is (image row r, column kx) and
+// takes one broadcast of B per step: base[offs[p] + rows[r] + kx], the row offsets in
+// bytes in BX, R9, R12, R13.
+// func sgemmIndirectOuterAVX512(k int, a *float32, base *float32, offs *int32, rows *[4]int, c *float32)
+TEXT ·sgemmIndirectOuterAVX512(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ base+16(FP), SI
+	MOVQ offs+24(FP), R8
+	MOVQ rows+32(FP), R10
+	OFFSETS4(R10)
+	MOVQ c+40(FP), DI
+	ZERO_Z0_Z11
+	ZERO_Z12_Z23
+	TESTQ CX, CX
+	JEQ storeo
+loopo:
+	MOVLQSX (R8), R10
+	LEAQ (SI)(R10*4), R11
+	VMOVUPS (AX), Z24
+	VFMADD231PS.BCST 0(R11)(BX*1), Z24, Z0
+	VFMADD231PS.BCST 4(R11)(BX*1), Z24, Z1
+	VFMADD231PS.BCST 8(R11)(BX*1), Z24, Z2
+	VFMADD231PS.BCST 12(R11)(BX*1), Z24, Z3
+	VFMADD231PS.BCST 16(R11)(BX*1), Z24, Z4
+	VFMADD231PS.BCST 20(R11)(BX*1), Z24, Z5
+	VFMADD231PS.BCST 0(R11)(R9*1), Z24, Z6
+	VFMADD231PS.BCST 4(R11)(R9*1), Z24, Z7
+	VFMADD231PS.BCST 8(R11)(R9*1), Z24, Z8
+	VFMADD231PS.BCST 12(R11)(R9*1), Z24, Z9
+	VFMADD231PS.BCST 16(R11)(R9*1), Z24, Z10
+	VFMADD231PS.BCST 20(R11)(R9*1), Z24, Z11
+	VFMADD231PS.BCST 0(R11)(R12*1), Z24, Z12
+	VFMADD231PS.BCST 4(R11)(R12*1), Z24, Z13
+	VFMADD231PS.BCST 8(R11)(R12*1), Z24, Z14
+	VFMADD231PS.BCST 12(R11)(R12*1), Z24, Z15
+	VFMADD231PS.BCST 16(R11)(R12*1), Z24, Z16
+	VFMADD231PS.BCST 20(R11)(R12*1), Z24, Z17
+	VFMADD231PS.BCST 0(R11)(R13*1), Z24, Z18
+	VFMADD231PS.BCST 4(R11)(R13*1), Z24, Z19
+	VFMADD231PS.BCST 8(R11)(R13*1), Z24, Z20
+	VFMADD231PS.BCST 12(R11)(R13*1), Z24, Z21
+	VFMADD231PS.BCST 16(R11)(R13*1), Z24, Z22
+	VFMADD231PS.BCST 20(R11)(R13*1), Z24, Z23
+	ADDQ $64, AX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ loopo
+storeo:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z4, 256(DI)
+	VMOVUPS Z5, 320(DI)
+	VMOVUPS Z6, 384(DI)
+	VMOVUPS Z7, 448(DI)
+	VMOVUPS Z8, 512(DI)
+	VMOVUPS Z9, 576(DI)
+	VMOVUPS Z10, 640(DI)
+	VMOVUPS Z11, 704(DI)
+	VMOVUPS Z12, 768(DI)
+	VMOVUPS Z13, 832(DI)
+	VMOVUPS Z14, 896(DI)
+	VMOVUPS Z15, 960(DI)
+	VMOVUPS Z16, 1024(DI)
+	VMOVUPS Z17, 1088(DI)
+	VMOVUPS Z18, 1152(DI)
+	VMOVUPS Z19, 1216(DI)
+	VMOVUPS Z20, 1280(DI)
+	VMOVUPS Z21, 1344(DI)
+	VMOVUPS Z22, 1408(DI)
+	VMOVUPS Z23, 1472(DI)
 	VZEROUPPER
 	RET

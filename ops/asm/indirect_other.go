@@ -7,3 +7,7 @@ func indirectArch(Level, int, []float32, []float32, []int32, int, []float32, int
 func indirectWideArch(Level, int, []float32, []float32, []int32, *[4]int, []float32, []float32, int) bool {
 	return false
 }
+
+func indirectOuterArch(Level, int, []float32, []float32, []int32, *[4]int, []float32) bool {
+	return false
+}

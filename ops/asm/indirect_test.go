@@ -162,3 +162,45 @@ func BenchmarkSgemmIndirect(b *testing.B) {
 		})
 	}
 }
+
+// Every level's outer-product kernel is its twin (within rounding), and the twin is
+// the definition; C is written in its 384 values only.
+func TestSgemmIndirectOuterMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, l := range Supported() {
+		for _, k := range []int{1, 2, 7, 64, 577} {
+			for _, rows := range [][4]int{{0, 12, 24, 36}, {5, 0, 5, 100}, {0, 0, 0, 0}} {
+				base := randSlice(r, 700)
+				offs := make([]int32, k)
+				for p := range offs {
+					offs[p] = int32(r.IntN(700 - 106))
+				}
+				ind, err := NewIndirect(offs)
+				require.NoError(t, err)
+				a := randSlice(r, 16*k)
+				n := OuterRows * OuterCols * OuterLanes
+				want, got := make([]float32, n+1), make([]float32, n+1)
+				want[n], got[n] = 7, 7
+				SgemmIndirectOuterGo(k, a, base, offs, rows, want)
+				require.NoError(t, SgemmIndirectOuter(l, ind, a, base, rows, got))
+				closeTo(t, want[:n], got[:n], k, l.String())
+				require.Equal(t, float32(7), got[n], "%v wrote past C", l)
+				row, x, i := r.IntN(4), r.IntN(6), r.IntN(16)
+				s := 0.0
+				for p := 0; p < k; p++ {
+					s += float64(a[p*16+i]) * float64(base[int(offs[p])+rows[row]+x])
+				}
+				require.InDelta(t, s, float64(want[(row*6+x)*16+i]), float64(k+4)*1e-6*(1+math.Abs(s)))
+			}
+		}
+	}
+	ind, err := NewIndirect([]int32{0, 100})
+	require.NoError(t, err)
+	c := make([]float32, 384)
+	rows := [4]int{0, 1, 2, 10}
+	require.NoError(t, SgemmIndirectOuter(Best, ind, make([]float32, 32), make([]float32, 116), rows, c))
+	require.Error(t, SgemmIndirectOuter(Best, ind, make([]float32, 32), make([]float32, 115), rows, c), "offset 100 + row 10 + 6 > 115")
+	require.Error(t, SgemmIndirectOuter(Best, ind, make([]float32, 31), make([]float32, 116), rows, c))
+	require.Error(t, SgemmIndirectOuter(Best, ind, make([]float32, 32), make([]float32, 116), rows, c[:383]))
+	require.Error(t, SgemmIndirectOuter(Best, ind, make([]float32, 32), make([]float32, 116), [4]int{0, -1, 2, 3}, c))
+}
