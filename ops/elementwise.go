@@ -217,7 +217,5 @@ func SiLUMul(gate, up []float32) {
 	if len(gate) != len(up) {
 		panic(fmt.Errorf("%w: SiLUMul of lengths %d and %d", ErrArgs, len(gate), len(up)))
 	}
-	for i, g := range gate {
-		gate[i] = g / (1 + asm.Expf(-g)) * up[i]
-	}
+	asm.SiLUMul(asm.Best, gate, up)
 }

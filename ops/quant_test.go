@@ -167,3 +167,32 @@ func BenchmarkQLinear(b *testing.B) {
 		}
 	}
 }
+
+// TestQLinearRowsAreIndependent: with 8-bit activations a row's outputs are the same
+// bits whatever rows it is multiplied with — alone, in pairs, in groups of 16 or in
+// a last partial group (asm.QGemm16) — so batching never changes a sequence.
+func TestQLinearRowsAreIndependent(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	pool := NewPool(2)
+	defer pool.Close()
+	for _, ty := range []QType{Q4_0, Q4_1, Q8_0} {
+		n, k := 300, 96 // three chunks of weight rows, the last partial
+		w, err := NewQMatrix(ty, n, k, randomQ(r, ty, n, k))
+		require.NoError(t, err)
+		for _, rows := range []int{2, 5, 6, 16, 22, 37} {
+			x := make([]float32, rows*k)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			for _, ws := range []*Workspace{nil, NewWorkspace(pool)} {
+				all := make([]float32, rows*n)
+				QLinear(ws, all, x, rows, w, QActQ8)
+				for i := range rows {
+					one := make([]float32, n)
+					QLinear(nil, one, x[i*k:(i+1)*k], 1, w, QActQ8)
+					require.Equal(t, one, all[i*n:(i+1)*n], "%v rows=%d: row %d", ty, rows, i)
+				}
+			}
+		}
+	}
+}

@@ -65,7 +65,8 @@ func BenchmarkTrainStep(b *testing.B) {
 }
 
 // BenchmarkTrainLayers times each layer's forward and backward pass of a training
-// step at batch 64 on its own (and the whole step), to see where a step goes. Noisy
+// step at batch 64 on its own (and the whole step), threads from -cpu, to see where a
+// step goes. Noisy
 // machines: compare the minimum over -count runs.
 func BenchmarkTrainLayers(b *testing.B) {
 	ds, x := loadTestSet(b)
@@ -73,9 +74,11 @@ func BenchmarkTrainLayers(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	pool := ops.NewPool(runtime.GOMAXPROCS(0))
+	defer pool.Close()
 	tr, err := NewTrainer(w, 64, func(ps []optim.Param) (optim.Optimizer, error) {
 		return optim.NewSGD(ps, optim.SGDConfig{LR: 0.01, Momentum: 0.9})
-	}, nil)
+	}, pool)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -71,6 +71,26 @@ func ExpSubSumGo(x []float32, m float32) float32 {
 	return s
 }
 
+// SiLUMulGo is the twin of the SwiGLU kernel: g[i] = g[i]/(1 + e^(−g[i])) · u[i].
+func SiLUMulGo(g, u []float32) {
+	u = u[:len(g)]
+	for i, v := range g {
+		g[i] = v / (1 + Expf(-v)) * u[i]
+	}
+}
+
+// SiLUMul applies SwiGLU's SiLU(g)·u in place in g at level l (len(u) ≥ len(g)).
+func SiLUMul(l Level, g, u []float32) {
+	if len(u) < len(g) {
+		panic("asm: SiLUMul: u is shorter than g")
+	}
+	n := vecLen(l, len(g))
+	if n > 0 && siluMulArch(l, g[:n], u[:n]) {
+		g, u = g[n:], u[n:]
+	}
+	SiLUMulGo(g, u)
+}
+
 // GELUTanh applies GPT-2's gelu_new in place at level l.
 func GELUTanh(l Level, x []float32) {
 	n := vecLen(l, len(x))

@@ -56,6 +56,24 @@ func vecLen(l Level, n int) int {
 	return 0
 }
 
+//go:noescape
+func siluMulAVX2(gate, up *float32, n int)
+
+//go:noescape
+func siluMulAVX512(gate, up *float32, n int)
+
+func siluMulArch(l Level, g, u []float32) bool {
+	switch l {
+	case AVX512:
+		siluMulAVX512(&g[0], &u[0], len(g))
+	case AVX2:
+		siluMulAVX2(&g[0], &u[0], len(g))
+	default:
+		return false
+	}
+	return true
+}
+
 func geluTanhArch(l Level, x []float32) bool {
 	switch l {
 	case AVX512:

@@ -773,3 +773,57 @@ na512_loop:
 	JGT na512_loop
 	VZEROUPPER
 	RET
+
+// func siluMulAVX2(gate, up *float32, n int)
+// g[i] = g[i] / (1 + e^(−g[i])) · u[i] (SwiGLU), 8 at a time (the caller passes a
+// multiple of 8).
+TEXT ·siluMulAVX2(SB), NOSPLIT, $0-24
+	MOVQ gate+0(FP), DI
+	MOVQ up+8(FP), SI
+	MOVQ n+16(FP), CX
+	LOADCLAMPS
+	MOVL $0x80000000, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	SHRQ $3, CX
+	JEQ sm_done
+sm_loop:
+	VMOVUPS (DI), Y4
+	VXORPS Y10, Y4, Y0
+	EXP
+	VADDPS actc<>+352(SB), Y0, Y0
+	VDIVPS Y0, Y4, Y0
+	VMULPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ sm_loop
+sm_done:
+	VZEROUPPER
+	RET
+
+// func siluMulAVX512(gate, up *float32, n int)
+TEXT ·siluMulAVX512(SB), NOSPLIT, $0-24
+	MOVQ gate+0(FP), DI
+	MOVQ up+8(FP), SI
+	MOVQ n+16(FP), BX
+	LOADCLAMPS512
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z10
+sm512_loop:
+	MASK16
+	VMOVUPS.Z (DI), K1, Z4
+	VMOVUPS.Z (SI), K1, Z5
+	VXORPS Z10, Z4, Z0
+	EXP512
+	VADDPS.BCST actc<>+352(SB), Z0, Z0
+	VDIVPS Z0, Z4, Z0
+	VMULPS Z5, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, BX
+	JGT sm512_loop
+	VZEROUPPER
+	RET

@@ -21,3 +21,5 @@ func sumsF64Arch(l Level, x []float32, mean float64, out *[2]float64) bool { ret
 func normAffineArch(l Level, dst, x, gamma, beta []float32, m, inv float32) bool { return false }
 
 func vecLen(Level, int) int { return 0 }
+
+func siluMulArch(Level, []float32, []float32) bool { return false }

@@ -281,3 +281,35 @@ func TestAddRows(t *testing.T) {
 		}
 	}
 }
+
+// TestSiLUMul: every level within a few ulp of the twin and of the float64 definition,
+// at lengths with masked and scalar tails, special values included; u is read only.
+func TestSiLUMul(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	xs := activationInputs(r)
+	for _, l := range Supported() {
+		for _, n := range []int{1, 7, 8, 9, 17, 64, len(xs)} {
+			g := append([]float32(nil), xs[:n]...)
+			u := make([]float32, n+1)
+			for i := range u {
+				u[i] = float32(r.NormFloat64())
+			}
+			uc := append([]float32(nil), u...)
+			twin := append([]float32(nil), g...)
+			SiLUMulGo(twin, u)
+			SiLUMul(l, g, u)
+			require.Equal(t, uc, u, "%v: u changed", l)
+			for i := range g {
+				x := float64(xs[i])
+				want := x / (1 + math.Exp(-x)) * float64(u[i])
+				if math.IsNaN(float64(twin[i])) || math.IsInf(x, 0) {
+					require.Equal(t, math.IsNaN(float64(twin[i])), math.IsNaN(float64(g[i])), "%v silu(%v)", l, x)
+					continue
+				}
+				require.LessOrEqual(t, ulpDiff(twin[i], g[i]), int64(4), "%v silu(%v)·%v: kernel %v, twin %v", l, x, u[i], g[i], twin[i])
+				require.InDelta(t, want, float64(g[i]), 1e-6*(1+math.Abs(want)), "%v silu(%v)·%v", l, x, u[i])
+			}
+		}
+	}
+	require.Panics(t, func() { SiLUMul(Best, make([]float32, 3), make([]float32, 2)) })
+}

@@ -59,3 +59,25 @@ func quantizeQ8Arch(l Level, dst []Q8Block, x []float32) bool {
 	}
 	return true
 }
+
+//go:noescape
+func qgemm16Q4_1AVX512(nb int, w *byte, rowBytes int, rows int, p *byte, y *float32)
+
+//go:noescape
+func qgemm16Q8_0AVX512(nb int, w *byte, rowBytes int, rows int, p *byte, y *float32)
+
+func qgemm16Has(l Level, wt QWeight) bool {
+	return HasVNNI(l) && (wt == QW4_1 || wt == QW8_0)
+}
+
+func qgemm16Arch(l Level, wt QWeight, w []byte, rowBytes, rows int, p *Q8Pack16, y []float32) bool {
+	if !qgemm16Has(l, wt) {
+		return false
+	}
+	if wt == QW4_1 {
+		qgemm16Q4_1AVX512(p.nb, &w[0], rowBytes, rows, &p.buf[0], &y[0])
+	} else {
+		qgemm16Q8_0AVX512(p.nb, &w[0], rowBytes, rows, &p.buf[0], &y[0])
+	}
+	return true
+}

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "zero_amd64.h"
 
 // ggml block products (AVX2 + F16C). See qdot.go for the block layouts. Each
 // block: the weights as 32 bytes (nibbles split into the low and high halves),
@@ -292,5 +293,138 @@ qq8blk:
 	ADDQ $40, DI
 	DECQ CX
 	JNZ qq8blk
+	VZEROUPPER
+	RET
+
+// QGemm16's kernels (AVX-512 VNNI): 16 activation rows in the lanes (a Q8Pack16),
+// one weight row at a time. Per block the weights are unpacked once to bytes on the
+// stack; each group l of 4 columns is one VPDPBUSD of the broadcast weight quad (u8)
+// by the 16 rows' quads (s8) — the int32 sum QGemv's lane l holds — converted and
+// added with the scale d·D into accumulator Zl, as QGemv adds its lane l; Z8 sums
+// m·S. Row end: QGemv's horizontal sum order. Q8_0 weights go in as w+128 (unsigned)
+// with the sum started at −128·Σ(quad) (the pack's corr), which leaves Σ w·q exactly.
+
+// Q16ROWSTART: the row's blocks from R10, the pack from R11, R12 blocks; the eight
+// group accumulators Z0-Z7 and the m·S sum Z8 zeroed (with Z9-Z11).
+#define Q16ROWSTART \
+	MOVQ SI, R10 \
+	MOVQ DI, R11 \
+	MOVQ CX, R12 \
+	ZERO_Z0_Z11
+
+// Q41GROUP: group l's int32 sums for the 16 rows — the weight quad at wq broadcast
+// (u8) times the rows' quads at aq (s8) — converted and added with the scale Z19
+// into acc.
+#define Q41GROUP(wq, aq, acc) \
+	VPBROADCASTD wq, Z22 \
+	VPXORD Z21, Z21, Z21 \
+	VPDPBUSD aq, Z22, Z21 \
+	VCVTDQ2PS Z21, Z21 \
+	VFMADD231PS Z19, Z21, acc
+
+// Q80GROUP: Q41GROUP for Q8_0, the sum started at the pack's −128·Σ(quad) at corr.
+#define Q80GROUP(wq, corr, aq, acc) \
+	VPBROADCASTD wq, Z22 \
+	VMOVDQU32 corr, Z21 \
+	VPDPBUSD aq, Z22, Z21 \
+	VCVTDQ2PS Z21, Z21 \
+	VFMADD231PS Z19, Z21, acc
+
+// Q16ROWEND: QGemv's horizontal sum, ((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7)), then + the
+// m·S sum, stored as the row's 16 results; on to the next row.
+#define Q16ROWEND \
+	VADDPS Z4, Z0, Z0 \
+	VADDPS Z5, Z1, Z1 \
+	VADDPS Z6, Z2, Z2 \
+	VADDPS Z7, Z3, Z3 \
+	VADDPS Z1, Z0, Z0 \
+	VADDPS Z3, Z2, Z2 \
+	VADDPS Z2, Z0, Z0 \
+	VADDPS Z8, Z0, Z0 \
+	VMOVUPS Z0, (R9) \
+	ADDQ $64, R9 \
+	ADDQ DX, SI \
+	DECQ R8
+
+// func qgemm16Q4_1AVX512(nb int, w *byte, rowBytes int, rows int, p *byte, y *float32)
+TEXT ·qgemm16Q4_1AVX512(SB), NOSPLIT, $32-48
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ rowBytes+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ p+32(FP), DI
+	MOVQ y+40(FP), R9
+	MOVL $0x0F0F0F0F, AX
+	VPBROADCASTD AX, Z31
+q41r:
+	Q16ROWSTART
+q41b:
+	// the block's 32 nibbles as bytes on the stack: groups 0-3 the low nibbles, 4-7 the high
+	VMOVDQU32 4(R10), X16
+	VPSRLW $4, X16, X17
+	VPANDD X31, X16, X16
+	VPANDD X31, X17, X17
+	VMOVDQU32 X16, w-32(SP)
+	VMOVDQU32 X17, w-16(SP)
+	VMOVD (R10), X18
+	VCVTPH2PS X18, X18           // d, m
+	VBROADCASTSS X18, Z19
+	VMULPS 1024(R11), Z19, Z19   // d·D of each row
+	VMOVSHDUP X18, X20
+	VBROADCASTSS X20, Z20
+	VFMADD231PS 1088(R11), Z20, Z8 // + m·S
+	Q41GROUP(w-32(SP), 0(R11), Z0)
+	Q41GROUP(w-28(SP), 64(R11), Z1)
+	Q41GROUP(w-24(SP), 128(R11), Z2)
+	Q41GROUP(w-20(SP), 192(R11), Z3)
+	Q41GROUP(w-16(SP), 256(R11), Z4)
+	Q41GROUP(w-12(SP), 320(R11), Z5)
+	Q41GROUP(w-8(SP), 384(R11), Z6)
+	Q41GROUP(w-4(SP), 448(R11), Z7)
+	ADDQ $20, R10
+	ADDQ $1152, R11
+	DECQ R12
+	JNZ q41b
+	Q16ROWEND
+	JNZ q41r
+	VZEROUPPER
+	RET
+
+// func qgemm16Q8_0AVX512(nb int, w *byte, rowBytes int, rows int, p *byte, y *float32)
+TEXT ·qgemm16Q8_0AVX512(SB), NOSPLIT, $32-48
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ rowBytes+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ p+32(FP), DI
+	MOVQ y+40(FP), R9
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z31
+q80r:
+	Q16ROWSTART
+q80b:
+	// the block's 32 weights + 128 as unsigned bytes on the stack
+	VMOVDQU32 2(R10), Y16
+	VPXORD Y31, Y16, Y16
+	VMOVDQU32 Y16, w-32(SP)
+	MOVWLZX (R10), AX
+	VMOVD AX, X18
+	VCVTPH2PS X18, X18           // d
+	VBROADCASTSS X18, Z19
+	VMULPS 1024(R11), Z19, Z19   // d·D of each row
+	Q80GROUP(w-32(SP), 512(R11), 0(R11), Z0)
+	Q80GROUP(w-28(SP), 576(R11), 64(R11), Z1)
+	Q80GROUP(w-24(SP), 640(R11), 128(R11), Z2)
+	Q80GROUP(w-20(SP), 704(R11), 192(R11), Z3)
+	Q80GROUP(w-16(SP), 768(R11), 256(R11), Z4)
+	Q80GROUP(w-12(SP), 832(R11), 320(R11), Z5)
+	Q80GROUP(w-8(SP), 896(R11), 384(R11), Z6)
+	Q80GROUP(w-4(SP), 960(R11), 448(R11), Z7)
+	ADDQ $34, R10
+	ADDQ $1152, R11
+	DECQ R12
+	JNZ q80b
+	Q16ROWEND
+	JNZ q80r
 	VZEROUPPER
 	RET

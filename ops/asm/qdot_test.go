@@ -301,3 +301,97 @@ func BenchmarkQGemv(b *testing.B) {
 		}
 	}
 }
+
+// TestQGemm16IsQGemvPerRow: every level's QGemm16 gives, for every weight row and
+// every packed activation row, the bits QGemv gives for that row alone (batching never
+// changes a sequence's numbers); rows past the pack are 0; short inputs are errors.
+func TestQGemm16IsQGemvPerRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, wt := range []QWeight{QW4_0, QW4_1, QW8_0} {
+		for _, nb := range []int{1, 2, 5, 18, 48} {
+			for _, rows := range []int{1, 3, 16, 33} {
+				stride := nb*wt.BlockBytes() + r.IntN(3)*5
+				w := randomQBlocks(r, wt, rows, nb, stride)
+				for _, n := range []int{1, 7, 16} {
+					a := make([][]Q8Block, n)
+					for i := range a {
+						x := make([]float32, 32*nb)
+						for j := range x {
+							x[j] = float32(r.NormFloat64()) * float32(i+1)
+							if r.IntN(50) == 0 {
+								x[j] *= 40 // outliers: extreme quantised values
+							}
+						}
+						a[i] = make([]Q8Block, nb)
+						QuantizeQ8(Best, a[i], x)
+					}
+					var p Q8Pack16
+					PackQ8x16(&p, a)
+					for _, l := range Supported() {
+						y := make([]float32, rows*16)
+						for i := range y {
+							y[i] = 42
+						}
+						require.NoError(t, QGemm16(l, wt, w, stride, &p, y))
+						want := make([]float32, rows)
+						for i := range 16 {
+							if i < n {
+								require.NoError(t, QGemv(l, wt, w, stride, a[i], want))
+							} else {
+								clear(want)
+							}
+							for row := range rows {
+								require.Equal(t, math.Float32bits(want[row]), math.Float32bits(y[row*16+i]), "%v %v nb=%d rows=%d n=%d: weight row %d, activation row %d", l, wt, nb, rows, n, row, i)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	var p Q8Pack16
+	PackQ8x16(&p, [][]Q8Block{make([]Q8Block, 2)})
+	assert.Error(t, QGemm16(Generic, QW4_1, make([]byte, 60), 40, &p, make([]float32, 32)), "short weights")
+	assert.Error(t, QGemm16(Generic, QW4_1, make([]byte, 80), 40, &p, make([]float32, 33)), "not 16 per row")
+	assert.Panics(t, func() { PackQ8x16(&p, make([][]Q8Block, 17)) })
+	assert.Panics(t, func() { PackQ8x16(&p, [][]Q8Block{make([]Q8Block, 2), make([]Q8Block, 3)}) })
+}
+
+// BenchmarkQGemm16: SmolLM2's up projection (1536×576) for 16 activation rows, as one
+// QGemm16 and as eight QGemv2 (today's path); bytes are the weights'.
+func BenchmarkQGemm16(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const rows, k = 1536, 576
+	for _, wt := range []QWeight{QW4_1, QW8_0} {
+		nb := k / 32
+		stride := nb * wt.BlockBytes()
+		w := randomQBlocks(r, wt, rows, nb, stride)
+		a := make([][]Q8Block, 16)
+		for i := range a {
+			x := make([]float32, k)
+			for j := range x {
+				x[j] = float32(r.NormFloat64())
+			}
+			a[i] = make([]Q8Block, nb)
+			QuantizeQ8(Best, a[i], x)
+		}
+		var p Q8Pack16
+		PackQ8x16(&p, a)
+		y := make([]float32, rows*16)
+		b.Run(fmt.Sprintf("%v/qgemm16", wt), func(b *testing.B) {
+			for b.Loop() {
+				_ = QGemm16(Best, wt, w, stride, &p, y)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/16/1e3, "µs/row")
+		})
+		b.Run(fmt.Sprintf("%v/qgemv2x8", wt), func(b *testing.B) {
+			y0, y1 := make([]float32, rows), make([]float32, rows)
+			for b.Loop() {
+				for i := 0; i < 16; i += 2 {
+					_ = QGemv2(Best, wt, w, stride, a[i], a[i+1], y0, y1)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/16/1e3, "µs/row")
+		})
+	}
+}
