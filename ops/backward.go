@@ -108,8 +108,8 @@ func ReLUBackward(dx, y, dy []float32) {
 // input, y its output (after the ReLU), dy the gradient of y. Each window whose
 // output is positive passes its gradient to the first position holding the window's
 // maximum in row-major order (PyTorch's choice among ties); other positions get 0.
-// Overlapping windows add up.
-func MaxPool2DReLUBackward(dx, x, y, dy []float32, s PoolShape) {
+// Overlapping windows add up. ws splits the planes over its pool (nil: the caller).
+func MaxPool2DReLUBackward(ws *Workspace, dx, x, y, dy []float32, s PoolShape) {
 	n, c, h, w, k, stride := s.N, s.C, s.H, s.W, s.K, s.Stride
 	if n < 0 || c <= 0 || k <= 0 || stride <= 0 || h < k || w < k {
 		panic(fmt.Errorf("%w: MaxPool2DReLUBackward %dx%d window, stride %d over %dx%d", ErrArgs, k, k, stride, h, w))
@@ -117,12 +117,15 @@ func MaxPool2DReLUBackward(dx, x, y, dy []float32, s PoolShape) {
 	oh, ow := s.OH(), s.OW()
 	checkLens("MaxPool2DReLUBackward", [2]int{len(dx), n * c * h * w}, [2]int{len(x), n * c * h * w},
 		[2]int{len(y), n * c * oh * ow}, [2]int{len(dy), n * c * oh * ow})
-	if k == 2 && stride == 2 {
-		maxPool2x2Backward(dx, x, y, dy, n*c, h, w)
-		return
-	}
-	clear(dx[:n*c*h*w])
-	for plane := 0; plane < n*c; plane++ {
+	runPlanes(ws, poolJob{s: s, back: true, dx: dx, x: x, y: y, dy: dy})
+}
+
+// maxPoolBackwardPlanes is the general window and stride over planes planes.
+func maxPoolBackwardPlanes(dx, x, y, dy []float32, s PoolShape, planes int) {
+	h, w, k, stride := s.H, s.W, s.K, s.Stride
+	oh, ow := s.OH(), s.OW()
+	clear(dx[:planes*h*w])
+	for plane := 0; plane < planes; plane++ {
 		in := x[plane*h*w : (plane+1)*h*w]
 		din := dx[plane*h*w : (plane+1)*h*w]
 		out := y[plane*oh*ow : (plane+1)*oh*ow]
@@ -224,14 +227,14 @@ func conv2DBackward(ws *Workspace, l asm.Level, s ConvShape, dx, x, weight, dy [
 	checkLens("Conv2DBackward", [2]int{lenOrNil(dx), s.N * s.C * s.H * s.W}, [2]int{len(x), s.N * s.C * s.H * s.W},
 		[2]int{len(weight), s.OC * k}, [2]int{len(dy), s.N * s.OC * npix},
 		[2]int{lenOrNil(g.Weight), s.OC * k}, [2]int{lenOrNil(g.Bias), s.OC})
-	if g.Bias != nil {
-		db := g.Bias[:s.OC]
-		clear(db)
-		for n := 0; n < s.N; n++ {
-			for oc := range db {
-				db[oc] += sum32(dy[(n*s.OC+oc)*npix : (n*s.OC+oc+1)*npix])
-			}
-		}
+	// The bias gradient is summed by the weight gradient's job, per item, when that runs.
+	ws = orTemp(ws)
+	j := &ws.grad
+	j.db = nil
+	if g.Bias != nil && (g.Weight == nil || s.N == 0) {
+		convBiasGrad(g.Bias[:s.OC], dy, s.OC, npix, 0, s.N)
+	} else if g.Bias != nil {
+		j.db = g.Bias[:s.OC]
 	}
 	if g.Weight != nil {
 		clear(g.Weight[:s.OC*k])
@@ -239,8 +242,6 @@ func conv2DBackward(ws *Workspace, l asm.Level, s ConvShape, dx, x, weight, dy [
 	if s.N == 0 || (g.Weight == nil && dx == nil) {
 		return
 	}
-	ws = orTemp(ws)
-	j := &ws.grad
 	if dx != nil && l == asm.Best && asm.HasIndirect(l) && s.Stride == 1 && s.KH == s.KW && s.Padding < s.KH {
 		// The input gradient of a stride-1 convolution is the full convolution of dy
 		// with the kernel flipped and its channel axes swapped:
@@ -283,7 +284,7 @@ func conv2DBackward(ws *Workspace, l asm.Level, s ConvShape, dx, x, weight, dy [
 	}
 	if g.Weight != nil {
 		for i := 1; i < j.items; i++ {
-			grow(&j.part[i], s.OC*k)
+			grow(&j.part[i], s.OC*k+s.OC) // the weight's gradient, then the bias's
 		}
 	}
 	for len(j.scratch) < len(j.serial) {
@@ -295,9 +296,24 @@ func conv2DBackward(ws *Workspace, l asm.Level, s ConvShape, dx, x, weight, dy [
 			for e, v := range j.part[i][:s.OC*k] {
 				g.Weight[e] += v
 			}
+			if j.db != nil {
+				for oc, v := range j.part[i][s.OC*k : s.OC*k+s.OC] {
+					j.db[oc] += v
+				}
+			}
 		}
 	}
-	j.x, j.weight, j.dy, j.dx, j.dw = nil, nil, nil, nil, nil
+	j.x, j.weight, j.dy, j.dx, j.dw, j.db = nil, nil, nil, nil, nil, nil
+}
+
+// convBiasGrad sets db[oc] = Σ over images [lo, hi) and pixels of dy[n, oc].
+func convBiasGrad(db, dy []float32, oc, npix, lo, hi int) {
+	clear(db[:oc])
+	for n := lo; n < hi; n++ {
+		for c := range db[:oc] {
+			db[c] += sum32(dy[(n*oc+c)*npix : (n*oc+c+1)*npix])
+		}
+	}
 }
 
 // convGradJob is Conv2DBackward's work: item i takes images [i·N/items, (i+1)·N/items).
@@ -309,6 +325,7 @@ type convGradJob struct {
 	flip                  []float32   // [C, OC, KH, KW]: the weight flipped, for the input gradient
 	s                     ConvShape
 	x, weight, dy, dx, dw []float32
+	db                    []float32 // the bias gradient, when the job sums it
 	items                 int
 	part                  [][]float32 // item i > 0 sums its weight gradient here (item 0 into dw)
 	scratch               []convGradScratch
@@ -337,6 +354,13 @@ func (j *convGradJob) Do(w, item int) {
 		dw = j.part[item]
 	}
 	lo, hi := item*s.N/j.items, (item+1)*s.N/j.items
+	if j.db != nil { // item 0 into the bias gradient, the others after their weight's
+		db := j.db
+		if item > 0 {
+			db = j.part[item][s.OC*k:]
+		}
+		convBiasGrad(db, j.dy, s.OC, npix, lo, hi)
+	}
 	if dw != nil && !j.indirect {
 		l := j.level
 		_, nr := asm.Tile(l)

@@ -153,21 +153,34 @@ func TestLinearBackward(t *testing.T) {
 
 func TestMaxPool2DReLUBackward(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
+	pool := NewPool(2)
+	defer pool.Close()
+	ws := NewWorkspace(pool)
 	for _, s := range []PoolShape{{N: 2, C: 3, H: 24, W: 24, K: 2, Stride: 2}, {N: 1, C: 2, H: 7, W: 9, K: 2, Stride: 2},
-		{N: 2, C: 1, H: 8, W: 7, K: 3, Stride: 2}, {N: 1, C: 1, H: 3, W: 3, K: 3, Stride: 1}} {
+		{N: 2, C: 1, H: 8, W: 7, K: 3, Stride: 2}, {N: 1, C: 1, H: 3, W: 3, K: 3, Stride: 1},
+		{N: 64, C: 6, H: 24, W: 24, K: 2, Stride: 2}, {N: 40, C: 7, H: 9, W: 9, K: 3, Stride: 2}} { // the last two split over the pool
 		x := randMat(r, s.N*s.C*s.H*s.W)
 		// Ties: every fourth window of a quarter of the planes repeats its values.
 		for i := 0; i+1 < len(x); i += 7 {
 			x[i+1] = x[i]
 		}
 		y := make([]float32, s.N*s.C*s.OH()*s.OW())
-		MaxPool2DReLU(y, x, s)
+		MaxPool2DReLU(nil, y, x, s)
+		yp := make([]float32, len(y))
+		MaxPool2DReLU(ws, yp, x, s)
+		require.Equal(t, y, yp, "%+v: the pool's split gives the same result", s)
 		dy := randMat(r, len(y))
 		dx := make([]float32, len(x))
 		for i := range dx {
 			dx[i] = float32(math.NaN()) // every position is written
 		}
-		MaxPool2DReLUBackward(dx, x, y, dy, s)
+		MaxPool2DReLUBackward(nil, dx, x, y, dy, s)
+		dxp := make([]float32, len(x))
+		for i := range dxp {
+			dxp[i] = float32(math.NaN())
+		}
+		MaxPool2DReLUBackward(ws, dxp, x, y, dy, s)
+		require.Equal(t, dx, dxp, "%+v: the pool's split gives the same result", s)
 		want := make([]float64, len(x))
 		for plane := 0; plane < s.N*s.C; plane++ {
 			for oy := 0; oy < s.OH(); oy++ {

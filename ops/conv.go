@@ -151,13 +151,13 @@ func (s PoolShape) OH() int { return (s.H-s.K)/s.Stride + 1 }
 func (s PoolShape) OW() int { return (s.W-s.K)/s.Stride + 1 }
 
 // MaxPool2D takes the maximum over each window of the N×C×H×W input x; y is
-// N×C×OH×OW. NaN propagates.
-func MaxPool2D(y, x []float32, s PoolShape) { maxPool2D(y, x, s, false) }
+// N×C×OH×OW. NaN propagates. ws splits the planes over its pool (nil: the caller).
+func MaxPool2D(ws *Workspace, y, x []float32, s PoolShape) { maxPool2D(ws, y, x, s, false) }
 
 // MaxPool2DReLU is MaxPool2D followed by ReLU in one pass (LeNet's pool → ReLU).
-func MaxPool2DReLU(y, x []float32, s PoolShape) { maxPool2D(y, x, s, true) }
+func MaxPool2DReLU(ws *Workspace, y, x []float32, s PoolShape) { maxPool2D(ws, y, x, s, true) }
 
-func maxPool2D(y, x []float32, s PoolShape, relu bool) {
+func maxPool2D(ws *Workspace, y, x []float32, s PoolShape, relu bool) {
 	n, c, h, w, k, stride := s.N, s.C, s.H, s.W, s.K, s.Stride
 	if n < 0 || c <= 0 || k <= 0 || stride <= 0 || h < k || w < k {
 		panic(fmt.Errorf("%w: MaxPool2D %dx%d window, stride %d over %dx%d", ErrArgs, k, k, stride, h, w))
@@ -166,15 +166,66 @@ func maxPool2D(y, x []float32, s PoolShape, relu bool) {
 	if len(x) < n*c*h*w || len(y) < n*c*oh*ow {
 		panic(fmt.Errorf("%w: MaxPool2D needs %d inputs and %d outputs, got %d and %d", ErrArgs, n*c*h*w, n*c*oh*ow, len(x), len(y)))
 	}
-	if k == 2 && stride == 2 && relu {
-		maxPool2x2ReLU(y, x, n*c, h, w)
+	runPlanes(ws, poolJob{s: s, relu: relu, y: y, x: x})
+}
+
+// poolJob is a max pooling or its backward over contiguous ranges of planes, one
+// range per item.
+type poolJob struct {
+	s            PoolShape
+	relu, back   bool
+	y, x, dx, dy []float32
+	items        int
+}
+
+func (j *poolJob) Do(_, item int) {
+	planes := j.s.N * j.s.C
+	j.planes(item*planes/j.items, (item+1)*planes/j.items)
+}
+
+// planes runs planes [p0, p1).
+func (j *poolJob) planes(p0, p1 int) {
+	s := j.s
+	hw, ohw := s.H*s.W, s.OH()*s.OW()
+	x, y := j.x[p0*hw:p1*hw], j.y[p0*ohw:p1*ohw]
+	n2x2 := s.K == 2 && s.Stride == 2
+	switch {
+	case j.back && n2x2:
+		maxPool2x2Backward(j.dx[p0*hw:p1*hw], x, y, j.dy[p0*ohw:p1*ohw], p1-p0, s.H, s.W)
+	case j.back:
+		maxPoolBackwardPlanes(j.dx[p0*hw:p1*hw], x, y, j.dy[p0*ohw:p1*ohw], s, p1-p0)
+	case n2x2 && j.relu:
+		maxPool2x2ReLU(y, x, p1-p0, s.H, s.W)
+	case n2x2:
+		maxPool2x2(y, x, p1-p0, s.H, s.W)
+	default:
+		maxPoolPlanes(y, x, s, p1-p0, j.relu)
+	}
+}
+
+// minPlaneJob is the fewest input values worth a job on the pool: below it the
+// hand-off costs more than the pass.
+const minPlaneJob = 16 << 10
+
+// runPlanes runs j: on ws's pool, one range of planes per thread, when there is
+// enough work; else on the caller.
+func runPlanes(ws *Workspace, j poolJob) {
+	planes := j.s.N * j.s.C
+	if ws == nil || ws.threads() <= 1 || planes < 2 || planes*j.s.H*j.s.W < minPlaneJob {
+		j.planes(0, planes)
 		return
 	}
-	if k == 2 && stride == 2 {
-		maxPool2x2(y, x, n*c, h, w)
-		return
-	}
-	for plane := 0; plane < n*c; plane++ {
+	ws.planes = j
+	ws.planes.items = min(planes, ws.threads())
+	ws.run(ws.planes.items, &ws.planes)
+	ws.planes = poolJob{}
+}
+
+// maxPoolPlanes is the general window and stride over planes planes.
+func maxPoolPlanes(y, x []float32, s PoolShape, planes int, relu bool) {
+	h, w, k, stride := s.H, s.W, s.K, s.Stride
+	oh, ow := s.OH(), s.OW()
+	for plane := 0; plane < planes; plane++ {
 		in := x[plane*h*w : (plane+1)*h*w]
 		out := y[plane*oh*ow : (plane+1)*oh*ow]
 		for oy := 0; oy < oh; oy++ {

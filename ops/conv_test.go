@@ -93,22 +93,22 @@ func TestMaxPool2D(t *testing.T) {
 		-3, -4, 1, 2,
 	}
 	y := make([]float32, 4)
-	MaxPool2D(y, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2})
+	MaxPool2D(nil, y, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2})
 	require.Equal(t, float32(6), y[0])
 	require.Equal(t, float32(8), y[1])
 	require.Equal(t, float32(-1), y[2])
 	require.True(t, math.IsNaN(float64(y[3])))
-	require.ErrorIs(t, panicked(func() { MaxPool2D(y, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 5, Stride: 2}) }), ErrArgs)
-	require.ErrorIs(t, panicked(func() { MaxPool2D(y[:3], x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2}) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { MaxPool2D(nil, y, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 5, Stride: 2}) }), ErrArgs)
+	require.ErrorIs(t, panicked(func() { MaxPool2D(nil, y[:3], x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2}) }), ErrArgs)
 	yr := make([]float32, 4)
-	MaxPool2DReLU(yr, []float32{-1, -2, -3, -4, 5, -6, 7, -8, -1, -2, -3, -4, -5, -6, -7, float32(math.NaN())}, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2})
+	MaxPool2DReLU(nil, yr, []float32{-1, -2, -3, -4, 5, -6, 7, -8, -1, -2, -3, -4, -5, -6, -7, float32(math.NaN())}, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 2, Stride: 2})
 	require.Equal(t, float32(5), yr[0])
 	require.Equal(t, float32(7), yr[1])
 	require.True(t, math.IsNaN(float64(yr[3])), "ReLU keeps NaN")
 	require.Equal(t, float32(0), yr[2])
 	x[10] = 0.5
 	y3 := make([]float32, 4)
-	MaxPool2D(y3, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 3, Stride: 1}) // overlapping windows
+	MaxPool2D(nil, y3, x, PoolShape{N: 1, C: 1, H: 4, W: 4, K: 3, Stride: 1}) // overlapping windows
 	require.Equal(t, []float32{7, 8, 7, 8}, y3)
 }
 

@@ -22,6 +22,7 @@ type Workspace struct {
 	grad    convGradJob
 	q       qJob
 	norm    normJob
+	planes  poolJob
 	serial  []*Workspace // per worker: single-threaded workspaces for work nested in a task
 }
 

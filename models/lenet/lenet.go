@@ -321,6 +321,6 @@ func (c Conv) forwardPoolReLU(ws *ops.Workspace, conv, pooled, x []float32, n in
 	s.N = n
 	ops.Conv2D(ws, conv, x, s, c.weight, c.bias)
 	p.N = n
-	ops.MaxPool2DReLU(pooled, conv, p)
+	ops.MaxPool2DReLU(ws, pooled, conv, p)
 	return pooled[:n*p.C*p.OH()*p.OW()]
 }

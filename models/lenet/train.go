@@ -330,9 +330,9 @@ func (t *Trainer) step(b int) float64 {
 
 	// Forward: conv1 → pool → ReLU → conv2 → pool → ReLU → fc1 → ReLU → fc2 → ReLU → fc3.
 	ops.Conv2D(ws, c1, x, c1s, w.Conv1.Weight, w.Conv1.Bias)
-	ops.MaxPool2DReLU(p1, c1, p1s)
+	ops.MaxPool2DReLU(ws, p1, c1, p1s)
 	ops.Conv2D(ws, c2, p1, c2s, w.Conv2.Weight, w.Conv2.Bias)
-	ops.MaxPool2DReLU(p2, c2, p2s)
+	ops.MaxPool2DReLU(ws, p2, c2, p2s)
 	ops.LinearForward(ws, fc1, h1, p2, w.FC1.Weight, w.FC1.Bias)
 	ops.ReLU(h1)
 	ops.LinearForward(ws, fc2, h2, h1, w.FC2.Weight, w.FC2.Bias)
@@ -346,9 +346,9 @@ func (t *Trainer) step(b int) float64 {
 	ops.LinearBackward(ws, fc2, dh1, h1, w.FC2.Weight, dh2, ops.ParamGrads(g.FC2))
 	ops.ReLUBackward(dh1, h1, dh1)
 	ops.LinearBackward(ws, fc1, dp2, p2, w.FC1.Weight, dh1, ops.ParamGrads(g.FC1))
-	ops.MaxPool2DReLUBackward(dc2, c2, p2, dp2, p2s)
+	ops.MaxPool2DReLUBackward(ws, dc2, c2, p2, dp2, p2s)
 	ops.Conv2DBackward(ws, c2s, dp1, p1, w.Conv2.Weight, dc2, ops.ParamGrads(g.Conv2))
-	ops.MaxPool2DReLUBackward(dc1, c1, p1, dp1, p1s)
+	ops.MaxPool2DReLUBackward(ws, dc1, c1, p1, dp1, p1s)
 	ops.Conv2DBackward(ws, c1s, nil, x, w.Conv1.Weight, dc1, ops.ParamGrads(g.Conv1)) // the images need no gradient
 
 	t.opt.Step()
