@@ -460,12 +460,7 @@ func (j *convGradJob) weightGradIndirect(sc *convGradScratch, dw []float32, n0, 
 		padded = grow(&sc.img, need)
 		clear(padded)
 		for n := 0; n < m; n++ {
-			img := j.x[(n0+n)*s.C*s.H*s.W:]
-			for c := 0; c < s.C; c++ {
-				for iy := 0; iy < s.H; iy++ {
-					copy(padded[n*imgStride+(c*j.hp+iy+s.Padding)*j.wp+s.Padding:], img[(c*s.H+iy)*s.W:(c*s.H+iy+1)*s.W])
-				}
-			}
+			padImage(padded[n*imgStride:], j.x[(n0+n)*s.C*s.H*s.W:], s, j.hp, j.wp)
 		}
 	}
 	if asm.HasIndirectOuter(j.level) && s.OC >= outerMinChannels && s.KW <= asm.OuterCols {

@@ -277,11 +277,7 @@ func (j *convJob) doWide(ws *workerScratch, n int) {
 	for oc0 := 0; oc0 < s.OC; oc0 += 6 {
 		rows := min(6, s.OC-oc0)
 		a := j.a[oc0*k : (oc0+6)*k]
-		var bias []float32
-		if j.bias != nil {
-			bias = ws.bias16[:6]
-			copy(bias, j.bias[oc0:oc0+rows]) // the panel's padding rows are dropped
-		}
+		bias := panelBias(&ws.bias16, j.bias, oc0, rows)
 		for g0 := 0; g0 < groups; g0 += 4 {
 			if groups >= 4 {
 				g0 = min(g0, groups-4)
@@ -321,11 +317,7 @@ func (j *convJob) doWidePadded(ws *workerScratch, n int) {
 	groups := j.paddedGroups()
 	for oc0 := 0; oc0 < s.OC; oc0 += 6 {
 		rows := min(6, s.OC-oc0)
-		var bias []float32
-		if j.bias != nil {
-			bias = ws.bias16[:6]
-			copy(bias, j.bias[oc0:oc0+rows])
-		}
+		bias := panelBias(&ws.bias16, j.bias, oc0, rows)
 		for t, g0 := 0, 0; g0 < groups; t, g0 = t+1, g0+4 {
 			ind, a := j.ind, j.a
 			if len(j.tiles) > 0 {
@@ -361,13 +353,29 @@ func (j *convJob) doWidePadded(ws *workerScratch, n int) {
 func (j *convJob) padInto(dst []float32, n int) []float32 {
 	s := j.s
 	clear(dst)
+	padImage(dst, j.x[n*s.C*s.H*s.W:], s, j.hp, j.wp)
+	return dst
+}
+
+// padImage copies one C×H×W image of shape s into dst as C planes of hp×wp with s's
+// padding as the border, which it leaves as dst has it (the callers clear dst).
+func padImage(dst, img []float32, s ConvShape, hp, wp int) {
 	for c := 0; c < s.C; c++ {
 		for iy := 0; iy < s.H; iy++ {
-			src := j.x[((n*s.C+c)*s.H+iy)*s.W : ((n*s.C+c)*s.H+iy+1)*s.W]
-			copy(dst[(c*j.hp+iy+s.Padding)*j.wp+s.Padding:], src)
+			copy(dst[(c*hp+iy+s.Padding)*wp+s.Padding:], img[(c*s.H+iy)*s.W:(c*s.H+iy+1)*s.W])
 		}
 	}
-	return dst
+}
+
+// panelBias returns the bias of output channels oc0…oc0+rows−1 as the 6 values a
+// panel's kernel starts from (in buf; the rows past rows are never stored), or nil
+// without a bias.
+func panelBias(buf *[16]float32, bias []float32, oc0, rows int) []float32 {
+	if bias == nil {
+		return nil
+	}
+	copy(buf[:rows], bias[oc0:oc0+rows])
+	return buf[:6]
 }
 
 // tile computes output channels oc0..oc0+rows-1 for 16 pixels whose B rows start at

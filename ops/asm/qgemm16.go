@@ -1,6 +1,7 @@
 package asm
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 )
@@ -54,17 +55,12 @@ func PackQ8x16(p *Q8Pack16, rows [][]Q8Block) {
 				o := 64*l + 4*i
 				blk[o], blk[o+1], blk[o+2], blk[o+3] = byte(q[0]), byte(q[1]), byte(q[2]), byte(q[3])
 				sum := int32(q[0]) + int32(q[1]) + int32(q[2]) + int32(q[3])
-				putU32(blk[512+o:], uint32(-128*sum))
+				binary.LittleEndian.PutUint32(blk[512+o:], uint32(-128*sum))
 			}
-			putU32(blk[1024+4*i:], math.Float32bits(a.D))
-			putU32(blk[1088+4*i:], math.Float32bits(a.S))
+			binary.LittleEndian.PutUint32(blk[1024+4*i:], math.Float32bits(a.D))
+			binary.LittleEndian.PutUint32(blk[1088+4*i:], math.Float32bits(a.S))
 		}
 	}
-}
-
-func putU32(b []byte, v uint32) {
-	_ = b[3]
-	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
 // QGemm16 computes the products of len(y)/16 weight rows (row r at w[r*rowBytes:],
@@ -119,8 +115,8 @@ func QGemm16Go(l Level, wt QWeight, w []byte, rowBytes int, p *Q8Pack16, y []flo
 					a[b].Qs[4*l+j] = int8(blk[64*l+4*i+j])
 				}
 			}
-			a[b].D = math.Float32frombits(getU32(blk[1024+4*i:]))
-			a[b].S = math.Float32frombits(getU32(blk[1088+4*i:]))
+			a[b].D = math.Float32frombits(binary.LittleEndian.Uint32(blk[1024+4*i:]))
+			a[b].S = math.Float32frombits(binary.LittleEndian.Uint32(blk[1088+4*i:]))
 		}
 		if !qgemvArch(l, wt, w, rowBytes, a, out) {
 			qgemvGo(wt, w, rowBytes, a, out)
@@ -129,9 +125,4 @@ func QGemm16Go(l Level, wt QWeight, w []byte, rowBytes int, p *Q8Pack16, y []flo
 			y[r*16+i] = v
 		}
 	}
-}
-
-func getU32(b []byte) uint32 {
-	_ = b[3]
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
